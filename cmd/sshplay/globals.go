@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// globals are the options every sub-command shares. viper fills them from
+// sshplay.yaml (working directory, then $XDG_CONFIG_HOME/sshplay/), then
+// SSHPLAY_* environment variables; flags given on the command line win.
+type globals struct {
+	Inventories     []string
+	Limit           string
+	Forks           int
+	HostKeyChecking string
+	User            string
+	PrivateKey      string
+	Become          bool
+	BecomeUser      string
+	ConnectTimeout  int
+	Verbose         int
+
+	Stdout, Stderr io.Writer
+	v              *viper.Viper
+}
+
+func newGlobals(stdout, stderr io.Writer) *globals {
+	return &globals{Stdout: stdout, Stderr: stderr, v: viper.New()}
+}
+
+// AddFlags registers the shared flags.
+func (g *globals) AddFlags(f *pflag.FlagSet) {
+	f.StringArrayVarP(&g.Inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
+	f.StringVarP(&g.Limit, "limit", "l", "", "further limit hosts with a pattern (or @file)")
+	f.IntVarP(&g.Forks, "forks", "f", 25, "number of hosts worked on in parallel")
+	f.StringVar(&g.HostKeyChecking, "host-key-checking", "strict", "SSH host key policy: strict|accept-new|off")
+	f.StringVarP(&g.User, "user", "u", "", "connect as this user (overrides inventory)")
+	f.StringVar(&g.PrivateKey, "private-key", "", "SSH private key file (overrides inventory)")
+	f.BoolVarP(&g.Become, "become", "b", false, "run operations with become (sudo)")
+	f.StringVar(&g.BecomeUser, "become-user", "", "become this user (default root)")
+	f.IntVarP(&g.ConnectTimeout, "timeout", "T", 10, "SSH connect timeout in seconds")
+	f.CountVarP(&g.Verbose, "verbose", "v", "more output (repeat for more)")
+}
+
+// load reads the configuration file and environment into every flag the
+// user did not set on the command line, then validates the result.
+func (g *globals) load(cmd *cobra.Command) error {
+	v := g.v
+	v.SetConfigName("sshplay")
+	v.SetConfigType("yaml")
+	v.AddConfigPath(".")
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+		v.AddConfigPath(filepath.Join(x, "sshplay"))
+	} else if h, err := os.UserHomeDir(); err == nil {
+		v.AddConfigPath(filepath.Join(h, ".config", "sshplay"))
+	}
+	v.SetEnvPrefix("SSHPLAY")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.ReadInConfig(); err != nil {
+		var nf viper.ConfigFileNotFoundError
+		if !errors.As(err, &nf) {
+			return usageError{fmt.Errorf("config %s: %w", v.ConfigFileUsed(), err)}
+		}
+	}
+	var ferr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if ferr != nil || f.Changed || !v.IsSet(f.Name) {
+			return
+		}
+		val := v.Get(f.Name)
+		var vals []string
+		switch x := val.(type) {
+		case []any:
+			for _, e := range x {
+				vals = append(vals, fmt.Sprint(e))
+			}
+		case []string:
+			vals = x
+		default:
+			s := fmt.Sprint(x)
+			if _, isSlice := f.Value.(pflag.SliceValue); isSlice {
+				vals = strings.Split(s, ",")
+			} else {
+				vals = []string{s}
+			}
+		}
+		for _, s := range vals {
+			if err := f.Value.Set(s); err != nil {
+				ferr = usageError{fmt.Errorf("%s (from config or SSHPLAY_%s): %w", f.Name, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")), err)}
+				return
+			}
+		}
+	})
+	if ferr != nil {
+		return ferr
+	}
+	switch g.HostKeyChecking {
+	case "strict", "accept-new", "off":
+	default:
+		return usageError{fmt.Errorf("--host-key-checking: want strict, accept-new or off, got %q", g.HostKeyChecking)}
+	}
+	if g.Forks < 1 {
+		return usageError{fmt.Errorf("--forks: must be at least 1, got %d", g.Forks)}
+	}
+	if g.ConnectTimeout < 1 {
+		return usageError{fmt.Errorf("--timeout: must be at least 1 second, got %d", g.ConnectTimeout)}
+	}
+	return nil
+}
+
+// isUsage reports whether err is bad user input (exit 5): any error in the
+// chain that says so through a BadInput method (inventory and playbook parse
+// errors, patterns matching no host).
+func isUsage(err error) bool {
+	var b interface{ BadInput() bool }
+	return errors.As(err, &b) && b.BadInput()
+}

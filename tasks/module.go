@@ -1,0 +1,191 @@
+// Package tasks holds sshplay's modules: the units of work a playbook task or
+// an ad-hoc `sshplay exec -m` names (command, copy, lineinfile, pg_conf, ...).
+//
+// Every module works in two steps, Terraform style. Plan reads the host's
+// real state through a read-only connection and returns a Change that says
+// what would happen (none/create/update/delete/run, with diffs). Change.Apply
+// then does exactly that. --check stops after Plan; a real run plans and
+// applies the same Change. No module ever asks "am I in check mode?".
+//
+// tasks never opens a network connection itself: it goes through the
+// transport.Conn it is given. It never imports cobra or viper.
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/sshplay/sshplay/transport"
+)
+
+// Action is what a Change does to the host.
+type Action int
+
+const (
+	// None: the host is already as wanted.
+	None Action = iota
+	// Create: something that does not exist would be created.
+	Create
+	// Update: something that exists would be changed.
+	Update
+	// Delete: something would be removed.
+	Delete
+	// Run: a command would run whose effect cannot be known in advance.
+	Run
+)
+
+func (a Action) String() string {
+	switch a {
+	case None:
+		return "none"
+	case Create:
+		return "create"
+	case Update:
+		return "update"
+	case Delete:
+		return "delete"
+	case Run:
+		return "run"
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Changed reports whether the action changes the host.
+func (a Action) Changed() bool { return a != None }
+
+// Diff is one before/after pair shown under --diff.
+type Diff struct {
+	// Path (or another label) of what changes.
+	Path string
+	// Before and After are the full texts; empty for a missing file.
+	Before, After string
+	// Unified is the unified diff of Before and After (see UnifiedDiff).
+	Unified string
+}
+
+// Precondition is a fact a plan relied on. Before applying, the engine
+// re-reads it; if the host changed since Plan it stops with a *DriftError.
+type Precondition struct {
+	Path string
+	// Exists and SHA256 are what Plan saw (SHA256 of the content).
+	Exists bool
+	SHA256 string
+}
+
+// Change is the plan of one module on one host.
+type Change struct {
+	Action Action
+	// Summary is a one-line human description ("would write /x (0600)").
+	Summary string
+	Diffs   []Diff
+	// Reads are the preconditions Apply relies on (drift check).
+	Reads []Precondition
+	// Writes are the files the change leaves behind; in check mode the engine
+	// adds them to the host's overlay so later tasks plan against them.
+	Writes []transport.PlannedFile
+	// Result holds values known at plan time, registered when the change is
+	// not applied (no change, or check mode): e.g. stat results, facts.
+	Result map[string]any
+	// Apply carries out the change through a writable connection and returns
+	// the values to register. nil when Action is None.
+	Apply func(ctx context.Context, env *Env) (map[string]any, error)
+	// RunsInCheck marks a change whose Apply is safe and useful in check mode
+	// (read-only probes declared with check_mode: false).
+	RunsInCheck bool
+}
+
+// Env is what a module sees of the host and the run.
+type Env struct {
+	// Host is the inventory name.
+	Host string
+	// Conn reaches the host: read-only in Plan, writable in Apply. Become
+	// for the task has already been applied.
+	Conn transport.Conn
+	// Local is the control machine (fetch destinations, CA files).
+	Local transport.Conn
+	// Vars are the host's variables as the task sees them (rendered).
+	Vars map[string]any
+	// Render renders a template text with the task's variables.
+	Render func(text string) (string, error)
+	// FindFile resolves a relative src as Ansible does: kind is "files" or
+	// "templates"; it searches the playbook's KIND/ folder then its own.
+	FindFile func(kind, name string) (string, error)
+	// Diff says whether diffs are wanted (modules may skip building them).
+	Diff bool
+}
+
+// Module is a task type.
+type Module interface {
+	// Plan decodes args, reads the host's state through env.Conn (which is
+	// read-only) and returns the change that Apply would make. Plan must not
+	// change the host; it may run read-only probe commands.
+	Plan(ctx context.Context, env *Env, args map[string]any) (*Change, error)
+}
+
+// ModuleFunc adapts a plain function to Module.
+type ModuleFunc func(ctx context.Context, env *Env, args map[string]any) (*Change, error)
+
+// Plan calls f.
+func (f ModuleFunc) Plan(ctx context.Context, env *Env, args map[string]any) (*Change, error) {
+	return f(ctx, env, args)
+}
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]Module{}
+)
+
+// Register makes a module available by name (and by any aliases, such as
+// "ansible.builtin.copy"). It panics on a duplicate name: that is a
+// programming error found at start-up, never a user input.
+func Register(m Module, names ...string) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	for _, n := range names {
+		if _, dup := registry[n]; dup {
+			panic("tasks: module registered twice: " + n)
+		}
+		registry[n] = m
+	}
+}
+
+// Lookup returns the module registered under name.
+func Lookup(name string) (Module, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	m, ok := registry[name]
+	return m, ok
+}
+
+// Names lists every registered module name, sorted.
+func Names() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Failed is returned by Apply (or Plan) when the module ran but the outcome
+// is a failure that still has values to register (a command's rc/stdout).
+type Failed struct {
+	Msg    string
+	Result map[string]any
+}
+
+func (e *Failed) Error() string { return e.Msg }
+
+// DriftError says the host changed between Plan and Apply.
+type DriftError struct {
+	Host, Path string
+	Detail     string
+}
+
+func (e *DriftError) Error() string {
+	return fmt.Sprintf("host %s: %s changed since it was planned (%s); re-run to plan again", e.Host, e.Path, e.Detail)
+}

@@ -1,0 +1,76 @@
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/sshplay/sshplay/transport"
+)
+
+// ReadFileFor reads path for a plan and records what it saw as a
+// precondition, so that Apply can detect drift. A missing file is not an
+// error: it returns nil content and exists=false.
+func ReadFileFor(ctx context.Context, c transport.Conn, path string, reads *[]Precondition) (data []byte, exists bool, err error) {
+	data, err = c.ReadFile(ctx, path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		*reads = append(*reads, Precondition{Path: path})
+		return nil, false, nil
+	case errors.Is(err, transport.ErrPending):
+		// Planned by an earlier task in this check run: nothing to re-check.
+		return nil, true, err
+	case err != nil:
+		return nil, false, err
+	}
+	*reads = append(*reads, Precondition{Path: path, Exists: true, SHA256: transport.Checksum(data)})
+	return data, true, nil
+}
+
+// CheckPreconditions re-reads every precondition through c and returns a
+// *DriftError for the first one that no longer holds.
+func CheckPreconditions(ctx context.Context, c transport.Conn, reads []Precondition) error {
+	for _, p := range reads {
+		data, err := c.ReadFile(ctx, p.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if p.Exists {
+				return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was removed"}
+			}
+		case err != nil:
+			return fmt.Errorf("host %s: re-read %s: %w", c.Host(), p.Path, err)
+		case !p.Exists:
+			return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was created"}
+		case transport.Checksum(data) != p.SHA256:
+			return &DriftError{Host: c.Host(), Path: p.Path, Detail: "its content differs"}
+		}
+	}
+	return nil
+}
+
+// UnifiedDiff returns a unified diff of before and after labelled with path,
+// or "" when they are equal.
+func UnifiedDiff(path, before, after string) string {
+	if before == after {
+		return ""
+	}
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A:        difflib.SplitLines(before),
+		B:        difflib.SplitLines(after),
+		FromFile: path + " (before)",
+		ToFile:   path + " (after)",
+		Context:  3,
+	})
+	if err != nil {
+		return fmt.Sprintf("(diff unavailable: %v)", err)
+	}
+	return d
+}
+
+// FileDiff builds a Diff for a file change.
+func FileDiff(path, before, after string) Diff {
+	return Diff{Path: path, Before: before, After: after, Unified: UnifiedDiff(path, before, after)}
+}

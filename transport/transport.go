@@ -1,0 +1,152 @@
+// Package transport is the only way sshplay touches a host: it runs commands
+// and reads, stats, writes and removes files, over SSH (x/crypto/ssh + SFTP on
+// the same connection) or on the control machine itself.
+//
+// Everything above this package (tasks, playbooks, pg) depends on the Conn
+// interface alone, so the same module code runs against a remote host, the
+// local machine, or a read-only planning view (see ReadOnly).
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"time"
+)
+
+// Conn is one open connection to one host. A Conn is safe for concurrent use
+// by several goroutines; all its methods share one underlying SSH connection.
+type Conn interface {
+	// Host is the inventory name of the host this Conn talks to.
+	Host() string
+
+	// Run runs a shell command line on the host (through /bin/sh -c) and
+	// waits for it. A command that ran and exited non-zero returns the
+	// Result (with its output) together with an *ExitError. Any other error
+	// means the command could not be run at all.
+	Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error)
+
+	// ReadFile returns the whole content of path. A missing file gives an
+	// error for which errors.Is(err, fs.ErrNotExist) is true.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+
+	// Stat describes path without following a final symlink. A missing
+	// file gives an error for which errors.Is(err, fs.ErrNotExist) is true.
+	Stat(ctx context.Context, path string) (*FileInfo, error)
+
+	// WriteFile replaces path atomically: the data goes to a temporary file
+	// in the same directory, which gets its mode and owner and is then
+	// renamed over path. A reader never sees a half-written file. Mode and
+	// owner left zero in opts keep those of the file being replaced (or the
+	// defaults for a new file).
+	WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error
+
+	// Remove deletes a file or an empty directory. Removing a missing path
+	// is not an error.
+	Remove(ctx context.Context, path string) error
+
+	// Become returns a view of the same connection whose commands and file
+	// operations run as another user (sudo). Become{} returns the login user.
+	Become(b Become) Conn
+
+	// Close closes the underlying connection; every view made by Become
+	// shares it, so close only the Conn that Dial returned.
+	Close() error
+}
+
+// RunOptions are optional inputs and sinks of Run.
+type RunOptions struct {
+	// Stdin, when set, is copied to the command's standard input.
+	Stdin io.Reader
+	// Stdout and Stderr, when set, receive the output as it comes, in
+	// addition to Result (live output for long commands).
+	Stdout, Stderr io.Writer
+}
+
+// Result is what a finished command printed and how it exited.
+type Result struct {
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+	Duration time.Duration
+}
+
+// FileInfo is what Stat knows about a path.
+type FileInfo struct {
+	Path    string
+	Size    int64
+	Mode    fs.FileMode // permission bits and type bits, as in io/fs
+	UID     int
+	GID     int
+	Owner   string // user name, "" when it could not be resolved
+	Group   string // group name, "" when it could not be resolved
+	ModTime time.Time
+	// LinkTarget is the target of a symlink, "" for anything else.
+	LinkTarget string
+}
+
+// IsDir reports whether the path is a directory.
+func (fi *FileInfo) IsDir() bool { return fi.Mode.IsDir() }
+
+// WriteOptions say how WriteFile sets the new file's metadata.
+type WriteOptions struct {
+	// Mode is the permission of the new file; 0 keeps the replaced file's
+	// mode, or 0644 for a new file.
+	Mode fs.FileMode
+	// Owner and Group are user and group names (or numeric ids as strings);
+	// "" keeps the replaced file's, or the effective user's for a new file.
+	Owner, Group string
+}
+
+// Become says which user to act as. The zero value means the login user.
+type Become struct {
+	// User is the target user; "" with Enabled means root.
+	User string
+	// Enabled turns become on.
+	Enabled bool
+	// Password is fed to sudo on stdin when it asks; never logged.
+	Password string
+}
+
+// ExitError is returned by Run when the command ran and exited non-zero.
+type ExitError struct {
+	Host   string
+	Cmd    string
+	Code   int
+	Stderr string
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("host %s: command exited %d", e.Host, e.Code)
+	if e.Stderr != "" {
+		msg += ": " + firstLine(e.Stderr)
+	}
+	return msg
+}
+
+// UnreachableError marks a host that could not be connected to or
+// authenticated against (refused, timeout, auth failure, host key). Callers
+// report such hosts as unreachable rather than failed.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("host %s: unreachable: %v", e.Host, e.Err)
+}
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// ErrReadOnly is returned by every write through a ReadOnly view.
+var ErrReadOnly = errors.New("write attempted through a read-only (planning) connection")
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
