@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -135,7 +136,9 @@ type UnreachableError struct {
 }
 
 func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("host %s: unreachable: %v", e.Host, e.Err)
+	// The cause often names the host already (*HostKeyError); say it once.
+	msg := strings.TrimPrefix(e.Err.Error(), "host "+e.Host+": ")
+	return fmt.Sprintf("host %s: unreachable: %s", e.Host, msg)
 }
 func (e *UnreachableError) Unwrap() error { return e.Err }
 

@@ -2,11 +2,73 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sshplay/sshplay/inventory"
 )
 
-// PLACEHOLDER: replaced by the real command.
+// inventoryOptions are the flags of `sshplay inventory`.
+type inventoryOptions struct {
+	List  bool
+	Graph bool
+	Host  string
+}
+
+// AddFlags registers the inventory command's flags.
+func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.List, "list", false, "print every group and host variable as ansible-inventory --list")
+	f.BoolVar(&o.Graph, "graph", false, "print the group tree (under GROUP, default all) as ansible-inventory --graph")
+	f.StringVar(&o.Host, "host", "", "print one host's merged variables as ansible-inventory --host")
+}
+
 func newInventoryCommand(g *globals) *cobra.Command {
-	return &cobra.Command{Use: "inventory", RunE: func(*cobra.Command, []string) error { return errors.New("inventory: not built yet") }}
+	var opts inventoryOptions
+	cmd := &cobra.Command{
+		Use:   "inventory -i INV (--list | --graph [GROUP] | --host NAME)",
+		Short: "Show the inventory as ansible-inventory does",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 || (len(args) == 1 && !opts.Graph) {
+				return usageError{errors.New("inventory: only --graph takes an argument (GROUP)")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInventory(g, opts, args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runInventory(g *globals, opts inventoryOptions, args []string) error {
+	if len(g.Inventories) == 0 {
+		return usageError{errors.New("inventory: no inventory given (use -i)")}
+	}
+	n := 0
+	for _, set := range []bool{opts.List, opts.Graph, opts.Host != ""} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return usageError{errors.New("inventory: give exactly one of --list, --graph or --host")}
+	}
+	inv, err := inventory.Load(g.Inventories)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	switch {
+	case opts.List:
+		return inv.ListJSON(g.Stdout)
+	case opts.Graph:
+		group := ""
+		if len(args) == 1 {
+			group = args[0]
+		}
+		return inv.Graph(g.Stdout, group)
+	}
+	return inv.HostJSON(g.Stdout, opts.Host)
 }

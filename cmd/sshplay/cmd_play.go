@@ -1,12 +1,252 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+
+	"github.com/sshplay/sshplay/inventory"
+	"github.com/sshplay/sshplay/playbooks"
+	"github.com/sshplay/sshplay/tasks/core"
+	"github.com/sshplay/sshplay/tasks/postgres"
+	"github.com/sshplay/sshplay/transport"
 )
 
-// PLACEHOLDER: replaced by the real command.
+// playOptions are the flags of `sshplay play`.
+type playOptions struct {
+	ExtraVars     []string
+	Check         bool
+	Diff          bool
+	Tags          []string
+	SkipTags      []string
+	StartAtTask   string
+	ForceHandlers bool
+	Output        string
+	ListHosts     bool
+	ListTasks     bool
+	SyntaxCheck   bool
+}
+
+// AddFlags registers the play command's flags.
+func (o *playOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringArrayVarP(&o.ExtraVars, "extra-vars", "e", nil, "extra variables: k=v, a JSON/YAML mapping, or @file (repeatable)")
+	f.BoolVarP(&o.Check, "check", "C", false, "plan only: show what would change, change nothing")
+	f.BoolVarP(&o.Diff, "diff", "D", false, "show the diff of every file change")
+	f.StringSliceVarP(&o.Tags, "tags", "t", nil, "only run tasks with these tags")
+	f.StringSliceVar(&o.SkipTags, "skip-tags", nil, "skip tasks with these tags")
+	f.StringVar(&o.StartAtTask, "start-at-task", "", "start at the task with this name")
+	f.BoolVar(&o.ForceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
+	f.StringVar(&o.Output, "output", "text", "output format: text or json")
+	f.BoolVar(&o.ListHosts, "list-hosts", false, "list the hosts each play would run on, and exit")
+	f.BoolVar(&o.ListTasks, "list-tasks", false, "list the tasks each play would run, and exit")
+	f.BoolVar(&o.SyntaxCheck, "syntax-check", false, "check the playbooks and exit")
+}
+
 func newPlayCommand(g *globals) *cobra.Command {
-	return &cobra.Command{Use: "play", RunE: func(*cobra.Command, []string) error { return errors.New("play: not built yet") }}
+	var opts playOptions
+	cmd := &cobra.Command{
+		Use:   "play PLAYBOOK...",
+		Short: "Run playbooks (a file, or the name of a playbook shipped with sshplay)",
+		Long: "Run Ansible-shaped playbooks over SSH. PLAYBOOK is a file path, or NAME / NAME.yml of a\n" +
+			"playbook shipped inside sshplay (" + strings.Join(playbooks.EmbeddedNames(), ", ") + ").\n" +
+			"Facts are not gathered (gather_facts is accepted and ignored).",
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("play: give at least one playbook")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPlay(cmd.Context(), g, opts, args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// registerModules makes every module known to the parser and the engine.
+func registerModules() {
+	core.Register()
+	postgres.Register()
+	playbooks.Register()
+}
+
+func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) error {
+	if opts.Output != "text" && opts.Output != "json" {
+		return usageError{fmt.Errorf("--output: want text or json, got %q", opts.Output)}
+	}
+	registerModules()
+	extra, err := parseExtraVars(opts.ExtraVars)
+	if err != nil {
+		return err
+	}
+	var pbs []*playbooks.Playbook
+	for _, a := range args {
+		pb, err := playbooks.Load(a)
+		if err != nil {
+			return err
+		}
+		pbs = append(pbs, pb)
+	}
+	defer playbooks.CleanupEmbedded()
+	if opts.SyntaxCheck {
+		for _, pb := range pbs {
+			fmt.Fprintf(g.Stdout, "\nplaybook: %s\n", pb.Path)
+		}
+		return nil
+	}
+	if len(g.Inventories) == 0 {
+		return usageError{errors.New("play: no inventory given (use -i)")}
+	}
+	inv, err := inventory.Load(g.Inventories)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	ad := &invAdapter{inv: inv, limit: g.Limit}
+	if opts.ListHosts || opts.ListTasks {
+		return listPlaybooks(g.Stdout, pbs, ad, opts)
+	}
+	eo, closePool := engineOptions(g, ad, opts.Output)
+	defer closePool()
+	eo.Check, eo.Diff = opts.Check, opts.Diff
+	eo.ExtraVars = extra
+	eo.Tags, eo.SkipTags = opts.Tags, opts.SkipTags
+	eo.StartAtTask = opts.StartAtTask
+	eo.ForceHandlers = opts.ForceHandlers
+	sum, err := playbooks.Run(ctx, pbs, eo)
+	if err != nil {
+		return err
+	}
+	if code := sum.ExitCode(); code != 0 {
+		return exitStatusError{code}
+	}
+	return nil
+}
+
+// engineOptions builds the engine's options from the global flags: the
+// inventory, the SSH connection pool, forks, become, output. The returned
+// function closes the pool. `sshplay exec` uses it too.
+func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbooks.Options, func()) {
+	ov := transport.Overrides{
+		User:       g.User,
+		PrivateKey: g.PrivateKey,
+		Timeout:    time.Duration(g.ConnectTimeout) * time.Second,
+		Become:     g.Become,
+		BecomeUser: g.BecomeUser,
+	}
+	if p, err := transport.ParseHostKeyPolicy(g.HostKeyChecking); err == nil && p != transport.HostKeyStrict {
+		ov.HostKeyChecking = p
+	}
+	pool := transport.NewPool(transport.PoolOptions{Overrides: ov, Stderr: g.Stderr})
+	tty := isTerminal(g.Stdout)
+	return playbooks.Options{
+		Inventory:     inv,
+		Connector:     pool,
+		Local:         transport.Local(),
+		Become:        func(vars map[string]any) transport.Become { return transport.BecomeFromVars(vars, transport.Overrides{}) },
+		BecomeDefault: g.Become,
+		BecomeUser:    g.BecomeUser,
+		Forks:         g.Forks,
+		Verbose:       g.Verbose,
+		Out:           g.Stdout,
+		Format:        output,
+		Color:         tty && os.Getenv("NO_COLOR") == "",
+		Progress:      tty,
+	}, func() { _ = pool.Close() }
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func parseExtraVars(args []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, a := range args {
+		m, err := playbooks.ParseExtraVars(a)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// invAdapter gives the engine the inventory with --limit applied.
+type invAdapter struct {
+	inv   *inventory.Inventory
+	limit string
+}
+
+func (a *invAdapter) Hosts(pattern string) ([]string, error) {
+	hs, err := a.inv.Match(pattern)
+	if err != nil {
+		return nil, err
+	}
+	hs, err = a.inv.Limit(hs, a.limit)
+	var nm *inventory.NoMatchError
+	if errors.As(err, &nm) {
+		return nil, nil // the limit leaves this play no host: it is skipped
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.Name
+	}
+	return out, nil
+}
+
+func (a *invAdapter) HostVars(host string) map[string]any { return a.inv.HostVars(host) }
+func (a *invAdapter) Groups() map[string][]string        { return a.inv.GroupHosts() }
+
+// listPlaybooks prints --list-hosts / --list-tasks as ansible-playbook does.
+func listPlaybooks(w io.Writer, pbs []*playbooks.Playbook, inv playbooks.Inventory, opts playOptions) error {
+	for _, pb := range pbs {
+		fmt.Fprintf(w, "\nplaybook: %s\n", pb.Path)
+		for i, play := range pb.Plays {
+			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, play.Hosts, play.Name, strings.Join(play.Tags, ","))
+			if opts.ListHosts {
+				hosts, err := inv.Hosts(play.Hosts)
+				if err != nil {
+					return fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
+				}
+				fmt.Fprintf(w, "    pattern: ['%s']\n    hosts (%d):\n", play.Hosts, len(hosts))
+				for _, h := range hosts {
+					fmt.Fprintf(w, "      %s\n", h)
+				}
+			}
+			if opts.ListTasks {
+				fmt.Fprintf(w, "    tasks:\n")
+				for _, sec := range [][]*playbooks.Task{play.PreTasks, play.Tasks, play.PostTasks} {
+					listTasks(w, sec, play.Tags, "      ")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func listTasks(w io.Writer, ts []*playbooks.Task, tags []string, indent string) {
+	for _, t := range ts {
+		all := append(append([]string(nil), tags...), t.Tags...)
+		if t.IsBlock() {
+			listTasks(w, t.Block, all, indent)
+			listTasks(w, t.Rescue, all, indent)
+			listTasks(w, t.Always, all, indent)
+			continue
+		}
+		fmt.Fprintf(w, "%s%s\tTAGS: [%s]\n", indent, t.DisplayName(), strings.Join(all, ","))
+	}
 }

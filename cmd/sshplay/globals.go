@@ -54,23 +54,15 @@ func (g *globals) AddFlags(f *pflag.FlagSet) {
 // user did not set on the command line, then validates the result.
 func (g *globals) load(cmd *cobra.Command) error {
 	v := g.v
-	v.SetConfigName("sshplay")
-	v.SetConfigType("yaml")
-	v.AddConfigPath(".")
-	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
-		v.AddConfigPath(filepath.Join(x, "sshplay"))
-	} else if h, err := os.UserHomeDir(); err == nil {
-		v.AddConfigPath(filepath.Join(h, ".config", "sshplay"))
+	if cfg := findConfig(); cfg != "" {
+		v.SetConfigFile(cfg)
+		if err := v.ReadInConfig(); err != nil {
+			return usageError{fmt.Errorf("config %s: %w", cfg, err)}
+		}
 	}
 	v.SetEnvPrefix("SSHPLAY")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
-	if err := v.ReadInConfig(); err != nil {
-		var nf viper.ConfigFileNotFoundError
-		if !errors.As(err, &nf) {
-			return usageError{fmt.Errorf("config %s: %w", v.ConfigFileUsed(), err)}
-		}
-	}
 	var ferr error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if ferr != nil || f.Changed || !v.IsSet(f.Name) {
@@ -115,6 +107,28 @@ func (g *globals) load(cmd *cobra.Command) error {
 		return usageError{fmt.Errorf("--timeout: must be at least 1 second, got %d", g.ConnectTimeout)}
 	}
 	return nil
+}
+
+// findConfig returns the first sshplay.yaml (or .yml) in the working
+// directory, then in $XDG_CONFIG_HOME/sshplay (~/.config/sshplay), or "".
+// Only these exact names count, so a binary named sshplay is never mistaken
+// for a configuration file.
+func findConfig() string {
+	dirs := []string{"."}
+	if x := os.Getenv("XDG_CONFIG_HOME"); x != "" {
+		dirs = append(dirs, filepath.Join(x, "sshplay"))
+	} else if h, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(h, ".config", "sshplay"))
+	}
+	for _, d := range dirs {
+		for _, n := range []string{"sshplay.yaml", "sshplay.yml"} {
+			p := filepath.Join(d, n)
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // isUsage reports whether err is bad user input (exit 5): any error in the

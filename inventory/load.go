@@ -1,0 +1,179 @@
+package inventory
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ignoredExts are the file endings Ansible skips in an inventory directory
+// (INVENTORY_IGNORE_EXTS).
+var ignoredExts = []string{".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry"}
+
+// Load reads the given inventory sources, in order, as ansible -i does. A
+// source is an INI or YAML/JSON file, a directory (every file in it, in
+// name order, recursively, skipping hidden files, backups and group_vars/
+// host_vars), or a comma-separated host list such as "db1,db2:2222,".
+// group_vars/ and host_vars/ beside each file source (inside each directory
+// source) are read too.
+func Load(paths []string) (*Inventory, error) {
+	if len(paths) == 0 {
+		return nil, &Error{Msg: "no inventory given"}
+	}
+	inv := newInventory()
+	for _, p := range paths {
+		if p == "" {
+			return nil, &Error{Msg: "empty inventory path"}
+		}
+		inv.sources = append(inv.sources, p)
+		st, err := os.Stat(p)
+		switch {
+		case err != nil && strings.Contains(p, ",") && errors.Is(err, fs.ErrNotExist):
+			if err := inv.parseHostList(p); err != nil {
+				return nil, err
+			}
+			continue
+		case err != nil:
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, &Error{File: p, Msg: "no such inventory file or directory"}
+			}
+			return nil, fmt.Errorf("inventory %s: %w", p, err)
+		case st.IsDir():
+			if err := inv.loadDir(p); err != nil {
+				return nil, err
+			}
+			inv.varDirs = append(inv.varDirs, varDir{base: p})
+		default:
+			if err := inv.loadFile(p); err != nil {
+				return nil, err
+			}
+			inv.varDirs = append(inv.varDirs, varDir{base: filepath.Dir(p)})
+		}
+	}
+	inv.reconcile()
+	if err := inv.loadVarFiles(); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// parseHostList reads an -i "a,b:2222," list into ungrouped.
+func (inv *Inventory) parseHostList(list string) error {
+	ung := inv.groupByName["ungrouped"]
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		host, port, ok := parseAddress(item)
+		if !ok {
+			host, port = item, 0
+		}
+		inv.addHost(host, Pos{File: list}, ung, port)
+	}
+	return nil
+}
+
+func ignoredName(name string) bool {
+	if strings.HasPrefix(name, ".") || name == "group_vars" || name == "host_vars" || name == "vars_plugins" {
+		return true
+	}
+	for _, ext := range ignoredExts {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func (inv *Inventory) loadDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("inventory directory %s: %w", dir, err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if !ignoredName(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		st, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("inventory %s: %w", p, err)
+		}
+		if st.IsDir() {
+			err = inv.loadDir(p)
+		} else {
+			err = inv.loadFile(p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Format is how an inventory file is read.
+type Format int
+
+const (
+	// FormatINI is Ansible's INI inventory.
+	FormatINI Format = iota
+	// FormatYAML is Ansible's YAML inventory (JSON is read as YAML).
+	FormatYAML
+)
+
+func (f Format) String() string {
+	if f == FormatYAML {
+		return "yaml"
+	}
+	return "ini"
+}
+
+// DetectFormat picks the parser for a file: .yml, .yaml and .json are YAML,
+// .ini is INI; anything else is YAML when its content is a YAML mapping
+// (as Ansible's yaml plugin accepts files without an extension), else INI.
+func DetectFormat(name string, data []byte) Format {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yml", ".yaml", ".json":
+		return FormatYAML
+	case ".ini":
+		return FormatINI
+	}
+	var n yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&n); err != nil {
+		return FormatINI
+	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 && n.Content[0].Kind == yaml.MappingNode {
+		return FormatYAML
+	}
+	return FormatINI
+}
+
+func (inv *Inventory) loadFile(p string) error {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("inventory %s: %w", p, err)
+	}
+	if DetectFormat(p, data) == FormatYAML {
+		return inv.parseYAMLInventory(p, data)
+	}
+	err = inv.parseINI(p, data)
+	if err != nil && bytes.HasPrefix(data, []byte("#!")) {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Msg += " (executable inventory scripts are not supported)"
+		}
+	}
+	return err
+}

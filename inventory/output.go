@@ -1,0 +1,118 @@
+package inventory
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// internalVars are the magic variables ansible-inventory leaves out of its
+// output (INTERNAL_STATIC_VARS).
+var internalVars = []string{
+	"ansible_config_file", "ansible_diff_mode", "ansible_facts", "ansible_forks",
+	"ansible_inventory_sources", "ansible_limit", "ansible_playbook_python",
+	"ansible_run_tags", "ansible_skip_tags", "ansible_verbosity", "ansible_version",
+	"inventory_dir", "inventory_file", "inventory_hostname", "inventory_hostname_short",
+	"groups", "group_names", "omit", "playbook_dir",
+}
+
+func publicVars(m map[string]any) map[string]any {
+	for _, k := range internalVars {
+		delete(m, k)
+	}
+	return m
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "    ")
+	return enc.Encode(v)
+}
+
+// ListJSON writes the inventory as `ansible-inventory --list` does: every
+// group with its direct "hosts" and "children" in the order they were added
+// (empty keys and empty groups left out, all without hosts), and "_meta.hostvars" with each
+// host's merged variables (magic variables left out, hosts without
+// variables left out).
+func (inv *Inventory) ListJSON(w io.Writer) error {
+	out := map[string]any{}
+	var format func(g *Group)
+	format = func(g *Group) {
+		entry := map[string]any{}
+		if g.Name != "all" && len(g.hosts) > 0 {
+			entry["hosts"] = hostNames(g.hosts)
+		}
+		if len(g.children) > 0 {
+			entry["children"] = groupNames(g.children)
+		}
+		if len(entry) > 0 {
+			out[g.Name] = entry
+		}
+		for _, c := range g.children {
+			format(c)
+		}
+	}
+	format(inv.groupByName["all"])
+	hostvars := map[string]any{}
+	for _, h := range inv.hosts {
+		if v := publicVars(inv.mergedVars(h)); len(v) > 0 {
+			hostvars[h.Name] = v
+		}
+	}
+	out["_meta"] = map[string]any{"hostvars": hostvars}
+	if err := writeJSON(w, out); err != nil {
+		return fmt.Errorf("inventory list: %w", err)
+	}
+	return nil
+}
+
+// HostJSON writes one host's merged variables as `ansible-inventory --host`.
+func (inv *Inventory) HostJSON(w io.Writer, name string) error {
+	h, ok := inv.hostByName[name]
+	if !ok {
+		return inv.noMatch(name)
+	}
+	if err := writeJSON(w, publicVars(inv.mergedVars(h))); err != nil {
+		return fmt.Errorf("host %s: %w", name, err)
+	}
+	return nil
+}
+
+// Graph writes the tree under group ("" means all) as
+// `ansible-inventory --graph` does: child groups first, then the group's own
+// hosts, in the order they were added (as ansible-core 2.14 prints it).
+func (inv *Inventory) Graph(w io.Writer, group string) error {
+	if group == "" {
+		group = "all"
+	}
+	g, ok := inv.groupByName[group]
+	if !ok {
+		return &Error{Msg: fmt.Sprintf("graph: %q is not a group; groups: %s", group, strings.Join(inv.userGroups(), ", "))}
+	}
+	var lines []string
+	name := func(s string, depth int) string {
+		if depth == 0 {
+			return s
+		}
+		return strings.Repeat("  |", depth) + "--" + s
+	}
+	var walk func(g *Group, depth int)
+	walk = func(g *Group, depth int) {
+		lines = append(lines, name("@"+g.Name+":", depth))
+		for _, k := range g.children {
+			walk(k, depth+1)
+		}
+		if g.Name != "all" {
+			for _, h := range hostNames(g.hosts) {
+				lines = append(lines, name(h, depth+1))
+			}
+		}
+	}
+	walk(g, 0)
+	if _, err := io.WriteString(w, strings.Join(lines, "\n")+"\n"); err != nil {
+		return fmt.Errorf("inventory graph: %w", err)
+	}
+	return nil
+}

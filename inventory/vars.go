@@ -1,0 +1,213 @@
+package inventory
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// varDir is one base directory whose group_vars/ and host_vars/ apply, with
+// the variables read from them per group and per host name.
+type varDir struct {
+	base   string
+	groups map[string]map[string]any
+	hosts  map[string]map[string]any
+}
+
+// varFileExts are Ansible's YAML_FILENAME_EXTENSIONS, tried after the bare
+// name; the first that exists wins.
+var varFileExts = []string{"", ".yml", ".yaml", ".json"}
+
+func (inv *Inventory) loadVarFiles() error {
+	for i := range inv.varDirs {
+		vd := &inv.varDirs[i]
+		vd.groups = map[string]map[string]any{}
+		vd.hosts = map[string]map[string]any{}
+		for _, g := range inv.groups {
+			m, err := readEntityVars(filepath.Join(vd.base, "group_vars"), g.Name)
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				vd.groups[g.Name] = m
+			}
+		}
+		for _, h := range inv.hosts {
+			m, err := readEntityVars(filepath.Join(vd.base, "host_vars"), h.Name)
+			if err != nil {
+				return err
+			}
+			if m != nil {
+				vd.hosts[h.Name] = m
+			}
+		}
+	}
+	return nil
+}
+
+// readEntityVars reads dir/NAME, NAME.yml, NAME.yaml or NAME.json (the first
+// that exists), or every file of the folder dir/NAME/ in lexical order.
+func readEntityVars(dir, name string) (map[string]any, error) {
+	if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return nil, nil
+	}
+	for _, ext := range varFileExts {
+		p := filepath.Join(dir, name+ext)
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		var files []string
+		if st.IsDir() {
+			if files, err = varDirFiles(p); err != nil {
+				return nil, err
+			}
+		} else {
+			files = []string{p}
+		}
+		out := map[string]any{}
+		for _, f := range files {
+			m, err := readVarsFile(f)
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// varDirFiles lists a vars folder as Ansible's _get_dir_vars_files does:
+// sorted, recursive, skipping hidden files and backups, keeping files with
+// no extension or a YAML/JSON one.
+func varDirFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("vars directory %s: %w", dir, err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, ".") || strings.HasSuffix(n, "~") {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("vars file %s: %w", p, err)
+		}
+		ext := filepath.Ext(n)
+		switch {
+		case st.IsDir() && ext == "":
+			sub, err := varDirFiles(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		case !st.IsDir() && (ext == "" || ext == ".yml" || ext == ".yaml" || ext == ".json"):
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func readVarsFile(p string) (map[string]any, error) {
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("vars file %s: %w", p, err)
+	}
+	root, err := readYAML(p, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil || isNull(root) {
+		return nil, nil
+	}
+	if resolveAlias(root).Kind != yaml.MappingNode {
+		return nil, errorf(nodePos(p, root), "vars file must be a mapping of variables, got %s", kindName(root))
+	}
+	v, err := yamlValue(p, root)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// HostVars returns the host's variables merged with Ansible's precedence,
+// lowest first:
+//
+//  1. all's vars from inventory files
+//  2. every other group of the host (ancestors included) from inventory
+//     files, by depth, then ansible_group_priority, then name
+//  3. group_vars/all of each source, in source order
+//  4. group_vars/<group> of each source, groups ordered as in 2
+//  5. the host's own vars from inventory files (host:port included)
+//  6. host_vars/<host> of each source
+//
+// and the magic variables inventory_hostname, inventory_hostname_short,
+// group_names, inventory_file and inventory_dir. This is Ansible's default
+// VARIABLE_PRECEDENCE: note a group_vars/all file beats any group's vars
+// written in the inventory file itself. It returns nil for an unknown host.
+// The result is a fresh copy the caller may change.
+func (inv *Inventory) HostVars(name string) map[string]any {
+	h, ok := inv.hostByName[name]
+	if !ok {
+		return nil
+	}
+	out := inv.mergedVars(h)
+	out["inventory_hostname"] = h.Name
+	out["inventory_hostname_short"], _, _ = strings.Cut(h.Name, ".")
+	names := inv.groupNamesOf(h)
+	gn := make([]any, len(names))
+	for i, n := range names {
+		gn[i] = n
+	}
+	out["group_names"] = gn
+	if h.file != "" {
+		out["inventory_file"] = h.file
+		out["inventory_dir"] = filepath.Dir(h.file)
+	} else {
+		out["inventory_file"] = nil
+		out["inventory_dir"] = nil
+	}
+	return out
+}
+
+// mergedVars is HostVars without the magic variables.
+func (inv *Inventory) mergedVars(h *Host) map[string]any {
+	out := map[string]any{}
+	put := func(m map[string]any) {
+		for k, v := range m {
+			out[k] = deepCopy(v)
+		}
+	}
+	groups := sortGroups(inv.hostGroups(h))
+	put(inv.groupByName["all"].vars)
+	for _, g := range groups {
+		put(g.vars)
+	}
+	for _, vd := range inv.varDirs {
+		put(vd.groups["all"])
+	}
+	for _, vd := range inv.varDirs {
+		for _, g := range groups {
+			put(vd.groups[g.Name])
+		}
+	}
+	put(h.vars)
+	for _, vd := range inv.varDirs {
+		put(vd.hosts[h.Name])
+	}
+	return out
+}

@@ -1,0 +1,337 @@
+package lab
+
+// This file holds what lab needs from the machine: prerequisite checks, the
+// login user, locks, running commands and inspecting its own processes.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Paths and names lab relies on.
+const (
+	// PGBinDir holds the PostgreSQL 15 server binaries.
+	PGBinDir = "/usr/lib/postgresql/15/bin"
+	// LoginUser is the unprivileged user the lab's sshd lets in; it has
+	// passwordless sudo.
+	LoginUser = "sshplay"
+	// PGUser is both the OS user running postgres and the database superuser.
+	PGUser = "postgres"
+
+	sshdPath     = "/usr/sbin/sshd"
+	sftpServer   = "/usr/lib/openssh/sftp-server"
+	privsepDir   = "/run/sshd"
+	templateDir  = "/var/tmp/sshplay-lab-template-15"
+	claimsDir    = "/var/tmp/sshplay-lab-claims"
+	sudoersFile  = "/etc/sudoers.d/sshplay-lab"
+	installHint  = "apt-get install -y --no-install-recommends openssh-server sudo"
+	commandLimit = 2 * time.Minute
+)
+
+// MissingError says that something lab needs is not on this machine, and
+// what to do about it.
+type MissingError struct {
+	What string // what is missing, e.g. "sshd (/usr/sbin/sshd)"
+	Fix  string // the one thing to do, e.g. a command to run
+}
+
+func (e *MissingError) Error() string { return "lab: " + e.What + " missing: " + e.Fix }
+
+// Check reports why lab hosts cannot run on this machine (a *MissingError),
+// or nil when they can. It never installs anything.
+func Check() error {
+	if os.Geteuid() != 0 {
+		return &MissingError{What: "root privileges", Fix: "run as root (lab starts sshd and creates the sshplay user)"}
+	}
+	apt := "run `" + installHint + "` (apt-get update first on a new machine)"
+	for _, f := range []struct{ what, path, fix string }{
+		{"sshd", sshdPath, apt},
+		{"sftp-server", sftpServer, apt},
+		{"PostgreSQL 15 server", filepath.Join(PGBinDir, "postgres"), "run `apt-get install -y postgresql-15`"},
+		{"initdb", filepath.Join(PGBinDir, "initdb"), "run `apt-get install -y postgresql-15`"},
+		{"pg_ctl", filepath.Join(PGBinDir, "pg_ctl"), "run `apt-get install -y postgresql-15`"},
+		{"pg_isready", filepath.Join(PGBinDir, "pg_isready"), "run `apt-get install -y postgresql-15`"},
+		{"psql", filepath.Join(PGBinDir, "psql"), "run `apt-get install -y postgresql-client-15`"},
+	} {
+		if _, err := os.Stat(f.path); err != nil {
+			return &MissingError{What: f.what + " (" + f.path + ")", Fix: f.fix}
+		}
+	}
+	for _, bin := range []string{"sudo", "runuser", "useradd", "usermod", "cp"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			fix := apt
+			if bin != "sudo" {
+				fix = "put " + bin + " on PATH (it lives in /usr/sbin or /usr/bin)"
+			}
+			return &MissingError{What: bin, Fix: fix}
+		}
+	}
+	if _, err := user.Lookup(PGUser); err != nil {
+		return &MissingError{What: "OS user " + PGUser, Fix: "run `apt-get install -y postgresql-15` (it creates the user)"}
+	}
+	return nil
+}
+
+// run runs a command and returns its combined output. Output goes through a
+// file, not a pipe, so a daemon that keeps an inherited descriptor open can
+// never make run hang.
+func run(ctx context.Context, name string, args ...string) (string, error) {
+	f, err := os.CreateTemp("", "sshplay-lab-out-")
+	if err != nil {
+		return "", fmt.Errorf("run %s: %w", name, err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(ctx, commandLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.Dir = "/"
+	runErr := cmd.Run()
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		return "", fmt.Errorf("run %s: read output: %w", name, err)
+	}
+	out := strings.TrimSpace(string(b))
+	if runErr != nil {
+		if out != "" {
+			return out, fmt.Errorf("%s: %w: %s", commandName(name, args), runErr, lastLines(out, 3))
+		}
+		return out, fmt.Errorf("%s: %w", commandName(name, args), runErr)
+	}
+	return out, nil
+}
+
+// asPostgres runs a PostgreSQL binary as the postgres OS user.
+func asPostgres(ctx context.Context, bin string, args ...string) (string, error) {
+	return run(ctx, "runuser", append([]string{"-u", PGUser, "--", filepath.Join(PGBinDir, bin)}, args...)...)
+}
+
+func commandName(name string, args []string) string {
+	if name == "runuser" && len(args) > 3 {
+		return filepath.Base(args[3])
+	}
+	return filepath.Base(name)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// tail returns the last lines of a log file, for error messages.
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return "(no log at " + path + ")"
+	}
+	return lastLines(string(b), n)
+}
+
+// lock takes an exclusive flock on path, waiting until ctx is done.
+func lock(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// ensureLoginUser creates the sshplay user (if missing) with an unlocked
+// password field, so that public-key login works with UsePAM no, and gives
+// it passwordless sudo. PGHOST is kept through sudo so that `sudo -u
+// postgres psql` reaches the host's own socket directory (sshd sets PGHOST
+// per host with SetEnv).
+func ensureLoginUser(ctx context.Context) error {
+	if err := os.MkdirAll(claimsDir, 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	unlock, err := lock(ctx, filepath.Join(claimsDir, ".setup.lock"))
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	defer unlock()
+	if _, err := user.Lookup(LoginUser); err != nil {
+		if _, err := run(ctx, "useradd", "-m", "-s", "/bin/bash", LoginUser); err != nil {
+			return fmt.Errorf("lab: create user %s: %w", LoginUser, err)
+		}
+	}
+	if locked, err := passwordLocked(LoginUser); err != nil {
+		return fmt.Errorf("lab: user %s: %w", LoginUser, err)
+	} else if locked {
+		if _, err := run(ctx, "usermod", "-p", "*", LoginUser); err != nil {
+			return fmt.Errorf("lab: unlock user %s for key login: %w", LoginUser, err)
+		}
+	}
+	want := "# Written by sshplay lab: the lab login user may run anything as anyone.\n" +
+		LoginUser + " ALL=(ALL:ALL) NOPASSWD: ALL\n" +
+		"Defaults:" + LoginUser + " env_keep += \"PGHOST\"\n"
+	if b, err := os.ReadFile(sudoersFile); err == nil && string(b) == want {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(sudoersFile), 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	// sudo skips files whose name contains a dot, so the temporary file is
+	// never read half-written.
+	tmp := filepath.Join(filepath.Dir(sudoersFile), ".sshplay-lab.tmp")
+	if err := os.WriteFile(tmp, []byte(want), 0o440); err != nil {
+		return fmt.Errorf("lab: write sudoers: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o440); err != nil {
+		return fmt.Errorf("lab: write sudoers: %w", err)
+	}
+	if visudo, err := exec.LookPath("visudo"); err == nil {
+		if _, err := run(ctx, visudo, "-cf", tmp); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("lab: sudoers file rejected: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, sudoersFile); err != nil {
+		return fmt.Errorf("lab: install sudoers: %w", err)
+	}
+	return nil
+}
+
+// passwordLocked reports whether name's shadow password field is empty or
+// starts with "!", which sshd without PAM treats as a locked account.
+func passwordLocked(name string) (bool, error) {
+	b, err := os.ReadFile("/etc/shadow")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) >= 2 && f[0] == name {
+			return f[1] == "" || strings.HasPrefix(f[1], "!"), nil
+		}
+	}
+	return false, fmt.Errorf("not in /etc/shadow")
+}
+
+// procAlive reports whether pid is a live (not zombie) process whose command
+// name starts with comm. It is the guard that keeps lab from signalling a
+// process it did not start when a pid was reused.
+func procAlive(pid int, comm string) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i, j := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if i < 0 || j < i || j+2 >= len(b) {
+		return false
+	}
+	state := b[j+2]
+	return state != 'Z' && state != 'X' && strings.HasPrefix(string(b[i+1:j]), comm)
+}
+
+// childrenOf lists the live child processes of ppid named comm*.
+func childrenOf(ppid int, comm string) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var kids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		j := bytes.LastIndexByte(b, ')')
+		if j < 0 || j+2 >= len(b) {
+			continue
+		}
+		f := strings.Fields(string(b[j+2:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(ppid) && procAlive(pid, comm) {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
+}
+
+// readPidFile returns the pid on the first line of path, or 0.
+func readPidFile(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// lookupIDs returns the uid and gid of an OS user.
+func lookupIDs(name string) (uid, gid int, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return 0, 0, err
+	}
+	uid, err = strconv.Atoi(u.Uid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("user %s: uid %q: %w", name, u.Uid, err)
+	}
+	gid, err = strconv.Atoi(u.Gid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("user %s: gid %q: %w", name, u.Gid, err)
+	}
+	return uid, gid, nil
+}
+
+// traversable checks that every existing ancestor of dir lets others
+// search it, so that postgres and sshplay can reach the lab files.
+func traversable(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // Up creates it with mode 0755.
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s (mode %04o) cannot be traversed by the %s and %s users: choose a lab dir outside it, e.g. /var/tmp/sshplay-lab", d, fi.Mode().Perm(), PGUser, LoginUser)
+		}
+		if d == "/" {
+			return nil
+		}
+	}
+}

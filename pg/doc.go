@@ -1,0 +1,13 @@
+// Package pg knows PostgreSQL as sshplay's TLS job needs it: the psql
+// command line a module runs on a host (SQL on stdin, JSON out, one round
+// trip), the facts that command gathers, the names a server certificate must
+// carry, the on-host journal that makes a run reversible, how a cluster is
+// restarted, pgpass lookups, and the pgx verify-full proof run from the
+// control machine (also used by `sshplay pg status`).
+//
+// pg never reads a private key into the control machine, never prints a
+// password, never passes SQL on a shell command line, and never opens a
+// connection to a host except through transport.Conn (SSH) or pgx (the
+// proof). Editing postgresql.conf and pg_hba.conf text lives in pg/conf and
+// pg/hba; this package only decides and queries.
+package pg

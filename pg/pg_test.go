@@ -1,0 +1,202 @@
+package pg
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestWantedNames(t *testing.T) {
+	cases := []struct {
+		name string
+		in   SANInput
+		want string
+	}{
+		{"dns inventory name and ip", SANInput{InventoryHostname: "db01.example.com", AnsibleHost: "10.0.0.5", PGHost: "db01.example.com"}, "DNS:db01.example.com, IP:10.0.0.5"},
+		{"single label kept", SANInput{InventoryHostname: "db01", AnsibleHost: "127.0.0.2", PGHost: "127.0.0.2"}, "DNS:db01, IP:127.0.0.2"},
+		{"ip inventory name", SANInput{InventoryHostname: "127.0.0.9"}, "IP:127.0.0.9"},
+		{"not dns-looking dropped", SANInput{InventoryHostname: "db_01", AnsibleHost: "db-01.lan"}, "DNS:db-01.lan"},
+		{"extras, case and dedupe", SANInput{InventoryHostname: "DB1.Example.com", Extra: []string{"db1.example.com", "pg.example.com", "::1", "[::1]", "  "}}, "DNS:db1.example.com, DNS:pg.example.com, IP:::1"},
+		{"all digits is not a name", SANInput{InventoryHostname: "12345"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := WantedNames(c.in).String(); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	n := WantedNames(SANInput{InventoryHostname: "db1.lan", AnsibleHost: "10.1.1.1"})
+	if got := n.SubjectAltName(); got != "DNS:db1.lan,IP:10.1.1.1" {
+		t.Errorf("SubjectAltName = %q", got)
+	}
+	if !n.Equal([]string{"DB1.lan"}, []net.IP{net.ParseIP("10.1.1.1")}) {
+		t.Error("Equal: same set (case) should be equal")
+	}
+	if n.Equal([]string{"db1.lan"}, nil) || n.Equal([]string{"db1.lan", "x.lan"}, []net.IP{net.ParseIP("10.1.1.1")}) {
+		t.Error("Equal: different sets reported equal")
+	}
+	if got := n.CommonName("x"); got != "db1.lan" {
+		t.Errorf("CommonName = %q", got)
+	}
+}
+
+func TestAddresses(t *testing.T) {
+	if got := strings.Join(Addresses("127.0.0.2", "127.0.0.2"), ","); got != "127.0.0.2" {
+		t.Errorf("got %q", got)
+	}
+	if got := strings.Join(Addresses("db.lan", "10.0.0.1"), ","); got != "db.lan,10.0.0.1" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestPassfile(t *testing.T) {
+	file := `# comment
+127.0.0.2:5432:postgres:postgres:s3cr\:et
+*:*:*:app:app\\pw
+127.0.0.3:5433:*:postgres:other
+broken:line
+`
+	entries, err := ParsePassfile(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 3 {
+		t.Fatalf("entries = %d, want 3", len(entries))
+	}
+	cases := []struct {
+		host, port, db, user, want string
+		ok                         bool
+	}{
+		{"127.0.0.2", "5432", "postgres", "postgres", "s3cr:et", true},
+		{"127.0.0.9", "1", "x", "app", `app\pw`, true},
+		{"127.0.0.3", "5433", "any", "postgres", "other", true},
+		{"127.0.0.3", "5432", "any", "postgres", "", false},
+	}
+	for _, c := range cases {
+		got, ok := LookupPassword(entries, c.host, c.port, c.db, c.user)
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s:%s:%s:%s = %q,%v want %q,%v", c.host, c.port, c.db, c.user, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestDecideRestart(t *testing.T) {
+	f := &Facts{DataDirectory: "/var/lib/postgresql/15/main", ConfigFile: "/etc/postgresql/15/main/postgresql.conf"}
+	cases := []struct {
+		name       string
+		probe      string
+		facts      *Facts
+		override   string
+		wantMethod string
+		wantCmd    string
+		root       bool
+	}{
+		{"systemd debian", "cgroup=0::/system.slice/system-postgresql.slice/postgresql@15-main.service;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\n", f, "", "systemd", "systemctl restart postgresql@15-main.service", true},
+		{"systemd rhel", "cgroup=0::/system.slice/postgresql-16.service;\nexe=/usr/pgsql-16/bin/postgres\n", &Facts{DataDirectory: "/var/lib/pgsql/16/data", ConfigFile: "/var/lib/pgsql/16/data/postgresql.conf"}, "", "systemd", "systemctl restart postgresql-16.service", true},
+		{"pg_ctlcluster", "cgroup=0::/user.slice;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\n", f, "", "pg_ctlcluster", "/usr/bin/pg_ctlcluster 15 main restart -m fast", true},
+		{"pg_ctl from exe", "cgroup=0::/;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\nbindir=/usr/bin\n", &Facts{DataDirectory: "/srv/pg/data", ConfigFile: "/srv/pg/etc/postgresql.conf"}, "", "pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl -D /srv/pg/data restart -m fast -w -t 120 -l /srv/pg/data/sshplay-restart.log </dev/null", false},
+		{"pg_ctl from pg_config", "cgroup=\nexe=\nbindir=/usr/pgsql-16/bin\n", &Facts{DataDirectory: "/d"}, "", "pg_ctl", "/usr/pgsql-16/bin/pg_ctl -D /d restart", false},
+		{"override", "cgroup=0::/system.slice/postgresql@15-main.service\n", f, "sudo /opt/restart-pg", "custom", "sudo /opt/restart-pg", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rp, err := DecideRestart(ParseRestartProbe(c.probe), c.facts, c.override, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rp.Method != c.wantMethod || !strings.HasPrefix(rp.Command, c.wantCmd) || rp.AsRoot != c.root {
+				t.Errorf("got %+v, want %s %q root=%v", rp, c.wantMethod, c.wantCmd, c.root)
+			}
+		})
+	}
+	if _, err := DecideRestart(ParseRestartProbe("cgroup=\nexe=\nbindir=\n"), &Facts{}, "", ""); err == nil {
+		t.Error("no method: want an error")
+	}
+	if p := ParseRestartProbe("exe=/usr/lib/postgresql/15/bin/postgres (deleted)\n"); p.Exe != "/usr/lib/postgresql/15/bin/postgres" {
+		t.Errorf("deleted exe: %q", p.Exe)
+	}
+}
+
+func TestJournalRoundTrip(t *testing.T) {
+	j := &Journal{Run: "20261128T163000Z", Entries: []JournalEntry{
+		{Path: "/etc/pg/postgresql.conf", Backup: BackupPath("/etc/pg/postgresql.conf", "20261128T163000Z")},
+		{Path: "/data/server.key", Created: true},
+	}}
+	got, err := DecodeJournal(j.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Run != j.Run || len(got.Entries) != 2 || got.Entries[0].Backup != "/etc/pg/postgresql.conf.sshplay-20261128T163000Z" || !got.Entries[1].Created {
+		t.Errorf("round trip: %+v", got)
+	}
+	if !got.Has("/data/server.key") || got.Has("/x") {
+		t.Error("Has")
+	}
+	for _, bad := range []string{`{}`, `not json`, `{"run":"x","entries":[{"path":"rel"}]}`, `{"run":"x","entries":[{"path":"/a","backup":"b"}]}`} {
+		if _, err := DecodeJournal([]byte(bad)); err == nil {
+			t.Errorf("DecodeJournal(%s): want error", bad)
+		}
+	}
+}
+
+func TestParseFactsOutput(t *testing.T) {
+	out := `{"server_version_num" : 150010, "server_version" : "15.10 (Debian 15.10-0+deb12u1)", "data_directory" : "/d", "config_file" : "/e/postgresql.conf", "hba_file" : "/e/pg_hba.conf", "ident_file" : "/e/pg_ident.conf", "port" : 5432, "cluster_name" : "", "in_recovery" : false, "user" : "postgres", "is_superuser" : true, "postmaster_pid" : 4242, "conf_patroni_mark" : false, "patroni_base_conf" : false, "settings" : [{"name" : "ssl", "setting" : "off", "context" : "sighup", "source" : "configuration file", "sourcefile" : "/d/postgresql.auto.conf", "sourceline" : 3, "pending_restart" : false}], "file_settings" : [{"sourcefile" : "/d/postgresql.auto.conf", "sourceline" : 3, "seqno" : 7, "name" : "ssl", "setting" : "off", "applied" : true, "error" : ""}], "hba_errors" : []}
+@@sshplay-probe@@
+/proc/77/cmdline /proc/78/cmdline 
+OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)
+`
+	f, err := ParseFactsOutput([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ServerVersionNum != 150010 || f.PostmasterPID != 4242 || f.SSLOn() || len(f.FileSettings) != 1 || !f.FileSettings[0].Applied {
+		t.Errorf("facts: %+v", f)
+	}
+	if strings.Join(f.PatroniProcs, ",") != "/proc/77,/proc/78" || !OpenSSLAddext(f.OpenSSLVersion) {
+		t.Errorf("probes: %v %q", f.PatroniProcs, f.OpenSSLVersion)
+	}
+	if managed, _ := f.Patroni(); managed {
+		t.Error("a patroni process alone must not count as managed")
+	}
+	f.PatroniBaseConf = true
+	if managed, why := f.Patroni(); !managed || why == "" {
+		t.Error("base conf + process: want managed")
+	}
+	if f.ResolvePath("server.crt") != "/d/server.crt" || f.ResolvePath("/x/y") != "/x/y" {
+		t.Error("ResolvePath")
+	}
+	m := f.Map()
+	back, err := FactsFromMap(m)
+	if err != nil || back.DataDirectory != "/d" || back.Settings[0].Name != "ssl" {
+		t.Errorf("map round trip: %v %+v", err, back)
+	}
+	if _, err := ParseFactsOutput([]byte("psql: error\n")); err == nil {
+		t.Error("garbage: want error")
+	}
+}
+
+func TestOpenSSLAddext(t *testing.T) {
+	for v, want := range map[string]bool{
+		"OpenSSL 3.0.19 27 Jan 2026":       true,
+		"OpenSSL 1.1.1w  11 Sep 2023":      true,
+		"OpenSSL 1.1.0l  10 Sep 2019":      false,
+		"OpenSSL 1.0.2k-fips  26 Jan 2017": false,
+		"LibreSSL 3.3.6":                   true,
+		"":                                 false,
+	} {
+		if got := OpenSSLAddext(v); got != want {
+			t.Errorf("%q: got %v want %v", v, got, want)
+		}
+	}
+}
+
+func TestTargetArgs(t *testing.T) {
+	got := Target{SocketDir: "/run/my pg", Port: 5433}.Args()
+	if got != `psql -XAtq -v ON_ERROR_STOP=1 -h '/run/my pg' -p 5433 -d postgres` {
+		t.Errorf("Args = %s", got)
+	}
+	if got := (Target{}).Args(); strings.Contains(got, " -h ") {
+		t.Errorf("no socket dir: %s", got)
+	}
+}

@@ -1,0 +1,167 @@
+package pg
+
+import (
+	"net"
+	"regexp"
+	"strings"
+)
+
+var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// IsDNSName reports whether s looks like a host name a client could connect
+// to: dot-separated labels of letters, digits and inner hyphens, not an IP
+// address and not all digits.
+func IsDNSName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 || net.ParseIP(s) != nil {
+		return false
+	}
+	allDigits := true
+	for _, l := range strings.Split(s, ".") {
+		if !dnsLabel.MatchString(l) {
+			return false
+		}
+		if strings.Trim(l, "0123456789") != "" {
+			allDigits = false
+		}
+	}
+	return !allDigits
+}
+
+// SANInput is where a server certificate's names come from: the inventory.
+type SANInput struct {
+	InventoryHostname string
+	AnsibleHost       string
+	PGHost            string
+	// Extra are the entries of tls_san (names or addresses).
+	Extra []string
+}
+
+// Names are the DNS names and IP addresses a certificate must carry.
+type Names struct {
+	DNS []string
+	IPs []net.IP
+}
+
+// WantedNames selects the certificate names: the inventory hostname when it
+// is a DNS-looking name, ansible_host, pg_host and every tls_san entry, each
+// once, in that order. Go's verify-full ignores the CN and matches an IP
+// only against IP SANs, so every address clients use must be here.
+func WantedNames(in SANInput) Names {
+	var n Names
+	seen := map[string]bool{}
+	add := func(s string, nameOnly bool) {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			return
+		}
+		if ip := net.ParseIP(strings.Trim(s, "[]")); ip != nil {
+			if nameOnly {
+				return
+			}
+			key := "ip:" + ip.String()
+			if !seen[key] {
+				seen[key] = true
+				n.IPs = append(n.IPs, ip)
+			}
+			return
+		}
+		if !IsDNSName(s) {
+			return
+		}
+		key := "dns:" + strings.ToLower(strings.TrimSuffix(s, "."))
+		if !seen[key] {
+			seen[key] = true
+			n.DNS = append(n.DNS, strings.ToLower(strings.TrimSuffix(s, ".")))
+		}
+	}
+	add(in.InventoryHostname, false)
+	add(in.AnsibleHost, false)
+	add(in.PGHost, false)
+	for _, e := range in.Extra {
+		add(e, false)
+	}
+	return n
+}
+
+// CommonName is the subject CN for the CSR: the first DNS name, else the
+// first IP, else fallback.
+func (n Names) CommonName(fallback string) string {
+	if len(n.DNS) > 0 {
+		return n.DNS[0]
+	}
+	if len(n.IPs) > 0 {
+		return n.IPs[0].String()
+	}
+	return fallback
+}
+
+// String lists the names as "DNS:a, IP:1.2.3.4".
+func (n Names) String() string {
+	return strings.Join(n.ext(", "), ", ")
+}
+
+// SubjectAltName is the value for openssl's subjectAltName extension.
+func (n Names) SubjectAltName() string {
+	return strings.Join(n.ext(""), ",")
+}
+
+func (n Names) ext(string) []string {
+	var out []string
+	for _, d := range n.DNS {
+		out = append(out, "DNS:"+d)
+	}
+	for _, ip := range n.IPs {
+		out = append(out, "IP:"+ip.String())
+	}
+	return out
+}
+
+// Equal reports whether a certificate's names are exactly n (order and case
+// of DNS names ignored).
+func (n Names) Equal(dns []string, ips []net.IP) bool {
+	if len(dns) != len(n.DNS) || len(ips) != len(n.IPs) {
+		return false
+	}
+	want := map[string]int{}
+	for _, d := range n.DNS {
+		want["d:"+strings.ToLower(d)]++
+	}
+	for _, ip := range n.IPs {
+		want["i:"+ip.String()]++
+	}
+	for _, d := range dns {
+		want["d:"+strings.ToLower(d)]--
+	}
+	for _, ip := range ips {
+		want["i:"+ip.String()]--
+	}
+	for _, v := range want {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Addresses are the hosts clients connect to (pg_host, then ansible_host),
+// each once; the proof connects to every one.
+func Addresses(pgHost, ansibleHost string) []string {
+	var out []string
+	for _, a := range []string{pgHost, ansibleHost} {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			if o == a {
+				dup = true
+			}
+		}
+		if !dup {
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,135 @@
+package playbooks
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/sshplay/sshplay/tasks"
+)
+
+// AdhocOptions describe `sshplay exec -m MODULE -a ARGS PATTERN`.
+type AdhocOptions struct {
+	Options
+	Pattern string
+	Module  string
+	// Args is the module's short form: "k=v k2='a b'" (free text for
+	// command, shell, raw).
+	Args string
+}
+
+// Adhoc runs one module on the hosts matching Pattern through the same
+// engine as a playbook (one task, one play), printing Ansible's ad-hoc
+// lines ("db01 | CHANGED | rc=0 >>") or the JSON document.
+func Adhoc(ctx context.Context, o AdhocOptions) (*Summary, error) {
+	Register()
+	mod := CanonicalModule(o.Module)
+	if _, ok := tasks.Lookup(mod); !ok {
+		return nil, &ParseError{File: "-m", Msg: fmt.Sprintf("unknown module %q%s", o.Module, didYouMean(o.Module, tasks.Names()))}
+	}
+	args, err := ParseKV(mod, o.Args)
+	if err != nil {
+		return nil, &ParseError{File: "-a", Msg: err.Error()}
+	}
+	if err := validateArgs(args); err != nil {
+		return nil, err
+	}
+	task := &Task{Pos: Pos{File: "adhoc"}, Module: mod, Args: args, LoopVar: "item"}
+	play := &Play{Pos: Pos{File: "adhoc"}, Name: "Ad-hoc " + mod, Hosts: o.Pattern, Strategy: "linear", Tasks: []*Task{task}}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	var rep reporter
+	if o.Format == "json" {
+		rep = newJSONReporter(o.Out, o.Check)
+	} else {
+		rep = &adhocReporter{w: o.Out, opts: o.Options}
+	}
+	return run(ctx, []*Playbook{{Path: "adhoc", Dir: ".", Plays: []*Play{play}}}, o.Options, rep)
+}
+
+func validateArgs(args map[string]any) error {
+	for k, v := range args {
+		if s, ok := v.(string); ok {
+			if err := templateEngine().Check(s); err != nil {
+				return &ParseError{File: "-a", Msg: fmt.Sprintf("%s: %v", k, err)}
+			}
+		}
+	}
+	return nil
+}
+
+// adhocReporter prints Ansible's ad-hoc (minimal) callback lines.
+type adhocReporter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	opts Options
+}
+
+func (r *adhocReporter) PlayStart(*Play, []string) {}
+func (r *adhocReporter) TaskStart(*Task, bool)     {}
+func (r *adhocReporter) LoopDone(*HostResult)      {}
+func (r *adhocReporter) Progress(*Task, int) func() {
+	return func() {}
+}
+
+func (r *adhocReporter) Note(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(r.w, msg)
+}
+
+func (r *adhocReporter) Recap(*Summary) {}
+
+var commandModules = map[string]bool{"command": true, "shell": true, "raw": true, "script": true}
+
+func (r *adhocReporter) HostResult(hr *HostResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res := hr.shownResult()
+	tr := &textReporter{opts: r.opts}
+	if r.opts.Diff && !hr.NoLog {
+		for _, d := range hr.Diffs {
+			fmt.Fprint(r.w, maskString(d.Unified, hr.Secrets))
+		}
+	}
+	if hr.Status == tasks.StatusUnreachable {
+		fmt.Fprintln(r.w, tr.color(cRed, hr.Host+" | UNREACHABLE! => "+jsonText(res, true)))
+		return
+	}
+	state, c := "SUCCESS", cGreen
+	switch hr.Status {
+	case tasks.StatusChanged:
+		state, c = "CHANGED", cYellow
+	case tasks.StatusFailed:
+		state, c = "FAILED", cRed
+	case tasks.StatusSkipped:
+		state, c = "SKIPPED", cCyan
+	}
+	if commandModules[hr.Task.Module] && !hr.NoLog && hr.Status != tasks.StatusSkipped {
+		if rc, ok := res["rc"]; ok {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s | %s | rc=%v >>\n", hr.Host, state, rc)
+			if s, _ := res["stdout"].(string); s != "" {
+				b.WriteString(strings.TrimRight(s, "\n") + "\n")
+			}
+			if s, _ := res["stderr"].(string); s != "" {
+				b.WriteString(strings.TrimRight(s, "\n") + "\n")
+			}
+			if hr.Status == tasks.StatusFailed && res["stdout"] == "" && res["stderr"] == "" && hr.Msg != "" {
+				b.WriteString(maskString(hr.Msg, hr.Secrets) + "\n")
+			}
+			fmt.Fprint(r.w, tr.color(c, strings.TrimRight(b.String(), "\n"))+"\n")
+			return
+		}
+	}
+	if hr.Status == tasks.StatusFailed {
+		state = "FAILED!"
+	}
+	if hr.WouldRun {
+		state = "SKIPPED (would run)"
+	}
+	fmt.Fprintln(r.w, tr.color(c, hr.Host+" | "+state+" => "+jsonText(res, true)))
+}

@@ -1,0 +1,150 @@
+package playbooks
+
+// Modules that work on the engine's variables rather than on a host:
+// set_fact, assert, meta, include_vars. They are plain tasks.Modules (so
+// tasks.Execute runs them like any other); set_fact and include_vars hand
+// their values back as ansible_facts, which the engine stores as the host's
+// facts; meta's actions are carried out by the engine itself.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/tasks"
+)
+
+var registerOnce sync.Once
+
+// Register registers set_fact, assert, meta and include_vars (with their
+// ansible.builtin. aliases). Safe to call more than once.
+func Register() {
+	registerOnce.Do(func() {
+		tasks.Register(tasks.ModuleFunc(setFact), "set_fact", "ansible.builtin.set_fact")
+		tasks.Register(tasks.ModuleFunc(assertModule), "assert", "ansible.builtin.assert")
+		tasks.Register(tasks.ModuleFunc(metaModule), "meta", "ansible.builtin.meta")
+		tasks.Register(tasks.ModuleFunc(includeVars), "include_vars", "ansible.builtin.include_vars")
+	})
+}
+
+func setFact(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	facts := map[string]any{}
+	for k, v := range args {
+		if k == "cacheable" {
+			continue
+		}
+		if !reIdent.MatchString(k) {
+			return nil, fmt.Errorf("set_fact: %q is not a valid variable name", k)
+		}
+		facts[k] = v
+	}
+	if len(facts) == 0 {
+		return nil, fmt.Errorf("set_fact: no variables given")
+	}
+	return &tasks.Change{Action: tasks.None, Result: map[string]any{"ansible_facts": facts}}, nil
+}
+
+// assertModule evaluates each condition of "that" with the task's
+// variables; the engine passes "that" unrendered (it is made of bare
+// expressions, as in Ansible).
+func assertModule(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	var that []string
+	switch x := args["that"].(type) {
+	case string:
+		that = []string{x}
+	case []any:
+		for _, e := range x {
+			that = append(that, fmt.Sprint(e))
+		}
+	case bool:
+		that = []string{fmt.Sprint(x)}
+	default:
+		return nil, fmt.Errorf("assert: that: want an expression or a list of expressions")
+	}
+	for k := range args {
+		switch k {
+		case "that", "fail_msg", "msg", "success_msg", "quiet":
+		default:
+			return nil, fmt.Errorf("assert: unknown argument %q", k)
+		}
+	}
+	for _, cond := range that {
+		cond = strings.TrimSpace(cond)
+		if strings.HasPrefix(cond, "{{") && strings.HasSuffix(cond, "}}") {
+			cond = strings.TrimSpace(cond[2 : len(cond)-2])
+		}
+		out, err := env.Render("{% if " + cond + " %}True{% else %}False{% endif %}")
+		if err != nil {
+			return nil, fmt.Errorf("assert: %s: %w", cond, err)
+		}
+		if out != "True" {
+			msg := "Assertion failed"
+			if m, ok := args["fail_msg"]; ok {
+				msg = fmt.Sprint(m)
+			} else if m, ok := args["msg"]; ok {
+				msg = fmt.Sprint(m)
+			}
+			return nil, &tasks.Failed{Msg: msg, Result: map[string]any{"assertion": cond, "evaluated_to": false}}
+		}
+	}
+	msg := "All assertions passed"
+	if m, ok := args["success_msg"]; ok {
+		msg = fmt.Sprint(m)
+	}
+	return &tasks.Change{Action: tasks.None, Result: map[string]any{"msg": msg}}, nil
+}
+
+var metaActions = map[string]bool{"flush_handlers": true, "end_play": true, "end_host": true, "noop": true,
+	"clear_host_errors": true, "refresh_inventory": true, "end_batch": true}
+
+func metaModule(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	a := metaAction(args)
+	if !metaActions[a] {
+		return nil, fmt.Errorf("meta: unknown action %q (flush_handlers, end_play, end_batch, end_host, noop, clear_host_errors, refresh_inventory)", a)
+	}
+	return &tasks.Change{Action: tasks.None, Result: map[string]any{}}, nil
+}
+
+func metaAction(args map[string]any) string {
+	if s, ok := args["_raw_params"].(string); ok {
+		return strings.TrimSpace(s)
+	}
+	return ""
+}
+
+// includeVars reads a YAML file of variables from the control machine
+// (looked up in the playbook's vars/ folder, then next to the playbook).
+func includeVars(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	file, _ := args["file"].(string)
+	if file == "" {
+		file, _ = args["_raw_params"].(string)
+	}
+	if file == "" {
+		return nil, fmt.Errorf("include_vars: file is required")
+	}
+	path := file
+	if env.FindFile != nil {
+		p, err := env.FindFile("vars", file)
+		if err != nil {
+			return nil, fmt.Errorf("include_vars: %w", err)
+		}
+		path = p
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("include_vars: %w", err)
+	}
+	var vars map[string]any
+	if err := yaml.Unmarshal(data, &vars); err != nil {
+		return nil, fmt.Errorf("include_vars %s: %w", file, err)
+	}
+	vars, _ = normalize(vars).(map[string]any)
+	if name, _ := args["name"].(string); name != "" {
+		vars = map[string]any{name: vars}
+	}
+	return &tasks.Change{Action: tasks.None, Result: map[string]any{"ansible_facts": vars}}, nil
+}

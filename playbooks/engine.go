@@ -1,0 +1,448 @@
+package playbooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sshplay/sshplay/playbooks/template"
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+// Inventory is what the engine needs of an inventory. The command adapts
+// inventory.Inventory to it (applying --limit in Hosts).
+type Inventory interface {
+	// Hosts returns the names matching a pattern, in inventory order.
+	Hosts(pattern string) ([]string, error)
+	// HostVars returns a host's variables, magic variables included
+	// (inventory_hostname, group_names, inventory_dir, ...).
+	HostVars(host string) map[string]any
+	// Groups maps each group name to its hosts (the groups variable).
+	Groups() map[string][]string
+}
+
+// Connector opens (or reuses) the one connection of a host for the run.
+type Connector interface {
+	Conn(ctx context.Context, host string, vars map[string]any) (transport.Conn, error)
+}
+
+// Options say how to run playbooks.
+type Options struct {
+	Inventory Inventory
+	Connector Connector
+	// Local is the control machine (delegate_to: localhost, fetch).
+	Local transport.Conn
+	// Become maps a host's variables (ansible_become, ansible_become_user,
+	// ansible_become_password, as play and task keywords set them) to a
+	// transport.Become; nil uses those variables directly.
+	Become func(vars map[string]any) transport.Become
+	// BecomeDefault and BecomeUser come from -b / --become-user: they sit
+	// above inventory variables and below play and task keywords.
+	BecomeDefault bool
+	BecomeUser    string
+
+	Forks         int
+	Check, Diff   bool
+	ExtraVars     map[string]any
+	Tags          []string
+	SkipTags      []string
+	StartAtTask   string
+	ForceHandlers bool
+	Verbose       int
+
+	Out io.Writer
+	// Format is "text" (default) or "json".
+	Format string
+	// Color and Progress are decided by the caller (terminal, NO_COLOR).
+	Color, Progress bool
+}
+
+// Stats are a host's counters for PLAY RECAP.
+type Stats struct {
+	OK          int `json:"ok"`
+	Changed     int `json:"changed"`
+	Unreachable int `json:"unreachable"`
+	Failed      int `json:"failed"`
+	Skipped     int `json:"skipped"`
+	Rescued     int `json:"rescued"`
+	Ignored     int `json:"ignored"`
+}
+
+// Summary is the outcome of a run.
+type Summary struct {
+	Hosts       []string // in the order first seen
+	Stats       map[string]*Stats
+	Interrupted bool
+	Duration    time.Duration
+}
+
+// Exit codes as Ansible has them.
+const (
+	ExitOK          = 0
+	ExitError       = 1
+	ExitHostFailed  = 2
+	ExitUnreachable = 4
+	ExitBadInput    = 5
+	ExitInterrupted = 99
+)
+
+// ExitCode is 0 when every host is fine, 2 when a host failed, 4 when some
+// host was unreachable and none failed, 99 when interrupted.
+func (s *Summary) ExitCode() int {
+	if s.Interrupted {
+		return ExitInterrupted
+	}
+	failed, unreach := false, false
+	for _, st := range s.Stats {
+		failed = failed || st.Failed > 0
+		unreach = unreach || st.Unreachable > 0
+	}
+	switch {
+	case failed:
+		return ExitHostFailed
+	case unreach:
+		return ExitUnreachable
+	}
+	return ExitOK
+}
+
+// hostState is one host across the whole run.
+type hostState struct {
+	name     string
+	conn     transport.Conn
+	connErr  error
+	overlay  *transport.Overlay
+	mu       sync.Mutex
+	facts    map[string]any // set_fact, include_vars, register
+	failed   bool           // failed in the current play (stops the host)
+	unreach  bool
+	ended    bool // meta: end_host / end_play
+	notified map[*Task]bool
+	stats    *Stats
+	secrets  []string
+}
+
+type runner struct {
+	opts    Options
+	tpl     *template.Engine
+	rep     reporter
+	hosts   map[string]*hostState
+	order   []string
+	mu      sync.Mutex
+	started bool // --start-at-task found
+	groups  map[string][]string
+}
+
+// Run validates and runs the playbooks in order. Parse errors have been
+// reported by Load/Parse before; Run returns an error only when the run
+// could not start (a pattern error); host failures are in the Summary.
+func Run(ctx context.Context, pbs []*Playbook, opts Options) (*Summary, error) {
+	return run(ctx, pbs, opts, nil)
+}
+
+func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Summary, error) {
+	Register()
+	if opts.Forks < 1 {
+		opts.Forks = 5
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	if opts.Local == nil {
+		return nil, errors.New("playbooks: Options.Local is required")
+	}
+	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == ""}
+	r.groups = opts.Inventory.Groups()
+	switch {
+	case rep != nil:
+		r.rep = rep
+	case opts.Format == "json":
+		r.rep = newJSONReporter(opts.Out, opts.Check)
+	default:
+		r.rep = newTextReporter(opts.Out, opts)
+	}
+	// Resolve every play's hosts up front: a bad pattern is bad input and
+	// nothing may run.
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			if _, err := opts.Inventory.Hosts(play.Hosts); err != nil {
+				return nil, fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
+			}
+		}
+	}
+	start := time.Now()
+	stopped := false
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			if stopped || ctx.Err() != nil {
+				break
+			}
+			if !r.runPlay(ctx, pb, play) {
+				stopped = true
+			}
+		}
+	}
+	sum := &Summary{Stats: map[string]*Stats{}, Duration: time.Since(start), Interrupted: ctx.Err() != nil}
+	for _, h := range r.order {
+		sum.Hosts = append(sum.Hosts, h)
+		sum.Stats[h] = r.hosts[h].stats
+	}
+	r.rep.Recap(sum)
+	return sum, nil
+}
+
+func (r *runner) host(name string) *hostState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.hosts[name]
+	if !ok {
+		h = &hostState{name: name, facts: map[string]any{}, stats: &Stats{}, notified: map[*Task]bool{}}
+		if r.opts.Check {
+			h.overlay = transport.NewOverlay()
+		}
+		r.hosts[name] = h
+		r.order = append(r.order, name)
+	}
+	return h
+}
+
+// playRun is the state of one play.
+type playRun struct {
+	pb        *Playbook
+	play      *Play
+	hosts     []string // all hosts of the play (ansible_play_hosts)
+	batch     []*hostState
+	abort     bool // any_errors_fatal, max_fail_percentage, end_play
+	endBatch  bool
+	varsFiles map[string]any
+	mu        sync.Mutex
+}
+
+// runPlay runs one play; false means the run must stop (a fatal error or
+// a max_fail_percentage breach).
+func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
+	names, _ := r.opts.Inventory.Hosts(play.Hosts)
+	var hosts []*hostState
+	var live []string
+	for _, n := range names {
+		h := r.host(n)
+		if h.isUnreach() || h.isFailed() {
+			continue // failed hosts stay out of later plays, as in Ansible
+		}
+		h.setEnded(false)
+		hosts = append(hosts, h)
+		live = append(live, n)
+	}
+	r.rep.PlayStart(play, live)
+	if len(hosts) == 0 {
+		r.rep.Note("skipping: no hosts matched")
+		return true
+	}
+	pr := &playRun{pb: pb, play: play, hosts: live}
+	vf, err := r.loadVarsFiles(pb, play)
+	if err != nil {
+		for _, h := range hosts {
+			r.hostFailed(h, nil, err)
+		}
+		return false
+	}
+	pr.varsFiles = vf
+	for _, batch := range batches(hosts, play.Serial) {
+		if ctx.Err() != nil || pr.abort {
+			break
+		}
+		pr.batch = batch
+		pr.endBatch = false
+		r.connect(ctx, batch)
+		for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
+			if len(sec) == 0 {
+				continue
+			}
+			r.runSection(ctx, pr, sec)
+			r.flushHandlers(ctx, pr)
+			if pr.abort || pr.endBatch {
+				break
+			}
+		}
+		if r.breached(pr) {
+			pr.abort = true
+		}
+	}
+	if pr.abort && !pr.endedByMeta() {
+		r.rep.Note("NO MORE HOSTS LEFT")
+		return false
+	}
+	return true
+}
+
+func (pr *playRun) endedByMeta() bool {
+	for _, h := range pr.batch {
+		if h.isFailed() || h.isUnreach() {
+			return false
+		}
+	}
+	return true
+}
+
+// breached reports whether max_fail_percentage is exceeded in the batch.
+func (r *runner) breached(pr *playRun) bool {
+	if pr.play.MaxFailPercentage == nil || len(pr.batch) == 0 {
+		return false
+	}
+	failed := 0
+	for _, h := range pr.batch {
+		if h.isFailed() || h.isUnreach() {
+			failed++
+		}
+	}
+	return float64(failed)*100/float64(len(pr.batch)) > *pr.play.MaxFailPercentage
+}
+
+// batches splits hosts by serial: "2", "50%", and a list whose last entry
+// repeats.
+func batches(hosts []*hostState, serial []string) [][]*hostState {
+	if len(serial) == 0 {
+		return [][]*hostState{hosts}
+	}
+	var out [][]*hostState
+	i := 0
+	for idx := 0; i < len(hosts); idx++ {
+		s := serial[min(idx, len(serial)-1)]
+		n := 0
+		if strings.HasSuffix(s, "%") {
+			f, _ := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+			n = int(math.Floor(f * float64(len(hosts)) / 100))
+		} else {
+			n, _ = strconv.Atoi(s)
+		}
+		n = max(n, 1)
+		end := min(i+n, len(hosts))
+		out = append(out, hosts[i:end])
+		i = end
+	}
+	return out
+}
+
+// connect opens every host's connection of a batch in parallel (forks at a
+// time). A host that cannot be reached is reported unreachable at its
+// first task.
+func (r *runner) connect(ctx context.Context, batch []*hostState) {
+	sem := make(chan struct{}, r.opts.Forks)
+	var wg sync.WaitGroup
+	for _, h := range batch {
+		if h.conn != nil || h.connErr != nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(h *hostState) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := r.opts.Connector.Conn(ctx, h.name, r.opts.Inventory.HostVars(h.name))
+			if err != nil {
+				var ue *transport.UnreachableError
+				if !errors.As(err, &ue) {
+					err = &transport.UnreachableError{Host: h.name, Err: err}
+				}
+				h.connErr = err
+				return
+			}
+			h.conn = c
+		}(h)
+	}
+	wg.Wait()
+}
+
+func (r *runner) loadVarsFiles(pb *Playbook, play *Play) (map[string]any, error) {
+	out := map[string]any{}
+	scope := r.tpl.Scope(mergeMaps(r.opts.ExtraVars, play.Vars))
+	for _, f := range play.VarsFiles {
+		name, err := scope.Render(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: vars_files %q: %w", play.Pos, f, err)
+		}
+		data, err := pb.readFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: vars_files: %w", play.Pos, err)
+		}
+		m, err := decodeVars(name, data)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// readFile reads a file relative to the playbook (from the embedded FS for
+// an embedded playbook).
+func (pb *Playbook) readFile(name string) ([]byte, error) {
+	if pb.FS != nil && !filepath.IsAbs(name) {
+		return fs.ReadFile(pb.FS, filepath.ToSlash(filepath.Join(pb.Dir, name)))
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(pb.Dir, name)
+	}
+	return os.ReadFile(name)
+}
+
+func mergeMaps(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// hostFailed records a failure outside of a task (vars_files).
+func (r *runner) hostFailed(h *hostState, t *Task, err error) {
+	h.setFailed(true)
+	h.stats.Failed++
+	r.rep.HostResult(&HostResult{Host: h.name, Task: t, Status: tasks.StatusFailed, Msg: err.Error(),
+		Result: map[string]any{"failed": true, "msg": err.Error()}})
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var (
+	sharedTpl     *template.Engine
+	sharedTplOnce sync.Once
+)
+
+func templateEngine() *template.Engine {
+	sharedTplOnce.Do(func() { sharedTpl = template.New() })
+	return sharedTpl
+}
+
+func (h *hostState) isFailed() bool   { h.mu.Lock(); defer h.mu.Unlock(); return h.failed }
+func (h *hostState) isUnreach() bool  { h.mu.Lock(); defer h.mu.Unlock(); return h.unreach }
+func (h *hostState) isEnded() bool    { h.mu.Lock(); defer h.mu.Unlock(); return h.ended }
+func (h *hostState) setFailed(v bool) { h.mu.Lock(); h.failed = v; h.mu.Unlock() }
+func (h *hostState) setUnreach(v bool) {
+	h.mu.Lock()
+	h.unreach = v
+	h.mu.Unlock()
+}
+func (h *hostState) setEnded(v bool) { h.mu.Lock(); h.ended = v; h.mu.Unlock() }

@@ -1,0 +1,187 @@
+package playbooks
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sshplay/sshplay/tasks"
+)
+
+// loopItem says a result line belongs to a loop: one item (label), or the
+// loop's aggregate (summary).
+type loopItem struct {
+	label   any
+	summary bool
+}
+
+// finish applies ignore_errors/ignore_unreachable, counts the result for
+// PLAY RECAP, reports it and returns what the task registers.
+func (r *runner) finish(h *hostState, t *Task, in inherit, out *tasks.Outcome, start time.Time, li *loopItem) map[string]any {
+	ignored := false
+	switch out.Status {
+	case tasks.StatusUnreachable:
+		if in.ignoreUnreachable || t.IgnoreUnreachable {
+			h.stats.Skipped++
+			ignored = true
+		} else {
+			h.setUnreach(true)
+			h.stats.Unreachable++
+		}
+	case tasks.StatusFailed:
+		out.Result["failed"] = true
+		if in.ignoreErrors || t.IgnoreErrors {
+			ignored = true
+			h.stats.OK++
+			h.stats.Ignored++
+		} else {
+			h.setFailed(true)
+			h.stats.Failed++
+		}
+	case tasks.StatusChanged:
+		h.stats.OK++
+		h.stats.Changed++
+	case tasks.StatusSkipped:
+		h.stats.Skipped++
+	default:
+		h.stats.OK++
+	}
+	if _, ok := out.Result["changed"]; !ok {
+		out.Result["changed"] = out.Status == tasks.StatusChanged
+	}
+	if li == nil || !li.summary || out.Status == tasks.StatusFailed || out.Status == tasks.StatusUnreachable {
+		r.rep.HostResult(r.hostResult(h, t, in, out, time.Since(start), li, ignored))
+	} else {
+		r.rep.LoopDone(r.hostResult(h, t, in, out, time.Since(start), li, ignored))
+	}
+	return out.Result
+}
+
+func (r *runner) hostResult(h *hostState, t *Task, in inherit, out *tasks.Outcome, d time.Duration, li *loopItem, ignored bool) *HostResult {
+	hr := &HostResult{
+		Host:     h.name,
+		Task:     t,
+		Handler:  in.handler,
+		Status:   out.Status,
+		Ignored:  ignored,
+		WouldRun: out.WouldRun,
+		Result:   out.Result,
+		Duration: d,
+		NoLog:    in.noLog || t.NoLog,
+		Secrets:  r.secrets(h),
+	}
+	if t.DelegateTo != "" {
+		hr.Delegated = t.DelegateTo
+	} else if in.delegateTo != "" {
+		hr.Delegated = in.delegateTo
+	}
+	if out.Change != nil {
+		hr.Diffs = out.Change.Diffs
+		hr.Summary = out.Change.Summary
+	}
+	if m, ok := out.Result["msg"]; ok {
+		if s, ok := m.(string); ok {
+			hr.Msg = s
+		}
+	}
+	if hr.Msg == "" && out.Err != nil {
+		hr.Msg = out.Err.Error()
+	}
+	if li != nil && !li.summary {
+		hr.Item, hr.HasItem = li.label, true
+	}
+	if li != nil && li.summary {
+		hr.LoopSummary = true
+	}
+	return hr
+}
+
+// secrets lists the values of the host's variables whose names say they
+// are secret (password, passwd, secret): they are masked in all output.
+func (r *runner) secrets(h *hostState) []string {
+	h.mu.Lock()
+	if h.secrets != nil {
+		defer h.mu.Unlock()
+		return h.secrets
+	}
+	h.mu.Unlock()
+	var out []string
+	add := func(m map[string]any) {
+		for k, v := range m {
+			if isSecretName(k) {
+				if s, ok := v.(string); ok && len(s) >= 3 {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	add(r.opts.Inventory.HostVars(h.name))
+	add(r.opts.ExtraVars)
+	h.mu.Lock()
+	for k, v := range h.facts {
+		if isSecretName(k) {
+			if s, ok := unwrapLiteral(v).(string); ok && len(s) >= 3 {
+				out = append(out, s)
+			}
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	h.secrets = out
+	h.mu.Unlock()
+	return out
+}
+
+func isSecretName(k string) bool {
+	k = strings.ToLower(k)
+	return strings.Contains(k, "password") || strings.Contains(k, "passwd") || strings.Contains(k, "secret")
+}
+
+var (
+	tempMu  sync.Mutex
+	tempDir string
+	temps   = map[string]string{}
+)
+
+func fsReadFile(fsys fs.FS, p string) ([]byte, error) { return fs.ReadFile(fsys, p) }
+
+// embeddedTemp writes an embedded file to a private temporary directory
+// (mode 0700, one per process) so that modules can read it by path.
+func embeddedTemp(name string, data []byte) (string, error) {
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	if p, ok := temps[name]; ok {
+		return p, nil
+	}
+	if tempDir == "" {
+		d, err := os.MkdirTemp("", "sshplay-embedded-")
+		if err != nil {
+			return "", err
+		}
+		tempDir = d
+	}
+	p := filepath.Join(tempDir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		return "", err
+	}
+	temps[name] = p
+	return p, nil
+}
+
+// CleanupEmbedded removes the temporary copies of embedded files.
+func CleanupEmbedded() {
+	tempMu.Lock()
+	defer tempMu.Unlock()
+	if tempDir != "" {
+		os.RemoveAll(tempDir)
+		tempDir = ""
+		temps = map[string]string{}
+	}
+}

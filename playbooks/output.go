@@ -1,0 +1,632 @@
+package playbooks
+
+// Reporting: Ansible's text look (PLAY/TASK banners, one line per host,
+// PLAY RECAP) or one JSON document. Both mask secrets: values of variables
+// whose names contain password/passwd/secret never get printed, and no_log
+// results are replaced by Ansible's censored marker.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sshplay/sshplay/playbooks/template"
+	"github.com/sshplay/sshplay/tasks"
+)
+
+// HostResult is one line of the report: a task's outcome on a host (or on
+// one loop item).
+type HostResult struct {
+	Host        string
+	Task        *Task
+	Handler     bool
+	Status      tasks.Status
+	Ignored     bool
+	WouldRun    bool
+	Delegated   string
+	Item        any
+	HasItem     bool
+	LoopSummary bool
+	Msg         string
+	Summary     string
+	Result      map[string]any
+	Diffs       []tasks.Diff
+	Duration    time.Duration
+	NoLog       bool
+	Secrets     []string
+}
+
+// NoLogMessage replaces a no_log result, as in Ansible.
+const NoLogMessage = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+
+const masked = "********"
+
+type reporter interface {
+	PlayStart(p *Play, hosts []string)
+	TaskStart(t *Task, handler bool)
+	HostResult(hr *HostResult)
+	LoopDone(hr *HostResult)
+	Note(msg string)
+	Progress(t *Task, n int) func()
+	Recap(sum *Summary)
+}
+
+func unwrapLiteral(v any) any {
+	if l, ok := v.(template.Literal); ok {
+		return l.V
+	}
+	return v
+}
+
+// maskValue deep-copies v, hiding secret-named keys and secret values.
+func maskValue(v any, secrets []string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if isSecretName(k) && e != nil && e != "" {
+				out[k] = masked
+				continue
+			}
+			out[k] = maskValue(e, secrets)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskValue(e, secrets)
+		}
+		return out
+	case string:
+		return maskString(x, secrets)
+	case template.Literal:
+		return maskValue(x.V, secrets)
+	case *template.LazyVars:
+		return maskValue(x.Map(), secrets)
+	}
+	return v
+}
+
+func maskString(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, masked)
+		}
+	}
+	return s
+}
+
+// shownResult is the result as it may be printed.
+func (hr *HostResult) shownResult() map[string]any {
+	if hr.NoLog {
+		return map[string]any{"censored": NoLogMessage, "changed": hr.Status == tasks.StatusChanged}
+	}
+	m, _ := maskValue(hr.Result, hr.Secrets).(map[string]any)
+	return m
+}
+
+func jsonText(v any, indent bool) string {
+	var b strings.Builder
+	if indent {
+		writeJSON(&b, jsonSafe(v), "\n", "    ")
+	} else {
+		writeJSON(&b, jsonSafe(v), "", "")
+	}
+	return b.String()
+}
+
+// writeJSON prints JSON as Ansible does: keys sorted, ", " and ": "
+// separators on one line, or indented; no HTML escaping.
+func writeJSON(b *strings.Builder, v any, nl, ind string) {
+	inner := nl
+	if nl != "" {
+		inner = nl + ind
+	}
+	sep := ", "
+	if nl != "" {
+		sep = ","
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 0 {
+			b.WriteString("{}")
+			return
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteString("{")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(inner)
+			writeJSON(b, k, "", "")
+			b.WriteString(": ")
+			writeJSON(b, x[k], inner, ind)
+		}
+		b.WriteString(nl + "}")
+	case []any:
+		if len(x) == 0 {
+			b.WriteString("[]")
+			return
+		}
+		b.WriteString("[")
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(inner)
+			writeJSON(b, e, inner, ind)
+		}
+		b.WriteString(nl + "]")
+	default:
+		var buf strings.Builder
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(x); err != nil {
+			fmt.Fprintf(b, "%q", fmt.Sprint(x))
+			return
+		}
+		b.WriteString(strings.TrimSuffix(buf.String(), "\n"))
+	}
+}
+
+// jsonSafe makes a value JSON-encodable (errors, byte slices, odd maps).
+func jsonSafe(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonSafe(e)
+		}
+		return out
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = jsonSafe(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonSafe(e)
+		}
+		return out
+	case []byte:
+		return string(x)
+	case error:
+		return x.Error()
+	case template.Literal:
+		return jsonSafe(x.V)
+	case *template.LazyVars:
+		return jsonSafe(x.Map())
+	}
+	return v
+}
+
+// textReporter prints Ansible's default callback output.
+type textReporter struct {
+	mu       sync.Mutex
+	w        io.Writer
+	opts     Options
+	last     *Task
+	lastH    bool
+	progress bool // a progress line is on screen
+}
+
+func newTextReporter(w io.Writer, opts Options) *textReporter {
+	return &textReporter{w: w, opts: opts}
+}
+
+const (
+	cRed    = "\033[0;31m"
+	cGreen  = "\033[0;32m"
+	cYellow = "\033[0;33m"
+	cCyan   = "\033[0;36m"
+	cReset  = "\033[0m"
+)
+
+func (r *textReporter) color(c, s string) string {
+	if !r.opts.Color {
+		return s
+	}
+	return c + s + cReset
+}
+
+func banner(msg string) string {
+	stars := 79 - len(msg)
+	if stars < 3 {
+		stars = 3
+	}
+	return "\n" + msg + " " + strings.Repeat("*", stars) + "\n"
+}
+
+func (r *textReporter) clearProgress() {
+	if r.progress {
+		fmt.Fprint(r.w, "\r\033[K")
+		r.progress = false
+	}
+}
+
+func (r *textReporter) PlayStart(p *Play, hosts []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := p.Name
+	if name == "" {
+		name = p.Hosts
+	}
+	fmt.Fprint(r.w, banner("PLAY ["+name+"]"))
+	r.last = nil
+}
+
+func (r *textReporter) TaskStart(t *Task, handler bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.taskStart(t, handler)
+}
+
+func (r *textReporter) taskStart(t *Task, handler bool) {
+	if r.last == t && r.lastH == handler {
+		return
+	}
+	r.clearProgress()
+	r.last, r.lastH = t, handler
+	kind := "TASK"
+	if handler {
+		kind = "RUNNING HANDLER"
+	}
+	fmt.Fprint(r.w, banner(kind+" ["+t.DisplayName()+"]"))
+}
+
+func (r *textReporter) Note(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clearProgress()
+	fmt.Fprintln(r.w, msg)
+}
+
+func (r *textReporter) LoopDone(*HostResult) {}
+
+func (r *textReporter) HostResult(hr *HostResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.taskStart(hr.Task, hr.Handler)
+	r.clearProgress()
+	if r.opts.Diff && !hr.NoLog {
+		for _, d := range hr.Diffs {
+			if d.Unified != "" {
+				fmt.Fprint(r.w, maskString(d.Unified, hr.Secrets))
+				if !strings.HasSuffix(d.Unified, "\n") {
+					fmt.Fprintln(r.w)
+				}
+			}
+		}
+	}
+	host := "[" + hr.Host + "]"
+	if hr.Delegated != "" {
+		host = "[" + hr.Host + " -> " + hr.Delegated + "]"
+	}
+	item := ""
+	if hr.HasItem {
+		label := hr.Item
+		if hr.NoLog {
+			label = "None"
+		}
+		item = " => (item=" + maskString(itemText(label), hr.Secrets) + ")"
+	}
+	var line string
+	switch hr.Status {
+	case tasks.StatusUnreachable:
+		line = r.color(cRed, "fatal: "+host+": UNREACHABLE! => "+jsonText(hr.shownResult(), false))
+	case tasks.StatusFailed:
+		if hr.HasItem {
+			line = r.color(cRed, "failed: "+host+" (item="+maskString(itemText(hr.Item), hr.Secrets)+") => "+jsonText(hr.shownResult(), false))
+		} else {
+			line = r.color(cRed, "fatal: "+host+": FAILED! => "+jsonText(hr.shownResult(), false))
+		}
+		if hr.Ignored {
+			line += "\n" + r.color(cCyan, "...ignoring")
+		}
+	case tasks.StatusChanged:
+		line = r.color(cYellow, "changed: "+host+item+r.details(hr))
+	case tasks.StatusSkipped:
+		if hr.WouldRun {
+			line = r.color(cCyan, "skipping: "+host+item+" (would run)")
+		} else {
+			line = r.color(cCyan, "skipping: "+host+item)
+		}
+	default:
+		line = r.color(cGreen, "ok: "+host+item+r.details(hr))
+	}
+	fmt.Fprintln(r.w, line)
+}
+
+func itemText(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return jsonText(v, false)
+}
+
+// details is what follows "ok: [h]": the debug message, or the whole
+// result with -v.
+func (r *textReporter) details(hr *HostResult) string {
+	res := hr.shownResult()
+	if hr.Task.Module == "debug" && !hr.HasItem {
+		shown := map[string]any{}
+		for k, v := range res {
+			switch k {
+			case "changed", "failed", "skipped", "_ansible_verbose_always":
+			default:
+				shown[k] = v
+			}
+		}
+		return " => " + jsonText(shown, true)
+	}
+	if r.opts.Verbose > 0 {
+		return " => " + jsonText(res, r.opts.Verbose > 1)
+	}
+	return ""
+}
+
+func (r *textReporter) Progress(t *Task, n int) func() {
+	if !r.opts.Progress || n < 2 {
+		return func() {}
+	}
+	var mu sync.Mutex
+	done := 0
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		started := time.Now()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if time.Since(started) < 2*time.Second {
+					continue
+				}
+				mu.Lock()
+				d := done
+				mu.Unlock()
+				r.mu.Lock()
+				fmt.Fprintf(r.w, "\r\033[K[%s] %d/%d hosts done, %s", t.DisplayName(), d, n, time.Since(started).Round(time.Second))
+				r.progress = true
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if done == n {
+			close(stop)
+			r.mu.Lock()
+			r.clearProgress()
+			r.mu.Unlock()
+		}
+	}
+}
+
+// RecapLine is a host's line of PLAY RECAP, exactly as Ansible prints it
+// (without colour).
+func RecapLine(host string, s *Stats) string {
+	return fmt.Sprintf("%-26s : %s %s %s %s %s %s %s", host,
+		fmt.Sprintf("%s=%-4d", "ok", s.OK),
+		fmt.Sprintf("%s=%-4d", "changed", s.Changed),
+		fmt.Sprintf("%s=%-4d", "unreachable", s.Unreachable),
+		fmt.Sprintf("%s=%-4d", "failed", s.Failed),
+		fmt.Sprintf("%s=%-4d", "skipped", s.Skipped),
+		fmt.Sprintf("%s=%-4d", "rescued", s.Rescued),
+		fmt.Sprintf("%s=%-4d", "ignored", s.Ignored))
+}
+
+func (r *textReporter) Recap(sum *Summary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clearProgress()
+	fmt.Fprint(r.w, banner("PLAY RECAP"))
+	hosts := append([]string(nil), sum.Hosts...)
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		s := sum.Stats[h]
+		line := RecapLine(h, s)
+		if r.opts.Color {
+			c := cGreen
+			switch {
+			case s.Failed > 0 || s.Unreachable > 0:
+				c = cRed
+			case s.Changed > 0:
+				c = cYellow
+			}
+			line = c + fmt.Sprintf("%-26s", h) + cReset + line[26:]
+		}
+		fmt.Fprintln(r.w, line)
+	}
+	if sum.Interrupted {
+		fmt.Fprintln(r.w, "\n[interrupted]")
+	}
+	d := sum.Duration
+	fmt.Fprintf(r.w, "\nPlaybook run took %d days, %d hours, %d minutes, %d seconds\n",
+		int(d.Hours())/24, int(d.Hours())%24, int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
+// JSON report.
+
+// JSONDoc is the --output json document.
+type JSONDoc struct {
+	Check           bool              `json:"check"`
+	Plays           []*JSONPlay       `json:"plays"`
+	Stats           map[string]*Stats `json:"stats"`
+	DurationSeconds float64           `json:"duration_seconds"`
+	Interrupted     bool              `json:"interrupted,omitempty"`
+}
+
+// JSONPlay is one play in the JSON document.
+type JSONPlay struct {
+	Name  string      `json:"name"`
+	Hosts []string    `json:"hosts"`
+	Tasks []*JSONTask `json:"tasks"`
+	Notes []string    `json:"notes,omitempty"`
+}
+
+// JSONTask is one task (or handler run) in the JSON document.
+type JSONTask struct {
+	Name    string                     `json:"name"`
+	Module  string                     `json:"module,omitempty"`
+	Pos     string                     `json:"pos"`
+	Handler bool                       `json:"handler,omitempty"`
+	Hosts   map[string]*JSONHostResult `json:"hosts"`
+	task    *Task
+}
+
+// JSONHostResult is a task's outcome on a host.
+type JSONHostResult struct {
+	Status     string            `json:"status"`
+	Changed    bool              `json:"changed"`
+	Ignored    bool              `json:"ignored,omitempty"`
+	WouldRun   bool              `json:"would_run,omitempty"`
+	Msg        string            `json:"msg,omitempty"`
+	Diff       []JSONDiff        `json:"diff,omitempty"`
+	DurationMS int64             `json:"duration_ms"`
+	Result     map[string]any    `json:"result,omitempty"`
+	Items      []*JSONHostResult `json:"items,omitempty"`
+	Item       any               `json:"item,omitempty"`
+}
+
+// JSONDiff is one diff of a change.
+type JSONDiff struct {
+	Path    string `json:"path"`
+	Unified string `json:"unified"`
+}
+
+type jsonReporter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	doc *JSONDoc
+}
+
+func newJSONReporter(w io.Writer, check bool) *jsonReporter {
+	return &jsonReporter{w: w, doc: &JSONDoc{Check: check, Plays: []*JSONPlay{}, Stats: map[string]*Stats{}}}
+}
+
+func (r *jsonReporter) PlayStart(p *Play, hosts []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if hosts == nil {
+		hosts = []string{}
+	}
+	r.doc.Plays = append(r.doc.Plays, &JSONPlay{Name: p.Name, Hosts: hosts, Tasks: []*JSONTask{}})
+}
+
+func (r *jsonReporter) play() *JSONPlay {
+	if len(r.doc.Plays) == 0 {
+		r.doc.Plays = append(r.doc.Plays, &JSONPlay{Tasks: []*JSONTask{}})
+	}
+	return r.doc.Plays[len(r.doc.Plays)-1]
+}
+
+func (r *jsonReporter) TaskStart(t *Task, handler bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.taskStart(t, handler)
+}
+
+func (r *jsonReporter) taskStart(t *Task, handler bool) *JSONTask {
+	p := r.play()
+	if n := len(p.Tasks); n > 0 && p.Tasks[n-1].task == t {
+		return p.Tasks[n-1]
+	}
+	jt := &JSONTask{Name: t.DisplayName(), Module: t.Module, Pos: t.Pos.String(), Handler: handler, Hosts: map[string]*JSONHostResult{}, task: t}
+	p.Tasks = append(p.Tasks, jt)
+	return jt
+}
+
+func (r *jsonReporter) find(t *Task, handler bool) *JSONTask {
+	p := r.play()
+	for i := len(p.Tasks) - 1; i >= 0; i-- {
+		if p.Tasks[i].task == t {
+			return p.Tasks[i]
+		}
+	}
+	return r.taskStart(t, handler)
+}
+
+func toJSONResult(hr *HostResult) *JSONHostResult {
+	jr := &JSONHostResult{
+		Status:     hr.Status.String(),
+		Changed:    hr.Status == tasks.StatusChanged,
+		Ignored:    hr.Ignored,
+		WouldRun:   hr.WouldRun,
+		Msg:        maskString(hr.Msg, hr.Secrets),
+		DurationMS: hr.Duration.Milliseconds(),
+	}
+	if hr.NoLog {
+		jr.Msg = NoLogMessage
+	}
+	if res, ok := jsonSafe(hr.shownResult()).(map[string]any); ok {
+		jr.Result = res
+	}
+	if !hr.NoLog {
+		for _, d := range hr.Diffs {
+			jr.Diff = append(jr.Diff, JSONDiff{Path: d.Path, Unified: maskString(d.Unified, hr.Secrets)})
+		}
+	}
+	if hr.HasItem {
+		jr.Item = jsonSafe(maskValue(hr.Item, hr.Secrets))
+	}
+	return jr
+}
+
+func (r *jsonReporter) HostResult(hr *HostResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	jt := r.find(hr.Task, hr.Handler)
+	jr := toJSONResult(hr)
+	if hr.HasItem {
+		agg, ok := jt.Hosts[hr.Host]
+		if !ok {
+			agg = &JSONHostResult{Status: "ok"}
+			jt.Hosts[hr.Host] = agg
+		}
+		jr.Result = nil
+		agg.Items = append(agg.Items, jr)
+		return
+	}
+	if agg, ok := jt.Hosts[hr.Host]; ok && hr.LoopSummary {
+		jr.Items = agg.Items
+	}
+	jt.Hosts[hr.Host] = jr
+}
+
+func (r *jsonReporter) LoopDone(hr *HostResult) { r.HostResult(hr) }
+
+func (r *jsonReporter) Note(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.play()
+	p.Notes = append(p.Notes, msg)
+}
+
+func (r *jsonReporter) Progress(*Task, int) func() { return func() {} }
+
+func (r *jsonReporter) Recap(sum *Summary) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.doc.Stats = sum.Stats
+	r.doc.DurationSeconds = sum.Duration.Seconds()
+	r.doc.Interrupted = sum.Interrupted
+	enc := json.NewEncoder(r.w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(r.doc)
+}

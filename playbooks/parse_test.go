@@ -1,0 +1,178 @@
+package playbooks
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sshplay/sshplay/tasks/core"
+	"github.com/sshplay/sshplay/tasks/postgres"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func registerAll() {
+	core.Register()
+	postgres.Register()
+	Register()
+	registerTestModules()
+}
+
+// dump is a normalized AST: JSON with zero values left out.
+func dump(v any) string {
+	b, _ := json.Marshal(v)
+	var x any
+	_ = json.Unmarshal(b, &x)
+	b, _ = json.MarshalIndent(prune(x), "", "  ")
+	return string(b) + "\n"
+}
+
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if p := prune(e); p != nil {
+				out[k] = p
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = prune(e)
+			if out[i] == nil {
+				out[i] = map[string]any{}
+			}
+		}
+		return out
+	case string:
+		if x == "" {
+			return nil
+		}
+	case bool:
+		if !x {
+			return nil
+		}
+	case float64:
+		if x == 0 {
+			return nil
+		}
+	}
+	return v
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs:\n got: %s\nwant: %s", path, got, want)
+	}
+}
+
+func TestParseGood(t *testing.T) {
+	registerAll()
+	files, _ := filepath.Glob("testdata/parse/good/*.yml")
+	if len(files) == 0 {
+		t.Fatal("no good playbooks")
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		pb, err := Parse(filepath.Base(f), data)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		golden(t, strings.TrimSuffix(f, ".yml")+".golden", dump(pb.Plays))
+	}
+}
+
+func TestParseBad(t *testing.T) {
+	registerAll()
+	files, _ := filepath.Glob("testdata/parse/bad/*.yml")
+	if len(files) == 0 {
+		t.Fatal("no bad playbooks")
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		_, err := Parse(filepath.Base(f), data)
+		if err == nil {
+			t.Errorf("%s: parsed, want an error", f)
+			continue
+		}
+		pe, ok := err.(*ParseError)
+		if !ok || !pe.BadInput() {
+			t.Errorf("%s: error %T is not a *ParseError", f, err)
+		}
+		golden(t, strings.TrimSuffix(f, ".yml")+".golden", err.Error()+"\n")
+	}
+}
+
+func TestEmbeddedPlaybooksParse(t *testing.T) {
+	registerAll()
+	names := EmbeddedNames()
+	if len(names) == 0 {
+		t.Fatal("no embedded playbooks")
+	}
+	for _, n := range names {
+		pb, err := Load(n)
+		if err != nil {
+			t.Errorf("embedded %s: %v", n, err)
+			continue
+		}
+		if pb.FS == nil || len(pb.Plays) == 0 {
+			t.Errorf("embedded %s: not loaded from the embedded FS", n)
+		}
+	}
+	if _, err := Load("no-such-playbook"); err == nil || !strings.Contains(err.Error(), "shipped playbooks") {
+		t.Errorf("missing playbook: %v", err)
+	}
+}
+
+func TestParseKV(t *testing.T) {
+	args, err := ParseKV("command", `/bin/echo "a b" 'c d' {{ x | default('y z') }} creates=/tmp/x chdir='/a b'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if args["_raw_params"] != `/bin/echo "a b" 'c d' {{ x | default('y z') }}` || args["creates"] != "/tmp/x" || args["chdir"] != "/a b" {
+		t.Errorf("got %#v", args)
+	}
+	if _, err := ParseKV("copy", "src=a oops"); err == nil {
+		t.Error("copy with free text: want error")
+	}
+	ev, err := ParseExtraVars(`{"a": 1, "b": [1, 2]}`)
+	if err != nil || ev["a"] != 1 {
+		t.Errorf("json -e: %v %v", ev, err)
+	}
+	ev, err = ParseExtraVars(`a=1 b='x y'`)
+	if err != nil || ev["a"] != "1" || ev["b"] != "x y" {
+		t.Errorf("kv -e: %v %v", ev, err)
+	}
+}
+
+func TestDidYouMean(t *testing.T) {
+	if got := didYouMean("comand", []string{"command", "copy", "shell"}); got != ` (did you mean "command"?)` {
+		t.Errorf("got %q", got)
+	}
+	if got := didYouMean("zzzzzz", []string{"command"}); got != "" {
+		t.Errorf("got %q", got)
+	}
+}

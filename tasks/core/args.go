@@ -1,0 +1,312 @@
+package core
+
+// Argument decoding shared by every module: Ansible's names and aliases,
+// Ansible's boolean spellings, unknown arguments rejected with a hint.
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// argError is a bad module argument: bad user input (exit 5).
+type argError struct{ msg string }
+
+func (e *argError) Error() string  { return e.msg }
+func (e *argError) BadInput() bool { return true }
+
+// args reads a module's arguments. Each declared parameter is a list of
+// names, the first canonical and the rest aliases ("path|dest|name").
+// The first decoding error is kept in err; check it once with done.
+type args struct {
+	mod    string
+	raw    map[string]any
+	params map[string][]string // canonical → names
+	err    error
+}
+
+func parseArgs(mod string, raw map[string]any, params ...string) (*args, error) {
+	a := &args{mod: mod, raw: raw, params: map[string][]string{}}
+	known := map[string]string{}
+	for _, p := range params {
+		names := strings.Split(p, "|")
+		a.params[names[0]] = names
+		for _, n := range names {
+			known[n] = names[0]
+		}
+	}
+	var unknown []string
+	seen := map[string]string{}
+	for k := range raw {
+		canon, ok := known[k]
+		if !ok {
+			unknown = append(unknown, k)
+			continue
+		}
+		if other, dup := seen[canon]; dup {
+			return nil, &argError{fmt.Sprintf("%s: arguments %q and %q are aliases of each other; give only one", mod, other, k)}
+		}
+		seen[canon] = k
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		names := make([]string, 0, len(known))
+		for n := range known {
+			if !strings.HasPrefix(n, "_") {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		msg := fmt.Sprintf("%s: unsupported argument %q", mod, unknown[0])
+		if s := suggest(unknown[0], names); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		msg += "; supported: " + strings.Join(names, ", ")
+		return nil, &argError{msg}
+	}
+	return a, nil
+}
+
+func (a *args) fail(format string, v ...any) {
+	if a.err == nil {
+		a.err = &argError{a.mod + ": " + fmt.Sprintf(format, v...)}
+	}
+}
+
+// get returns the raw value of a parameter under any of its names.
+func (a *args) get(name string) (any, bool) {
+	names, ok := a.params[name]
+	if !ok {
+		panic("core: undeclared parameter " + name) // programming error
+	}
+	for _, n := range names {
+		if v, ok := a.raw[n]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (a *args) has(name string) bool {
+	v, ok := a.get(name)
+	return ok && v != nil
+}
+
+// str returns a string parameter; numbers and booleans are formatted as
+// Ansible's type coercion would. def is returned when the argument is absent
+// or null.
+func (a *args) str(name, def string) string {
+	v, ok := a.get(name)
+	if !ok || v == nil {
+		return def
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case int, int64, int32, uint64, uint32, uint, float64, float32:
+		return fmt.Sprint(x)
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	}
+	a.fail("argument %s must be a string, not %T", name, v)
+	return def
+}
+
+// optStr is str with "absent" distinguishable from "".
+func (a *args) optStr(name string) *string {
+	if !a.has(name) {
+		return nil
+	}
+	s := a.str(name, "")
+	return &s
+}
+
+// required returns a string parameter that must be present and non-empty.
+func (a *args) required(name string) string {
+	s := a.str(name, "")
+	if s == "" && a.err == nil {
+		a.fail("missing required argument: %s", name)
+	}
+	return s
+}
+
+// boolean accepts Ansible's spellings: yes/no, true/false, on/off, y/n,
+// t/f, 1/0 (any case) and real booleans and integers.
+func (a *args) boolean(name string, def bool) bool {
+	v, ok := a.get(name)
+	if !ok || v == nil {
+		return def
+	}
+	b, err := toBool(v)
+	if err != nil {
+		a.fail("argument %s: %v", name, err)
+		return def
+	}
+	return b
+}
+
+func toBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case int:
+		if x == 0 || x == 1 {
+			return x == 1, nil
+		}
+	case int64:
+		if x == 0 || x == 1 {
+			return x == 1, nil
+		}
+	case float64:
+		if x == 0 || x == 1 {
+			return x == 1, nil
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "yes", "on", "1", "true", "y", "t", "1.0":
+			return true, nil
+		case "no", "off", "0", "false", "n", "f", "0.0", "":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("%v (%T) is not a valid boolean; use true or false", v, v)
+}
+
+// integer accepts ints, integral floats and numeric strings.
+func (a *args) integer(name string, def int) int {
+	v, ok := a.get(name)
+	if !ok || v == nil {
+		return def
+	}
+	switch x := v.(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case uint64:
+		return int(x)
+	case float64:
+		if x == float64(int(x)) {
+			return int(x)
+		}
+	case string:
+		if n, err := strconv.Atoi(strings.TrimSpace(x)); err == nil {
+			return n
+		}
+	}
+	a.fail("argument %s must be an integer, not %v", name, v)
+	return def
+}
+
+// choice returns a string parameter that must be one of choices.
+func (a *args) choice(name, def string, choices ...string) string {
+	s := a.str(name, def)
+	for _, c := range choices {
+		if s == c {
+			return s
+		}
+	}
+	a.fail("argument %s must be one of %s, got %q", name, strings.Join(choices, ", "), s)
+	return def
+}
+
+// list returns a list of strings; a plain string is a one-element list (or
+// comma-separated, as Ansible's list type accepts).
+func (a *args) list(name string) []string {
+	v, ok := a.get(name)
+	if !ok || v == nil {
+		return nil
+	}
+	switch x := v.(type) {
+	case []string:
+		return x
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			switch s := e.(type) {
+			case string:
+				out = append(out, s)
+			case int, int64, float64, bool:
+				out = append(out, fmt.Sprint(s))
+			default:
+				a.fail("argument %s: element %v is not a string", name, e)
+				return nil
+			}
+		}
+		return out
+	case string:
+		return strings.Split(x, ",")
+	}
+	a.fail("argument %s must be a list, not %T", name, v)
+	return nil
+}
+
+// content returns a string, serializing maps and lists as JSON (as copy's
+// content does).
+func (a *args) content(name string) (string, bool) {
+	v, ok := a.get(name)
+	if !ok || v == nil {
+		return "", false
+	}
+	switch v.(type) {
+	case map[string]any, []any:
+		b, err := json.Marshal(v)
+		if err != nil {
+			a.fail("argument %s: %v", name, err)
+		}
+		return string(b), true
+	}
+	return a.str(name, ""), true
+}
+
+// exclusive fails when more than one of names is given.
+func (a *args) exclusive(names ...string) {
+	var got []string
+	for _, n := range names {
+		if a.has(n) {
+			got = append(got, n)
+		}
+	}
+	if len(got) > 1 {
+		a.fail("parameters are mutually exclusive: %s", strings.Join(got, "|"))
+	}
+}
+
+// suggest returns the known name closest to s, if close enough.
+func suggest(s string, known []string) string {
+	best, bestD := "", 3
+	if len(s) <= 3 {
+		bestD = 2
+	}
+	for _, k := range known {
+		if d := levenshtein(s, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

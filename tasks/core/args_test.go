@@ -1,0 +1,123 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestParseArgsUnknownAndTypes(t *testing.T) {
+	_, err := parseArgs("copy", map[string]any{"dset": "/x"}, "src", "dest", "mode")
+	var ae *argError
+	if !errors.As(err, &ae) || !ae.BadInput() || !strings.Contains(err.Error(), `unsupported argument "dset" (did you mean "dest"?)`) {
+		t.Fatalf("got %v", err)
+	}
+	_, err = parseArgs("file", map[string]any{"path": "/a", "dest": "/b"}, "path|dest")
+	if err == nil || !strings.Contains(err.Error(), "aliases") {
+		t.Fatalf("alias clash: got %v", err)
+	}
+	a, err := parseArgs("x", map[string]any{"b1": "yes", "b2": "off", "b3": 1, "b4": "maybe", "n": "12", "s": 5}, "b1", "b2", "b3", "b4", "n", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.boolean("b1", false) || a.boolean("b2", true) || !a.boolean("b3", false) || a.integer("n", 0) != 12 || a.str("s", "") != "5" {
+		t.Fatal("bad decoding")
+	}
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	a.boolean("b4", false)
+	if a.err == nil || !strings.Contains(a.err.Error(), "argument b4") {
+		t.Fatalf("want boolean error, got %v", a.err)
+	}
+}
+
+func TestParseMode(t *testing.T) {
+	tests := []struct {
+		in      any
+		cur     uint32
+		dir     bool
+		want    uint32
+		wantErr string
+	}{
+		{in: "0644", want: 0o644},
+		{in: "644", want: 0o644},
+		{in: "0o600", want: 0o600},
+		{in: "01777", want: 0o1777},
+		{in: 420, want: 0o644}, // YAML 0644 arrives as 420
+		{in: 0o600, want: 0o600},
+		{in: 644, wantErr: "decimal number"},
+		{in: 99999, wantErr: "out of range"},
+		{in: "u=rw,g=r,o=r", cur: 0o777, want: 0o644},
+		{in: "u+x", cur: 0o644, want: 0o744},
+		{in: "go-rwx", cur: 0o755, want: 0o700},
+		{in: "a+X", cur: 0o644, want: 0o644},
+		{in: "a+X", cur: 0o644, dir: true, want: 0o755},
+		{in: "u=rwx,g=u-w,o=", cur: 0o7, want: 0o750},
+		{in: "bogus", wantErr: "bad symbolic clause"},
+		{in: "preserve", wantErr: "only valid"},
+		{in: []any{1}, wantErr: "octal string"},
+	}
+	for _, tt := range tests {
+		m, err := parseMode(tt.in, false)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: want error %q, got %v", tt.in, tt.wantErr, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: %v", tt.in, err)
+			continue
+		}
+		if got := m.apply(tt.cur, tt.dir); got != tt.want {
+			t.Errorf("%v on %o: got %o, want %o", tt.in, tt.cur, got, tt.want)
+		}
+	}
+}
+
+func TestShlexSplit(t *testing.T) {
+	tests := map[string][]string{
+		`echo hello world`:         {"echo", "hello", "world"},
+		`echo "a b" 'c d'`:         {"echo", "a b", "c d"},
+		`echo a"b c"d`:             {"echo", "ab cd"},
+		`echo "say \"hi\"" \$HOME`: {"echo", `say "hi"`, "$HOME"},
+		`echo 'it''s'`:             {"echo", "its"},
+		`ls | wc`:                  {"ls", "|", "wc"},
+	}
+	for in, want := range tests {
+		got, err := shlexSplit(in)
+		if err != nil || strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("%s: got %q %v, want %q", in, got, err, want)
+		}
+	}
+	if _, err := shlexSplit(`echo "open`); err == nil {
+		t.Error("unclosed quote: want error")
+	}
+}
+
+// TestQuoteExpandingWithRealShell runs the quoted words through /bin/sh and
+// checks the command module's expansion rules: set variables and ~ expand,
+// unset variables stay literal, nothing else is interpreted.
+func TestQuoteExpandingWithRealShell(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	args := []string{"$FOO", "${FOO}x", "$UNSET", "${UNSET}", "a b", "$(id)", "`id`", "*", "it's", "~/x", "~", "a~", "$1", "semi;colon", "\\n"}
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = quoteExpanding(a)
+	}
+	cmd := exec.CommandContext(context.Background(), "sh", "-c", `printf '[%s]\n' `+strings.Join(quoted, " "))
+	cmd.Env = []string{"FOO=v a l", "HOME=/home/u", "PATH=/usr/bin:/bin"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "[v a l]\n[v a lx]\n[$UNSET]\n[${UNSET}]\n[a b]\n[$(id)]\n[`id`]\n[*]\n[it's]\n[/home/u/x]\n[/home/u]\n[a~]\n[$1]\n[semi;colon]\n[\\n]\n"
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}

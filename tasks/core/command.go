@@ -1,0 +1,352 @@
+package core
+
+// command and shell: run a command on the host (ansible.builtin.command,
+// ansible.builtin.shell). Plan never runs the command: it only checks
+// creates/removes, which decide between "skipped" (no change) and "run".
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"al.essio.dev/pkg/shellescape"
+
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+// shlexSplit splits s like Python's shlex.split (POSIX mode, no comments),
+// which Ansible's command module uses on its free-form text.
+func shlexSplit(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case ch == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, errors.New("no closing quotation")
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case ch == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, errors.New("no closing quotation")
+			}
+			inWord = true
+		case ch == '\\':
+			if i+1 >= len(s) {
+				return nil, errors.New("no escaped character")
+			}
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		default:
+			cur.WriteByte(ch)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+var (
+	varRef  = regexp.MustCompile(`\$(\w+|\{[^}]*\})`)
+	tildeRe = regexp.MustCompile(`^~[A-Za-z0-9._-]*(/|$)`)
+	shName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// quoteExpanding quotes one argument for the remote shell so that it gets
+// exactly the expansion Ansible's command module applies (expand_argument_vars:
+// os.path.expandvars then expanduser, on the host): $NAME and ${NAME} of set
+// variables, a leading ~ or ~user. Unset variables stay literal, as in
+// Python. Nothing else is expanded: no globbing, no command substitution.
+func quoteExpanding(arg string) string {
+	var b strings.Builder
+	if m := tildeRe.FindString(arg); m != "" {
+		b.WriteString(strings.TrimSuffix(m, "/"))
+		arg = arg[len(strings.TrimSuffix(m, "/")):]
+	}
+	last := 0
+	for _, m := range varRef.FindAllStringSubmatchIndex(arg, -1) {
+		name := strings.Trim(arg[m[2]:m[3]], "{}")
+		if !shName.MatchString(name) {
+			continue
+		}
+		if m[0] > last {
+			b.WriteString(shellescape.Quote(arg[last:m[0]]))
+		}
+		if strings.HasPrefix(arg[m[2]:m[3]], "{") {
+			fmt.Fprintf(&b, `"${%s-\${%s\}}"`, name, name)
+		} else {
+			fmt.Fprintf(&b, `"${%s-\$%s}"`, name, name)
+		}
+		last = m[1]
+	}
+	if last < len(arg) || b.Len() == 0 {
+		b.WriteString(shellescape.Quote(arg[last:]))
+	}
+	return b.String()
+}
+
+// globQuote quotes p for the shell but leaves *, ? and [...] active.
+func globQuote(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		switch {
+		case strings.ContainsRune("*?[]", r):
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`'\n'`)
+		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || strings.ContainsRune("/._-+,:@%", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// pathExists checks creates/removes on the host; a pattern with glob
+// characters is expanded by the host's shell, like Ansible's glob.glob.
+func pathExists(ctx context.Context, c transport.Conn, p string) (bool, error) {
+	if strings.ContainsAny(p, "*?[") {
+		probe := "for f in " + globQuote(p) + `; do test -e "$f" -o -L "$f" && exit 0; done; exit 1`
+		_, err := c.Run(ctx, probe, transport.RunOptions{})
+		var ee *transport.ExitError
+		if errors.As(err, &ee) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("host %s: check %s: %w", c.Host(), p, err)
+		}
+		return true, nil
+	}
+	fi, err := statPath(ctx, c, p)
+	return fi != nil, err
+}
+
+type commandSpec struct {
+	shell      bool
+	display    any    // cmd as registered: []string for command, string for shell
+	line       string // the command line sent to Conn.Run
+	chdir      string
+	creates    string
+	removes    string
+	stdin      *string
+	stripEmpty bool
+}
+
+func planCommand(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	a, err := parseArgs("command", raw, "_raw_params", "cmd", "argv", "chdir", "creates", "removes", "stdin",
+		"stdin_add_newline", "strip_empty_ends", "expand_argument_vars", "executable", "_uses_shell")
+	if err != nil {
+		return nil, err
+	}
+	a.exclusive("_raw_params", "cmd", "argv")
+	var argv []string
+	switch {
+	case a.has("argv"):
+		argv = a.list("argv")
+	default:
+		text := a.str("_raw_params", a.str("cmd", ""))
+		if argv, err = shlexSplit(text); err != nil {
+			a.fail("cannot split command %q: %v", text, err)
+		}
+	}
+	if a.has("executable") {
+		a.fail("executable is not used by command; use shell with executable")
+	}
+	expand := a.boolean("expand_argument_vars", true)
+	spec, err := commonCommand(a, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(argv) == 0 {
+		return nil, &argError{"command: no command given (use the free-form text, cmd or argv)"}
+	}
+	quoted := make([]string, len(argv))
+	for i, w := range argv {
+		if expand {
+			quoted[i] = quoteExpanding(w)
+		} else {
+			quoted[i] = shellescape.Quote(w)
+		}
+	}
+	spec.display = argv
+	spec.line = strings.Join(quoted, " ")
+	return planRun(ctx, env, spec)
+}
+
+func planShell(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	a, err := parseArgs("shell", raw, "_raw_params", "cmd", "chdir", "creates", "removes", "stdin",
+		"stdin_add_newline", "strip_empty_ends", "executable", "_uses_shell")
+	if err != nil {
+		return nil, err
+	}
+	a.exclusive("_raw_params", "cmd")
+	text := a.str("_raw_params", a.str("cmd", ""))
+	exe := a.str("executable", "")
+	spec, err := commonCommand(a, true)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil, &argError{"shell: no command given"}
+	}
+	spec.display = text
+	spec.line = text
+	if exe != "" || spec.chdir != "" {
+		if exe == "" {
+			exe = "/bin/sh"
+		}
+		spec.line = sh(exe, "-c", text)
+	}
+	return planRun(ctx, env, spec)
+}
+
+func commonCommand(a *args, shell bool) (commandSpec, error) {
+	s := commandSpec{
+		shell:      shell,
+		chdir:      a.str("chdir", ""),
+		creates:    a.str("creates", ""),
+		removes:    a.str("removes", ""),
+		stdin:      a.optStr("stdin"),
+		stripEmpty: a.boolean("strip_empty_ends", true),
+	}
+	_ = a.boolean("_uses_shell", false)
+	if s.stdin != nil && a.boolean("stdin_add_newline", true) {
+		v := *s.stdin + "\n"
+		s.stdin = &v
+	}
+	return s, a.err
+}
+
+// planRun decides between skipped (creates/removes) and run.
+func planRun(ctx context.Context, env *tasks.Env, s commandSpec) (*tasks.Change, error) {
+	c := env.Conn
+	rel := func(p string) string {
+		if s.chdir != "" && !path.IsAbs(p) && !strings.HasPrefix(p, "~") {
+			return path.Join(s.chdir, p)
+		}
+		return p
+	}
+	skipped := func(msg string) *tasks.Change {
+		return &tasks.Change{Action: tasks.None, Summary: msg, Result: map[string]any{
+			"msg": msg, "rc": 0, "stdout": "", "stderr": "", "stdout_lines": []string{}, "stderr_lines": []string{},
+			"cmd": s.display, "changed": false,
+		}}
+	}
+	if s.creates != "" {
+		ok, err := pathExists(ctx, c, rel(s.creates))
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return skipped(fmt.Sprintf("skipped, since %s exists", s.creates)), nil
+		}
+	}
+	if s.removes != "" {
+		ok, err := pathExists(ctx, c, rel(s.removes))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return skipped(fmt.Sprintf("skipped, since %s does not exist", s.removes)), nil
+		}
+	}
+	line := s.line
+	if s.chdir != "" {
+		line = "cd " + shellescape.Quote(s.chdir) + " && " + line
+	}
+	return &tasks.Change{
+		Action:  tasks.Run,
+		Summary: "would run: " + displayCmd(s.display),
+		Result:  map[string]any{"cmd": s.display},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			return runCommand(ctx, env.Conn, line, s)
+		},
+	}, nil
+}
+
+func displayCmd(d any) string {
+	if argv, ok := d.([]string); ok {
+		return sh(argv...)
+	}
+	return fmt.Sprint(d)
+}
+
+// ansibleDelta formats a duration as Python's timedelta str: 0:00:00.003036.
+func ansibleDelta(d time.Duration) string {
+	us := d.Microseconds()
+	h := us / 3_600_000_000
+	m := us / 60_000_000 % 60
+	sec := us / 1_000_000 % 60
+	return fmt.Sprintf("%d:%02d:%02d.%06d", h, m, sec, us%1_000_000)
+}
+
+const ansibleTime = "2006-01-02 15:04:05.000000"
+
+func runCommand(ctx context.Context, c transport.Conn, line string, s commandSpec) (map[string]any, error) {
+	opts := transport.RunOptions{}
+	if s.stdin != nil {
+		opts.Stdin = strings.NewReader(*s.stdin)
+	}
+	start := time.Now()
+	res, err := c.Run(ctx, line, opts)
+	end := time.Now()
+	var ee *transport.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return nil, fmt.Errorf("host %s: run %s: %w", c.Host(), displayCmd(s.display), err)
+	}
+	stdout, stderr := res.Stdout, res.Stderr
+	if s.stripEmpty {
+		stdout, stderr = bytes.TrimRight(stdout, "\r\n"), bytes.TrimRight(stderr, "\r\n")
+	}
+	out := map[string]any{
+		"cmd": s.display, "rc": res.ExitCode,
+		"stdout": string(stdout), "stderr": string(stderr),
+		"stdout_lines": splitOutLines(string(stdout)), "stderr_lines": splitOutLines(string(stderr)),
+		"start": start.Format(ansibleTime), "end": end.Format(ansibleTime), "delta": ansibleDelta(end.Sub(start)),
+		"msg": "", "changed": true,
+	}
+	if res.ExitCode != 0 {
+		out["msg"] = "non-zero return code"
+		return out, &tasks.Failed{Msg: "non-zero return code", Result: out}
+	}
+	return out, nil
+}
+
+// splitOutLines is Python's str.splitlines for stdout_lines.
+func splitOutLines(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.TrimSuffix(s, "\n")
+	return strings.Split(s, "\n")
+}

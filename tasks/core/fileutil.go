@@ -1,0 +1,421 @@
+package core
+
+// Helpers shared by the modules that manage files: owner/group/mode
+// comparison, symlink resolution, backups, validation and the content
+// planner that copy, template, lineinfile, blockinfile and replace share.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"al.essio.dev/pkg/shellescape"
+
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+// sh quotes argv into one shell command line.
+func sh(argv ...string) string { return shellescape.QuoteCommand(argv) }
+
+// run runs argv (quoted) and wraps a failure with what was attempted.
+func run(ctx context.Context, c transport.Conn, what string, argv ...string) error {
+	res, err := c.Run(ctx, sh(argv...), transport.RunOptions{})
+	if err != nil {
+		var ee *transport.ExitError
+		if errors.As(err, &ee) && res != nil {
+			return fmt.Errorf("host %s: %s: %s", c.Host(), what, strings.TrimSpace(string(res.Stderr)))
+		}
+		return fmt.Errorf("host %s: %s: %w", c.Host(), what, err)
+	}
+	return nil
+}
+
+// statPath stats p; a missing path is (nil, nil).
+func statPath(ctx context.Context, c transport.Conn, p string) (*transport.FileInfo, error) {
+	fi, err := c.Stat(ctx, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host %s: stat %s: %w", c.Host(), p, err)
+	}
+	return fi, nil
+}
+
+// followLinks resolves symlinks on the final component of p (the file
+// modules edit the real file, as Ansible's os.path.realpath does).
+func followLinks(ctx context.Context, c transport.Conn, p string) (string, *transport.FileInfo, error) {
+	for i := 0; i < 40; i++ {
+		fi, err := statPath(ctx, c, p)
+		if err != nil || fi == nil || fi.Mode&fs.ModeSymlink == 0 {
+			return p, fi, err
+		}
+		t := fi.LinkTarget
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(p), t)
+		}
+		p = t
+	}
+	return "", nil, fmt.Errorf("host %s: %s: too many levels of symbolic links", c.Host(), p)
+}
+
+func kind(fi *transport.FileInfo) string {
+	switch {
+	case fi == nil:
+		return "absent"
+	case fi.Mode.IsDir():
+		return "directory"
+	case fi.Mode&fs.ModeSymlink != 0:
+		return "link"
+	case fi.Mode.IsRegular():
+		return "file"
+	}
+	return "special file"
+}
+
+// fileAttrs are the mode/owner/group arguments every file module takes.
+type fileAttrs struct {
+	mode         *modeSpec
+	owner, group string
+}
+
+func parseAttrs(a *args, allowPreserve bool) fileAttrs {
+	var fa fileAttrs
+	if v, ok := a.get("mode"); ok && v != nil {
+		m, err := parseMode(v, allowPreserve)
+		if err != nil {
+			a.fail("%v", err)
+		}
+		fa.mode = m
+	}
+	fa.owner = a.str("owner", "")
+	fa.group = a.str("group", "")
+	return fa
+}
+
+// sameID reports whether want (a name or numeric id) names name/id.
+func sameID(want, name string, id int) bool {
+	if want == name {
+		return true
+	}
+	n, err := strconv.Atoi(want)
+	return err == nil && n == id
+}
+
+// attrDelta says which attributes of an existing path differ from fa.
+type attrDelta struct {
+	mode          bool
+	wantMode      uint32
+	owner, group  bool
+	descr         []string
+	isDir, isLink bool
+}
+
+func (fa fileAttrs) delta(fi *transport.FileInfo) attrDelta {
+	d := attrDelta{isDir: fi.IsDir(), isLink: fi.Mode&fs.ModeSymlink != 0}
+	cur := unixMode(fi.Mode)
+	if fa.mode != nil && !fa.mode.preserve && !d.isLink {
+		d.wantMode = fa.mode.apply(cur, d.isDir)
+		if d.wantMode != cur {
+			d.mode = true
+			d.descr = append(d.descr, fmt.Sprintf("mode %s → %s", octalString(cur), octalString(d.wantMode)))
+		}
+	}
+	if fa.owner != "" && !sameID(fa.owner, fi.Owner, fi.UID) {
+		d.owner = true
+		d.descr = append(d.descr, fmt.Sprintf("owner %s → %s", nameOr(fi.Owner, fi.UID), fa.owner))
+	}
+	if fa.group != "" && !sameID(fa.group, fi.Group, fi.GID) {
+		d.group = true
+		d.descr = append(d.descr, fmt.Sprintf("group %s → %s", nameOr(fi.Group, fi.GID), fa.group))
+	}
+	return d
+}
+
+func (d attrDelta) any() bool { return d.mode || d.owner || d.group }
+
+func nameOr(name string, id int) string {
+	if name != "" {
+		return name
+	}
+	return strconv.Itoa(id)
+}
+
+// applyAttrs runs chown/chmod for the differences in d (owner first, as a
+// chown may clear setuid bits).
+func (fa fileAttrs) applyAttrs(ctx context.Context, c transport.Conn, p string, d attrDelta, recurse bool) error {
+	if d.owner || d.group {
+		spec := fa.owner
+		if d.group || (fa.group != "" && recurse) {
+			spec += ":" + fa.group
+		}
+		argv := []string{"chown"}
+		if d.isLink {
+			argv = append(argv, "-h")
+		}
+		if recurse {
+			argv = append(argv, "-R")
+		}
+		if err := run(ctx, c, "chown "+p, append(argv, "--", spec, p)...); err != nil {
+			return err
+		}
+	}
+	if d.mode {
+		argv := []string{"chmod"}
+		if recurse {
+			argv = append(argv, "-R")
+		}
+		if err := run(ctx, c, "chmod "+p, append(argv, "--", octalString(d.wantMode), p)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// backupName is Ansible's backup file name: PATH.YYYY-MM-DD@HH:MM:SS~.
+func backupName(p string, now time.Time) string {
+	return p + "." + now.Format("2006-01-02@15:04:05") + "~"
+}
+
+// backupFile copies the current content of p next to it, keeping its mode
+// and owner, and returns the backup's path.
+func backupFile(ctx context.Context, c transport.Conn, p string, data []byte, fi *transport.FileInfo) (string, error) {
+	name := backupName(p, time.Now())
+	for i := 1; ; i++ {
+		old, err := statPath(ctx, c, name)
+		if err != nil {
+			return "", err
+		}
+		if old == nil {
+			break
+		}
+		name = fmt.Sprintf("%s.%d~", strings.TrimSuffix(backupName(p, time.Now()), "~"), i)
+	}
+	opts := transport.WriteOptions{}
+	if fi != nil {
+		opts = transport.WriteOptions{Mode: fi.Mode.Perm(), Owner: fi.Owner, Group: fi.Group}
+	}
+	if err := c.WriteFile(ctx, name, data, opts); err != nil {
+		return "", fmt.Errorf("host %s: back up %s: %w", c.Host(), p, err)
+	}
+	return name, nil
+}
+
+// validateContent writes data to a private temporary file, runs the
+// validate command with %s replaced by its quoted path, and removes it.
+func validateContent(ctx context.Context, c transport.Conn, validate, dest string, data []byte) error {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	tmp := "/tmp/.sshplay-validate-" + hex.EncodeToString(rnd[:]) + "-" + path.Base(dest)
+	if err := c.WriteFile(ctx, tmp, data, transport.WriteOptions{Mode: 0o600}); err != nil {
+		return fmt.Errorf("host %s: validate %s: write temporary file: %w", c.Host(), dest, err)
+	}
+	defer c.Remove(context.WithoutCancel(ctx), tmp) //nolint:errcheck // best-effort cleanup of a private temp file
+	cmd := strings.ReplaceAll(validate, "%s", shellescape.Quote(tmp))
+	res, err := c.Run(ctx, cmd, transport.RunOptions{})
+	if err != nil {
+		var ee *transport.ExitError
+		if errors.As(err, &ee) && res != nil {
+			return &tasks.Failed{
+				Msg: fmt.Sprintf("failed to validate: rc:%d error:%s", res.ExitCode, strings.TrimSpace(string(res.Stderr))),
+				Result: map[string]any{"rc": res.ExitCode, "stdout": string(res.Stdout), "stderr": string(res.Stderr),
+					"exit_status": res.ExitCode},
+			}
+		}
+		return fmt.Errorf("host %s: validate %s: %w", c.Host(), dest, err)
+	}
+	return nil
+}
+
+// missingDirs lists the directories mkdir -p would create for dir,
+// outermost first.
+func missingDirs(ctx context.Context, c transport.Conn, dir string) ([]string, error) {
+	var out []string
+	for d := path.Clean(dir); d != "/" && d != "."; d = path.Dir(d) {
+		fi, err := statPath(ctx, c, d)
+		if err != nil {
+			return nil, err
+		}
+		if fi != nil {
+			if !fi.IsDir() && fi.Mode&fs.ModeSymlink == 0 {
+				return nil, fmt.Errorf("host %s: %s exists but is not a directory", c.Host(), d)
+			}
+			break
+		}
+		out = append([]string{d}, out...)
+	}
+	return out, nil
+}
+
+// contentPlan is a planned write of a whole file: the part copy, template,
+// lineinfile, blockinfile and replace share once they know the new content.
+type contentPlan struct {
+	path     string // the real path (symlinks resolved)
+	fi       *transport.FileInfo
+	exists   bool
+	before   []byte
+	after    []byte
+	attrs    fileAttrs
+	backup   bool
+	validate string
+	// mkdirs are parents to create first (lineinfile/blockinfile create).
+	mkdirs []string
+	reads  []tasks.Precondition
+	// msg is the module's message for a content change ("line added").
+	msg string
+	// backupKey is where the backup path is registered ("backup_file", or
+	// "backup" for lineinfile).
+	backupKey string
+	// result holds module values registered in every case.
+	result map[string]any
+}
+
+// change builds the Change: content first, then attributes.
+func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
+	res := map[string]any{}
+	for k, v := range p.result {
+		res[k] = v
+	}
+	contentChanged := !p.exists || string(p.before) != string(p.after)
+	var d attrDelta
+	if p.exists {
+		d = p.attrs.delta(p.fi)
+	}
+	var wantMode fs.FileMode
+	if p.attrs.mode != nil && !p.attrs.mode.preserve {
+		cur := uint32(0o644)
+		if p.exists {
+			cur = unixMode(p.fi.Mode)
+		}
+		wantMode = fsMode(p.attrs.mode.apply(cur, false))
+	}
+	msg := p.msg
+	if !contentChanged {
+		msg = ""
+	}
+	if d.any() {
+		if msg != "" {
+			msg += " and "
+		}
+		msg += "ownership, perms or SE linux context changed"
+	}
+	res["msg"] = msg
+	ch := &tasks.Change{Reads: p.reads, Result: res}
+	switch {
+	case !p.exists:
+		ch.Action = tasks.Create
+		mode := wantMode
+		if mode == 0 {
+			mode = 0o644
+		}
+		ch.Summary = fmt.Sprintf("would create %s (%s, %d bytes)", p.path, octalString(unixMode(mode)), len(p.after))
+	case contentChanged:
+		ch.Action = tasks.Update
+		ch.Summary = fmt.Sprintf("would update %s", p.path)
+		if p.msg != "" {
+			ch.Summary += ": " + p.msg
+		}
+		if d.any() {
+			ch.Summary += "; " + strings.Join(d.descr, ", ")
+		}
+	case d.any():
+		ch.Action = tasks.Update
+		ch.Summary = fmt.Sprintf("would change %s: %s", p.path, strings.Join(d.descr, ", "))
+	default:
+		ch.Action = tasks.None
+		ch.Summary = p.path + " is up to date"
+		return ch
+	}
+	if contentChanged {
+		ch.Diffs = []tasks.Diff{tasks.FileDiff(p.path, string(p.before), string(p.after))}
+	}
+	pf := transport.PlannedFile{Path: p.path, Content: p.after, Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group}
+	if p.exists {
+		if pf.Mode == 0 {
+			pf.Mode = p.fi.Mode.Perm()
+		}
+		if pf.Owner == "" {
+			pf.Owner = p.fi.Owner
+		}
+		if pf.Group == "" {
+			pf.Group = p.fi.Group
+		}
+	}
+	ch.Writes = []transport.PlannedFile{pf}
+	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+		out := map[string]any{}
+		c := env.Conn
+		if len(p.mkdirs) > 0 {
+			if err := run(ctx, c, "create directory "+p.mkdirs[len(p.mkdirs)-1], "mkdir", "-p", "--", p.mkdirs[len(p.mkdirs)-1]); err != nil {
+				return out, err
+			}
+		}
+		if !contentChanged {
+			return out, p.attrs.applyAttrs(ctx, c, p.path, d, false)
+		}
+		if p.validate != "" {
+			if err := validateContent(ctx, c, p.validate, p.path, p.after); err != nil {
+				return out, err
+			}
+		}
+		if p.backup && p.exists {
+			name, err := backupFile(ctx, c, p.path, p.before, p.fi)
+			if err != nil {
+				return out, err
+			}
+			out[p.backupKey] = name
+		}
+		opts := transport.WriteOptions{Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group}
+		if err := c.WriteFile(ctx, p.path, p.after, opts); err != nil {
+			return out, fmt.Errorf("host %s: write %s: %w", c.Host(), p.path, err)
+		}
+		return out, nil
+	}
+	return ch
+}
+
+// pendingChange is the plan for a file whose current content is only known
+// after an earlier planned change is applied (check mode over an overlay):
+// it says so, and at apply time plans again against the real file.
+func pendingChange(p string, replan func(ctx context.Context, env *tasks.Env) (*tasks.Change, error)) *tasks.Change {
+	return &tasks.Change{
+		Action:  tasks.Update,
+		Summary: fmt.Sprintf("would edit %s (its content is known only after an earlier change is applied)", p),
+		Writes:  []transport.PlannedFile{{Path: p, Pending: true}},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			planEnv := *env
+			planEnv.Conn = transport.ReadOnly(env.Conn, nil)
+			ch, err := replan(ctx, &planEnv)
+			if err != nil {
+				return nil, err
+			}
+			if ch.Apply == nil {
+				out := map[string]any{"changed": false}
+				for k, v := range ch.Result {
+					out[k] = v
+				}
+				return out, nil
+			}
+			out, err := ch.Apply(ctx, env)
+			for k, v := range ch.Result {
+				if _, set := out[k]; !set {
+					if out == nil {
+						out = map[string]any{}
+					}
+					out[k] = v
+				}
+			}
+			return out, err
+		},
+	}
+}

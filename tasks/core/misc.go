@@ -1,0 +1,134 @@
+package core
+
+// debug, fail and ping: the modules that only report.
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+func planDebug(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	a, err := parseArgs("debug", raw, "msg", "var", "verbosity")
+	if err != nil {
+		return nil, err
+	}
+	a.exclusive("msg", "var")
+	verbosity := a.integer("verbosity", 0)
+	if a.err != nil {
+		return nil, a.err
+	}
+	res := map[string]any{}
+	if verbosity > 0 {
+		// The engine decides whether the run is verbose enough to show it.
+		res["_verbosity"] = verbosity
+	}
+	if a.has("var") {
+		expr := a.str("var", "")
+		if a.err != nil {
+			return nil, a.err
+		}
+		v, ok := lookupVar(env.Vars, expr)
+		if !ok && env.Render != nil && !isVarPath(expr) {
+			if out, err := env.Render("{{ " + expr + " }}"); err == nil {
+				v, ok = out, true
+			}
+		}
+		if !ok {
+			v = "VARIABLE IS NOT DEFINED!"
+		}
+		res[expr] = v
+		return &tasks.Change{Action: tasks.None, Summary: expr, Result: res}, nil
+	}
+	msg, _ := a.get("msg")
+	if msg == nil {
+		msg = "Hello world!"
+	}
+	res["msg"] = msg
+	return &tasks.Change{Action: tasks.None, Summary: fmt.Sprint(msg), Result: res}, nil
+}
+
+var pathPart = regexp.MustCompile(`^([^.\[\]]+)|\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]`)
+
+// isVarPath reports whether expr is only a variable path (no filters or
+// operators), so an undefined one is reported as such, not rendered.
+func isVarPath(expr string) bool {
+	rest := strings.TrimSpace(expr)
+	for rest != "" {
+		m := pathPart.FindString(rest)
+		if m == "" {
+			return false
+		}
+		rest = rest[len(m):]
+	}
+	return true
+}
+
+// lookupVar resolves a dotted/indexed variable path (a.b[0]['c']) in vars.
+func lookupVar(vars map[string]any, expr string) (any, bool) {
+	var cur any = vars
+	rest := strings.TrimSpace(expr)
+	for rest != "" {
+		m := pathPart.FindStringSubmatch(rest)
+		if m == nil {
+			return nil, false
+		}
+		rest = rest[len(m[0]):]
+		key := m[1] + m[2] + m[4] + m[5]
+		switch c := cur.(type) {
+		case map[string]any:
+			if m[3] != "" {
+				key = m[3]
+			}
+			v, ok := c[key]
+			if !ok {
+				return nil, false
+			}
+			cur = v
+		case []any:
+			i, err := strconv.Atoi(m[3])
+			if m[3] == "" || err != nil || i < 0 || i >= len(c) {
+				return nil, false
+			}
+			cur = c[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+func planFail(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	a, err := parseArgs("fail", raw, "msg")
+	if err != nil {
+		return nil, err
+	}
+	msg := a.str("msg", "Failed as requested from task")
+	if a.err != nil {
+		return nil, a.err
+	}
+	return nil, &tasks.Failed{Msg: msg, Result: map[string]any{"msg": msg}}
+}
+
+func planPing(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	a, err := parseArgs("ping", raw, "data")
+	if err != nil {
+		return nil, err
+	}
+	data := a.str("data", "pong")
+	if a.err != nil {
+		return nil, a.err
+	}
+	if data == "crash" {
+		return nil, &tasks.Failed{Msg: "boom (ping data=crash)"}
+	}
+	if _, err := env.Conn.Run(ctx, "true", transport.RunOptions{}); err != nil {
+		return nil, fmt.Errorf("host %s: ping: %w", env.Conn.Host(), err)
+	}
+	return &tasks.Change{Action: tasks.None, Summary: "pong", Result: map[string]any{"ping": data}}, nil
+}

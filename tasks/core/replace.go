@@ -1,0 +1,121 @@
+package core
+
+// replace: replace every match of a regular expression in a file, within
+// an optional after/before section, with Python's re.subn semantics
+// (ansible.builtin.replace).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+// replaceText is replace's edit: it returns the new text, the number of
+// replacements, and whether the after/before section was found.
+func replaceText(contents, rx, repl string, after, before *string) (string, int, bool, error) {
+	pattern := ""
+	switch {
+	case after != nil && *after != "" && before != nil && *before != "":
+		pattern = *after + "(?P<subsection>.*?)" + *before
+	case after != nil && *after != "":
+		pattern = *after + "(?P<subsection>.*)"
+	case before != nil && *before != "":
+		pattern = "(?P<subsection>.*)" + *before
+	}
+	section, start, end := contents, 0, len(contents)
+	if pattern != "" {
+		sre, err := compilePy("(?s)"+pattern, false)
+		if err != nil {
+			return "", 0, false, err
+		}
+		m := sre.FindStringSubmatchIndex(contents)
+		if m == nil {
+			return contents, 0, false, nil
+		}
+		g := sre.SubexpIndex("subsection")
+		start, end = m[2*g], m[2*g+1]
+		section = contents[start:end]
+	}
+	re, err := compilePy(rx, true)
+	if err != nil {
+		return "", 0, true, err
+	}
+	out, n, err := pySubn(re, repl, section)
+	if err != nil {
+		return "", 0, true, err
+	}
+	if n == 0 || out == section {
+		return contents, n, true, nil
+	}
+	return contents[:start] + out + contents[end:], n, true, nil
+}
+
+func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	a, err := parseArgs("replace", raw, "path|dest|destfile|name", "regexp", "replace", "after", "before",
+		"backup", "mode", "owner", "group", "validate", "unsafe_writes", "encoding")
+	if err != nil {
+		return nil, err
+	}
+	p := a.required("path")
+	rx := a.required("regexp")
+	repl := a.str("replace", "")
+	after, before := a.optStr("after"), a.optStr("before")
+	backup := a.boolean("backup", false)
+	validate := a.str("validate", "")
+	_ = a.boolean("unsafe_writes", false)
+	if enc := a.str("encoding", "utf-8"); enc != "utf-8" && enc != "utf8" {
+		a.fail("only utf-8 encoding is supported, got %q", enc)
+	}
+	attrs := parseAttrs(a, false)
+	if validate != "" && !strings.Contains(validate, "%s") {
+		a.fail("validate must contain %%s: %s", validate)
+	}
+	if a.err != nil {
+		return nil, a.err
+	}
+	c := env.Conn
+	real, fi, err := followLinks(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	if fi != nil && fi.IsDir() {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
+	}
+	var reads []tasks.Precondition
+	data, exists, err := tasks.ReadFileFor(ctx, c, real, &reads)
+	if errors.Is(err, transport.ErrPending) {
+		return pendingChange(real, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+			return planReplace(ctx, env, raw)
+		}), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", c.Host(), real, err)
+	}
+	if !exists {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s does not exist !", p), Result: map[string]any{"rc": 257}}
+	}
+	out, n, found, err := replaceText(string(data), rx, repl, after, before)
+	if err != nil {
+		return nil, &argError{"replace: " + err.Error()}
+	}
+	cp := &contentPlan{path: real, fi: fi, exists: true, before: data, after: []byte(out), attrs: attrs,
+		backup: backup, validate: validate, reads: reads, backupKey: "backup_file", result: map[string]any{"rc": 0}}
+	if !found {
+		pat := ""
+		if after != nil {
+			pat += *after
+		}
+		if before != nil {
+			pat += " … " + *before
+		}
+		// Ansible exits here: nothing changes, not even attributes.
+		return &tasks.Change{Action: tasks.None, Summary: p + ": before/after pattern not found", Reads: reads,
+			Result: map[string]any{"rc": 0, "msg": "Pattern for before/after params did not match the given file: " + pat}}, nil
+	}
+	cp.msg = fmt.Sprintf("%d replacements made", n)
+	return cp.change(env), nil
+}

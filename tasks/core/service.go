@@ -1,0 +1,222 @@
+package core
+
+// service and systemd: start, stop, restart or reload a service and set
+// whether it starts at boot (ansible.builtin.service / ansible.builtin.systemd).
+// The manager is systemd when the host runs it, else the `service` command.
+// sshplay extension: start_command, stop_command, status_command (and
+// optionally restart_command, reload_command) manage a service that has no
+// unit or init script, such as a PostgreSQL started with pg_ctl; status_command
+// must exit 0 exactly when the service runs.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+type serviceMgr struct {
+	kind string // systemd | service | command
+	cmds map[string]string
+}
+
+func (m serviceMgr) statusCmd(name string) string {
+	switch m.kind {
+	case "systemd":
+		return sh("systemctl", "is-active", "--quiet", "--", name)
+	case "service":
+		return sh("service", name, "status")
+	}
+	return m.cmds["status"]
+}
+
+// actionCmds returns the commands that carry out action, run in order.
+func (m serviceMgr) actionCmds(action, name string) ([]string, error) {
+	switch m.kind {
+	case "systemd":
+		return []string{sh("systemctl", action, "--", name)}, nil
+	case "service":
+		return []string{sh("service", name, action)}, nil
+	}
+	if c := m.cmds[action]; c != "" {
+		return []string{c}, nil
+	}
+	if action == "restart" && m.cmds["stop"] != "" && m.cmds["start"] != "" {
+		return []string{m.cmds["stop"], m.cmds["start"]}, nil
+	}
+	return nil, fmt.Errorf("state=%s needs %s_command", map[string]string{"start": "started", "stop": "stopped", "restart": "restarted", "reload": "reloaded"}[action], action)
+}
+
+// exitOK runs a probe and reports whether it exited 0.
+func exitOK(ctx context.Context, c transport.Conn, cmd string) (bool, error) {
+	_, err := c.Run(ctx, cmd, transport.RunOptions{})
+	var ee *transport.ExitError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ee):
+		return false, nil
+	}
+	return false, fmt.Errorf("host %s: %s: %w", c.Host(), cmd, err)
+}
+
+func detectManager(ctx context.Context, c transport.Conn, cmds map[string]string) (serviceMgr, error) {
+	if len(cmds) > 0 {
+		if cmds["status"] == "" {
+			return serviceMgr{}, errors.New("status_command is required with start_command/stop_command")
+		}
+		return serviceMgr{kind: "command", cmds: cmds}, nil
+	}
+	ok, err := exitOK(ctx, c, "test -d /run/systemd/system && command -v systemctl >/dev/null")
+	if err != nil {
+		return serviceMgr{}, err
+	}
+	if ok {
+		return serviceMgr{kind: "systemd"}, nil
+	}
+	ok, err = exitOK(ctx, c, "command -v service >/dev/null")
+	if err != nil {
+		return serviceMgr{}, err
+	}
+	if ok {
+		return serviceMgr{kind: "service"}, nil
+	}
+	return serviceMgr{}, fmt.Errorf("host %s: no service manager found (no running systemd, no service command); give start_command, stop_command and status_command", c.Host())
+}
+
+func planService(mod string) tasks.ModuleFunc {
+	return func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+		params := []string{"name|service|unit", "state", "enabled", "start_command", "stop_command", "status_command",
+			"restart_command", "reload_command"}
+		if mod == "systemd" {
+			params = append(params, "daemon_reload|daemon-reload", "no_block")
+		}
+		a, err := parseArgs(mod, raw, params...)
+		if err != nil {
+			return nil, err
+		}
+		name := a.str("name", "")
+		state := a.str("state", "")
+		if state != "" {
+			state = a.choice("state", "", "started", "stopped", "restarted", "reloaded")
+		}
+		var enabled *bool
+		if a.has("enabled") {
+			e := a.boolean("enabled", false)
+			enabled = &e
+		}
+		daemonReload := false
+		if mod == "systemd" {
+			daemonReload = a.boolean("daemon_reload", false)
+			_ = a.boolean("no_block", false)
+		}
+		cmds := map[string]string{}
+		for _, k := range []string{"start", "stop", "status", "restart", "reload"} {
+			if v := a.str(k+"_command", ""); v != "" {
+				cmds[k] = v
+			}
+		}
+		if a.err != nil {
+			return nil, a.err
+		}
+		if name == "" && !daemonReload {
+			return nil, &argError{mod + ": missing required argument: name"}
+		}
+		if name != "" && state == "" && enabled == nil {
+			return nil, &argError{mod + ": one of the following is required: state, enabled"}
+		}
+		c := env.Conn
+		mgr, err := detectManager(ctx, c, cmds)
+		if err != nil {
+			return nil, &tasks.Failed{Msg: err.Error()}
+		}
+		if enabled != nil && mgr.kind != "systemd" {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("%s: enabled is only supported with systemd (manager here: %s)", mod, mgr.kind)}
+		}
+		if daemonReload && mgr.kind != "systemd" {
+			return nil, &tasks.Failed{Msg: mod + ": daemon_reload needs systemd"}
+		}
+		result := map[string]any{"name": name}
+		var steps []string // commands Apply runs, in order
+		var what []string
+		if daemonReload {
+			steps = append(steps, "systemctl daemon-reload")
+			what = append(what, "reload systemd")
+		}
+		if name == "" {
+			return serviceChange(result, steps, what), nil
+		}
+		if enabled != nil {
+			isEnabled, err := exitOK(ctx, c, sh("systemctl", "is-enabled", "--quiet", "--", name))
+			if err != nil {
+				return nil, err
+			}
+			result["enabled"] = *enabled
+			if isEnabled != *enabled {
+				verb := map[bool]string{true: "enable", false: "disable"}[*enabled]
+				steps = append(steps, sh("systemctl", verb, "--", name))
+				what = append(what, verb+" "+name)
+			}
+		}
+		if state != "" {
+			running, err := exitOK(ctx, c, mgr.statusCmd(name))
+			if err != nil {
+				return nil, err
+			}
+			result["state"] = state
+			action := ""
+			switch {
+			case state == "started" && !running:
+				action = "start"
+			case state == "stopped" && running:
+				action = "stop"
+			case state == "restarted":
+				action = "restart"
+			case state == "reloaded" && !running:
+				action = "start" // Ansible starts a stopped service asked to reload
+			case state == "reloaded":
+				action = "reload"
+			}
+			if action != "" {
+				cmds, err := mgr.actionCmds(action, name)
+				if err != nil {
+					return nil, &argError{fmt.Sprintf("%s: %s: %v", mod, name, err)}
+				}
+				steps = append(steps, cmds...)
+				what = append(what, action+" "+name)
+			}
+		}
+		return serviceChange(result, steps, what), nil
+	}
+}
+
+func serviceChange(result map[string]any, steps, what []string) *tasks.Change {
+	if len(steps) == 0 {
+		return &tasks.Change{Action: tasks.None, Summary: fmt.Sprintf("%v is %v", result["name"], result["state"]), Result: result}
+	}
+	return &tasks.Change{
+		Action:  tasks.Update,
+		Summary: "would " + strings.Join(what, ", then "),
+		Result:  result,
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			for _, s := range steps {
+				res, err := env.Conn.Run(ctx, s, transport.RunOptions{})
+				if err != nil {
+					out := map[string]any{}
+					if res != nil {
+						out["rc"], out["stdout"], out["stderr"] = res.ExitCode, string(res.Stdout), string(res.Stderr)
+					}
+					var ee *transport.ExitError
+					if errors.As(err, &ee) {
+						return out, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s failed (exit %d): %s", env.Conn.Host(), s, ee.Code, strings.TrimSpace(ee.Stderr)), Result: out}
+					}
+					return out, fmt.Errorf("host %s: %s: %w", env.Conn.Host(), s, err)
+				}
+			}
+			return nil, nil
+		},
+	}
+}

@@ -1,0 +1,270 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sshplay/sshplay/pg"
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+var once sync.Once
+
+// Register adds the PostgreSQL modules to the tasks registry. It is safe to
+// call more than once.
+func Register() {
+	once.Do(func() {
+		tasks.Register(tasks.ModuleFunc(planFacts), "pg_facts", "sshplay.postgres.pg_facts")
+		tasks.Register(tasks.ModuleFunc(planKey), "pg_tls_key", "sshplay.postgres.pg_tls_key")
+		tasks.Register(tasks.ModuleFunc(planSign), "tls_sign", "pg_tls_sign", "sshplay.postgres.tls_sign")
+		tasks.Register(tasks.ModuleFunc(planConf), "pg_conf", "sshplay.postgres.pg_conf")
+		tasks.Register(tasks.ModuleFunc(planHBA), "pg_hba", "sshplay.postgres.pg_hba")
+		tasks.Register(tasks.ModuleFunc(planReload), "pg_reload", "sshplay.postgres.pg_reload")
+		tasks.Register(tasks.ModuleFunc(planVerify), "pg_tls_verify", "sshplay.postgres.pg_tls_verify")
+		tasks.Register(tasks.ModuleFunc(planRollback), "pg_tls_rollback", "sshplay.postgres.pg_tls_rollback")
+		tasks.Register(tasks.ModuleFunc(planCommit), "pg_tls_commit", "sshplay.postgres.pg_tls_commit")
+	})
+}
+
+// argError is bad module input (exit 5).
+type argError struct{ msg string }
+
+func (e *argError) Error() string  { return e.msg }
+func (e *argError) BadInput() bool { return true }
+
+// params looks a parameter up in the task's arguments, then in the host's
+// variables (so the playbook's documented vars work), then a default.
+type params struct {
+	mod  string
+	args map[string]any
+	vars map[string]any
+	err  error
+}
+
+func newParams(mod string, env *tasks.Env, args map[string]any, known ...string) (*params, error) {
+	ok := map[string]bool{}
+	for _, k := range known {
+		ok[k] = true
+	}
+	var unknown []string
+	for k := range args {
+		if !ok[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		sort.Strings(known)
+		return nil, &argError{fmt.Sprintf("%s: unknown argument(s) %s (known: %s)", mod, strings.Join(unknown, ", "), strings.Join(known, ", "))}
+	}
+	return &params{mod: mod, args: args, vars: env.Vars}, nil
+}
+
+func (p *params) raw(name string) (any, bool) {
+	if v, ok := p.args[name]; ok && v != nil {
+		return v, true
+	}
+	if v, ok := p.vars[name]; ok && v != nil {
+		return v, true
+	}
+	return nil, false
+}
+
+func (p *params) str(name, def string) string {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	s := strings.TrimSpace(fmt.Sprint(v))
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (p *params) integer(name string, def int) int {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	switch x := v.(type) {
+	case int:
+		return x
+	case int64:
+		return int(x)
+	case float64:
+		return int(x)
+	}
+	s := strings.TrimSpace(fmt.Sprint(v))
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil && p.err == nil {
+		p.err = &argError{fmt.Sprintf("%s: %s: want an integer, got %q", p.mod, name, s)}
+	}
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func (p *params) boolean(name string, def bool) bool {
+	v, ok := p.raw(name)
+	if !ok {
+		return def
+	}
+	b, err := toBool(v)
+	if err != nil {
+		if p.err == nil {
+			p.err = &argError{fmt.Sprintf("%s: %s: %v", p.mod, name, err)}
+		}
+		return def
+	}
+	return b
+}
+
+func toBool(v any) (bool, error) {
+	if b, ok := v.(bool); ok {
+		return b, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(fmt.Sprint(v))) {
+	case "true", "yes", "on", "1", "y":
+		return true, nil
+	case "false", "no", "off", "0", "n", "", "none":
+		return false, nil
+	}
+	return false, fmt.Errorf("want a boolean, got %q", fmt.Sprint(v))
+}
+
+// list accepts a YAML list or a comma-separated string.
+func (p *params) list(name string) []string {
+	v, ok := p.raw(name)
+	if !ok {
+		return nil
+	}
+	var out []string
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if s := strings.TrimSpace(fmt.Sprint(e)); s != "" {
+				out = append(out, s)
+			}
+		}
+	case []string:
+		out = append(out, x...)
+	default:
+		s := strings.Trim(strings.TrimSpace(fmt.Sprint(x)), "[]")
+		for _, e := range strings.Split(s, ",") {
+			e = strings.Trim(strings.TrimSpace(e), `'"`)
+			if e != "" {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// common parameters every module accepts.
+var commonParams = []string{"pg_socket_dir", "pg_port", "pg_database", "pg_os_user"}
+
+func target(p *params) pg.Target {
+	return pg.Target{SocketDir: p.str("pg_socket_dir", ""), Port: p.integer("pg_port", 5432)}
+}
+
+// gather reads the cluster's facts and refuses clusters sshplay must not
+// touch (Patroni-managed, or psql not connected as a superuser).
+func gather(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
+	f, err := pg.GatherFacts(ctx, env.Conn, target(p))
+	if err != nil {
+		return nil, err
+	}
+	if managed, why := f.Patroni(); managed {
+		return nil, fmt.Errorf("host %s: refusing: this cluster is managed by Patroni (%s); Patroni overwrites postgresql.conf and pg_hba.conf, so set TLS through Patroni's configuration (postgresql.parameters, pg_hba) instead", env.Host, why)
+	}
+	if !f.IsSuperuser {
+		return nil, fmt.Errorf("host %s: psql connected as %q, which is not a superuser; run the task as the cluster's OS user (become_user: postgres)", env.Host, f.User)
+	}
+	return f, nil
+}
+
+// tlsFiles are the paths of the TLS files on the host.
+type tlsFiles struct {
+	Dir, Key, Cert, Root, CSR string
+}
+
+func filesFor(p *params, f *pg.Facts) tlsFiles {
+	dir := p.str("pg_tls_dir", f.DataDirectory)
+	return tlsFiles{
+		Dir:  dir,
+		Key:  path.Join(dir, "server.key"),
+		Cert: path.Join(dir, "server.crt"),
+		Root: path.Join(dir, "root.crt"),
+		CSR:  path.Join(dir, "server.csr"),
+	}
+}
+
+// wantedNames are the certificate names from the inventory.
+func wantedNames(env *tasks.Env, p *params) (pg.Names, error) {
+	in := pg.SANInput{
+		InventoryHostname: p.str("inventory_hostname", env.Host),
+		AnsibleHost:       p.str("ansible_host", ""),
+		PGHost:            p.str("pg_host", ""),
+		Extra:             p.list("tls_san"),
+	}
+	n := pg.WantedNames(in)
+	if len(n.DNS) == 0 && len(n.IPs) == 0 {
+		return n, fmt.Errorf("host %s: no certificate names: set ansible_host, pg_host or tls_san", env.Host)
+	}
+	return n, nil
+}
+
+// inventoryDir is where the CA and CSR folders go by default.
+func inventoryDir(p *params) string {
+	if d := p.str("inventory_dir", ""); d != "" {
+		return d
+	}
+	if f := p.str("inventory_file", ""); f != "" {
+		return filepath.Dir(f)
+	}
+	return "."
+}
+
+func caDir(p *params) string  { return p.str("tls_ca_dir", filepath.Join(inventoryDir(p), "pki")) }
+func csrDir(p *params) string { return p.str("tls_csr_dir", filepath.Join(inventoryDir(p), "csr")) }
+
+// runID is the id this run's backups carry: the run id sshplay_run_id when
+// the engine sets it, else the one of a journal already started on this
+// host in this run, else now.
+func journaler(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts) *pg.Journaler {
+	return &pg.Journaler{Conn: env.Conn, DataDir: f.DataDirectory, Run: p.str("sshplay_run_id", pg.NewRunID(nowFunc()))}
+}
+
+// writeJournaled backs up and journals path, then writes data atomically.
+func writeJournaled(ctx context.Context, env *tasks.Env, j *pg.Journaler, path string, data []byte, opts transport.WriteOptions) error {
+	if err := j.Before(ctx, path); err != nil {
+		return err
+	}
+	if err := env.Conn.WriteFile(ctx, path, data, opts); err != nil {
+		return fmt.Errorf("host %s: write %s: %w", env.Host, path, err)
+	}
+	return nil
+}
+
+// readPlanned reads a file for a plan: the content, whether it exists, and
+// whether an earlier task of this check run would write it (pending).
+func readPlanned(ctx context.Context, c transport.Conn, path string, reads *[]tasks.Precondition) (data []byte, exists, pending bool, err error) {
+	data, exists, err = tasks.ReadFileFor(ctx, c, path, reads)
+	if errors.Is(err, transport.ErrPending) {
+		return nil, true, true, nil
+	}
+	return data, exists, false, err
+}

@@ -1,0 +1,222 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/sshplay/sshplay/pg"
+	pgconf "github.com/sshplay/sshplay/pg/conf"
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+var confParams = append([]string{"pg_tls_dir", "pg_ssl_min_protocol_version", "pg_ssl_ciphers", "pg_conf_method"}, commonParams...)
+
+// wantedSettings are the ssl settings the job enforces on this server.
+func wantedSettings(p *params, f *pg.Facts) []pgconf.Setting {
+	files := filesFor(p, f)
+	s := []pgconf.Setting{
+		{Name: "ssl", Value: "on"},
+		{Name: "ssl_cert_file", Value: files.Cert},
+		{Name: "ssl_key_file", Value: files.Key},
+		{Name: "ssl_ca_file", Value: files.Root},
+	}
+	if f.ServerVersionNum >= 120000 {
+		s = append(s, pgconf.Setting{Name: "ssl_min_protocol_version", Value: p.str("pg_ssl_min_protocol_version", "TLSv1.2")})
+	}
+	if c := p.str("pg_ssl_ciphers", ""); c != "" {
+		s = append(s, pgconf.Setting{Name: "ssl_ciphers", Value: c})
+	}
+	return s
+}
+
+// sameSetting compares a wanted value with one the server reports
+// (booleans as booleans, file paths resolved against the data directory).
+func sameSetting(f *pg.Facts, name, want, have string) bool {
+	if strings.HasSuffix(name, "_file") {
+		return f.ResolvePath(want) == f.ResolvePath(have)
+	}
+	if b1, err1 := toBool(want); err1 == nil && name == "ssl" {
+		b2, err2 := toBool(have)
+		return err2 == nil && b1 == b2
+	}
+	return want == have
+}
+
+// planConf makes the ssl settings the ones the server reads: postgresql.conf
+// is edited in place (layout kept) and ssl lines that would override it in
+// postgresql.auto.conf or later include files are commented out; or, with
+// pg_conf_method: alter_system, ALTER SYSTEM writes postgresql.auto.conf.
+func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_conf", env, args, confParams...)
+	if err != nil {
+		return nil, err
+	}
+	method := p.str("pg_conf_method", "file")
+	if method != "file" && method != "alter_system" {
+		return nil, &argError{fmt.Sprintf("pg_conf: pg_conf_method: want file or alter_system, got %q", method)}
+	}
+	f, err := gather(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	want := wantedSettings(p, f)
+	names := map[string]bool{}
+	for _, s := range want {
+		names[s.Name] = true
+		if st, ok := f.Setting(s.Name); ok && st.Source == "command line" && !sameSetting(f, s.Name, s.Value, st.Setting) {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s is set to %q on the server's command line (-c), which beats every file; change it where the server is started", env.Host, s.Name, st.Setting)}
+		}
+	}
+	for _, fs := range f.FileSettings {
+		if fs.Error != "" {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: the configuration on disk already has an error at %s:%d: %s; fix it first", env.Host, fs.SourceFile, fs.SourceLine, fs.Error)}
+		}
+	}
+	autoConf := path.Join(f.DataDirectory, "postgresql.auto.conf")
+	if method == "alter_system" {
+		return planAlterSystem(ctx, env, p, f, want, autoConf)
+	}
+
+	var reads []tasks.Precondition
+	type edit struct {
+		path          string
+		before, after []byte
+	}
+	var edits []edit
+	main, _, pending, err := readPlanned(ctx, env.Conn, f.ConfigFile, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, f.ConfigFile, err)
+	}
+	if pending {
+		return nil, fmt.Errorf("host %s: %s is planned by an earlier task with unknown content", env.Host, f.ConfigFile)
+	}
+	newMain, changed, err := pgconf.Set(main, want)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %s: %w", env.Host, f.ConfigFile, err)
+	}
+	if changed {
+		edits = append(edits, edit{f.ConfigFile, main, newMain})
+	}
+	// Other files that set a wanted name would override or shadow it.
+	others := map[string]bool{}
+	for _, fs := range f.FileSettings {
+		if names[fs.Name] && fs.SourceFile != "" && fs.SourceFile != f.ConfigFile {
+			others[fs.SourceFile] = true
+		}
+	}
+	var otherList []string
+	for o := range others {
+		otherList = append(otherList, o)
+	}
+	sort.Strings(otherList)
+	var patterns []string
+	for _, s := range want {
+		patterns = append(patterns, s.Name)
+	}
+	for _, o := range otherList {
+		before, _, _, err := readPlanned(ctx, env.Conn, o, &reads)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: read %s: %w", env.Host, o, err)
+		}
+		after, ch := pgconf.Remove(before, patterns)
+		if ch {
+			edits = append(edits, edit{o, before, after})
+		}
+	}
+	if len(edits) == 0 {
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: map[string]any{"changed_settings": []string{}}}, nil
+	}
+	var changedNames []string
+	for _, s := range want {
+		if st, ok := f.Setting(s.Name); !ok || !sameSetting(f, s.Name, s.Value, st.Setting) {
+			changedNames = append(changedNames, s.Name)
+		}
+	}
+	ch := &tasks.Change{Action: tasks.Update, Reads: reads, Result: map[string]any{"changed_settings": changedNames}}
+	var paths []string
+	for _, e := range edits {
+		paths = append(paths, e.path)
+		ch.Diffs = append(ch.Diffs, tasks.FileDiff(e.path, string(e.before), string(e.after)))
+		ch.Writes = append(ch.Writes, transport.PlannedFile{Path: e.path, Content: e.after})
+	}
+	ch.Summary = "would edit " + strings.Join(paths, ", ") + " (backup first): " + settingsText(want)
+	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+		j := journaler(ctx, env, p, f)
+		for _, e := range edits {
+			if err := writeJournaled(ctx, env, j, e.path, e.after, transport.WriteOptions{}); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"changed_settings": changedNames, "files": paths}, nil
+	}
+	return ch, nil
+}
+
+func settingsText(s []pgconf.Setting) string {
+	var out []string
+	for _, x := range s {
+		out = append(out, x.Name+"="+x.Value)
+	}
+	return strings.Join(out, " ")
+}
+
+// planAlterSystem compares the wanted values with what the files say now
+// (the applied pg_file_settings row) and runs ALTER SYSTEM for each that
+// differs, outside a transaction (ALTER SYSTEM refuses to run in one).
+func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, want []pgconf.Setting, autoConf string) (*tasks.Change, error) {
+	applied := map[string]string{}
+	for _, fs := range f.FileSettings {
+		if fs.Applied {
+			applied[fs.Name] = fs.Setting
+		}
+	}
+	var todo []pgconf.Setting
+	for _, s := range want {
+		have, ok := applied[s.Name]
+		if !ok {
+			if st, ok2 := f.Setting(s.Name); ok2 && st.Source != "default" {
+				have, ok = st.Setting, true
+			}
+		}
+		if !ok || !sameSetting(f, s.Name, s.Value, have) {
+			todo = append(todo, s)
+		}
+	}
+	if len(todo) == 0 {
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already set", Result: map[string]any{"changed_settings": []string{}}}, nil
+	}
+	var sql strings.Builder
+	var changed []string
+	for _, s := range todo {
+		// One statement per line; psql runs each outside a transaction.
+		fmt.Fprintf(&sql, "ALTER SYSTEM SET %s = %s;\n", s.Name, pg.QuoteLiteral(s.Value))
+		changed = append(changed, s.Name)
+	}
+	var reads []tasks.Precondition
+	before, _, _, err := readPlanned(ctx, env.Conn, autoConf, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, autoConf, err)
+	}
+	return &tasks.Change{
+		Action:  tasks.Update,
+		Summary: "would run ALTER SYSTEM for " + settingsText(todo) + " (backup of " + autoConf + " first)",
+		Reads:   reads,
+		Diffs:   []tasks.Diff{{Path: autoConf, Before: string(before), Unified: "ALTER SYSTEM:\n" + sql.String()}},
+		Writes:  []transport.PlannedFile{{Path: autoConf, Pending: true, Mode: 0o600}},
+		Result:  map[string]any{"changed_settings": changed},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			j := journaler(ctx, env, p, f)
+			if err := j.Before(ctx, autoConf); err != nil {
+				return nil, err
+			}
+			if err := pg.Exec(ctx, env.Conn, target(p), sql.String()); err != nil {
+				return nil, err
+			}
+			return map[string]any{"changed_settings": changed, "files": []string{autoConf}}, nil
+		},
+	}, nil
+}

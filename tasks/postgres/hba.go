@@ -1,0 +1,92 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"github.com/sshplay/sshplay/pg"
+
+	pgconf "github.com/sshplay/sshplay/pg/conf"
+	pghba "github.com/sshplay/sshplay/pg/hba"
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+var hbaParams = append([]string{"pg_tls_enforce", "pg_hba_reject_plain"}, commonParams...)
+
+// planHBA turns host lines into hostssl (plus hostnossl reject lines) in the
+// server's hba_file. It refuses while ssl would stay off: a hostssl line
+// with ssl = off makes the whole file fail to load.
+func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_hba", env, args, hbaParams...)
+	if err != nil {
+		return nil, err
+	}
+	enforce := p.boolean("pg_tls_enforce", true)
+	reject := p.boolean("pg_hba_reject_plain", true)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if !enforce {
+		return &tasks.Change{Action: tasks.None, Summary: "pg_tls_enforce is false: pg_hba.conf left alone"}, nil
+	}
+	f, err := gather(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	var reads []tasks.Precondition
+	before, _, _, err := readPlanned(ctx, env.Conn, f.HBAFile, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, f.HBAFile, err)
+	}
+	after, changed := pghba.EnforceSSL(before, pghba.EnforceOptions{OmitReject: !reject})
+	if !changed {
+		return &tasks.Change{Action: tasks.None, Summary: f.HBAFile + " already enforces TLS"}, nil
+	}
+	if !sslWillBeOn(ctx, env, f) {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: refusing to write hostssl lines to %s while ssl is off (the server would reject the whole file); run pg_conf first in the same run", env.Host, f.HBAFile)}
+	}
+	return &tasks.Change{
+		Action:  tasks.Update,
+		Summary: "would rewrite " + f.HBAFile + " to require TLS for TCP (backup first)",
+		Reads:   reads,
+		Diffs:   []tasks.Diff{tasks.FileDiff(f.HBAFile, string(before), string(after))},
+		Writes:  []transport.PlannedFile{{Path: f.HBAFile, Content: after}},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			j := journaler(ctx, env, p, f)
+			if err := writeJournaled(ctx, env, j, f.HBAFile, after, transport.WriteOptions{}); err != nil {
+				return nil, err
+			}
+			return map[string]any{"hba_file": f.HBAFile}, nil
+		},
+	}, nil
+}
+
+// sslWillBeOn: the server runs with ssl on, or postgresql.conf as this run
+// leaves it (the overlay shows pg_conf's planned edit in a check run) turns
+// it on and no other file overrides it with off.
+func sslWillBeOn(ctx context.Context, env *tasks.Env, f *pg.Facts) bool {
+	if f.SSLOn() {
+		return true
+	}
+	on := func(file string) (bool, bool) {
+		b, err := env.Conn.ReadFile(ctx, file)
+		if err != nil {
+			return false, false
+		}
+		v, _, ok := pgconf.Get(b, "ssl")
+		if !ok {
+			return false, false
+		}
+		bv, err := toBool(v)
+		return bv, err == nil
+	}
+	result, _ := on(f.ConfigFile)
+	for _, fs := range f.FileSettings {
+		if fs.Name == "ssl" && fs.SourceFile != "" && fs.SourceFile != f.ConfigFile && fs.SeqNo > 0 {
+			if v, set := on(fs.SourceFile); set {
+				result = v
+			}
+		}
+	}
+	return result
+}

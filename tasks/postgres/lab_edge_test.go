@@ -1,0 +1,213 @@
+package postgres
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sshplay/sshplay/lab/labtest"
+	"github.com/sshplay/sshplay/pki"
+	"github.com/sshplay/sshplay/transport"
+)
+
+const customHBA = `# custom pg_hba.conf kept by the operator
+# TYPE  DATABASE        USER            ADDRESS                 METHOD
+
+# the socket stays as it is
+local   all             all                                     peer
+local   replication     all                                     peer
+
+host    all             all             127.0.0.0/8             scram-sha-256   # loopback clients
+host    replication     all             127.0.0.0/8             scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+`
+
+// plainConnect proves the server takes password logins over TCP without
+// TLS (the state before the job, and after a rollback).
+func plainConnect(ctx context.Context, addr string, port int, password string) error {
+	cfg, err := pgx.ParseConfig("host=" + addr + " port=" + itoa(port) + " user=postgres dbname=postgres sslmode=disable connect_timeout=5")
+	if err != nil {
+		return err
+	}
+	cfg.Password = password
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return c.Close(ctx)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestLabEdgeCases(t *testing.T) {
+	l := labtest.New(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	d := newDriver(t, l, nil)
+	db1, db2, db3 := l.Hosts[0], l.Hosts[1], l.Hosts[2]
+
+	// db01: ALTER SYSTEM SET ssl = off beats postgresql.conf; custom hba.
+	psqlOn(t, ctx, d, db1, "ALTER SYSTEM SET ssl = off;")
+	psqlOn(t, ctx, d, db1, "SELECT pg_reload_conf();")
+	conn, err := d.pool.Conn(ctx, db1.Name, d.vars(db1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Become(transport.Become{Enabled: true, User: "postgres"}).WriteFile(ctx, db1.HBAFile, []byte(customHBA), transport.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	psqlOn(t, ctx, d, db1, "SELECT pg_reload_conf();")
+
+	// db02: a key of the right type that the server refuses (group/world
+	// readable): the reload silently keeps TLS off, the proof must catch it.
+	rootRun(t, ctx, d, db2, "runuser -u postgres -- sh -c 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "+db2.DataDir+"/server.key && chmod 644 "+db2.DataDir+"/server.key'")
+	// db03: a corrupt key: never replaced silently.
+	rootRun(t, ctx, d, db3, "printf 'garbage\\n' > "+db3.DataDir+"/server.key && chown postgres "+db3.DataDir+"/server.key && chmod 600 "+db3.DataDir+"/server.key")
+
+	runs := d.run(ctx, false)
+
+	requireAllProven(t, map[string]*hostRun{db1.Name: runs[db1.Name]}, l.Hosts[:1])
+	if got := strings.TrimSpace(psqlOn(t, ctx, d, db1, "SHOW ssl;")); got != "on" {
+		t.Errorf("db01: ssl = %s after ALTER SYSTEM SET ssl = off", got)
+	}
+	auto, err := os.ReadFile(filepath.Join(db1.DataDir, "postgresql.auto.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(auto), "\nssl = 'off'") || !strings.Contains(string(auto), "ssl") {
+		t.Errorf("db01: auto.conf not neutralised:\n%s", auto)
+	}
+	hba, err := os.ReadFile(db1.HBAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := string(hba)
+	for _, want := range []string{
+		"# custom pg_hba.conf kept by the operator\n",
+		"local   all             all                                     peer\n",
+		"local   replication     all                                     peer\n",
+		"hostssl all             all             127.0.0.0/8             scram-sha-256   # loopback clients\n",
+		"hostssl replication     all             127.0.0.0/8             scram-sha-256\n",
+		"hostssl all             all             ::1/128                 scram-sha-256\n",
+		"0.0.0.0/0", "::/0",
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("db01: pg_hba.conf lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Contains(h, "\nhost ") {
+		t.Errorf("db01: a host line is left:\n%s", h)
+	}
+	if strings.Index(h, "reject") > strings.Index(h, "hostssl") {
+		t.Errorf("db01: reject lines must come before the first TCP line:\n%s", h)
+	}
+
+	for _, bad := range []struct {
+		name, step string
+	}{{db2.Name, "pg_tls_verify"}, {db3.Name, "pg_tls_key"}} {
+		r := runs[bad.name]
+		if r.failedStep != bad.step || !r.rolledBack || !strings.HasPrefix(r.failMsg, "failed (rolled back)") {
+			t.Errorf("%s: want failed at %s and rolled back, got step %q rolled back %v msg %q", bad.name, bad.step, r.failedStep, r.rolledBack, r.failMsg)
+		}
+		t.Logf("%s: %s", bad.name, r.failMsg)
+	}
+	for _, hh := range l.Hosts[1:] {
+		if got := strings.TrimSpace(psqlOn(t, ctx, d, hh, "SHOW ssl;")); got != "off" {
+			t.Errorf("%s: ssl = %s after rollback, want off", hh.Name, got)
+		}
+		if err := plainConnect(ctx, hh.Addr, hh.PGPort, hh.PGPassword); err != nil {
+			t.Errorf("%s: after rollback a plain TCP login fails: %v", hh.Name, err)
+		}
+		for _, f := range []string{"server.crt", "root.crt", "server.csr", ".sshplay-journal"} {
+			if _, err := os.Stat(filepath.Join(hh.DataDir, f)); err == nil {
+				t.Errorf("%s: %s left after rollback", hh.Name, f)
+			}
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(db3.DataDir, "server.key")); string(b) != "garbage\n" {
+		t.Errorf("db03: the corrupt key was replaced")
+	}
+}
+
+func TestLabExternalCAAndIntermediate(t *testing.T) {
+	l := labtest.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	csrDir := filepath.Join(l.Dir, "csr")
+	d := newDriver(t, l, map[string]any{"tls_ca_mode": "external"})
+
+	runs := d.run(ctx, false)
+	for _, h := range l.Hosts {
+		r := runs[h.Name]
+		if r.failedStep != "" || !r.ended {
+			t.Fatalf("%s: want ended with a CSR, got step %q msg %q", h.Name, r.failedStep, r.failMsg)
+		}
+		t.Logf("%s: %s", h.Name, r.outcomes["tls_sign"].Result["msg"])
+	}
+	// The external CA (with an intermediate) signs what was written out.
+	ext, err := pki.Init(filepath.Join(t.TempDir(), "ext-ca"), pki.InitOptions{Intermediate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range l.Hosts {
+		csr, err := os.ReadFile(filepath.Join(csrDir, h.Name+".csr"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := ext.Sign(csr, pki.SignRequest{DNSNames: []string{h.Name}, IPs: parseIPs(h.Addr), Days: 90})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(csrDir, h.Name+".crt"), append(leaf, ext.ChainPEM()...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(csrDir, "root.crt"), ext.RootPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runs = d.run(ctx, false)
+	requireAllProven(t, runs, l.Hosts)
+	runs = d.run(ctx, false)
+	for _, h := range l.Hosts {
+		if c := runs[h.Name].changed; len(c) != 0 || runs[h.Name].failedStep != "" {
+			t.Errorf("external rerun: %s changed %v (%s)", h.Name, c, runs[h.Name].failMsg)
+		}
+	}
+
+	// Switch the fleet to the internal CA with an intermediate: every
+	// certificate is reissued and proven through the chain.
+	d2 := newDriver(t, l, map[string]any{"tls_intermediate": true, "tls_ca_dir": filepath.Join(l.Dir, "pki-inter")})
+	runs = d2.run(ctx, false)
+	requireAllProven(t, runs, l.Hosts)
+	for _, h := range l.Hosts {
+		b, err := os.ReadFile(filepath.Join(h.DataDir, "server.crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(string(b), "BEGIN CERTIFICATE"); n != 2 {
+			t.Errorf("%s: server.crt has %d certificates, want leaf + intermediate", h.Name, n)
+		}
+	}
+}
+
+func TestLabStoppedHost(t *testing.T) {
+	l := labtest.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := l.StopHost(ctx, l.Hosts[1].Name); err != nil {
+		t.Fatal(err)
+	}
+	d := newDriver(t, l, nil)
+	runs := d.run(ctx, false)
+	requireAllProven(t, runs, l.Hosts[:1])
+	r := runs[l.Hosts[1].Name]
+	if r.failedStep != "connect" || !strings.Contains(r.failMsg, "unreachable") {
+		t.Errorf("stopped host: step %q msg %q", r.failedStep, r.failMsg)
+	}
+}

@@ -1,0 +1,231 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"al.essio.dev/pkg/shellescape"
+
+	"github.com/sshplay/sshplay/pg"
+	"github.com/sshplay/sshplay/pki"
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
+)
+
+var signParams = append([]string{"pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "tls_intermediate",
+	"tls_ca_key_type", "tls_san", "tls_cert_days", "tls_renew_before_days", "inventory_dir"}, commonParams...)
+
+// planSign decides whether server.crt is still good; if not it signs the
+// host's CSR with the control machine's CA (or, in external mode, writes
+// the CSR out for an external CA and installs what it returns).
+func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	p, err := newParams("tls_sign", env, args, signParams...)
+	if err != nil {
+		return nil, err
+	}
+	days := p.integer("tls_cert_days", 365)
+	intermediate := p.boolean("tls_intermediate", false)
+	if p.err != nil {
+		return nil, p.err
+	}
+	f, err := gather(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	files := filesFor(p, f)
+	names, err := wantedNames(env, p)
+	if err != nil {
+		return nil, err
+	}
+	var reads []tasks.Precondition
+	csr, csrExists, csrPending, err := readPlanned(ctx, env.Conn, files.CSR, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.CSR, err)
+	}
+	cert, certExists, certPending, err := readPlanned(ctx, env.Conn, files.Cert, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
+	}
+	hostRoot, _, _, err := readPlanned(ctx, env.Conn, files.Root, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Root, err)
+	}
+	root, err := trustRoot(p)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", env.Host, err)
+	}
+	external := externalMode(p)
+
+	// Is the current certificate good?
+	var ks *keyState
+	why := "a new key/CSR is planned"
+	if !csrPending && !certPending {
+		ks, err = probeKey(ctx, env.Conn, files.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !ks.Exists || ks.Problem != "" {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: no usable key %s; run pg_tls_key first", env.Host, files.Key)}
+		}
+		why = certCheck(cert, root, ks.PubPEM, names, renewBefore(p))
+		if why == "" {
+			if bytes.Equal(hostRoot, root) {
+				info, _ := pki.CertInfo(cert)
+				return &tasks.Change{Action: tasks.None, Summary: "certificate " + files.Cert + " is good (" + names.String() + ")",
+					Result: certResult(files, info)}, nil
+			}
+			// Only root.crt differs.
+			return &tasks.Change{
+				Action: tasks.Update, Summary: "would write " + files.Root + " (our CA root)", Reads: reads,
+				Writes: []transport.PlannedFile{{Path: files.Root, Content: root, Mode: 0o644}},
+				Diffs:  []tasks.Diff{tasks.FileDiff(files.Root, string(hostRoot), string(root))},
+				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+					j := journaler(ctx, env, p, f)
+					if err := writeJournaled(ctx, env, j, files.Root, root, transport.WriteOptions{Mode: 0o644}); err != nil {
+						return nil, err
+					}
+					info, _ := pki.CertInfo(cert)
+					return certResult(files, info), nil
+				},
+			}, nil
+		}
+		if !csrExists {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: certificate must be issued (%s) but there is no CSR %s; run pg_tls_key first", env.Host, why, files.CSR)}
+		}
+		if !csrMatches(csr, ks.PubPEM, names) {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: CSR %s does not match key %s or the wanted names %s; run pg_tls_key first", env.Host, files.CSR, files.Key, names)}
+		}
+	}
+	action := tasks.Create
+	if certExists {
+		action = tasks.Update
+	}
+	writes := []transport.PlannedFile{{Path: files.Cert, Pending: true, Mode: 0o644}, {Path: files.Root, Pending: true, Mode: 0o644}}
+
+	if external {
+		return planExternal(ctx, env, p, f, files, names, why, action, reads, writes, ks)
+	}
+
+	caNote := ""
+	if root == nil {
+		caNote = fmt.Sprintf(" (would create the CA in %s%s)", caDir(p), map[bool]string{true: " with an intermediate", false: ""}[intermediate])
+	}
+	return &tasks.Change{
+		Action:  action,
+		Summary: fmt.Sprintf("would sign a certificate for %s, %d days (%s)%s; install %s and %s", names, days, why, caNote, files.Cert, files.Root),
+		Reads:   reads,
+		Writes:  writes,
+		Result:  map[string]any{"cert": files.Cert, "names": names.String()},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			ca, err := pki.Init(caDir(p), pki.InitOptions{Intermediate: intermediate, KeyType: p.str("tls_ca_key_type", "")})
+			if err != nil {
+				return nil, fmt.Errorf("host %s: open CA: %w", env.Host, err)
+			}
+			csr, err := env.Conn.ReadFile(ctx, files.CSR)
+			if err != nil {
+				return nil, fmt.Errorf("host %s: fetch CSR %s: %w", env.Host, files.CSR, err)
+			}
+			leaf, err := ca.Sign(csr, pki.SignRequest{DNSNames: names.DNS, IPs: names.IPs, Days: days, Now: nowFunc()})
+			if err != nil {
+				return nil, fmt.Errorf("host %s: sign: %w", env.Host, err)
+			}
+			return install(ctx, env, p, f, files, append(leaf, ca.ChainPEM()...), ca.RootPEM())
+		},
+	}, nil
+}
+
+// install uploads the bundle and root, then proves on the host that the
+// certificate belongs to the key.
+func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, files tlsFiles, bundle, root []byte) (map[string]any, error) {
+	j := journaler(ctx, env, p, f)
+	if err := writeJournaled(ctx, env, j, files.Cert, bundle, transport.WriteOptions{Mode: 0o644}); err != nil {
+		return nil, err
+	}
+	if err := writeJournaled(ctx, env, j, files.Root, root, transport.WriteOptions{Mode: 0o644}); err != nil {
+		return nil, err
+	}
+	cmd := "openssl x509 -in " + shellescape.Quote(files.Cert) + " -noout -pubkey && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout"
+	res, err := env.Conn.Run(ctx, cmd+" </dev/null", transport.RunOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("host %s: check key and certificate: %w", env.Host, err)
+	}
+	parts := strings.SplitAfter(string(res.Stdout), "-----END PUBLIC KEY-----")
+	if len(parts) < 2 || strings.TrimSpace(parts[0]) != strings.TrimSpace(parts[1]) {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s does not match %s after upload", env.Host, files.Cert, files.Key)}
+	}
+	info, err := pki.CertInfo(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", env.Host, err)
+	}
+	return certResult(files, info), nil
+}
+
+func certResult(files tlsFiles, info *pki.Info) map[string]any {
+	r := map[string]any{"cert": files.Cert, "root": files.Root}
+	if info != nil {
+		r["sha256"] = info.SHA256
+		r["subject"] = info.Subject
+		r["issuer"] = info.Issuer
+		r["not_after"] = info.NotAfter.UTC().Format("2006-01-02T15:04:05Z")
+		r["dns_names"] = info.DNSNames
+		r["ips"] = ipStrings(info.IPs)
+	}
+	return r
+}
+
+// planExternal: install DIR/HOST.crt when the external CA has returned it,
+// else write DIR/HOST.csr and report csr_pending (the playbook then commits
+// and ends the host: the key must survive until the certificate comes).
+func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, files tlsFiles, names pg.Names, why string,
+	action tasks.Action, reads []tasks.Precondition, writes []transport.PlannedFile, ks *keyState) (*tasks.Change, error) {
+	dir := csrDir(p)
+	crtPath := filepath.Join(dir, env.Host+".crt")
+	_, statErr := os.Stat(crtPath)
+	if statErr == nil && ks != nil {
+		leaf, chain, err := pki.ReadSigned(dir, env.Host)
+		if err != nil {
+			return nil, &tasks.Failed{Msg: err.Error()}
+		}
+		root, err := pki.ReadRoot(dir)
+		if err != nil {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: %v", env.Host, err)}
+		}
+		bundle := append(append([]byte(nil), leaf...), chain...)
+		if bad := certCheck(bundle, root, ks.PubPEM, names, renewBefore(p)); bad != "" {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s cannot be installed: %s", env.Host, crtPath, bad)}
+		}
+		return &tasks.Change{
+			Action: action, Summary: fmt.Sprintf("would install %s (signed externally, %s) as %s and %s", crtPath, names, files.Cert, files.Root),
+			Reads: reads, Writes: writes,
+			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+				return install(ctx, env, p, f, files, bundle, root)
+			},
+		}, nil
+	} else if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("host %s: %w", env.Host, statErr)
+	}
+	csrOut := filepath.Join(dir, env.Host+".csr")
+	msg := fmt.Sprintf("CSR written to %s; put %s.crt (leaf + intermediates) and root.crt in %s and re-run", csrOut, env.Host, dir)
+	return &tasks.Change{
+		Action:  tasks.Create,
+		Summary: fmt.Sprintf("would write CSR for %s to %s (%s) and stop this host until the external CA has signed", names, csrOut, why),
+		Reads:   reads,
+		Result:  map[string]any{"csr_pending": true, "csr_path": csrOut},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			csr, err := env.Conn.ReadFile(ctx, files.CSR)
+			if err != nil {
+				return nil, fmt.Errorf("host %s: fetch CSR %s: %w", env.Host, files.CSR, err)
+			}
+			if err := pki.WriteCSR(dir, env.Host, csr); err != nil {
+				return nil, err
+			}
+			return map[string]any{"csr_pending": true, "csr_path": csrOut, "msg": msg}, nil
+		},
+	}, nil
+}

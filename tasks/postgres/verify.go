@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sshplay/sshplay/pg"
+	"github.com/sshplay/sshplay/tasks"
+)
+
+var verifyParams = append([]string{"changed", "pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "inventory_dir",
+	"pg_host", "pg_user", "pg_password", "pg_password_file", "pg_passfile", "pg_connect_timeout", "pg_tls_enforce"}, commonParams...)
+
+// VerifyHost proves every address of one host: verify-full against root,
+// certificate fingerprint equal to expectSHA (when set), plaintext refused
+// when enforce. Shared by pg_tls_verify and `sshplay pg status`.
+func verifyHost(ctx context.Context, p *params, host string, addrs []string, port int, root []byte, expectSHA string, enforce bool) ([]*pg.VerifyResult, error) {
+	user := p.str("pg_user", "postgres")
+	db := p.str("pg_database", "postgres")
+	timeout := time.Duration(p.integer("pg_connect_timeout", 10)) * time.Second
+	var out []*pg.VerifyResult
+	for _, a := range addrs {
+		pw, err := pg.ResolvePassword(func(n string) string { return p.str(n, "") }, a, port, db, user)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", host, err)
+		}
+		out = append(out, pg.Verify(ctx, pg.VerifyOptions{Addr: a, Port: port, User: user, Password: pw, Database: db,
+			RootPEM: root, Timeout: timeout, ExpectSHA256: expectSHA, CheckPlainRefused: enforce}))
+	}
+	return out, nil
+}
+
+// planVerify proves TLS from the control machine with pgx verify-full.
+func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_tls_verify", env, args, verifyParams...)
+	if err != nil {
+		return nil, err
+	}
+	changedBefore := p.boolean("changed", false)
+	enforce := p.boolean("pg_tls_enforce", true)
+	port := p.integer("pg_port", 5432)
+	if p.err != nil {
+		return nil, p.err
+	}
+	f, err := gather(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	files := filesFor(p, f)
+	addrs := pg.Addresses(p.str("pg_host", ""), p.str("ansible_host", ""))
+	if len(addrs) == 0 {
+		addrs = []string{env.Host}
+	}
+	return &tasks.Change{
+		Action:      tasks.Run,
+		Summary:     fmt.Sprintf("would verify verify-full TLS on %s port %d", strings.Join(addrs, ", "), port),
+		RunsInCheck: !changedBefore && f.SSLOn(),
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			root, err := trustRoot(p)
+			if err != nil {
+				return nil, fmt.Errorf("host %s: %w", env.Host, err)
+			}
+			if root == nil {
+				return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: no CA root to verify against", env.Host)}
+			}
+			cert, err := env.Conn.ReadFile(ctx, files.Cert)
+			if err != nil {
+				return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
+			}
+			sha, err := pg.CertSHA256(cert)
+			if err != nil {
+				return nil, fmt.Errorf("host %s: %s: %w", env.Host, files.Cert, err)
+			}
+			results, err := verifyHost(ctx, p, env.Host, addrs, port, root, sha, enforce)
+			if err != nil {
+				return nil, err
+			}
+			res := verifyResult(env.Host, results)
+			for _, r := range results {
+				if !r.OK {
+					return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: TLS proof failed on %s:%d: %s", env.Host, r.Addr, r.Port, r.Error), Result: res}
+				}
+			}
+			return res, nil
+		},
+	}, nil
+}
+
+func verifyResult(host string, results []*pg.VerifyResult) map[string]any {
+	var list []any
+	var lines []string
+	ok := true
+	for _, r := range results {
+		list = append(list, map[string]any{"address": r.Addr, "port": r.Port, "ok": r.OK, "version": r.Version,
+			"cipher": r.Cipher, "bits": r.Bits, "sha256": r.SHA256, "plain_refused": r.PlainRefused, "error": r.Error})
+		lines = append(lines, ProofLine(host, r))
+		ok = ok && r.OK
+	}
+	res := map[string]any{"changed": false, "ok": ok, "verified": list, "proof": strings.Join(lines, "\n")}
+	if len(results) > 0 {
+		r := results[0]
+		res["version"], res["cipher"], res["bits"], res["sha256"] = r.Version, r.Cipher, r.Bits, r.SHA256
+	}
+	return res
+}
+
+// ProofLine is one row of the final proof table:
+// host | address | TLS | cipher | bits | cert SHA-256 | verify-full.
+func ProofLine(host string, r *pg.VerifyResult) string {
+	status := "ok"
+	if !r.OK {
+		status = "FAILED: " + r.Error
+	}
+	return fmt.Sprintf("%s | %s:%d | %s | %s | %d | %s | verify-full %s", host, r.Addr, r.Port, r.Version, r.Cipher, r.Bits, r.SHA256, status)
+}

@@ -1,0 +1,216 @@
+package transport
+
+// local.go is the Conn for the control machine itself (ansible_connection
+// =local, or the implicit localhost): commands through os/exec /bin/sh -c,
+// files through the os package with the same atomic write as SSH, become
+// through sudo built by the same code as over SSH (file operations under
+// become go to a local sftp-server run by sudo). It never kills a process it
+// did not start.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"os/user"
+	"strings"
+	"sync"
+	"syscall"
+)
+
+// LocalConn runs commands and file operations on the control machine.
+type LocalConn struct {
+	name  string
+	sudo  *Become
+	state *localState
+}
+
+type localState struct {
+	mu    sync.Mutex
+	sftps map[string]*localSFTP
+}
+
+type localSFTP struct {
+	ready chan struct{}
+	s     *sudoSFTP
+	err   error
+}
+
+var _ Conn = (*LocalConn)(nil)
+
+// Local returns a Conn for the control machine named "localhost".
+func Local() Conn { return NewLocalConn("localhost") }
+
+// NewLocalConn returns a Conn for the control machine with the given
+// inventory name.
+func NewLocalConn(name string) *LocalConn {
+	return &LocalConn{name: name, state: &localState{sftps: map[string]*localSFTP{}}}
+}
+
+// Host is the inventory name.
+func (c *LocalConn) Host() string { return c.name }
+
+func localStart(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
+	cmd := exec.Command("/bin/sh", "-c", line)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Own process group, so cancelling kills the command's children too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	return stdin, &localProc{cmd: cmd}, nil
+}
+
+type localProc struct{ cmd *exec.Cmd }
+
+func (p *localProc) wait() (int, error) {
+	err := p.cmd.Wait()
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return -1, err
+}
+
+func (p *localProc) kill() {
+	if p.cmd.Process != nil {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// Run runs cmd with /bin/sh -c on the control machine; see Conn.Run.
+func (c *LocalConn) Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error) {
+	var sudo *sudoCall
+	if c.sudo != nil {
+		sudo = newSudoCall(*c.sudo)
+	}
+	return runCommand(ctx, c.name, localStart, cmd, opts, sudo)
+}
+
+// ReadFile reads path.
+func (c *LocalConn) ReadFile(ctx context.Context, path string) ([]byte, error) {
+	fsys, err := c.fs(ctx)
+	if err != nil {
+		return nil, opError(c.name, "read", path, err)
+	}
+	return readFileOp(ctx, c.name, fsys, path)
+}
+
+// Stat describes path without following a final symlink.
+func (c *LocalConn) Stat(ctx context.Context, path string) (*FileInfo, error) {
+	fsys, err := c.fs(ctx)
+	if err != nil {
+		return nil, opError(c.name, "stat", path, err)
+	}
+	return statOp(ctx, c.name, fsys, localIDs{}, path)
+}
+
+// WriteFile replaces path atomically; see Conn.WriteFile.
+func (c *LocalConn) WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error {
+	fsys, err := c.fs(ctx)
+	if err != nil {
+		return opError(c.name, "write", path, err)
+	}
+	return writeFileOp(ctx, c.name, fsys, localIDs{}, path, data, opts)
+}
+
+// Remove deletes path; a missing path is not an error.
+func (c *LocalConn) Remove(ctx context.Context, path string) error {
+	fsys, err := c.fs(ctx)
+	if err != nil {
+		return opError(c.name, "remove", path, err)
+	}
+	return removeOp(ctx, c.name, fsys, path)
+}
+
+// Become returns a view acting as b.User through sudo; becoming the user
+// sshplay runs as gives the plain view.
+func (c *LocalConn) Become(b Become) Conn {
+	if !b.Enabled {
+		return &LocalConn{name: c.name, state: c.state}
+	}
+	if b.User == "" {
+		b.User = "root"
+	}
+	if u, err := user.Current(); err == nil && (u.Username == b.User || u.Uid == b.User) {
+		return &LocalConn{name: c.name, state: c.state}
+	}
+	return &LocalConn{name: c.name, state: c.state, sudo: &b}
+}
+
+// Close stops the sudo'd sftp-servers of Become views.
+func (c *LocalConn) Close() error {
+	c.state.mu.Lock()
+	slots := c.state.sftps
+	c.state.sftps = map[string]*localSFTP{}
+	c.state.mu.Unlock()
+	for _, s := range slots {
+		select {
+		case <-s.ready:
+			if s.s != nil {
+				s.s.close()
+			}
+		default:
+		}
+	}
+	return nil
+}
+
+// fs is the os for the current user, or a sudo'd local sftp-server.
+func (c *LocalConn) fs(ctx context.Context) (fileSystem, error) {
+	if c.sudo == nil {
+		return osFS{}, nil
+	}
+	key := c.sudo.User
+	st := c.state
+	st.mu.Lock()
+	slot, ok := st.sftps[key]
+	if !ok {
+		slot = &localSFTP{ready: make(chan struct{})}
+		st.sftps[key] = slot
+		st.mu.Unlock()
+		slot.s, slot.err = c.openSFTP(ctx)
+		close(slot.ready)
+		if slot.err != nil {
+			st.mu.Lock()
+			if st.sftps[key] == slot {
+				delete(st.sftps, key)
+			}
+			st.mu.Unlock()
+		}
+	} else {
+		st.mu.Unlock()
+		select {
+		case <-slot.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if slot.err != nil {
+		return nil, slot.err
+	}
+	return sftpFS{c: slot.s.client}, nil
+}
+
+func (c *LocalConn) openSFTP(ctx context.Context) (*sudoSFTP, error) {
+	res, err := runCommand(ctx, c.name, localStart, findSFTPServerCmd(), RunOptions{}, nil)
+	if err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return nil, fmt.Errorf("become %s: no sftp-server found (looked in %s)", c.sudo.User, strings.Join(sftpServerPaths, ", "))
+		}
+		return nil, err
+	}
+	return startSudoSFTP(ctx, c.name, localStart, strings.TrimSpace(string(res.Stdout)), newSudoCall(*c.sudo))
+}

@@ -1,0 +1,410 @@
+package transport
+
+// run.go is the command machinery shared by SSHConn and LocalConn: running a
+// shell line with stdin/stdout/stderr and context cancellation, and wrapping
+// it in sudo for become. Become uses a random success marker echoed before
+// the command (like Ansible's BECOME-SUCCESS) and a random password prompt,
+// so the code can tell "sudo wants a password" from "the command is
+// running". The become password is written to sudo's stdin only when the
+// prompt appears; it never goes on a command line, into a log or an error.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"al.essio.dev/pkg/shellescape"
+	"github.com/pkg/sftp"
+)
+
+// process is one started command.
+type process interface {
+	// wait waits for the command to end. code is its exit status when err
+	// is nil; err means no exit status is known (connection lost, killed).
+	wait() (code int, err error)
+	// kill stops the command; wait then returns.
+	kill()
+}
+
+// starter starts a shell command line (run by /bin/sh -c) whose output goes
+// to stdout and stderr, and returns the write end of its standard input.
+type starter func(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error)
+
+// sudoCall is one sudo invocation's settings.
+type sudoCall struct {
+	user     string
+	password string
+	marker   string
+	prompt   string
+}
+
+func newSudoCall(b Become) *sudoCall {
+	u := b.User
+	if u == "" {
+		u = "root"
+	}
+	tok := randomHex(12)
+	return &sudoCall{
+		user:     u,
+		password: b.Password,
+		marker:   "SSHPLAY-BECOME-SUCCESS-" + tok,
+		prompt:   "[sshplay-sudo-" + tok + "] password: ",
+	}
+}
+
+// wrap returns the sudo command line running cmd as the become user:
+// sudo -H -S -p PROMPT -u USER -- /bin/sh -c 'echo MARKER; CMD' with a
+// password, sudo -H -n -u USER -- ... without one.
+func (s *sudoCall) wrap(cmd string) string {
+	inner := "echo " + s.marker + "\n" + cmd
+	args := []string{"sudo", "-H"}
+	if s.password != "" {
+		args = append(args, "-S", "-p", s.prompt)
+	} else {
+		args = append(args, "-n")
+	}
+	args = append(args, "-u", s.user, "--", "/bin/sh", "-c", inner)
+	return shellescape.QuoteCommand(args)
+}
+
+// sudoWatch sits between a sudo'd command and the caller's writers. Until
+// the marker line shows on stdout it holds the output back, spots password
+// prompts on stderr and signals them; after it, output flows through.
+type sudoWatch struct {
+	call   *sudoCall
+	out    io.Writer
+	errw   io.Writer
+	mu     sync.Mutex
+	outBuf []byte
+	errBuf []byte
+	seen   bool
+	// promptEnd is where in errBuf the last password prompt ended.
+	promptEnd int
+	ready     chan struct{}
+	prompt    chan struct{}
+	badPass   bool
+}
+
+func newSudoWatch(c *sudoCall, out, errw io.Writer) *sudoWatch {
+	return &sudoWatch{call: c, out: out, errw: errw, ready: make(chan struct{}), prompt: make(chan struct{}, 8)}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func (w *sudoWatch) stdout() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		w.mu.Lock()
+		if w.seen {
+			w.mu.Unlock()
+			return w.out.Write(p)
+		}
+		w.outBuf = append(w.outBuf, p...)
+		i := bytes.Index(w.outBuf, []byte(w.call.marker+"\n"))
+		if i < 0 {
+			w.mu.Unlock()
+			return len(p), nil
+		}
+		rest := append([]byte(nil), w.outBuf[i+len(w.call.marker)+1:]...)
+		w.outBuf = nil
+		w.seen = true
+		close(w.ready)
+		// stderr the command wrote before the marker was noticed here:
+		// everything after sudo's last prompt is the command's.
+		pending := w.errBuf[w.promptEnd:]
+		w.errBuf = nil
+		if len(pending) > 0 {
+			w.errw.Write(pending)
+		}
+		w.mu.Unlock()
+		if len(rest) > 0 {
+			if _, err := w.out.Write(rest); err != nil {
+				return 0, err
+			}
+		}
+		return len(p), nil
+	})
+}
+
+func (w *sudoWatch) stderr() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.seen {
+			return w.errw.Write(p)
+		}
+		w.errBuf = append(w.errBuf, p...)
+		for {
+			tail := w.errBuf[w.promptEnd:]
+			if i := bytes.Index(tail, []byte(w.call.prompt)); i >= 0 {
+				w.promptEnd += i + len(w.call.prompt)
+			} else if isForeignPrompt(tail) {
+				// sudo configured to ignore -p (passprompt_override)
+				// still asks, in its own words.
+				w.promptEnd = len(w.errBuf)
+			} else {
+				break
+			}
+			select {
+			case w.prompt <- struct{}{}:
+			default:
+			}
+		}
+		return len(p), nil
+	})
+}
+
+// isForeignPrompt reports whether b ends in a password prompt that is not
+// ours: a last line without newline like "[sudo] password for bob: ".
+func isForeignPrompt(b []byte) bool {
+	if len(b) == 0 || b[len(b)-1] == '\n' {
+		return false
+	}
+	last := b[bytes.LastIndexByte(b, '\n')+1:]
+	t := bytes.TrimRight(last, " ")
+	return bytes.HasSuffix(t, []byte(":")) && bytes.Contains(bytes.ToLower(last), []byte("password"))
+}
+
+// awaitReady answers sudo's password prompt on stdin and returns true once
+// the marker was seen, false if done closed first or the password was
+// refused (stdin is then closed so that sudo gives up).
+func (w *sudoWatch) awaitReady(stdin io.WriteCloser, done <-chan struct{}) bool {
+	answered := 0
+	for {
+		select {
+		case <-w.ready:
+			return true
+		case <-done:
+			return false
+		case <-w.prompt:
+			if w.call.password == "" || answered > 0 {
+				w.mu.Lock()
+				w.badPass = true
+				w.mu.Unlock()
+				stdin.Close()
+				return false
+			}
+			answered++
+			if _, err := io.WriteString(stdin, w.call.password+"\n"); err != nil {
+				return false
+			}
+		}
+	}
+}
+
+// failure explains why sudo did not run the command.
+func (w *sudoWatch) failure(host string, code int) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	msg := strings.ReplaceAll(string(w.errBuf), w.call.prompt, "")
+	msg = strings.TrimSpace(redact(msg, w.call.password))
+	lower := strings.ToLower(msg)
+	var why string
+	switch {
+	case w.badPass || strings.Contains(lower, "incorrect password") || strings.Contains(lower, "sorry, try again"):
+		why = "incorrect sudo password"
+	case strings.Contains(lower, "a password is required") || strings.Contains(lower, "a terminal is required"):
+		why = "sudo needs a password: set ansible_become_password (or allow NOPASSWD for this user)"
+	case code == 127 && strings.Contains(lower, "sudo"):
+		why = "sudo is not installed"
+	case msg != "":
+		why = "sudo failed: " + firstLine(msg)
+	default:
+		why = fmt.Sprintf("sudo exited %d before running the command", code)
+	}
+	return fmt.Errorf("host %s: become %s: %s", host, w.call.user, why)
+}
+
+// runCommand runs cmd through start, as sudo.user when sudo is set.
+func runCommand(ctx context.Context, host string, start starter, cmd string, opts RunOptions, sudo *sudoCall) (*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), err)
+	}
+	var stdout, stderr bytes.Buffer
+	outW, errW := io.Writer(&stdout), io.Writer(&stderr)
+	if opts.Stdout != nil {
+		outW = io.MultiWriter(&stdout, opts.Stdout)
+	}
+	if opts.Stderr != nil {
+		errW = io.MultiWriter(&stderr, opts.Stderr)
+	}
+	line := cmd
+	var watch *sudoWatch
+	if sudo != nil {
+		watch = newSudoWatch(sudo, outW, errW)
+		outW, errW = watch.stdout(), watch.stderr()
+		line = sudo.wrap(cmd)
+	}
+	t0 := time.Now()
+	stdin, p, err := start(line, outW, errW)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer stdin.Close()
+		if watch != nil && !watch.awaitReady(stdin, done) {
+			return
+		}
+		if opts.Stdin != nil {
+			io.Copy(stdin, opts.Stdin)
+		}
+	}()
+	stop := context.AfterFunc(ctx, p.kill)
+	code, werr := p.wait()
+	stop()
+	close(done)
+	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code, Duration: time.Since(t0)}
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), ctx.Err())
+	}
+	if werr != nil {
+		return res, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), werr)
+	}
+	if watch != nil {
+		watch.mu.Lock()
+		seen := watch.seen
+		watch.mu.Unlock()
+		if !seen {
+			return res, watch.failure(host, code)
+		}
+	}
+	if code != 0 {
+		return res, &ExitError{Host: host, Cmd: cmd, Code: code, Stderr: string(res.Stderr)}
+	}
+	return res, nil
+}
+
+// sudoSFTP is an SFTP server running as another user through sudo.
+type sudoSFTP struct {
+	client *sftp.Client
+	proc   process
+	exited chan struct{}
+}
+
+func (s *sudoSFTP) close() {
+	s.client.Close()
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		s.proc.kill()
+		<-s.exited
+	}
+}
+
+// startSudoSFTP runs the sftp-server at serverPath as sudo.user (umask 077,
+// so a file is never readable by others before its final chmod) and speaks
+// SFTP to it over the command's stdin and stdout.
+func startSudoSFTP(ctx context.Context, host string, start starter, serverPath string, sudo *sudoCall) (*sudoSFTP, error) {
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	watch := newSudoWatch(sudo, pw, &stderr)
+	line := sudo.wrap("exec " + shellescape.Quote(serverPath) + " -u 077")
+	stdin, p, err := start(line, watch.stdout(), watch.stderr())
+	if err != nil {
+		return nil, fmt.Errorf("host %s: become %s: start sftp-server: %w", host, sudo.user, err)
+	}
+	exited := make(chan struct{})
+	var code int
+	go func() {
+		code, _ = p.wait()
+		pw.CloseWithError(io.EOF)
+		close(exited)
+	}()
+	done := make(chan struct{})
+	closeDone := sync.OnceFunc(func() { close(done) })
+	stop := context.AfterFunc(ctx, closeDone)
+	defer stop()
+	go func() {
+		<-exited
+		closeDone()
+	}()
+	ok := watch.awaitReady(stdin, done)
+	if !ok {
+		p.kill()
+		<-exited
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("host %s: become %s: start sftp-server: %w", host, sudo.user, ctx.Err())
+		}
+		return nil, watch.failure(host, code)
+	}
+	client, err := sftp.NewClientPipe(pr, stdin)
+	if err != nil {
+		p.kill()
+		<-exited
+		msg := strings.TrimSpace(stderr.String())
+		if msg != "" {
+			err = fmt.Errorf("%w: %s", err, firstLine(msg))
+		}
+		return nil, fmt.Errorf("host %s: become %s: sftp-server %s: %w", host, sudo.user, serverPath, err)
+	}
+	return &sudoSFTP{client: client, proc: p, exited: exited}, nil
+}
+
+// sftpServerPaths are where OpenSSH's sftp-server lives on common systems.
+var sftpServerPaths = []string{
+	"/usr/lib/openssh/sftp-server",
+	"/usr/libexec/openssh/sftp-server",
+	"/usr/lib/ssh/sftp-server",
+	"/usr/libexec/sftp-server",
+}
+
+// findSFTPServerCmd prints the first executable sftp-server path.
+func findSFTPServerCmd() string {
+	q := make([]string, len(sftpServerPaths))
+	for i, p := range sftpServerPaths {
+		q[i] = shellescape.Quote(p)
+	}
+	return `for p in ` + strings.Join(q, " ") + `; do if [ -x "$p" ]; then echo "$p"; exit 0; fi; done; exit 1`
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("transport: crypto/rand: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// shortCmd is cmd cut to one short line, for error messages.
+func shortCmd(cmd string) string {
+	s := firstLine(strings.TrimSpace(cmd))
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	if s != strings.TrimSpace(cmd) && !strings.HasSuffix(s, "...") {
+		s += " ..."
+	}
+	return s
+}
+
+// signalCodes maps signal names to the exit codes a shell reports (128+n).
+var signalCodes = map[string]int{"HUP": 129, "INT": 130, "QUIT": 131, "ILL": 132, "ABRT": 134,
+	"FPE": 136, "KILL": 137, "SEGV": 139, "PIPE": 141, "ALRM": 142, "TERM": 143, "USR1": 138, "USR2": 140}
+
+var errNoExitStatus = errors.New("command ended without an exit status (connection lost?)")
