@@ -34,7 +34,7 @@ func (a labInv) Hosts(p string) ([]string, error) {
 	return out, nil
 }
 func (a labInv) HostVars(h string) map[string]any { return a.inv.HostVars(h) }
-func (a labInv) Groups() map[string][]string     { return a.inv.GroupHosts() }
+func (a labInv) Groups() map[string][]string      { return a.inv.GroupHosts() }
 
 func runLab(t *testing.T, invPath string, pb *playbooks.Playbook, check bool, extra map[string]any) (*playbooks.Summary, *playbooks.JSONDoc) {
 	t.Helper()
@@ -94,7 +94,8 @@ func TestE2ESiteCheckThenApplyThenIdempotent(t *testing.T) {
 
 	sum, check := runLab(t, inv, pb, true, extra)
 	if sum.ExitCode() != 0 {
-		t.Fatalf("check run exit %d: %+v", sum.ExitCode(), check)
+		b, _ := json.MarshalIndent(check, "", " ")
+		t.Fatalf("check run exit %d:\n%s", sum.ExitCode(), b)
 	}
 	if files := snapshot(t, root); len(files) != 0 {
 		t.Fatalf("check run wrote files: %v", files)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -200,13 +199,4 @@ func registerTestModules() {
 			}}, nil
 		}), "tsleep")
 	})
-}
-
-func sortedHosts(m map[string]*Stats) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

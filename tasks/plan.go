@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
 
@@ -58,8 +59,8 @@ func UnifiedDiff(path, before, after string) string {
 		return ""
 	}
 	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(before),
-		B:        difflib.SplitLines(after),
+		A:        splitLines(before),
+		B:        splitLines(after),
 		FromFile: path + " (before)",
 		ToFile:   path + " (after)",
 		Context:  3,
@@ -73,4 +74,19 @@ func UnifiedDiff(path, before, after string) string {
 // FileDiff builds a Diff for a file change.
 func FileDiff(path, before, after string) Diff {
 	return Diff{Path: path, Before: before, After: after, Unified: UnifiedDiff(path, before, after)}
+}
+
+// splitLines splits text into lines that keep their "\n". A last line without
+// one gets a marker, so a missing final newline shows in the diff.
+// (difflib.SplitLines adds a phantom empty line after a final newline.)
+func splitLines(text string) []string {
+	if text == "" {
+		return nil
+	}
+	lines := strings.SplitAfter(text, "\n")
+	if lines[len(lines)-1] == "" {
+		return lines[:len(lines)-1]
+	}
+	lines[len(lines)-1] += "\n\\ No newline at end of file\n"
+	return lines
 }

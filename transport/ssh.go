@@ -45,6 +45,10 @@ type sshHost struct {
 	stopKA  chan struct{}
 	closeMu sync.Once
 
+	// lost is closed when the SSH connection ends (keepalive timeout,
+	// network failure, Close).
+	lost chan struct{}
+
 	mu         sync.Mutex
 	sftps      map[string]*sftpSlot
 	serverPath string
@@ -100,6 +104,11 @@ func Dial(ctx context.Context, t Target) (*SSHConn, error) {
 		return nil, &UnreachableError{Host: t.Name, Err: err}
 	}
 	h.client = c
+	h.lost = make(chan struct{})
+	go func() {
+		c.Wait()
+		close(h.lost)
+	}()
 	h.ids = newRemoteIDs(func(ctx context.Context, cmd string) (string, error) {
 		res, err := runCommand(ctx, t.Name, h.start, cmd, RunOptions{}, nil)
 		if res == nil {
@@ -315,16 +324,39 @@ func (c *SSHConn) Run(ctx context.Context, cmd string, opts RunOptions) (*Result
 	if c.sudo != nil {
 		sudo = newSudoCall(*c.sudo)
 	}
-	return runCommand(ctx, c.Host(), c.h.start, cmd, opts, sudo)
+	res, err := runCommand(ctx, c.Host(), c.h.start, cmd, opts, sudo)
+	return res, c.h.checkLost(err)
+}
+
+// checkLost turns the error of an operation that failed because the
+// connection went away into an *UnreachableError.
+func (h *sshHost) checkLost(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	select {
+	case <-h.lost:
+		if h.usable() != nil {
+			return err // closed by us
+		}
+		return &UnreachableError{Host: h.target.Name, Err: fmt.Errorf("connection lost: %w", hostless(h.target.Name, err))}
+	default:
+		return err
+	}
 }
 
 // ReadFile reads path over SFTP.
 func (c *SSHConn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 	fsys, err := c.fs(ctx)
 	if err != nil {
-		return nil, opError(c.Host(), "read", path, err)
+		return nil, c.h.checkLost(opError(c.Host(), "read", path, err))
 	}
-	return readFileOp(ctx, c.Host(), fsys, path)
+	b, err := readFileOp(ctx, c.Host(), fsys, path)
+	return b, c.h.checkLost(err)
 }
 
 // Stat describes path (not following a final symlink), with owner and
@@ -332,27 +364,28 @@ func (c *SSHConn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 func (c *SSHConn) Stat(ctx context.Context, path string) (*FileInfo, error) {
 	fsys, err := c.fs(ctx)
 	if err != nil {
-		return nil, opError(c.Host(), "stat", path, err)
+		return nil, c.h.checkLost(opError(c.Host(), "stat", path, err))
 	}
-	return statOp(ctx, c.Host(), fsys, c.h.ids, path)
+	fi, err := statOp(ctx, c.Host(), fsys, c.h.ids, path)
+	return fi, c.h.checkLost(err)
 }
 
 // WriteFile replaces path atomically over SFTP; see Conn.
 func (c *SSHConn) WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error {
 	fsys, err := c.fs(ctx)
 	if err != nil {
-		return opError(c.Host(), "write", path, err)
+		return c.h.checkLost(opError(c.Host(), "write", path, err))
 	}
-	return writeFileOp(ctx, c.Host(), fsys, c.h.ids, path, data, opts)
+	return c.h.checkLost(writeFileOp(ctx, c.Host(), fsys, c.h.ids, path, data, opts))
 }
 
 // Remove deletes path; a missing path is not an error.
 func (c *SSHConn) Remove(ctx context.Context, path string) error {
 	fsys, err := c.fs(ctx)
 	if err != nil {
-		return opError(c.Host(), "remove", path, err)
+		return c.h.checkLost(opError(c.Host(), "remove", path, err))
 	}
-	return removeOp(ctx, c.Host(), fsys, path)
+	return c.h.checkLost(removeOp(ctx, c.Host(), fsys, path))
 }
 
 // Become returns a view acting as b.User through sudo. Becoming the login

@@ -448,6 +448,13 @@ func TestSSHKeepaliveClosesDeadConnection(t *testing.T) {
 	for {
 		_, err := c.Run(context.Background(), "true", RunOptions{})
 		if err != nil {
+			var ue *UnreachableError
+			if !errors.As(err, &ue) || !strings.HasPrefix(err.Error(), "host db3: unreachable: connection lost: ") {
+				t.Errorf("after keepalive timeout: %v", err)
+			}
+			if _, err := c.ReadFile(context.Background(), "/etc/hostname"); !errors.As(err, &ue) {
+				t.Errorf("read after keepalive timeout: %v", err)
+			}
 			break
 		}
 		if time.Now().After(deadline) {

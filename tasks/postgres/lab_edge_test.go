@@ -13,6 +13,7 @@ import (
 
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/pki"
+	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -209,5 +210,51 @@ func TestLabStoppedHost(t *testing.T) {
 	r := runs[l.Hosts[1].Name]
 	if r.failedStep != "connect" || !strings.Contains(r.failMsg, "unreachable") {
 		t.Errorf("stopped host: step %q msg %q", r.failedStep, r.failMsg)
+	}
+}
+
+// TestLabRestart drives the restart path (pg_ctl from the running server's
+// bindir on lab hosts) and checks the server comes back with a new
+// postmaster.
+func TestLabRestart(t *testing.T) {
+	l := labtest.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := newDriver(t, l, nil)
+	for _, h := range l.Hosts {
+		conn, err := d.pool.Conn(ctx, h.Name, d.vars(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc := conn.Become(transport.Become{Enabled: true, User: "postgres"})
+		env := &tasks.Env{Host: h.Name, Conn: pc, Vars: d.vars(h)}
+		p, err := newParams("pg_reload", env, nil, reloadParams...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := gather(ctx, env, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rp, err := restartPlan(ctx, pc, p, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rp.Method != "pg_ctl" || rp.AsRoot {
+			t.Errorf("%s: restart plan %+v, want pg_ctl as the cluster user", h.Name, rp)
+		}
+		if err := doRestart(ctx, env, p, rp, 60*time.Second); err != nil {
+			t.Fatalf("%s: restart: %v", h.Name, err)
+		}
+		f2, err := gather(ctx, env, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f2.PostmasterPID == f.PostmasterPID || f2.PostmasterPID == 0 {
+			t.Errorf("%s: postmaster pid %d -> %d: not restarted", h.Name, f.PostmasterPID, f2.PostmasterPID)
+		}
+		if f2.ConfigFile != f.ConfigFile {
+			t.Errorf("%s: restarted with config %s, was %s", h.Name, f2.ConfigFile, f.ConfigFile)
+		}
 	}
 }
