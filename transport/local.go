@@ -51,25 +51,25 @@ func NewLocalConn(name string) *LocalConn {
 // Host is the inventory name.
 func (c *LocalConn) Host() string { return c.name }
 
-func localStart(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
+func localStart(ctx context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
 	cmd := exec.Command("/bin/sh", "-c", line)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	// Own process group, so cancelling kills the command's children too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	// Own process group, so cancelling kills the command's children too.
+	lp, err := startLocalProcess(cmd)
+	if err != nil {
 		return nil, nil, err
 	}
-	return stdin, &localProc{cmd: cmd}, nil
+	return stdin, &localProc{lp: lp}, nil
 }
 
-type localProc struct{ cmd *exec.Cmd }
+type localProc struct{ lp *localProcess }
 
 func (p *localProc) wait() (int, error) {
-	err := p.cmd.Wait()
+	err := p.lp.wait()
 	if err == nil {
 		return 0, nil
 	}
@@ -83,11 +83,7 @@ func (p *localProc) wait() (int, error) {
 	return -1, err
 }
 
-func (p *localProc) kill() {
-	if p.cmd.Process != nil {
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	}
-}
+func (p *localProc) kill() { p.lp.killGroup() }
 
 // Run runs cmd with /bin/sh -c on the control machine; see Conn.Run.
 func (c *LocalConn) Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error) {

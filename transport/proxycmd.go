@@ -12,13 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 )
 
 // proxyConn is a net.Conn over a ProxyCommand's stdin and stdout.
 type proxyConn struct {
-	cmd    *exec.Cmd
+	lp     *localProcess
 	in     io.WriteCloser
 	out    io.ReadCloser
 	addr   proxyAddr
@@ -34,7 +33,6 @@ func (a proxyAddr) String() string  { return string(a) }
 func dialProxyCommand(command, addr string) (net.Conn, error) {
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -43,12 +41,13 @@ func dialProxyCommand(command, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
+	lp, err := startLocalProcess(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("start ProxyCommand: %w", err)
 	}
-	c := &proxyConn{cmd: cmd, in: in, out: out, addr: proxyAddr(addr), waited: make(chan struct{})}
+	c := &proxyConn{lp: lp, in: in, out: out, addr: proxyAddr(addr), waited: make(chan struct{})}
 	go func() {
-		cmd.Wait()
+		lp.wait()
 		close(c.waited)
 	}()
 	return c, nil
@@ -64,7 +63,7 @@ func (c *proxyConn) Close() error {
 		select {
 		case <-c.waited:
 		case <-time.After(100 * time.Millisecond):
-			syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+			c.lp.killGroup()
 			<-c.waited
 		}
 	})

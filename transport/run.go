@@ -35,7 +35,8 @@ type process interface {
 
 // starter starts a shell command line (run by /bin/sh -c) whose output goes
 // to stdout and stderr, and returns the write end of its standard input.
-type starter func(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error)
+// Starting may wait (for a free session slot) until ctx is done.
+type starter func(ctx context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error)
 
 // sudoCall is one sudo invocation's settings.
 type sudoCall struct {
@@ -244,7 +245,7 @@ func runCommand(ctx context.Context, host string, start starter, cmd string, opt
 		line = sudo.wrap(cmd)
 	}
 	t0 := time.Now()
-	stdin, p, err := start(line, outW, errW)
+	stdin, p, err := start(ctx, line, outW, errW)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), err)
 	}
@@ -308,7 +309,7 @@ func startSudoSFTP(ctx context.Context, host string, start starter, serverPath s
 	var stderr lockedBuffer
 	watch := newSudoWatch(sudo, pw, &stderr)
 	line := sudo.wrap("exec " + shellescape.Quote(serverPath) + " -u 077")
-	stdin, p, err := start(line, watch.stdout(), watch.stderr())
+	stdin, p, err := start(ctx, line, watch.stdout(), watch.stderr())
 	if err != nil {
 		return nil, fmt.Errorf("host %s: become %s: start sftp-server: %w", host, sudo.user, err)
 	}

@@ -230,8 +230,12 @@ func (h *sshHost) keepalive(interval time.Duration, max int) {
 }
 
 // start runs line through /bin/sh -c in a new session.
-func (h *sshHost) start(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
-	h.slots <- struct{}{}
+func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	release := sync.OnceFunc(func() { <-h.slots })
 	s, err := h.client.NewSession()
 	if err != nil {
@@ -255,7 +259,7 @@ func (h *sshHost) start(line string, stdout, stderr io.Writer) (io.WriteCloser, 
 
 // startPersistent is start for long-lived sessions (sudo'd sftp-server);
 // they do not count against the command session limit.
-func (h *sshHost) startPersistent(line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
+func (h *sshHost) startPersistent(_ context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
 	s, err := h.client.NewSession()
 	if err != nil {
 		return nil, nil, fmt.Errorf("open session: %w", err)

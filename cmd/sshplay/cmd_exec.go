@@ -1,12 +1,163 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/sshplay/sshplay/inventory"
+	"github.com/sshplay/sshplay/playbooks"
 )
 
-// PLACEHOLDER: replaced by the real command.
-func newExecCommand(g *globals) *cobra.Command {
-	return &cobra.Command{Use: "exec", RunE: func(*cobra.Command, []string) error { return errors.New("exec: not built yet") }}
+// execOptions are the flags of `sshplay exec` (Ansible's ad-hoc command).
+type execOptions struct {
+	Module    string
+	Args      string
+	ExtraVars []string
+	Check     bool
+	Diff      bool
+	Output    string
 }
+
+// AddFlags registers the exec command's flags.
+func (o *execOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.Module, "module-name", "m", "", "module to run (default: command, or shell when the command uses shell syntax)")
+	f.StringVarP(&o.Args, "args", "a", "", "module arguments: k=v k2='a b' (free text for command/shell)")
+	f.StringArrayVarP(&o.ExtraVars, "extra-vars", "e", nil, "extra variables: k=v, a JSON/YAML mapping, or @file (repeatable)")
+	f.BoolVarP(&o.Check, "check", "C", false, "plan only: show what would change, change nothing")
+	f.BoolVarP(&o.Diff, "diff", "D", false, "show the diff of every file change")
+	f.StringVar(&o.Output, "output", "text", "output format: text or json")
+}
+
+func newExecCommand(g *globals) *cobra.Command {
+	var opts execOptions
+	cmd := &cobra.Command{
+		Use:   "exec PATTERN [-m MODULE -a ARGS | -- COMMAND...]",
+		Short: "Run one command or one module on every host matching PATTERN, in parallel",
+		Example: "  sshplay exec all -i inventory.ini -- uptime\n" +
+			"  sshplay exec dbservers -i inv.yml -b --become-user postgres -- psql -XAtc 'select version()'\n" +
+			"  sshplay exec web -i inv.ini -m lineinfile -a 'path=/etc/motd line=hello' --check --diff",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dash := cmd.ArgsLenAtDash()
+			var pattern string
+			var command []string
+			switch {
+			case dash == 0 || len(args) == 0:
+				return usageError{errors.New("exec: give a host pattern (e.g. all) before the command")}
+			case dash < 0:
+				pattern, command = args[0], args[1:]
+			case dash == 1:
+				pattern, command = args[0], args[1:]
+			default:
+				return usageError{fmt.Errorf("exec: one host pattern before --, got %q", strings.Join(args[:dash], " "))}
+			}
+			return runExec(cmd.Context(), g, opts, pattern, command)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, command []string) error {
+	if opts.Output != "text" && opts.Output != "json" {
+		return usageError{fmt.Errorf("--output: want text or json, got %q", opts.Output)}
+	}
+	mod, args := opts.Module, opts.Args
+	switch {
+	case len(command) > 0 && (mod != "" || args != ""):
+		return usageError{errors.New("exec: give either -m/-a or a command after --, not both")}
+	case len(command) > 0:
+		args = joinCommand(command)
+		mod = "command"
+		if len(command) == 1 && needsShell(command[0]) {
+			mod = "shell" // `-- 'a | b'` is one shell line, as a user means it
+		}
+	case mod == "" && args == "":
+		return usageError{errors.New("exec: nothing to run: give -m MODULE [-a ARGS] or -- COMMAND")}
+	case mod == "":
+		mod = "command"
+	}
+	if len(g.Inventories) == 0 {
+		return usageError{errors.New("exec: no inventory given (use -i)")}
+	}
+	registerModules()
+	extra, err := parseExtraVars(opts.ExtraVars)
+	if err != nil {
+		return err
+	}
+	inv, err := inventory.Load(g.Inventories)
+	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	// Resolve the pattern and limit before connecting anywhere: a typo must
+	// exit 5 with the groups listed, never look like success.
+	hosts, err := inv.Match(pattern)
+	if err != nil {
+		return err
+	}
+	if _, err := inv.Limit(hosts, g.Limit); err != nil {
+		return err
+	}
+	eo, closePool := engineOptions(g, &invAdapter{inv: inv, limit: g.Limit}, opts.Output)
+	defer closePool()
+	eo.Check, eo.Diff, eo.ExtraVars = opts.Check, opts.Diff, extra
+	sum, err := playbooks.Adhoc(ctx, playbooks.AdhocOptions{Options: eo, Pattern: pattern, Module: mod, Args: args})
+	if err != nil {
+		return err
+	}
+	if opts.Output == "text" {
+		printExecRecap(g.Stdout, sum)
+	}
+	if code := sum.ExitCode(); code != 0 {
+		return exitStatusError{code}
+	}
+	return nil
+}
+
+// printExecRecap prints one line that counts the hosts by outcome.
+func printExecRecap(w io.Writer, sum *playbooks.Summary) {
+	var ok, changed, failed, unreachable, skipped int
+	for _, h := range sum.Hosts {
+		st := sum.Stats[h]
+		switch {
+		case st == nil:
+		case st.Unreachable > 0:
+			unreachable++
+		case st.Failed > 0:
+			failed++
+		case st.Changed > 0:
+			changed++
+		case st.Skipped > 0 && st.OK == 0:
+			skipped++
+		default:
+			ok++
+		}
+	}
+	fmt.Fprintf(w, "RECAP: %d hosts: ok=%d changed=%d failed=%d unreachable=%d skipped=%d (%.2fs)\n",
+		len(sum.Hosts), ok, changed, failed, unreachable, skipped, sum.Duration.Seconds())
+}
+
+// joinCommand turns the words after -- back into one command line for the
+// command module, quoting words that the shell split from a quoted string.
+func joinCommand(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	out := make([]string, len(words))
+	for i, w := range words {
+		if w == "" || strings.ContainsAny(w, " \t\n'\"\\$`") {
+			w = "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
+		}
+		out[i] = w
+	}
+	return strings.Join(out, " ")
+}
+
+// needsShell reports whether a one-word command line uses shell syntax that
+// the command module would pass literally.
+func needsShell(s string) bool { return strings.ContainsAny(s, "|&;<>()$`*?~") }

@@ -31,7 +31,8 @@ func main() {
 	root := newRootCommand(g)
 	err := root.ExecuteContext(ctx)
 	code := exitCode(ctx, err)
-	if err != nil && !errors.Is(err, errSilent) {
+	var es exitStatusError
+	if err != nil && !errors.Is(err, errSilent) && !errors.As(err, &es) {
 		fmt.Fprintln(os.Stderr, "sshplay: "+err.Error())
 	}
 	os.Exit(code)

@@ -61,7 +61,9 @@ func play(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra map[s
 		Inventory: invAdapter{inv},
 		Connector: pool,
 		Local:     transport.Local(),
-		Become:    func(vars map[string]any) transport.Become { return transport.BecomeFromVars(vars, transport.Overrides{}) },
+		Become: func(vars map[string]any) transport.Become {
+			return transport.BecomeFromVars(vars, transport.Overrides{})
+		},
 		Forks:     10,
 		Check:     check,
 		Diff:      true,

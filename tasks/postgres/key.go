@@ -143,7 +143,9 @@ func trustRoot(p *params) ([]byte, error) {
 	return ca.RootPEM(), nil
 }
 
-func externalMode(p *params) bool { return strings.EqualFold(p.str("tls_ca_mode", "internal"), "external") }
+func externalMode(p *params) bool {
+	return strings.EqualFold(p.str("tls_ca_mode", "internal"), "external")
+}
 
 func renewBefore(p *params) time.Duration {
 	return time.Duration(p.integer("tls_renew_before_days", 30)) * 24 * time.Hour
