@@ -335,7 +335,7 @@ func (r *textReporter) HostResult(hr *HostResult) {
 			line += "\n" + r.color(cCyan, "...ignoring")
 		}
 	case tasks.StatusChanged:
-		line = r.color(cYellow, "changed: "+host+item+r.details(hr))
+		line = r.color(cYellow, "changed: "+host+item+r.planNote(hr)+r.details(hr))
 	case tasks.StatusSkipped:
 		if hr.WouldRun {
 			line = r.color(cCyan, "skipping: "+host+item+" (would run)")
@@ -353,6 +353,16 @@ func itemText(v any) string {
 		return s
 	}
 	return jsonText(v, false)
+}
+
+// planNote shows, under --check or --diff, what a change does (or would do)
+// in one line: the Change summary. Diffs show file contents; this line shows
+// the rest of the plan (a key to generate, a reload, a restart).
+func (r *textReporter) planNote(hr *HostResult) string {
+	if hr.Summary == "" || hr.NoLog || !(r.opts.Check || r.opts.Diff) {
+		return ""
+	}
+	return " (" + maskString(hr.Summary, hr.Secrets) + ")"
 }
 
 // details is what follows "ok: [h]": the debug message, or the whole

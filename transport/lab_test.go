@@ -390,3 +390,40 @@ func BenchmarkDialRun(b *testing.B) {
 		c.Close()
 	}
 }
+
+// TestLocalBecome runs the local connection's become path for real: sudo to
+// postgres, files through a sudo'd local sftp-server.
+func TestLocalBecome(t *testing.T) {
+	labtest.Require(t)
+	ctx := context.Background()
+	local := transport.NewLocalConn("ctl")
+	defer local.Close()
+	pg := local.Become(transport.Become{Enabled: true, User: "postgres"})
+	res, err := pg.Run(ctx, "id -un", transport.RunOptions{})
+	if err != nil || string(res.Stdout) != "postgres\n" {
+		t.Fatalf("id as postgres: %q %v", res.Stdout, err)
+	}
+	dir, err := os.MkdirTemp("", "sshplay-local-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "private")
+	if _, err := local.Become(transport.Become{Enabled: true}).Run(ctx, "mkdir -m 0700 "+sub+" && chown postgres:postgres "+sub, transport.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(sub, "server.key")
+	if err := pg.WriteFile(ctx, p, []byte("k"), transport.WriteOptions{Mode: 0o600}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := pg.Stat(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Owner != "postgres" || fi.Group != "postgres" || fi.Mode.Perm() != 0o600 {
+		t.Errorf("stat = %+v", fi)
+	}
+}

@@ -93,7 +93,7 @@ func Dial(ctx context.Context, t Target) (*SSHConn, error) {
 		c, err := dialOne(ctx, hop, via)
 		if err != nil {
 			h.closeHops()
-			return nil, &UnreachableError{Host: t.Name, Err: fmt.Errorf("jump host %s: %w", hop.Name, err)}
+			return nil, &UnreachableError{Host: t.Name, Err: fmt.Errorf("jump host %s: %w", hop.Name, hostless(hop.Name, err))}
 		}
 		h.hops = append(h.hops, c)
 		via = c

@@ -517,7 +517,7 @@ func TestSSHProxyJump(t *testing.T) {
 	os.WriteFile(f.known, []byte(knownhosts.Line([]string{knownhosts.Normalize(f.srv.addr)}, f.srv.hostKey.PublicKey())+"\n"), 0o600)
 	_, err = Dial(context.Background(), tg)
 	var hk *HostKeyError
-	if !errors.As(err, &hk) || !hk.Unknown || !strings.Contains(err.Error(), "host db3: unreachable: jump host bastion: host bastion: unknown host key") {
+	if !errors.As(err, &hk) || !hk.Unknown || !strings.Contains(err.Error(), "host db3: unreachable: jump host bastion: unknown host key") {
 		t.Errorf("unknown jump host key: %v", err)
 	}
 }
