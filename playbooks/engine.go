@@ -176,8 +176,12 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 	// nothing may run.
 	for _, pb := range pbs {
 		for _, play := range pb.Plays {
-			if _, err := opts.Inventory.Hosts(play.Hosts); err != nil {
-				return nil, fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
+			pattern, err := r.playPattern(play)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := opts.Inventory.Hosts(pattern); err != nil {
+				return nil, fmt.Errorf("%s: hosts %q: %w", play.Pos, pattern, err)
 			}
 		}
 	}
@@ -232,7 +236,8 @@ type playRun struct {
 // runPlay runs one play; false means the run must stop (a fatal error or
 // a max_fail_percentage breach).
 func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
-	names, _ := r.opts.Inventory.Hosts(play.Hosts)
+	pattern, _ := r.playPattern(play) // rendered without error in Run
+	names, _ := r.opts.Inventory.Hosts(pattern)
 	var hosts []*hostState
 	var live []string
 	for _, n := range names {
@@ -407,6 +412,21 @@ func mergeMaps(ms ...map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// playPattern renders a play's hosts: as Ansible does, with the play's own
+// vars and the extra vars (host variables do not exist yet), so
+// `hosts: "{{ pg_hosts | default('dbservers') }}"` with `-e pg_hosts=db01`
+// works. A template error is bad input.
+func (r *runner) playPattern(play *Play) (string, error) {
+	if !template.IsTemplate(play.Hosts) {
+		return play.Hosts, nil
+	}
+	v, err := r.tpl.Scope(mergeMaps(play.Vars, r.opts.ExtraVars)).Render(play.Hosts)
+	if err != nil {
+		return "", &ParseError{File: play.Pos.File, Line: play.Pos.Line, Col: play.Pos.Col, Msg: fmt.Sprintf("hosts: %v", err)}
+	}
+	return strings.TrimSpace(v), nil
 }
 
 // hostFailed records a failure outside of a task (vars_files).

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
 
@@ -40,6 +41,11 @@ func (r *runner) finish(h *hostState, t *Task, in inherit, out *tasks.Outcome, s
 		} else {
 			h.setFailed(true)
 			h.stats.Failed++
+			// What a rescue section reads to know what failed, as in Ansible.
+			h.mu.Lock()
+			h.facts["ansible_failed_result"] = template.Literal{V: out.Result}
+			h.facts["ansible_failed_task"] = template.Literal{V: map[string]any{"name": t.DisplayName(), "action": t.Module}}
+			h.mu.Unlock()
 		}
 	case tasks.StatusChanged:
 		h.stats.OK++

@@ -272,6 +272,24 @@ func TestLabTransport(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// Many concurrent commands, as login user and through sudo, share
+		// the one connection.
+		errs := make(chan error, 20)
+		for i := 0; i < 20; i++ {
+			go func() {
+				v := c
+				if i%2 == 1 {
+					v = pg
+				}
+				_, err := v.Run(ctx, "sleep 0.2", transport.RunOptions{})
+				errs <- err
+			}()
+		}
+		for i := 0; i < 20; i++ {
+			if err := <-errs; err != nil {
+				t.Errorf("concurrent run: %v", err)
+			}
+		}
 		if n := ourTCPConns(t, db1.Addr+":22") - before; n != 1 {
 			t.Errorf("%d TCP connections to %s, want 1", n, db1.Name)
 		}

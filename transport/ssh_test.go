@@ -36,6 +36,8 @@ type testServer struct {
 	hostKey  ssh.Signer
 	conns    atomic.Int32
 	sessions atomic.Int32
+	// open and maxOpen count concurrent command sessions.
+	open, maxOpen atomic.Int32
 }
 
 type serverOpts struct {
@@ -59,6 +61,14 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	srv := &gssh.Server{
 		Handler: func(s gssh.Session) {
 			ts.sessions.Add(1)
+			n := ts.open.Add(1)
+			defer ts.open.Add(-1)
+			for {
+				m := ts.maxOpen.Load()
+				if n <= m || ts.maxOpen.CompareAndSwap(m, n) {
+					break
+				}
+			}
 			cmd := exec.Command("/bin/sh", "-c", s.RawCommand())
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			cmd.Stdout, cmd.Stderr = s, s.Stderr()
@@ -718,4 +728,24 @@ func TestSSHAgentAndIdentitiesOnly(t *testing.T) {
 	os.WriteFile(f.key, []byte("not a key any more"), 0o600)
 	tg.KeyFiles = []string{f.key}
 	dialT(t, tg)
+}
+
+func TestSSHConcurrentSessionsBounded(t *testing.T) {
+	f := newFixture(t, serverOpts{})
+	c := dialT(t, f.target)
+	errs := make(chan error, 25)
+	for i := 0; i < 25; i++ {
+		go func() {
+			_, err := c.Run(context.Background(), "sleep 0.05", RunOptions{})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 25; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if m := f.srv.maxOpen.Load(); m > maxSessionsPerHost || m < 2 {
+		t.Errorf("%d sessions at once, want 2..%d (below OpenSSH's MaxSessions 10)", m, maxSessionsPerHost)
+	}
 }

@@ -45,6 +45,7 @@ var ansibleFilters = map[string]exec.FilterFunction{
 	"difference":    setFilter(func(in, other map[string]bool, k string) bool { return !other[k] }),
 	"intersect":     setFilter(func(in, other map[string]bool, k string) bool { return other[k] }),
 	"type_debug":    filterTypeDebug,
+	"extract":       filterExtract,
 	"string":        filterString,
 	"int":           filterInt,
 }
@@ -809,4 +810,42 @@ func doLookup(params *exec.VarArgs) ([]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// filterExtract is Ansible's extract: `key | extract(container[, morekeys])`
+// looks key up in container, then each of morekeys (one key or a list) in
+// the result. Used as `hosts | map('extract', hostvars, ['x', 'y'])`. A
+// missing key gives an undefined error, as in Ansible.
+func filterExtract(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	if len(params.Args) < 1 || len(params.Args) > 2 {
+		return errValue("extract: want extract(container[, morekeys])")
+	}
+	keys := []*exec.Value{in}
+	if len(params.Args) == 2 {
+		more := params.Args[1]
+		if more.IsList() {
+			more.Iterate(func(_, _ int, k, _ *exec.Value) bool { keys = append(keys, k); return true }, func() {})
+		} else {
+			keys = append(keys, more)
+		}
+	}
+	cur := params.Args[0]
+	for _, k := range keys {
+		var key any = k.String()
+		if k.IsInteger() {
+			key = k.Integer()
+		}
+		next, ok := cur.GetItem(key)
+		if !ok {
+			if next != nil && next.IsError() {
+				return next
+			}
+			return errValue("extract: %v not found", key)
+		}
+		cur = next
+	}
+	return cur
 }
