@@ -27,6 +27,9 @@ type PoolOptions struct {
 	// unauthenticated connections beyond MaxStartups, 10 by default);
 	// 0 means 8.
 	MaxParallelDials int
+	// Trace, when set, receives one line per remote operation with its
+	// duration (sshplay -vvv).
+	Trace io.Writer
 }
 
 // HostVars is one inventory host and its variables.
@@ -113,7 +116,7 @@ func (p *Pool) dial(ctx context.Context, name string, vars map[string]any) (Conn
 		return nil, err
 	}
 	if t.Local {
-		return NewLocalConn(name), nil
+		return p.traced(NewLocalConn(name)), nil
 	}
 	if t.HostKeyChecking == HostKeyOff {
 		p.warn(fmt.Sprintf("host %s: host key checking is off: the server's identity is not verified", name))
@@ -133,7 +136,14 @@ func (p *Pool) dial(ctx context.Context, name string, vars map[string]any) (Conn
 	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return p.traced(c), nil
+}
+
+func (p *Pool) traced(c Conn) Conn {
+	if p.opts.Trace == nil {
+		return c
+	}
+	return Traced(c, p.opts.Trace)
 }
 
 // warn prints each distinct warning once per pool.

@@ -106,11 +106,7 @@ func runPGStatus(ctx context.Context, g *globals, opts pgStatusOptions) error {
 			return err
 		}
 	}
-	ov := transport.Overrides{User: g.User, PrivateKey: g.PrivateKey, Timeout: time.Duration(g.ConnectTimeout) * time.Second}
-	if p, err := transport.ParseHostKeyPolicy(g.HostKeyChecking); err == nil && p != transport.HostKeyStrict {
-		ov.HostKeyChecking = p
-	}
-	pool := transport.NewPool(transport.PoolOptions{Overrides: ov, Stderr: g.Stderr})
+	pool := transport.NewPool(g.poolOptions())
 	defer pool.Close()
 
 	results := make([]*pg.HostStatus, len(hosts))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -135,17 +134,7 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 // inventory, the SSH connection pool, forks, become, output. The returned
 // function closes the pool. `sshplay exec` uses it too.
 func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbooks.Options, func()) {
-	ov := transport.Overrides{
-		User:       g.User,
-		PrivateKey: g.PrivateKey,
-		Timeout:    time.Duration(g.ConnectTimeout) * time.Second,
-		Become:     g.Become,
-		BecomeUser: g.BecomeUser,
-	}
-	if p, err := transport.ParseHostKeyPolicy(g.HostKeyChecking); err == nil && p != transport.HostKeyStrict {
-		ov.HostKeyChecking = p
-	}
-	pool := transport.NewPool(transport.PoolOptions{Overrides: ov, Stderr: g.Stderr})
+	pool := transport.NewPool(g.poolOptions())
 	tty := isTerminal(g.Stdout)
 	return playbooks.Options{
 		Inventory:     inv,

@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/sshplay/sshplay/transport"
 )
 
 // globals are the options every sub-command shares. viper fills them from
@@ -27,6 +30,9 @@ type globals struct {
 	BecomeUser      string
 	ConnectTimeout  int
 	Verbose         int
+	// HostKeyCheckingSet says the user chose a policy (flag, config or
+	// environment), so it beats StrictHostKeyChecking in the inventory.
+	HostKeyCheckingSet bool
 
 	Stdout, Stderr io.Writer
 	v              *viper.Viper
@@ -95,6 +101,7 @@ func (g *globals) load(cmd *cobra.Command) error {
 	if ferr != nil {
 		return ferr
 	}
+	g.HostKeyCheckingSet = cmd.Flags().Changed("host-key-checking") || v.IsSet("host-key-checking")
 	switch g.HostKeyChecking {
 	case "strict", "accept-new", "off":
 	default:
@@ -107,6 +114,34 @@ func (g *globals) load(cmd *cobra.Command) error {
 		return usageError{fmt.Errorf("--timeout: must be at least 1 second, got %d", g.ConnectTimeout)}
 	}
 	return nil
+}
+
+// transportOverrides are the command-line connection settings that beat the
+// inventory: user, key, connect timeout, become, and the host key policy
+// when the user chose one.
+func (g *globals) transportOverrides() transport.Overrides {
+	ov := transport.Overrides{
+		User:       g.User,
+		PrivateKey: g.PrivateKey,
+		Timeout:    time.Duration(g.ConnectTimeout) * time.Second,
+		Become:     g.Become,
+		BecomeUser: g.BecomeUser,
+	}
+	if p, err := transport.ParseHostKeyPolicy(g.HostKeyChecking); err == nil && g.HostKeyCheckingSet {
+		ov.HostKeyChecking = p
+	}
+	return ov
+}
+
+// poolOptions configure the run's SSH connection pool: one connection per
+// host, dialled up to --forks at a time, every remote operation traced to
+// stderr at -vvv.
+func (g *globals) poolOptions() transport.PoolOptions {
+	po := transport.PoolOptions{Overrides: g.transportOverrides(), Stderr: g.Stderr, MaxParallelDials: g.Forks}
+	if g.Verbose >= 3 {
+		po.Trace = g.Stderr
+	}
+	return po
 }
 
 // findConfig returns the first sshplay.yaml (or .yml) in the working
