@@ -137,10 +137,12 @@ func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbook
 	pool := transport.NewPool(g.poolOptions())
 	tty := isTerminal(g.Stdout)
 	return playbooks.Options{
-		Inventory:     inv,
-		Connector:     pool,
-		Local:         transport.Local(),
-		Become:        func(vars map[string]any) transport.Become { return transport.BecomeFromVars(vars, transport.Overrides{}) },
+		Inventory: inv,
+		Connector: pool,
+		Local:     transport.Local(),
+		Become: func(vars map[string]any) transport.Become {
+			return transport.BecomeFromVars(vars, transport.Overrides{})
+		},
 		BecomeDefault: g.Become,
 		BecomeUser:    g.BecomeUser,
 		Forks:         g.Forks,
@@ -198,7 +200,7 @@ func (a *invAdapter) Hosts(pattern string) ([]string, error) {
 }
 
 func (a *invAdapter) HostVars(host string) map[string]any { return a.inv.HostVars(host) }
-func (a *invAdapter) Groups() map[string][]string        { return a.inv.GroupHosts() }
+func (a *invAdapter) Groups() map[string][]string         { return a.inv.GroupHosts() }
 
 // listPlaybooks prints --list-hosts / --list-tasks as ansible-playbook does.
 func listPlaybooks(w io.Writer, pbs []*playbooks.Playbook, inv playbooks.Inventory, opts playOptions) error {
