@@ -2,10 +2,13 @@ package transport
 
 // files.go holds the file operations shared by SSHConn and LocalConn over a
 // small fileSystem interface (SFTP or the local os package): read, stat with
-// owner names, atomic write (temp file in the same directory, 0600 while
-// written, fsync, chown, chmod, rename over the target), remove. It never
-// writes a destination in place and never leaves its temp file behind on
-// failure.
+// owner names, atomic write, remove. An atomic write makes a private
+// directory (mode 0700 before anything is created in it) beside the
+// destination, writes the temp file inside it, fsyncs, chowns, chmods,
+// renames it over the destination and removes the directory: SFTP creates
+// files at the server's umask (often 0644), so the content is never in a
+// file that another local user could open. It never writes a destination
+// in place and never leaves its temp file or directory behind on failure.
 
 import (
 	"bytes"
@@ -32,7 +35,16 @@ type fileSystem interface {
 	// lstat fills Path, Size, Mode, UID, GID and ModTime.
 	lstat(name string) (*FileInfo, error)
 	readLink(name string) (string, error)
-	// createExcl creates a new file that must not exist, mode 0600.
+	// mkdir creates a new directory that must not exist, at mode 0700
+	// where the API can say so, else at the server's default (umask).
+	mkdir(name string) error
+	// rmdir removes the empty directory name.
+	rmdir(name string) error
+	// chmod sets the permission bits of name.
+	chmod(name string, mode fs.FileMode) error
+	// createExcl creates a new file that must not exist, at mode 0600
+	// where the API can say so, else at the server's default (umask):
+	// callers create it only inside a private directory.
 	createExcl(name string) (tempFile, error)
 	// rename replaces newName atomically.
 	rename(oldName, newName string) error
@@ -160,20 +172,29 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, ids idResolv
 	}
 
 	dir, base := path.Split(p)
-	tmp := dir + "." + base + ".sshplay-" + randomHex(6)
-	f, err := fsys.createExcl(tmp)
+	priv, err := makePrivateDir(fsys, dir+".sshplay-"+randomHex(6))
 	if err != nil {
-		return opError(host, "write", p, fmt.Errorf("create temporary file: %w", err))
+		return opError(host, "write", p, err)
 	}
-	closed := false
+	tmp := priv + "/" + base
+	var f tempFile
+	closed, created := false, false
 	defer func() {
-		if err != nil {
-			if !closed {
-				f.Close()
-			}
+		if err == nil {
+			return
+		}
+		if f != nil && !closed {
+			f.Close()
+		}
+		if created {
 			fsys.remove(tmp)
 		}
+		fsys.rmdir(priv)
 	}()
+	if f, err = fsys.createExcl(tmp); err != nil {
+		return opError(host, "write", p, fmt.Errorf("create temporary file: %w", err))
+	}
+	created = true
 	if err = f.chmod(0o600); err != nil {
 		return opError(host, "write", p, fmt.Errorf("chmod temporary file: %w", err))
 	}
@@ -211,7 +232,34 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, ids idResolv
 	if err = fsys.rename(tmp, p); err != nil {
 		return opError(host, "write", p, fmt.Errorf("rename into place: %w", err))
 	}
+	created = false
+	if err = fsys.rmdir(priv); err != nil {
+		return opError(host, "write", p, fmt.Errorf("remove temporary directory %s: %w", priv, err))
+	}
 	return nil
+}
+
+// makePrivateDir creates the directory name and makes it 0700 before
+// anything is created in it: SFTP's mkdir takes the server's umask, but
+// a file inside a 0700 directory cannot be opened by another user whatever
+// its own mode. It checks the result is a real directory with mode 0700
+// and removes it on any failure.
+func makePrivateDir(fsys fileSystem, name string) (string, error) {
+	if err := fsys.mkdir(name); err != nil {
+		return "", fmt.Errorf("create temporary directory: %w", err)
+	}
+	err := fsys.chmod(name, 0o700)
+	if err == nil {
+		var fi *FileInfo
+		if fi, err = fsys.lstat(name); err == nil && (!fi.Mode.IsDir() || fi.Mode.Perm() != 0o700) {
+			err = fmt.Errorf("is %s, want a directory with mode 0700", fi.Mode)
+		}
+	}
+	if err != nil {
+		fsys.rmdir(name)
+		return "", fmt.Errorf("make temporary directory %s private: %w", name, err)
+	}
+	return name, nil
 }
 
 func ownerLabel(opts WriteOptions, uid, gid int) string {
@@ -254,6 +302,12 @@ func (s sftpFS) lstat(name string) (*FileInfo, error) {
 }
 
 func (s sftpFS) readLink(name string) (string, error) { return s.c.ReadLink(name) }
+
+func (s sftpFS) mkdir(name string) error { return s.c.Mkdir(name) }
+
+func (s sftpFS) rmdir(name string) error { return s.c.RemoveDirectory(name) }
+
+func (s sftpFS) chmod(name string, mode fs.FileMode) error { return s.c.Chmod(name, mode) }
 
 func (s sftpFS) createExcl(name string) (tempFile, error) {
 	f, err := s.c.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
@@ -311,6 +365,12 @@ func (osFS) lstat(name string) (*FileInfo, error) {
 }
 
 func (osFS) readLink(name string) (string, error) { return os.Readlink(name) }
+
+func (osFS) mkdir(name string) error { return os.Mkdir(name, 0o700) }
+
+func (osFS) rmdir(name string) error { return syscall.Rmdir(name) }
+
+func (osFS) chmod(name string, mode fs.FileMode) error { return os.Chmod(name, mode) }
 
 func (osFS) createExcl(name string) (tempFile, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
