@@ -368,7 +368,12 @@ func (osFS) readLink(name string) (string, error) { return os.Readlink(name) }
 
 func (osFS) mkdir(name string) error { return os.Mkdir(name, 0o700) }
 
-func (osFS) rmdir(name string) error { return syscall.Rmdir(name) }
+func (osFS) rmdir(name string) error {
+	if err := syscall.Rmdir(name); err != nil {
+		return &fs.PathError{Op: "rmdir", Path: name, Err: err}
+	}
+	return nil
+}
 
 func (osFS) chmod(name string, mode fs.FileMode) error { return os.Chmod(name, mode) }
 

@@ -419,3 +419,28 @@ func pendingChange(p string, replan func(ctx context.Context, env *tasks.Env) (*
 		},
 	}
 }
+
+// readEditTarget reads the text file that an editing module (lineinfile,
+// blockinfile, replace) plans against: symlinks followed, a directory
+// refused as Ansible does, the content recorded as a precondition. When an
+// earlier task of this check run would write the file with content known
+// only after apply, it returns a pending change that plans again (replan)
+// at apply time, and nothing else.
+func readEditTarget(ctx context.Context, c transport.Conn, p string, replan func(ctx context.Context, env *tasks.Env) (*tasks.Change, error)) (
+	real string, fi *transport.FileInfo, data []byte, exists bool, reads []tasks.Precondition, pending *tasks.Change, err error) {
+	real, fi, err = followLinks(ctx, c, p)
+	if err != nil {
+		return "", nil, nil, false, nil, nil, err
+	}
+	if fi != nil && fi.IsDir() {
+		return "", nil, nil, false, nil, nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
+	}
+	data, exists, err = tasks.ReadFileFor(ctx, c, real, &reads)
+	if errors.Is(err, transport.ErrPending) {
+		return real, fi, nil, false, nil, pendingChange(real, replan), nil
+	}
+	if err != nil {
+		return "", nil, nil, false, nil, nil, fmt.Errorf("host %s: read %s: %w", c.Host(), real, err)
+	}
+	return real, fi, data, exists, reads, nil, nil
+}

@@ -6,13 +6,11 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
-	"github.com/sshplay/sshplay/transport"
 )
 
 // lineOpts are lineinfile's editing arguments.
@@ -246,22 +244,11 @@ func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*t
 		o.insertAfter = &eof
 	}
 	c := env.Conn
-	real, fi, err := followLinks(ctx, c, p)
-	if err != nil {
-		return nil, err
-	}
-	if fi != nil && fi.IsDir() {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
-	}
-	var reads []tasks.Precondition
-	data, exists, err := tasks.ReadFileFor(ctx, c, real, &reads)
-	if errors.Is(err, transport.ErrPending) {
-		return pendingChange(real, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
-			return planLineinfile(ctx, env, raw)
-		}), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("host %s: read %s: %w", c.Host(), real, err)
+	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+		return planLineinfile(ctx, env, raw)
+	})
+	if err != nil || pending != nil {
+		return pending, err
 	}
 	cp := &contentPlan{path: real, fi: fi, exists: exists, before: data, attrs: attrs, backup: backup,
 		validate: validate, reads: reads, backupKey: "backup", result: map[string]any{"backup": ""}}

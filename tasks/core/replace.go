@@ -6,12 +6,10 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
-	"github.com/sshplay/sshplay/transport"
 )
 
 // replaceText is replace's edit: it returns the new text, the number of
@@ -78,22 +76,11 @@ func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 		return nil, a.err
 	}
 	c := env.Conn
-	real, fi, err := followLinks(ctx, c, p)
-	if err != nil {
-		return nil, err
-	}
-	if fi != nil && fi.IsDir() {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
-	}
-	var reads []tasks.Precondition
-	data, exists, err := tasks.ReadFileFor(ctx, c, real, &reads)
-	if errors.Is(err, transport.ErrPending) {
-		return pendingChange(real, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
-			return planReplace(ctx, env, raw)
-		}), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("host %s: read %s: %w", c.Host(), real, err)
+	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+		return planReplace(ctx, env, raw)
+	})
+	if err != nil || pending != nil {
+		return pending, err
 	}
 	if !exists {
 		return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s does not exist !", p), Result: map[string]any{"rc": 257}}
