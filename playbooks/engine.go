@@ -228,6 +228,7 @@ type playRun struct {
 	hosts     []string // all hosts of the play (ansible_play_hosts)
 	batch     []*hostState
 	abort     bool // any_errors_fatal, max_fail_percentage, end_play
+	fatal     bool // abort by any_errors_fatal or max_fail_percentage: handlers run only when forced
 	endBatch  bool
 	varsFiles map[string]any
 	mu        sync.Mutex
@@ -275,7 +276,9 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
 				continue
 			}
 			r.runSection(ctx, pr, sec)
-			r.flushHandlers(ctx, pr)
+			if !pr.fatal || r.opts.ForceHandlers || pr.play.ForceHandlers {
+				r.flushHandlers(ctx, pr)
+			}
 			if pr.abort || pr.endBatch {
 				break
 			}

@@ -22,6 +22,7 @@ type loopItem struct {
 // finish applies ignore_errors/ignore_unreachable, counts the result for
 // PLAY RECAP, reports it and returns what the task registers.
 func (r *runner) finish(h *hostState, t *Task, in inherit, out *tasks.Outcome, start time.Time, li *loopItem) map[string]any {
+	out = r.verbosityGate(out)
 	ignored := false
 	switch out.Status {
 	case tasks.StatusUnreachable:
@@ -190,4 +191,30 @@ func CleanupEmbedded() {
 		tempDir = ""
 		temps = map[string]string{}
 	}
+}
+
+// verbosityGate applies a result's "_verbosity" (debug's verbosity: N):
+// below that verbosity the host is skipped, as in Ansible; the key never
+// reaches output or registered variables.
+func (r *runner) verbosityGate(out *tasks.Outcome) *tasks.Outcome {
+	v, ok := out.Result["_verbosity"]
+	if !ok {
+		return out
+	}
+	delete(out.Result, "_verbosity")
+	var need int
+	switch n := v.(type) {
+	case int:
+		need = n
+	case int64:
+		need = int(n)
+	case float64:
+		need = int(n)
+	}
+	if out.Status != tasks.StatusOK || r.opts.Verbose >= need {
+		return out
+	}
+	return &tasks.Outcome{Status: tasks.StatusSkipped, Result: map[string]any{
+		"changed": false, "skipped": true, "skipped_reason": "Verbosity threshold not met.",
+	}}
 }

@@ -251,12 +251,12 @@ func (r *runner) runTaskAll(ctx context.Context, pr *playRun, t *Task, hosts []*
 	}
 	pr.mu.Lock()
 	if newFail && pr.play.AnyErrorsFatal && !in.rescued {
-		pr.abort = true
+		pr.abort, pr.fatal = true, true
 	}
 	pr.mu.Unlock()
 	if newFail && r.breached(pr) {
 		pr.mu.Lock()
-		pr.abort = true
+		pr.abort, pr.fatal = true, true
 		pr.mu.Unlock()
 	}
 }
