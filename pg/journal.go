@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,16 +102,21 @@ func ReadJournal(ctx context.Context, c transport.Conn, dataDir string) (*Journa
 	return j, nil
 }
 
-// Journaler records changes of one run on one host. Use it in Apply only.
+// Journaler records changes of one run on one host. Use it in Apply only,
+// one Journaler per Apply: it keeps the journal it read or wrote last.
 type Journaler struct {
 	Conn    transport.Conn
 	DataDir string
 	// Run is used when no journal exists yet.
 	Run string
+	cur *Journal
 }
 
 // load returns the current journal or a new one for j.Run.
 func (j *Journaler) load(ctx context.Context) (*Journal, error) {
+	if j.cur != nil {
+		return j.cur, nil
+	}
 	jn, err := ReadJournal(ctx, j.Conn, j.DataDir)
 	if err != nil {
 		return nil, err
@@ -118,6 +124,7 @@ func (j *Journaler) load(ctx context.Context) (*Journal, error) {
 	if jn == nil {
 		jn = &Journal{Run: j.Run}
 	}
+	j.cur = jn
 	return jn, nil
 }
 
@@ -130,36 +137,48 @@ func (j *Journaler) RunID(ctx context.Context) (string, error) {
 	return jn.Run, nil
 }
 
-// Before must be called before p is changed or created: it copies an
-// existing p to its backup (on the host, keeping mode and owner; the
-// content never leaves the host, so keys are safe) and journals it. A file
-// journaled earlier in the run keeps its first backup.
-func (j *Journaler) Before(ctx context.Context, p string) error {
+// Before must be called before the paths are changed or created: it copies
+// each existing one to its backup (on the host, keeping mode and owner; the
+// content never leaves the host, so keys are safe), all in one command, and
+// journals them with one write. A file journaled earlier in the run keeps
+// its first backup.
+func (j *Journaler) Before(ctx context.Context, paths ...string) error {
 	jn, err := j.load(ctx)
 	if err != nil {
 		return err
 	}
-	if jn.Has(p) {
+	var add []JournalEntry
+	var cps []string
+	for _, p := range paths {
+		if jn.Has(p) || slices.ContainsFunc(add, func(e JournalEntry) bool { return e.Path == p }) {
+			continue
+		}
+		e := JournalEntry{Path: p}
+		_, err = j.Conn.Stat(ctx, p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			e.Created = true
+		case err != nil:
+			return fmt.Errorf("host %s: stat %s: %w", j.Conn.Host(), p, err)
+		default:
+			e.Backup = BackupPath(p, jn.Run)
+			cps = append(cps, "cp -p -- "+shellescape.Quote(p)+" "+shellescape.Quote(e.Backup))
+		}
+		add = append(add, e)
+	}
+	if len(add) == 0 {
 		return nil
 	}
-	e := JournalEntry{Path: p}
-	_, err = j.Conn.Stat(ctx, p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		e.Created = true
-	case err != nil:
-		return fmt.Errorf("host %s: stat %s: %w", j.Conn.Host(), p, err)
-	default:
-		e.Backup = BackupPath(p, jn.Run)
-		cmd := "cp -p -- " + shellescape.Quote(p) + " " + shellescape.Quote(e.Backup)
-		if _, err := j.Conn.Run(ctx, cmd, transport.RunOptions{}); err != nil {
-			return fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), p, err)
+	if len(cps) > 0 {
+		if _, err := j.Conn.Run(ctx, strings.Join(cps, " && "), transport.RunOptions{}); err != nil {
+			return fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), strings.Join(paths, ", "), err)
 		}
 	}
-	jn.Entries = append(jn.Entries, e)
-	if err := j.Conn.WriteFile(ctx, JournalPath(j.DataDir), jn.Encode(), transport.WriteOptions{Mode: 0o600}); err != nil {
+	next := &Journal{Run: jn.Run, Entries: append(slices.Clone(jn.Entries), add...)}
+	if err := j.Conn.WriteFile(ctx, JournalPath(j.DataDir), next.Encode(), transport.WriteOptions{Mode: 0o600}); err != nil {
 		return fmt.Errorf("host %s: write journal: %w", j.Conn.Host(), err)
 	}
+	j.cur = next
 	return nil
 }
 

@@ -200,3 +200,30 @@ func TestTargetArgs(t *testing.T) {
 		t.Errorf("no socket dir: %s", got)
 	}
 }
+
+func TestParseFactsOutputTLS(t *testing.T) {
+	out := "/d\n{\"server_version_num\" : 150010, \"data_directory\" : \"/d\", \"settings\" : [{\"name\" : \"ssl\", \"setting\" : \"on\"}, \n {\"name\" : \"ssl_ca_file\", \"setting\" : \"\"}]}\n" +
+		probeMarker + "\n\nOpenSSL 3.0.19\n/usr/lib/postgresql/15/bin\n/run/pg\n" +
+		tlsMarker + "/d\n" + keyMarker + " ok\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" +
+		fileMarker + " cert 12\nCERT\nno-nl\n\n" + fileMarker + " root -1\n" + fileMarker + " csr -2\n"
+	f, err := ParseFactsOutput([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.SSLOn() || f.Bindir != "/usr/lib/postgresql/15/bin" || f.SocketDir != "/run/pg" || f.TLS == nil {
+		t.Fatalf("facts: %+v", f)
+	}
+	ts := f.TLS
+	if ts.Dir != "/d" || !ts.KeyExists || !strings.HasPrefix(ts.KeyPub, "-----BEGIN PUBLIC KEY-----") {
+		t.Errorf("key: %+v", ts)
+	}
+	if !ts.Cert.Exists || ts.Cert.Content != "CERT\nno-nl\n\n" || ts.Root.Exists || !ts.CSR.Exists || !ts.CSR.Unreadable {
+		t.Errorf("files: %+v", ts)
+	}
+	if got := (Target{Bindir: "/b"}).Args(); !strings.HasPrefix(got, "/b/psql ") {
+		t.Errorf("bindir: %s", got)
+	}
+	if st := f.MarkStale(PartTLS); !st.IsStale(PartTLS) || f.IsStale(PartTLS) {
+		t.Error("MarkStale must copy")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -29,29 +30,46 @@ type Target struct {
 	Database string
 	// User is the database role; "" means the OS user.
 	User string
+	// Bindir is the directory of the psql to run; "" runs psql from PATH.
+	Bindir string
 }
 
 // Args returns psql's argument list (quoted for a shell), without SQL: the
 // SQL always goes on standard input so it never shows in a process list and
 // never needs shell quoting.
 func (t Target) Args() string {
-	port := t.Port
-	if port == 0 {
-		port = 5432
+	prog := "psql"
+	if t.Bindir != "" {
+		prog = path.Join(t.Bindir, "psql")
 	}
+	args := append([]string{prog}, t.argv()...)
+	if t.SocketDir != "" {
+		args = append(args, "-h", t.SocketDir)
+	}
+	return shellescape.QuoteCommand(append(args, t.connArgs()...))
+}
+
+func (t Target) port() int {
+	if t.Port == 0 {
+		return 5432
+	}
+	return t.Port
+}
+
+// argv are psql's output options.
+func (t Target) argv() []string { return []string{"-XAtq", "-v", "ON_ERROR_STOP=1"} }
+
+// connArgs are the port, database and user options.
+func (t Target) connArgs() []string {
 	db := t.Database
 	if db == "" {
 		db = "postgres"
 	}
-	args := []string{"psql", "-XAtq", "-v", "ON_ERROR_STOP=1"}
-	if t.SocketDir != "" {
-		args = append(args, "-h", t.SocketDir)
-	}
-	args = append(args, "-p", strconv.Itoa(port), "-d", db)
+	args := []string{"-p", strconv.Itoa(t.port()), "-d", db}
 	if t.User != "" {
 		args = append(args, "-U", t.User)
 	}
-	return shellescape.QuoteCommand(args)
+	return args
 }
 
 // PsqlError is a psql run that failed on the host: the server refused the

@@ -180,20 +180,119 @@ func target(p *params) pg.Target {
 	return pg.Target{SocketDir: p.str("pg_socket_dir", ""), Port: p.integer("pg_port", 5432)}
 }
 
-// gather reads the cluster's facts and refuses clusters sshplay must not
-// touch (Patroni-managed, or psql not connected as a superuser).
+// targetFor is target with the server's own psql (and the socket directory
+// it was found through) when the facts know them.
+func targetFor(p *params, f *pg.Facts) pg.Target {
+	t := target(p)
+	if f != nil && f.Bindir != "" {
+		t.Bindir = f.Bindir
+		if t.SocketDir == "" {
+			t.SocketDir = f.SocketDir
+		}
+	}
+	return t
+}
+
+// gather reads the cluster's facts (one round trip; with the TLS files when
+// withTLS) and refuses clusters sshplay must not touch.
 func gather(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
-	f, err := pg.GatherFacts(ctx, env.Conn, target(p))
+	return gatherTLS(ctx, env, p, false)
+}
+
+func gatherTLS(ctx context.Context, env *tasks.Env, p *params, withTLS bool) (*pg.Facts, error) {
+	f, err := pg.Gather(ctx, env.Conn, pg.GatherOptions{Target: target(p), TLS: withTLS, TLSDir: p.str("pg_tls_dir", "")})
 	if err != nil {
 		return nil, err
 	}
+	return f, refuse(env, f)
+}
+
+// refuse rejects clusters sshplay must not touch: Patroni-managed, or psql
+// not connected as a superuser.
+func refuse(env *tasks.Env, f *pg.Facts) error {
 	if managed, why := f.Patroni(); managed {
-		return nil, fmt.Errorf("host %s: refusing: this cluster is managed by Patroni (%s); Patroni overwrites postgresql.conf and pg_hba.conf, so set TLS through Patroni's configuration (postgresql.parameters, pg_hba) instead", env.Host, why)
+		return fmt.Errorf("host %s: refusing: this cluster is managed by Patroni (%s); Patroni overwrites postgresql.conf and pg_hba.conf, so set TLS through Patroni's configuration (postgresql.parameters, pg_hba) instead", env.Host, why)
 	}
 	if !f.IsSuperuser {
-		return nil, fmt.Errorf("host %s: psql connected as %q, which is not a superuser; run the task as the cluster's OS user (become_user: postgres)", env.Host, f.User)
+		return fmt.Errorf("host %s: psql connected as %q, which is not a superuser; run the task as the cluster's OS user (become_user: postgres)", env.Host, f.User)
+	}
+	return nil
+}
+
+// registered returns the facts pg_facts (or a module after it) registered
+// for this host in this run, or nil.
+func registered(env *tasks.Env) *pg.Facts {
+	m, ok := env.Vars["pg"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	f, err := pg.FactsFromMap(m)
+	if err != nil || f.DataDirectory == "" || f.ServerVersionNum == 0 {
+		return nil
+	}
+	return f
+}
+
+// hostFacts returns the facts a module plans with: the registered ones when
+// none of the parts it relies on (need) was changed since by this run, else
+// a fresh gather (which also reads the TLS files when withTLS). Modules thus
+// work alone (sshplay exec -m) and, in a playbook, do not probe again.
+func hostFacts(ctx context.Context, env *tasks.Env, p *params, withTLS bool, need ...string) (*pg.Facts, error) {
+	reg := registered(env)
+	if reg != nil {
+		fresh := true
+		for _, n := range need {
+			fresh = fresh && !reg.IsStale(n)
+		}
+		if fresh {
+			return reg, refuse(env, reg)
+		}
+		if withTLS && reg.IsStale(pg.PartTLS) {
+			// The TLS files changed in this run: the module reads them
+			// through the plan's view (which sees planned files in --check).
+			withTLS = false
+		}
+	}
+	f, err := gatherTLS(ctx, env, p, withTLS)
+	if err != nil || reg == nil {
+		return f, err
+	}
+	// A gather refreshes everything but the TLS files it did not read.
+	if !withTLS && reg.IsStale(pg.PartTLS) {
+		f.Stale = []string{pg.PartTLS}
 	}
 	return f, nil
+}
+
+// tlsFacts returns the TLS file state from f when it is fresh and for the
+// wanted directory, else nil: the caller reads the files itself.
+func tlsFacts(p *params, f *pg.Facts) *pg.TLSState {
+	if f.TLS == nil || f.IsStale(pg.PartTLS) || f.TLS.Dir != filesFor(p, f).Dir {
+		return nil
+	}
+	return f.TLS
+}
+
+// factsResult registers f (with parts marked stale) as the host's pg facts,
+// so that later modules know what this one changed.
+func factsResult(res map[string]any, f *pg.Facts, stale ...string) map[string]any {
+	if res == nil {
+		res = map[string]any{}
+	}
+	res["ansible_facts"] = map[string]any{"pg": f.MarkStale(stale...).Map()}
+	return res
+}
+
+// plannedText returns a file's content for a plan: from the facts when they
+// hold it and it is fresh (recorded as a precondition, so Apply re-checks
+// it), else read through the plan's view.
+func plannedText(ctx context.Context, c transport.Conn, file string, fromFacts []byte, fresh bool, reads *[]tasks.Precondition) ([]byte, bool, error) {
+	if fresh {
+		*reads = append(*reads, tasks.Precondition{Path: file, Exists: true, SHA256: transport.Checksum(fromFacts)})
+		return fromFacts, false, nil
+	}
+	data, _, pending, err := readPlanned(ctx, c, file, reads)
+	return data, pending, err
 }
 
 // tlsFiles are the paths of the TLS files on the host.

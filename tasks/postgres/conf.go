@@ -59,7 +59,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	if method != "file" && method != "alter_system" {
 		return nil, &argError{fmt.Sprintf("pg_conf: pg_conf_method: want file or alter_system, got %q", method)}
 	}
-	f, err := gather(ctx, env, p)
+	f, err := hostFacts(ctx, env, p, false, pg.PartConfig, pg.PartSettings)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		before, after []byte
 	}
 	var edits []edit
-	main, _, pending, err := readPlanned(ctx, env.Conn, f.ConfigFile, &reads)
+	main, pending, err := plannedText(ctx, env.Conn, f.ConfigFile, f.ConfigText, !f.IsStale(pg.PartConfig), &reads)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, f.ConfigFile, err)
 	}
@@ -128,7 +128,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		}
 	}
 	if len(edits) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: map[string]any{"changed_settings": []string{}}}, nil
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: factsResult(map[string]any{"changed_settings": []string{}}, f)}, nil
 	}
 	var changedNames []string
 	for _, s := range want {
@@ -136,7 +136,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 			changedNames = append(changedNames, s.Name)
 		}
 	}
-	ch := &tasks.Change{Action: tasks.Update, Reads: reads, Result: map[string]any{"changed_settings": changedNames}}
+	ch := &tasks.Change{Action: tasks.Update, Reads: reads, Result: factsResult(map[string]any{"changed_settings": changedNames}, f, pg.PartConfig, pg.PartJournal)}
 	var paths []string
 	for _, e := range edits {
 		paths = append(paths, e.path)
@@ -146,9 +146,12 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	ch.Summary = "would edit " + strings.Join(paths, ", ") + " (backup first): " + settingsText(want)
 	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 		j := journaler(ctx, env, p, f)
+		if err := j.Before(ctx, paths...); err != nil {
+			return nil, err
+		}
 		for _, e := range edits {
-			if err := writeJournaled(ctx, env, j, e.path, e.after, transport.WriteOptions{}); err != nil {
-				return nil, err
+			if err := env.Conn.WriteFile(ctx, e.path, e.after, transport.WriteOptions{}); err != nil {
+				return nil, fmt.Errorf("host %s: write %s: %w", env.Host, e.path, err)
 			}
 		}
 		return map[string]any{"changed_settings": changedNames, "files": paths}, nil
@@ -187,7 +190,7 @@ func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts
 		}
 	}
 	if len(todo) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already set", Result: map[string]any{"changed_settings": []string{}}}, nil
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already set", Result: factsResult(map[string]any{"changed_settings": []string{}}, f)}, nil
 	}
 	var sql strings.Builder
 	var changed []string
@@ -207,13 +210,13 @@ func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts
 		Reads:   reads,
 		Diffs:   []tasks.Diff{{Path: autoConf, Before: string(before), Unified: "ALTER SYSTEM:\n" + sql.String()}},
 		Writes:  []transport.PlannedFile{{Path: autoConf, Pending: true, Mode: 0o600}},
-		Result:  map[string]any{"changed_settings": changed},
+		Result:  factsResult(map[string]any{"changed_settings": changed}, f, pg.PartConfig, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			j := journaler(ctx, env, p, f)
 			if err := j.Before(ctx, autoConf); err != nil {
 				return nil, err
 			}
-			if err := pg.Exec(ctx, env.Conn, target(p), sql.String()); err != nil {
+			if err := pg.Exec(ctx, env.Conn, targetFor(p, f), sql.String()); err != nil {
 				return nil, err
 			}
 			return map[string]any{"changed_settings": changed, "files": []string{autoConf}}, nil

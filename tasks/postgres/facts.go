@@ -14,11 +14,11 @@ var nowFunc = time.Now
 
 // planFacts gathers the cluster's facts; it never changes anything.
 func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_facts", env, args, commonParams...)
+	p, err := newParams("pg_facts", env, args, append([]string{"pg_tls_dir"}, commonParams...)...)
 	if err != nil {
 		return nil, err
 	}
-	f, err := gather(ctx, env, p)
+	f, err := gatherTLS(ctx, env, p, true)
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +27,7 @@ func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks
 	if f.InRecovery {
 		summary += " (standby)"
 	}
-	if j, err := pg.ReadJournal(ctx, env.Conn, f.DataDirectory); err == nil && j != nil {
+	if j, err := pg.DecodeJournal(f.Journal); len(f.Journal) > 0 && err == nil {
 		m["unfinished_run"] = j.Run
 		summary += "; journal of unfinished run " + j.Run + " present (pg_tls_rollback undoes it)"
 	}

@@ -29,18 +29,18 @@ func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if !enforce {
 		return &tasks.Change{Action: tasks.None, Summary: "pg_tls_enforce is false: pg_hba.conf left alone"}, nil
 	}
-	f, err := gather(ctx, env, p)
+	f, err := hostFacts(ctx, env, p, false, pg.PartHBA, pg.PartSettings)
 	if err != nil {
 		return nil, err
 	}
 	var reads []tasks.Precondition
-	before, _, _, err := readPlanned(ctx, env.Conn, f.HBAFile, &reads)
+	before, _, err := plannedText(ctx, env.Conn, f.HBAFile, f.HBAText, !f.IsStale(pg.PartHBA), &reads)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, f.HBAFile, err)
 	}
 	after, changed := pghba.EnforceSSL(before, pghba.EnforceOptions{OmitReject: !reject})
 	if !changed {
-		return &tasks.Change{Action: tasks.None, Summary: f.HBAFile + " already enforces TLS"}, nil
+		return &tasks.Change{Action: tasks.None, Summary: f.HBAFile + " already enforces TLS", Result: factsResult(nil, f)}, nil
 	}
 	if !sslWillBeOn(ctx, env, f) {
 		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: refusing to write hostssl lines to %s while ssl is off (the server would reject the whole file); run pg_conf first in the same run", env.Host, f.HBAFile)}
@@ -51,6 +51,7 @@ func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 		Reads:   reads,
 		Diffs:   []tasks.Diff{tasks.FileDiff(f.HBAFile, string(before), string(after))},
 		Writes:  []transport.PlannedFile{{Path: f.HBAFile, Content: after}},
+		Result:  factsResult(nil, f, pg.PartHBA, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			j := journaler(ctx, env, p, f)
 			if err := writeJournaled(ctx, env, j, f.HBAFile, after, transport.WriteOptions{}); err != nil {

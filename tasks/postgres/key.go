@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,15 +81,7 @@ func probeKey(ctx context.Context, c transport.Conn, keyPath string) (*keyState,
 	case strings.HasPrefix(out, markUnreadable):
 		return &keyState{Exists: true, Problem: strings.TrimSpace(strings.TrimPrefix(out, markUnreadable))}, nil
 	}
-	b, _ := pem.Decode(res.Stdout)
-	if b == nil || b.Type != "PUBLIC KEY" {
-		return &keyState{Exists: true, Problem: "openssl printed no public key"}, nil
-	}
-	pub, err := x509.ParsePKIXPublicKey(b.Bytes)
-	if err != nil {
-		return &keyState{Exists: true, Problem: "public key: " + err.Error()}, nil
-	}
-	return &keyState{Exists: true, PubPEM: pem.EncodeToMemory(b), Algo: pki.KeyAlgo(pub)}, nil
+	return parsePub(res.Stdout), nil
 }
 
 // certCheck says whether the host's server.crt can stay: it chains to the
@@ -183,7 +176,7 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := gather(ctx, env, p)
+	f, err := hostFacts(ctx, env, p, true)
 	if err != nil {
 		return nil, err
 	}
@@ -192,8 +185,11 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if err != nil {
 		return nil, err
 	}
-	ks, err := probeKey(ctx, env.Conn, files.Key)
-	if err != nil {
+	ts := tlsFacts(p, f)
+	var ks *keyState
+	if ts != nil {
+		ks = keyStateOf(ts)
+	} else if ks, err = probeKey(ctx, env.Conn, files.Key); err != nil {
 		return nil, err
 	}
 	if ks.Problem != "" {
@@ -210,7 +206,7 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	var reads []tasks.Precondition
 	needCSR := newKey
 	if !newKey {
-		cert, _, pending, err := readPlanned(ctx, env.Conn, files.Cert, &reads)
+		cert, pending, err := tlsText(ctx, env.Conn, files.Cert, tsFile(ts, "cert"), &reads)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
 		}
@@ -219,7 +215,7 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 			return nil, fmt.Errorf("host %s: %w", env.Host, err)
 		}
 		if why := certCheck(cert, root, ks.PubPEM, names, renewBefore(p)); pending || why != "" {
-			csr, _, _, err := readPlanned(ctx, env.Conn, files.CSR, &reads)
+			csr, _, err := tlsText(ctx, env.Conn, files.CSR, tsFile(ts, "csr"), &reads)
 			if err != nil {
 				return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.CSR, err)
 			}
@@ -234,7 +230,7 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	}
 	if !newKey && !needCSR {
 		return &tasks.Change{Action: tasks.None, Summary: fmt.Sprintf("%s key %s kept", ks.Algo, files.Key),
-			Result: map[string]any{"key": files.Key, "key_type": ks.Algo, "csr": false}}, nil
+			Result: factsResult(map[string]any{"key": files.Key, "key_type": ks.Algo, "csr": false}, f)}, nil
 	}
 	action := tasks.Update
 	if !ks.Exists {
@@ -246,56 +242,138 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	}
 	writes = append(writes, transport.PlannedFile{Path: files.CSR, Pending: true, Mode: 0o644})
 	addext := pg.OpenSSLAddext(f.OpenSSLVersion)
+	result := map[string]any{"key": files.Key, "key_type": kt, "csr": true, "csr_path": files.CSR, "names": names.String()}
 	return &tasks.Change{
 		Action:  action,
 		Summary: strings.Join(reasons, "; "),
 		Reads:   reads,
 		Writes:  writes,
-		Result:  map[string]any{"key": files.Key, "key_type": kt, "csr": true, "csr_path": files.CSR, "names": names.String()},
+		Result:  factsResult(maps.Clone(result), f, pg.PartTLS, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			j := journaler(ctx, env, p, f)
+			backup := []string{files.CSR}
 			if newKey {
-				if err := j.Before(ctx, files.Key); err != nil {
-					return nil, err
-				}
-				tmp := shellescape.Quote(files.Key + ".sshplay-new")
-				cmd := "umask 077 && openssl genpkey " + keyTypes[kt] + " -out " + tmp + " && chmod 600 " + tmp +
-					" && mv -f " + tmp + " " + shellescape.Quote(files.Key)
-				if _, err := env.Conn.Run(ctx, cmd, transport.RunOptions{}); err != nil {
-					return nil, fmt.Errorf("host %s: generate key %s: %w", env.Host, files.Key, err)
-				}
+				backup = []string{files.Key, files.CSR}
 			}
-			if err := j.Before(ctx, files.CSR); err != nil {
+			if err := j.Before(ctx, backup...); err != nil {
 				return nil, err
 			}
-			if err := makeCSR(ctx, env.Conn, files, names, addext); err != nil {
+			pub, csr, err := makeKeyCSR(ctx, env.Conn, files, names, addext, newKey, kt)
+			if err != nil {
 				return nil, err
 			}
-			return map[string]any{"key": files.Key, "key_type": kt, "csr": true, "csr_path": files.CSR, "names": names.String()}, nil
+			// What the command printed is the new state of the key and CSR.
+			nf := f.MarkStale(pg.PartJournal)
+			if ts != nil {
+				st := *ts
+				st.KeyExists, st.KeyPub, st.KeyProblem = true, string(pub), ""
+				st.CSR = pg.TLSFile{Exists: true, Content: string(csr)}
+				nf.TLS = &st
+			} else {
+				nf = nf.MarkStale(pg.PartTLS)
+			}
+			return factsResult(maps.Clone(result), nf), nil
 		},
 	}, nil
 }
 
-// makeCSR runs openssl req on the host: -addext on OpenSSL 1.1.1+, a small
-// config file with -reqexts before that.
-func makeCSR(ctx context.Context, c transport.Conn, files tlsFiles, names pg.Names, addext bool) error {
+// keyStateOf turns the facts' key probe into a keyState.
+func keyStateOf(ts *pg.TLSState) *keyState {
+	if !ts.KeyExists {
+		return &keyState{}
+	}
+	if ts.KeyProblem != "" {
+		return &keyState{Exists: true, Problem: ts.KeyProblem}
+	}
+	return parsePub([]byte(ts.KeyPub))
+}
+
+// parsePub parses the public key openssl printed for an existing key.
+func parsePub(out []byte) *keyState {
+	b, _ := pem.Decode(out)
+	if b == nil || b.Type != "PUBLIC KEY" {
+		return &keyState{Exists: true, Problem: "openssl printed no public key"}
+	}
+	pub, err := x509.ParsePKIXPublicKey(b.Bytes)
+	if err != nil {
+		return &keyState{Exists: true, Problem: "public key: " + err.Error()}
+	}
+	return &keyState{Exists: true, PubPEM: pem.EncodeToMemory(b), Algo: pki.KeyAlgo(pub)}
+}
+
+// tsFile picks one file of the facts' TLS state (nil without facts).
+func tsFile(ts *pg.TLSState, name string) *pg.TLSFile {
+	if ts == nil {
+		return nil
+	}
+	switch name {
+	case "cert":
+		return &ts.Cert
+	case "root":
+		return &ts.Root
+	}
+	return &ts.CSR
+}
+
+// tlsText returns a TLS file's content for a plan: from the facts when they
+// have it (recorded as a precondition, so Apply re-checks it), else read
+// through the plan's view (which knows files planned in --check).
+func tlsText(ctx context.Context, c transport.Conn, file string, tf *pg.TLSFile, reads *[]tasks.Precondition) (data []byte, pending bool, err error) {
+	if tf == nil {
+		data, _, pending, err = readPlanned(ctx, c, file, reads)
+		return data, pending, err
+	}
+	if tf.Unreadable {
+		return nil, false, fmt.Errorf("host %s: %s exists but cannot be read", c.Host(), file)
+	}
+	pc := tasks.Precondition{Path: file, Exists: tf.Exists}
+	if tf.Exists {
+		pc.SHA256 = transport.Checksum([]byte(tf.Content))
+		data = []byte(tf.Content)
+	}
+	*reads = append(*reads, pc)
+	return data, false, nil
+}
+
+// makeKeyCSR runs, in one command on the host, openssl genpkey (when
+// newKey) and openssl req (-addext on OpenSSL 1.1.1+, a small config file
+// with -reqexts before that), and prints the public key and the CSR.
+func makeKeyCSR(ctx context.Context, c transport.Conn, files tlsFiles, names pg.Names, addext, newKey bool, kt string) (pub, csr []byte, err error) {
+	var cmd string
+	if newKey {
+		tmp := shellescape.Quote(files.Key + ".sshplay-new")
+		cmd = "(umask 077 && openssl genpkey " + keyTypes[kt] + " -out " + tmp + " && chmod 600 " + tmp +
+			" && mv -f " + tmp + " " + shellescape.Quote(files.Key) + ") </dev/null >&2 || exit 1\n"
+	}
 	subj := "/CN=" + names.CommonName(c.Host())
 	tmp := files.CSR + ".sshplay-new"
-	var cmd string
 	if addext {
-		cmd = shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", files.Key, "-passin", "pass:", "-subj", subj,
+		cmd += shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", files.Key, "-passin", "pass:", "-subj", subj,
 			"-addext", "subjectAltName=" + names.SubjectAltName(), "-out", tmp})
 	} else {
 		cnf := "[req]\ndistinguished_name=dn\n[dn]\n[san]\nsubjectAltName=" + names.SubjectAltName() + "\n"
-		cmd = "cnf=$(mktemp) && printf '%s' " + shellescape.Quote(cnf) + " > \"$cnf\" && " +
+		cmd += "cnf=$(mktemp) && printf '%s' " + shellescape.Quote(cnf) + " > \"$cnf\" && " +
 			shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", files.Key, "-passin", "pass:", "-subj", subj, "-reqexts", "san", "-out", tmp}) +
 			" -config \"$cnf\"; rc=$?; rm -f \"$cnf\"; [ $rc -eq 0 ]"
 	}
-	cmd += " && chmod 644 " + shellescape.Quote(tmp) + " && mv -f " + shellescape.Quote(tmp) + " " + shellescape.Quote(files.CSR)
-	if _, err := c.Run(ctx, cmd+" </dev/null", transport.RunOptions{}); err != nil {
-		return fmt.Errorf("host %s: write CSR %s: %w", c.Host(), files.CSR, err)
+	cmd += " </dev/null >&2 && chmod 644 " + shellescape.Quote(tmp) + " && mv -f " + shellescape.Quote(tmp) + " " + shellescape.Quote(files.CSR) +
+		" && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout </dev/null && cat -- " + shellescape.Quote(files.CSR)
+	res, err := c.Run(ctx, cmd, transport.RunOptions{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: %w", c.Host(), files.CSR, err)
 	}
-	return nil
+	pubOut, csrOut, ok := strings.Cut(string(res.Stdout), "-----END PUBLIC KEY-----\n")
+	if !ok || !strings.Contains(csrOut, "CERTIFICATE REQUEST") {
+		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: unexpected output %q", c.Host(), files.CSR, truncateText(string(res.Stdout), 120))
+	}
+	return []byte(pubOut + "-----END PUBLIC KEY-----\n"), []byte(csrOut), nil
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // ipStrings formats IPs for results.

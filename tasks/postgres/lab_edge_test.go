@@ -243,7 +243,7 @@ func TestLabRestart(t *testing.T) {
 		if rp.Method != "pg_ctl" || rp.AsRoot {
 			t.Errorf("%s: restart plan %+v, want pg_ctl as the cluster user", h.Name, rp)
 		}
-		if err := doRestart(ctx, env, p, rp, 60*time.Second); err != nil {
+		if err := doRestart(ctx, env, p, targetFor(p, f), rp, 60*time.Second); err != nil {
 			t.Fatalf("%s: restart: %v", h.Name, err)
 		}
 		f2, err := gather(ctx, env, p)

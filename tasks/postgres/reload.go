@@ -29,7 +29,7 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := gather(ctx, env, p)
+	f, err := hostFacts(ctx, env, p, false, pg.PartSettings)
 	if err != nil {
 		return nil, err
 	}
@@ -52,39 +52,52 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 			reasons = append(reasons, st.Name+" is pending a restart")
 		}
 	}
-	j, err := pg.ReadJournal(ctx, env.Conn, f.DataDirectory)
-	if err != nil {
-		return nil, err
-	}
-	if j != nil && len(j.Entries) > 0 {
-		reasons = append(reasons, fmt.Sprintf("%d file(s) changed in this run", len(j.Entries)))
-	} else if changedArg {
+	if changedArg {
 		reasons = append(reasons, "earlier tasks changed TLS files")
+	} else {
+		// Files journaled by this run (the facts' copy unless a module
+		// of this run has written the journal since).
+		var j *pg.Journal
+		if f.IsStale(pg.PartJournal) {
+			if j, err = pg.ReadJournal(ctx, env.Conn, f.DataDirectory); err != nil {
+				return nil, err
+			}
+		} else if len(f.Journal) > 0 {
+			if j, err = pg.DecodeJournal(f.Journal); err != nil {
+				return nil, fmt.Errorf("host %s: %s: %w", env.Host, pg.JournalPath(f.DataDirectory), err)
+			}
+		}
+		if j != nil && len(j.Entries) > 0 {
+			reasons = append(reasons, fmt.Sprintf("%d file(s) changed in this run", len(j.Entries)))
+		}
 	}
 	if len(reasons) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "nothing to reload", Result: map[string]any{"action": "none"}}, nil
+		return &tasks.Change{Action: tasks.None, Summary: "nothing to reload", Result: factsResult(map[string]any{"action": "none"}, f)}, nil
 	}
 	if f.ServerVersionNum < 100000 {
 		restart = true
 		reasons = append(reasons, "PostgreSQL before 10 reads TLS files only at start")
 	}
-	rp, err := restartPlan(ctx, env.Conn, p, f)
-	if err != nil {
-		if restart {
+	verb := "reload"
+	var rp *pg.RestartPlan
+	if restart {
+		// The restart method is only probed when a restart is planned; a
+		// reload that leaves pending_restart probes it then.
+		if rp, err = restartPlan(ctx, env.Conn, p, f); err != nil {
 			return nil, fmt.Errorf("host %s: %w", env.Host, err)
 		}
-		rp = nil // a reload does not need it; a pending_restart later fails clearly
-	}
-	verb := "reload"
-	if restart {
 		verb = "restart (" + rp.Method + ")"
 	}
 	return &tasks.Change{
 		Action:  tasks.Update,
 		Summary: "would " + verb + ": " + strings.Join(reasons, "; "),
-		Result:  map[string]any{"action": strings.Fields(verb)[0], "reasons": reasons},
+		Result:  factsResult(map[string]any{"action": strings.Fields(verb)[0], "reasons": reasons}, f, pg.PartSettings),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-			return applyReload(ctx, env, p, f, restart, rp, timeout)
+			res, err := applyReload(ctx, env, p, f, restart, rp, timeout)
+			if err != nil {
+				return res, err
+			}
+			return factsResult(res, f, pg.PartSettings), nil
 		},
 	}, nil
 }
@@ -105,14 +118,14 @@ func restartPlan(ctx context.Context, c transport.Conn, p *params, f *pg.Facts) 
 }
 
 // validate re-reads the configuration and hba files as they are on disk now
-// and fails naming file:line for the first error.
-func validate(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
-	f, err := gather(ctx, env, p)
+// (one query) and fails naming file:line for the first error.
+func validate(ctx context.Context, env *tasks.Env, t pg.Target) error {
+	d, err := pg.ReadDiskState(ctx, env.Conn, t)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var errs []string
-	for _, fs := range f.FileSettings {
+	for _, fs := range d.FileSettings {
 		if fs.Error != "" {
 			errs = append(errs, fmt.Sprintf("%s:%d: %s", fs.SourceFile, fs.SourceLine, fs.Error))
 		}
@@ -121,65 +134,70 @@ func validate(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error)
 	// a reload reads postgresql.conf first, so with ssl = on on disk that
 	// complaint does not apply.
 	sslOnDisk := false
-	for _, fs := range f.FileSettings {
+	for _, fs := range d.FileSettings {
 		if fs.Name == "ssl" && fs.Applied {
 			sslOnDisk, _ = toBool(fs.Setting)
 		}
 	}
-	for _, h := range f.HBAErrors {
+	for _, h := range d.HBAErrors {
 		if sslOnDisk && strings.Contains(h.Error, "because SSL is disabled") {
 			continue
 		}
 		errs = append(errs, fmt.Sprintf("%s:%d: %s", h.File, h.Line, h.Error))
 	}
 	if len(errs) > 0 {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: validation failed, not reloading: %s", env.Host, strings.Join(errs, "; ")),
+		return &tasks.Failed{Msg: fmt.Sprintf("host %s: validation failed, not reloading: %s", env.Host, strings.Join(errs, "; ")),
 			Result: map[string]any{"validation_errors": errs}}
 	}
-	return f, nil
+	return nil
 }
 
+// reloadPoll is how often the running settings are read after a reload
+// until the new values show (the postmaster applies them asynchronously).
+const reloadPoll = 20 * time.Millisecond
+
 func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, restart bool, rp *pg.RestartPlan, timeout time.Duration) (map[string]any, error) {
-	if _, err := validate(ctx, env, p); err != nil {
+	t := targetFor(p, f)
+	if err := validate(ctx, env, t); err != nil {
 		return nil, err
 	}
 	if restart {
-		if err := doRestart(ctx, env, p, rp, timeout); err != nil {
+		if err := doRestart(ctx, env, p, t, rp, timeout); err != nil {
 			return nil, err
 		}
 		return map[string]any{"action": "restart", "method": rp.Method}, nil
 	}
-	if err := pg.Exec(ctx, env.Conn, target(p), "SELECT pg_reload_conf();"); err != nil {
-		return nil, err
-	}
-	// The postmaster applies the files shortly after the signal: poll until
-	// the wanted values show, then look for settings that need a restart.
+	// Reload, wait a moment in the same session, read the settings; poll
+	// until the wanted values show, then look for settings that need a
+	// restart.
 	want := wantedSettings(p, f)
-	deadline := time.Now().Add(10 * time.Second)
-	var nf *pg.Facts
-	for {
-		var err error
-		nf, err = pg.GatherFacts(ctx, env.Conn, target(p))
-		if err != nil {
-			return nil, err
-		}
-		done := true
+	live := func(settings []pg.Setting) bool {
+		nf := *f
+		nf.Settings = settings
 		for _, s := range want {
-			if st, ok := nf.Setting(s.Name); ok && !sameSetting(nf, s.Name, s.Value, st.Setting) && !st.PendingRestart {
-				done = false
+			if st, ok := nf.Setting(s.Name); ok && !sameSetting(&nf, s.Name, s.Value, st.Setting) && !st.PendingRestart {
+				return false
 			}
 		}
-		if done || time.Now().After(deadline) {
-			break
-		}
+		return true
+	}
+	settings, err := pg.Reload(ctx, env.Conn, t, "0.02")
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !live(settings) && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(reloadPoll):
+		}
+		if settings, err = pg.ReadSettings(ctx, env.Conn, t); err != nil {
+			return nil, err
 		}
 	}
 	var pending []string
-	for _, st := range nf.Settings {
+	for _, st := range settings {
 		if st.PendingRestart {
 			pending = append(pending, st.Name)
 		}
@@ -188,9 +206,11 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 		return map[string]any{"action": "reload"}, nil
 	}
 	if rp == nil {
-		return nil, fmt.Errorf("host %s: %s need a restart and no restart method was found; set pg_restart_command", env.Host, strings.Join(pending, ", "))
+		if rp, err = restartPlan(ctx, env.Conn, p, f); err != nil {
+			return nil, fmt.Errorf("host %s: %s need a restart and no restart method was found (%v); set pg_restart_command", env.Host, strings.Join(pending, ", "), err)
+		}
 	}
-	if err := doRestart(ctx, env, p, rp, timeout); err != nil {
+	if err := doRestart(ctx, env, p, t, rp, timeout); err != nil {
 		return nil, err
 	}
 	return map[string]any{"action": "restart", "method": rp.Method, "pending_restart": pending}, nil
@@ -198,7 +218,7 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 
 // doRestart runs the restart command (as root for systemctl and
 // pg_ctlcluster) and waits until the server accepts connections.
-func doRestart(ctx context.Context, env *tasks.Env, p *params, rp *pg.RestartPlan, timeout time.Duration) error {
+func doRestart(ctx context.Context, env *tasks.Env, p *params, t pg.Target, rp *pg.RestartPlan, timeout time.Duration) error {
 	c := env.Conn
 	if rp.AsRoot {
 		c = c.Become(transport.Become{Enabled: true, Password: p.str("ansible_become_password", p.str("ansible_become_pass", ""))})
@@ -206,7 +226,7 @@ func doRestart(ctx context.Context, env *tasks.Env, p *params, rp *pg.RestartPla
 	if _, err := c.Run(ctx, rp.Command, transport.RunOptions{}); err != nil {
 		return fmt.Errorf("host %s: restart (%s): %w", env.Host, rp.Method, err)
 	}
-	return waitReady(ctx, env.Conn, target(p), timeout)
+	return waitReady(ctx, env.Conn, t, timeout)
 }
 
 // waitReady polls `SELECT 1` through the socket until it answers.
@@ -223,7 +243,7 @@ func waitReady(ctx context.Context, c transport.Conn, t pg.Target, timeout time.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,10 +19,8 @@ var rollbackParams = append([]string{"reason", "fail", "pg_restart_command", "pg
 // clusterFacts returns the facts registered by pg_facts earlier in the run
 // (the server may be down by now), else gathers them.
 func clusterFacts(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
-	if m, ok := env.Vars["pg"].(map[string]any); ok {
-		if f, err := pg.FactsFromMap(m); err == nil && f.DataDirectory != "" {
-			return f, nil
-		}
+	if f := registered(env); f != nil {
+		return f, nil
 	}
 	return gather(ctx, env, p)
 }
@@ -67,7 +66,7 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 			if rbErr != nil {
 				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: failed, and rollback failed: %v (cause: %s)", env.Host, rbErr, reason), Result: res}
 			}
-			t := target(p)
+			t := targetFor(p, f)
 			if _, err := pg.Query(ctx, env.Conn, t, "SELECT pg_reload_conf();"); err != nil {
 				// The server is down (a failed restart): start it again.
 				rp, perr := pg.DecideRestart(mustProbe(ctx, env.Conn, f), f, p.str("pg_restart_command", ""), p.str("pg_restart_log", ""))
@@ -86,6 +85,8 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but %v", env.Host, err), Result: res}
 			}
 			res["accepts_connections"] = true
+			// Everything this run changed is undone: read it all again.
+			res = factsResult(res, f, pg.PartTLS, pg.PartJournal, pg.PartConfig, pg.PartHBA, pg.PartSettings)
 			if fail {
 				return res, &tasks.Failed{Msg: "failed (rolled back): " + reason, Result: res}
 			}
@@ -127,6 +128,11 @@ func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	if err != nil {
 		return nil, err
 	}
+	if !f.IsStale(pg.PartJournal) && len(f.Journal) == 0 {
+		// No journal when the facts were read, and no module of this run
+		// has written one since: nothing to commit, no round trip.
+		return &tasks.Change{Action: tasks.None, Summary: "nothing to commit"}, nil
+	}
 	j, err := pg.ReadJournal(ctx, env.Conn, f.DataDirectory)
 	if err != nil {
 		return nil, err
@@ -160,7 +166,10 @@ func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 			if err := env.Conn.Remove(ctx, jp); err != nil {
 				return nil, fmt.Errorf("host %s: clear journal: %w", env.Host, err)
 			}
-			return map[string]any{"run": j.Run, "deleted_backups": old}, nil
+			nf := f.MarkStale()
+			nf.Journal = nil
+			nf.Stale = slices.DeleteFunc(nf.Stale, func(s string) bool { return s == pg.PartJournal })
+			return factsResult(map[string]any{"run": j.Run, "deleted_backups": old}, nf), nil
 		},
 	}, nil
 }

@@ -34,7 +34,7 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := gather(ctx, env, p)
+	f, err := hostFacts(ctx, env, p, true)
 	if err != nil {
 		return nil, err
 	}
@@ -43,16 +43,19 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	if err != nil {
 		return nil, err
 	}
+	ts := tlsFacts(p, f)
 	var reads []tasks.Precondition
-	csr, csrExists, csrPending, err := readPlanned(ctx, env.Conn, files.CSR, &reads)
+	csr, csrPending, err := tlsText(ctx, env.Conn, files.CSR, tsFile(ts, "csr"), &reads)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.CSR, err)
 	}
-	cert, certExists, certPending, err := readPlanned(ctx, env.Conn, files.Cert, &reads)
+	csrExists := csr != nil || csrPending
+	cert, certPending, err := tlsText(ctx, env.Conn, files.Cert, tsFile(ts, "cert"), &reads)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
 	}
-	hostRoot, _, _, err := readPlanned(ctx, env.Conn, files.Root, &reads)
+	certExists := cert != nil || certPending
+	hostRoot, _, err := tlsText(ctx, env.Conn, files.Root, tsFile(ts, "root"), &reads)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Root, err)
 	}
@@ -66,8 +69,9 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	var ks *keyState
 	why := "a new key/CSR is planned"
 	if !csrPending && !certPending {
-		ks, err = probeKey(ctx, env.Conn, files.Key)
-		if err != nil {
+		if ts != nil {
+			ks = keyStateOf(ts)
+		} else if ks, err = probeKey(ctx, env.Conn, files.Key); err != nil {
 			return nil, err
 		}
 		if !ks.Exists || ks.Problem != "" {
@@ -78,20 +82,29 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 			if bytes.Equal(hostRoot, root) {
 				info, _ := pki.CertInfo(cert)
 				return &tasks.Change{Action: tasks.None, Summary: "certificate " + files.Cert + " is good (" + names.String() + ")",
-					Result: certResult(files, info)}, nil
+					Result: factsResult(certResult(files, info), f)}, nil
 			}
 			// Only root.crt differs.
 			return &tasks.Change{
 				Action: tasks.Update, Summary: "would write " + files.Root + " (our CA root)", Reads: reads,
 				Writes: []transport.PlannedFile{{Path: files.Root, Content: root, Mode: 0o644}},
 				Diffs:  []tasks.Diff{tasks.FileDiff(files.Root, string(hostRoot), string(root))},
+				Result: factsResult(nil, f, pg.PartTLS, pg.PartJournal),
 				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 					j := journaler(ctx, env, p, f)
 					if err := writeJournaled(ctx, env, j, files.Root, root, transport.WriteOptions{Mode: 0o644}); err != nil {
 						return nil, err
 					}
 					info, _ := pki.CertInfo(cert)
-					return certResult(files, info), nil
+					nf := f.MarkStale(pg.PartJournal)
+					if ts != nil {
+						st := *ts
+						st.Root = pg.TLSFile{Exists: true, Content: string(root)}
+						nf.TLS = &st
+					} else {
+						nf = nf.MarkStale(pg.PartTLS)
+					}
+					return factsResult(certResult(files, info), nf), nil
 				},
 			}, nil
 		}
@@ -109,7 +122,7 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	writes := []transport.PlannedFile{{Path: files.Cert, Pending: true, Mode: 0o644}, {Path: files.Root, Pending: true, Mode: 0o644}}
 
 	if external {
-		return planExternal(ctx, env, p, f, files, names, why, action, reads, writes, ks)
+		return planExternal(ctx, env, p, f, ts, files, names, why, action, reads, writes, ks)
 	}
 
 	caNote := ""
@@ -121,34 +134,41 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		Summary: fmt.Sprintf("would sign a certificate for %s, %d days (%s)%s; install %s and %s", names, days, why, caNote, files.Cert, files.Root),
 		Reads:   reads,
 		Writes:  writes,
-		Result:  map[string]any{"cert": files.Cert, "names": names.String()},
+		Result:  factsResult(map[string]any{"cert": files.Cert, "names": names.String()}, f, pg.PartTLS, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			ca, err := pki.Init(caDir(p), pki.InitOptions{Intermediate: intermediate, KeyType: p.str("tls_ca_key_type", "")})
 			if err != nil {
 				return nil, fmt.Errorf("host %s: open CA: %w", env.Host, err)
 			}
-			csr, err := env.Conn.ReadFile(ctx, files.CSR)
-			if err != nil {
-				return nil, fmt.Errorf("host %s: fetch CSR %s: %w", env.Host, files.CSR, err)
+			if csr == nil {
+				// Planned in this run after the plan read it: fetch it now.
+				if csr, err = env.Conn.ReadFile(ctx, files.CSR); err != nil {
+					return nil, fmt.Errorf("host %s: fetch CSR %s: %w", env.Host, files.CSR, err)
+				}
 			}
 			leaf, err := ca.Sign(csr, pki.SignRequest{DNSNames: names.DNS, IPs: names.IPs, Days: days, Now: nowFunc()})
 			if err != nil {
 				return nil, fmt.Errorf("host %s: sign: %w", env.Host, err)
 			}
-			return install(ctx, env, p, f, files, append(leaf, ca.ChainPEM()...), ca.RootPEM())
+			return install(ctx, env, p, f, ts, files, append(leaf, ca.ChainPEM()...), ca.RootPEM())
 		},
 	}, nil
 }
 
 // install uploads the bundle and root, then proves on the host that the
 // certificate belongs to the key.
-func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, files tlsFiles, bundle, root []byte) (map[string]any, error) {
+func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg.TLSState, files tlsFiles, bundle, root []byte) (map[string]any, error) {
 	j := journaler(ctx, env, p, f)
-	if err := writeJournaled(ctx, env, j, files.Cert, bundle, transport.WriteOptions{Mode: 0o644}); err != nil {
+	if err := j.Before(ctx, files.Cert, files.Root); err != nil {
 		return nil, err
 	}
-	if err := writeJournaled(ctx, env, j, files.Root, root, transport.WriteOptions{Mode: 0o644}); err != nil {
-		return nil, err
+	for _, w := range []struct {
+		path string
+		data []byte
+	}{{files.Cert, bundle}, {files.Root, root}} {
+		if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
+			return nil, fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
+		}
 	}
 	cmd := "openssl x509 -in " + shellescape.Quote(files.Cert) + " -noout -pubkey && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout"
 	res, err := env.Conn.Run(ctx, cmd+" </dev/null", transport.RunOptions{})
@@ -163,7 +183,17 @@ func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, files 
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", env.Host, err)
 	}
-	return certResult(files, info), nil
+	// The files are what was just written and checked on the host.
+	nf := f.MarkStale(pg.PartJournal)
+	if ts != nil {
+		st := *ts
+		st.Cert = pg.TLSFile{Exists: true, Content: string(bundle)}
+		st.Root = pg.TLSFile{Exists: true, Content: string(root)}
+		nf.TLS = &st
+	} else {
+		nf = nf.MarkStale(pg.PartTLS)
+	}
+	return factsResult(certResult(files, info), nf), nil
 }
 
 func certResult(files tlsFiles, info *pki.Info) map[string]any {
@@ -182,7 +212,7 @@ func certResult(files tlsFiles, info *pki.Info) map[string]any {
 // planExternal: install DIR/HOST.crt when the external CA has returned it,
 // else write DIR/HOST.csr and report csr_pending (the playbook then commits
 // and ends the host: the key must survive until the certificate comes).
-func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, files tlsFiles, names pg.Names, why string,
+func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg.TLSState, files tlsFiles, names pg.Names, why string,
 	action tasks.Action, reads []tasks.Precondition, writes []transport.PlannedFile, ks *keyState) (*tasks.Change, error) {
 	dir := csrDir(p)
 	crtPath := filepath.Join(dir, env.Host+".crt")
@@ -204,7 +234,7 @@ func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, f
 			Action: action, Summary: fmt.Sprintf("would install %s (signed externally, %s) as %s and %s", crtPath, names, files.Cert, files.Root),
 			Reads: reads, Writes: writes,
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-				return install(ctx, env, p, f, files, bundle, root)
+				return install(ctx, env, p, f, ts, files, bundle, root)
 			},
 		}, nil
 	} else if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {

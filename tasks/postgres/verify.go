@@ -44,10 +44,11 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := gather(ctx, env, p)
+	f, err := hostFacts(ctx, env, p, true)
 	if err != nil {
 		return nil, err
 	}
+	ts := tlsFacts(p, f)
 	files := filesFor(p, f)
 	addrs := pg.Addresses(p.str("pg_host", ""), p.str("ansible_host", ""))
 	if len(addrs) == 0 {
@@ -65,8 +66,12 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 			if root == nil {
 				return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: no CA root to verify against", env.Host)}
 			}
-			cert, err := env.Conn.ReadFile(ctx, files.Cert)
-			if err != nil {
+			// The certificate on the host: as the facts (or the module that
+			// installed it in this run) saw it, else read now.
+			var cert []byte
+			if ts != nil && ts.Cert.Exists && !ts.Cert.Unreadable {
+				cert = []byte(ts.Cert.Content)
+			} else if cert, err = env.Conn.ReadFile(ctx, files.Cert); err != nil {
 				return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
 			}
 			sha, err := pg.CertSHA256(cert)
