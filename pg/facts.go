@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,12 +78,19 @@ type Facts struct {
 	Bindir string `json:"bindir"`
 	// SocketDir is the socket directory psql used with Bindir.
 	SocketDir string `json:"socket_dir"`
+	// BackupDirs are the directories whose sshplay backups (FILE.sshplay-
+	// RUNID) the facts list in Backups: the data directory, those of the
+	// config and hba files, and the TLS directory when one was given.
+	BackupDirs []string `json:"backup_dirs,omitempty"`
+	Backups    []string `json:"backups,omitempty"`
 	// Journal is the on-host journal file (empty when there is none).
 	Journal []byte `json:"journal"`
 	// ConfigText and HBAText are postgresql.conf and pg_hba.conf as read
 	// (base64 in JSON: the files need not be valid UTF-8).
 	ConfigText []byte `json:"config_text"`
 	HBAText    []byte `json:"hba_text"`
+	// UnfinishedRun is the run id of a journal found on the host.
+	UnfinishedRun string `json:"unfinished_run,omitempty"`
 	// TLS is the state of the TLS files; nil when not gathered.
 	TLS *TLSState `json:"tls,omitempty"`
 	// Stale names the parts a module of this run has changed since they
@@ -155,6 +163,8 @@ const (
 // factsSQL returns one JSON object. It needs PostgreSQL 10 or later
 // (pg_hba_file_rules) and a superuser (pg_file_settings, pg_read_file).
 const factsSQL = `SELECT current_setting('data_directory');
+SELECT current_setting('config_file');
+SELECT current_setting('hba_file');
 SELECT json_build_object(
  'server_version_num', current_setting('server_version_num')::int,
  'server_version', current_setting('server_version'),
@@ -193,6 +203,7 @@ const (
 	tlsMarker   = "@@sshplay-tls@@"
 	keyMarker   = "@@sshplay-key@@"
 	fileMarker  = "@@sshplay-file@@"
+	bakMarker   = "@@sshplay-backups@@"
 )
 
 // GatherOptions say what the facts round trip reads.
@@ -223,6 +234,15 @@ fi
 	b.WriteString(`grep -ls '[p]atroni' /proc/[0-9]*/cmdline 2>/dev/null | head -n 5 | tr '\n' ' '; printf '\n'` + "\n")
 	b.WriteString(`printf '%s\n%s\n%s\n' "$(openssl version 2>/dev/null)" "$bindir" "$hopt"` + "\n")
 	b.WriteString("[ $rc -eq 0 ] || exit $rc\n")
+	// The backups next to the files a run changes (psql printed the data
+	// directory, config_file and hba_file first), so that committing a
+	// run needs no listing of its own.
+	b.WriteString("nl='\n'; dd=${out%%\"$nl\"*}; r=${out#*\"$nl\"}; cf=${r%%\"$nl\"*}; r=${r#*\"$nl\"}; hf=${r%%\"$nl\"*}\n")
+	b.WriteString("printf '" + bakMarker + "\\n'; for d in \"$dd\" \"${cf%/*}\" \"${hf%/*}\"")
+	if o.TLSDir != "" {
+		b.WriteString(" " + shellescape.Quote(o.TLSDir))
+	}
+	b.WriteString("; do printf 'D %s\\n' \"$d\"; for f in \"$d\"/*" + BackupInfix + "[0-9]*Z; do [ -f \"$f\" ] && printf 'F %s\\n' \"$f\"; done; done; :\n")
 	if !o.TLS {
 		return b.String()
 	}
@@ -230,7 +250,7 @@ fi
 	if o.TLSDir != "" {
 		dir = shellescape.Quote(o.TLSDir)
 	}
-	b.WriteString("nl='\n'; d=" + dir + "\n")
+	b.WriteString("d=" + dir + "\n")
 	b.WriteString(`printf '` + tlsMarker + `%s\n' "$d"
 k=$d/` + KeyFile + `
 if [ ! -e "$k" ]; then printf '` + keyMarker + ` missing\n'
@@ -278,9 +298,9 @@ func Gather(ctx context.Context, c transport.Conn, o GatherOptions) (*Facts, err
 func ParseFactsOutput(out []byte) (*Facts, error) {
 	js, probes, _ := bytes.Cut(out, []byte("\n"+probeMarker+"\n"))
 	js = bytes.TrimSpace(js)
-	// The data directory line comes first, then the JSON object (which
-	// json_agg may break over lines).
-	if !bytes.HasPrefix(js, []byte("{")) {
+	// The data directory, config_file and hba_file lines come first, then
+	// the JSON object (which json_agg may break over lines).
+	for i := 0; i < 3 && !bytes.HasPrefix(js, []byte("{")); i++ {
 		if _, after, ok := bytes.Cut(js, []byte("\n")); ok {
 			js = after
 		}
@@ -290,6 +310,17 @@ func ParseFactsOutput(out []byte) (*Facts, error) {
 		return nil, fmt.Errorf("parse postgres facts: %w (output %q)", err, truncate(string(js), 200))
 	}
 	rest, tlsPart, hasTLS := strings.Cut(string(probes), tlsMarker)
+	rest, baks, _ := strings.Cut(rest, bakMarker+"\n")
+	for _, l := range strings.Split(baks, "\n") {
+		kind, p, ok := strings.Cut(l, " ")
+		switch {
+		case !ok || p == "":
+		case kind == "D" && !slices.Contains(f.BackupDirs, p):
+			f.BackupDirs = append(f.BackupDirs, p)
+		case kind == "F" && !slices.Contains(f.Backups, p):
+			f.Backups = append(f.Backups, p)
+		}
+	}
 	lines := strings.Split(rest, "\n")
 	field := func(i int) string {
 		if i < len(lines) {
@@ -408,9 +439,20 @@ func (f *Facts) ResolvePath(p string) string {
 	return path.Join(f.DataDirectory, p)
 }
 
-// Map returns the facts as plain values (for ansible_facts / register).
+// Facts travel between the modules of a run as the *Facts itself (the
+// value of ansible_facts.pg): no copy per task, and the big texts (config,
+// hba, certificates) are shared by every registered result. Templates and
+// output see Map(), made only when they ask.
+
+// plainFacts is Facts without its methods (for encoding/json).
+type plainFacts Facts
+
+// MarshalJSON encodes the facts as Map shows them.
+func (f *Facts) MarshalJSON() ([]byte, error) { return json.Marshal(f.Map()) }
+
+// Map returns the facts as plain values (for templates and printing).
 func (f *Facts) Map() map[string]any {
-	b, err := json.Marshal(f)
+	b, err := json.Marshal((*plainFacts)(f))
 	if err != nil {
 		return map[string]any{}
 	}
@@ -430,11 +472,26 @@ func FactsFromMap(m map[string]any) (*Facts, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f Facts
+	var f plainFacts
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, err
 	}
-	return &f, nil
+	return (*Facts)(&f), nil
+}
+
+// FactsFrom returns the facts a variable holds: a *Facts as the modules
+// register it, or a map (set_fact, JSON) decoded; nil when neither.
+func FactsFrom(v any) *Facts {
+	switch x := v.(type) {
+	case *Facts:
+		return x
+	case map[string]any:
+		f, err := FactsFromMap(x)
+		if err == nil {
+			return f
+		}
+	}
+	return nil
 }
 
 // OpenSSLAddext reports whether the host's openssl supports `req -addext`

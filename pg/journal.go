@@ -1,6 +1,7 @@
 package pg
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,9 @@ import (
 
 	"github.com/sshplay/sshplay/transport"
 )
+
+// backedUp is printed by BeforeRun's command once the copies are made.
+const backedUp = "@@sshplay-backed-up@@"
 
 // JournalName is the journal's file name in the data directory.
 const JournalName = ".sshplay-journal"
@@ -109,7 +113,13 @@ type Journaler struct {
 	DataDir string
 	// Run is used when no journal exists yet.
 	Run string
-	cur *Journal
+	// Also are the other files the run may change (postgresql.conf,
+	// pg_hba.conf, ...): when Before has to run a command anyway, those
+	// that exist are backed up and journaled in it, which spares each a
+	// command of its own later. A file backed up so but left unchanged is
+	// restored to the same content by a rollback.
+	Also []string
+	cur  *Journal
 }
 
 // load returns the current journal or a new one for j.Run.
@@ -141,16 +151,33 @@ func (j *Journaler) RunID(ctx context.Context) (string, error) {
 // each existing one to its backup (on the host, keeping mode and owner; the
 // content never leaves the host, so keys are safe), all in one command, and
 // journals them with one write. A file journaled earlier in the run keeps
-// its first backup.
+// its first backup. When a copy has to run anyway, the existing files of
+// j.Also ride along in the same command.
 func (j *Journaler) Before(ctx context.Context, paths ...string) error {
+	_, err := j.backup(ctx, paths, "", transport.RunOptions{})
+	return err
+}
+
+// BeforeRun is Before (with every existing file of j.Also) plus then, a
+// command that must change nothing (a check), run in the same command
+// after the copies; the journal is written only when all of it succeeded.
+// It returns then's result.
+func (j *Journaler) BeforeRun(ctx context.Context, paths []string, then string, opts transport.RunOptions) (*transport.Result, error) {
+	return j.backup(ctx, paths, then, opts)
+}
+
+func (j *Journaler) backup(ctx context.Context, paths []string, then string, opts transport.RunOptions) (*transport.Result, error) {
 	jn, err := j.load(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var add []JournalEntry
 	var cps []string
+	seen := func(p string) bool {
+		return jn.Has(p) || slices.ContainsFunc(add, func(e JournalEntry) bool { return e.Path == p })
+	}
 	for _, p := range paths {
-		if jn.Has(p) || slices.ContainsFunc(add, func(e JournalEntry) bool { return e.Path == p }) {
+		if seen(p) {
 			continue
 		}
 		e := JournalEntry{Path: p}
@@ -159,27 +186,62 @@ func (j *Journaler) Before(ctx context.Context, paths ...string) error {
 		case errors.Is(err, fs.ErrNotExist):
 			e.Created = true
 		case err != nil:
-			return fmt.Errorf("host %s: stat %s: %w", j.Conn.Host(), p, err)
+			return nil, fmt.Errorf("host %s: stat %s: %w", j.Conn.Host(), p, err)
 		default:
 			e.Backup = BackupPath(p, jn.Run)
 			cps = append(cps, "cp -p -- "+shellescape.Quote(p)+" "+shellescape.Quote(e.Backup))
 		}
 		add = append(add, e)
 	}
-	if len(add) == 0 {
-		return nil
-	}
-	if len(cps) > 0 {
-		if _, err := j.Conn.Run(ctx, strings.Join(cps, " && "), transport.RunOptions{}); err != nil {
-			return fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), strings.Join(paths, ", "), err)
+	if len(cps) > 0 || then != "" {
+		// A command runs anyway: back up the other files of the run now.
+		for _, p := range j.Also {
+			if p == "" || seen(p) {
+				continue
+			}
+			if _, err := j.Conn.Stat(ctx, p); err != nil {
+				continue // missing (or unreadable): a later Before decides
+			}
+			e := JournalEntry{Path: p, Backup: BackupPath(p, jn.Run)}
+			cps = append(cps, "cp -p -- "+shellescape.Quote(p)+" "+shellescape.Quote(e.Backup))
+			add = append(add, e)
 		}
+	}
+	var res *transport.Result
+	if len(cps) > 0 || then != "" {
+		cmd := strings.Join(cps, " && ")
+		if then != "" {
+			if cmd != "" {
+				cmd += " && "
+			}
+			cmd += "printf '" + backedUp + "\\n' && { " + then + "\n}"
+		}
+		res, err = j.Conn.Run(ctx, cmd, opts)
+		copied := then == "" && err == nil
+		if res != nil && then != "" {
+			var ok bool
+			_, res.Stdout, ok = bytes.Cut(res.Stdout, []byte(backedUp+"\n"))
+			copied = ok
+		}
+		if !copied {
+			if err == nil {
+				err = errors.New("the copies were not confirmed")
+			}
+			return res, fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), strings.Join(append(slices.Clone(paths), j.Also...), ", "), err)
+		}
+		if err != nil {
+			return res, err // then failed: nothing was changed
+		}
+	}
+	if len(add) == 0 {
+		return res, nil
 	}
 	next := &Journal{Run: jn.Run, Entries: append(slices.Clone(jn.Entries), add...)}
 	if err := j.Conn.WriteFile(ctx, JournalPath(j.DataDir), next.Encode(), transport.WriteOptions{Mode: 0o600}); err != nil {
-		return fmt.Errorf("host %s: write journal: %w", j.Conn.Host(), err)
+		return res, fmt.Errorf("host %s: write journal: %w", j.Conn.Host(), err)
 	}
 	j.cur = next
-	return nil
+	return res, nil
 }
 
 // Rollback restores every journaled file (newest first): backups are copied
@@ -240,9 +302,18 @@ func OldBackups(ctx context.Context, c transport.Conn, dirs []string, keep strin
 	if err != nil {
 		return nil, fmt.Errorf("host %s: list backups: %w", c.Host(), err)
 	}
+	return FilterBackups(strings.Split(string(res.Stdout), "\n"), nil, keep), nil
+}
+
+// FilterBackups returns the sshplay backups among files that lie in one of
+// dirs (any directory when dirs is nil) and do not belong to run keep.
+func FilterBackups(files, dirs []string, keep string) []string {
 	var out []string
-	for _, l := range strings.Split(string(res.Stdout), "\n") {
-		if l == "" || strings.HasSuffix(l, BackupInfix+keep) {
+	for _, l := range files {
+		if l == "" || strings.HasSuffix(l, BackupInfix+keep) || !strings.Contains(l, BackupInfix) {
+			continue
+		}
+		if dirs != nil && !slices.Contains(dirs, path.Dir(l)) {
 			continue
 		}
 		if _, err := time.Parse(RunIDLayout, l[strings.LastIndex(l, BackupInfix)+len(BackupInfix):]); err != nil {
@@ -250,5 +321,17 @@ func OldBackups(ctx context.Context, c transport.Conn, dirs []string, keep strin
 		}
 		out = append(out, l)
 	}
-	return out, nil
+	return out
+}
+
+// BackupsFromFacts returns the old backups (not of run keep) in dirs from
+// the listing the facts made; ok is false when the facts did not list one
+// of dirs. The run's own backups, made after the facts, all belong to keep.
+func (f *Facts) BackupsFromFacts(dirs []string, keep string) (old []string, ok bool) {
+	for _, d := range dirs {
+		if !slices.Contains(f.BackupDirs, d) {
+			return nil, false
+		}
+	}
+	return FilterBackups(f.Backups, dirs, keep), true
 }

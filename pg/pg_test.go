@@ -227,3 +227,22 @@ func TestParseFactsOutputTLS(t *testing.T) {
 		t.Error("MarkStale must copy")
 	}
 }
+
+func TestFactsListBackups(t *testing.T) {
+	out := "/d\n/e/postgresql.conf\n/e/pg_hba.conf\n{\"data_directory\": \"/d\", \"server_version_num\": 150000}\n" + probeMarker + "\n\nOpenSSL 3.0.0\n/usr/lib/postgresql/15/bin\n/run\n" +
+		bakMarker + "\nD /d\nF /d/server.crt.sshplay-20261101T000000Z\nD /e\nF /e/pg_hba.conf.sshplay-20261101T000000Z\nF /e/pg_hba.conf.sshplay-20261128T163000Z\nD /e\n"
+	f, err := ParseFactsOutput([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.DataDirectory != "/d" || f.Bindir != "/usr/lib/postgresql/15/bin" || len(f.BackupDirs) != 2 || len(f.Backups) != 3 {
+		t.Fatalf("facts = %+v", f)
+	}
+	old, ok := f.BackupsFromFacts([]string{"/e"}, "20261128T163000Z")
+	if !ok || len(old) != 1 || old[0] != "/e/pg_hba.conf.sshplay-20261101T000000Z" {
+		t.Fatalf("old backups in /e = %v, %v", old, ok)
+	}
+	if _, ok := f.BackupsFromFacts([]string{"/tls"}, "x"); ok {
+		t.Fatal("a directory the facts did not list must need a listing of its own")
+	}
+}

@@ -1,8 +1,11 @@
 package template
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -102,10 +105,66 @@ func (s *Scope) context(names []string) *exec.Context {
 		case err != nil:
 			data[n] = exec.AsValue(err)
 		default:
-			data[n] = v
+			data[n], _ = expand(v)
 		}
 	}
 	return exec.NewContext(data)
+}
+
+// Mapper is a value that variables hold as it is (facts a module keeps
+// for the modules after it) and that templates see as a map: Map is called
+// only when a template uses it.
+type Mapper interface {
+	Map() map[string]any
+}
+
+// expand turns a Mapper variable into its map, and a Mapper deeper in a
+// variable into a lazyMap (registered results carry the facts: a template
+// reading reg.changed must not pay for them), copying only the maps and
+// lists on the way to one; changed is false when v is returned as is.
+func expand(v any) (out any, changed bool) {
+	if m, ok := v.(Mapper); ok {
+		if _, lazy := v.(*LazyVars); !lazy {
+			return m.Map(), true
+		}
+	}
+	return expandDeep(v)
+}
+
+func expandDeep(v any) (out any, changed bool) {
+	switch x := v.(type) {
+	case *LazyVars, *lazyMap:
+		return x, false
+	case Mapper:
+		return &lazyMap{m: x}, true
+	case map[string]any:
+		var m map[string]any
+		for k, e := range x {
+			if n, ch := expandDeep(e); ch {
+				if m == nil {
+					m = maps.Clone(x)
+				}
+				m[k] = n
+			}
+		}
+		if m != nil {
+			return m, true
+		}
+	case []any:
+		var l []any
+		for i, e := range x {
+			if n, ch := expandDeep(e); ch {
+				if l == nil {
+					l = slices.Clone(x)
+				}
+				l[i] = n
+			}
+		}
+		if l != nil {
+			return l, true
+		}
+	}
+	return v, false
 }
 
 // Template renders v: strings are rendered (a single whole expression keeps
@@ -300,3 +359,40 @@ func (l *LazyVars) Map() map[string]any { return l.scope().All() }
 
 // String is what {{ hostvars[h] }} prints.
 func (l *LazyVars) String() string { return fmt.Sprint(l.Map()) }
+
+// lazyMap shows a Mapper to templates; Map is called on first access.
+type lazyMap struct {
+	m    Mapper
+	memo map[string]any
+}
+
+// Map returns the underlying map (made once).
+func (l *lazyMap) Map() map[string]any {
+	if l.memo == nil {
+		l.memo = l.m.Map()
+	}
+	return l.memo
+}
+
+// GetItem implements gonja's item access (x['k']).
+func (l *lazyMap) GetItem(key any) (*exec.Value, bool) {
+	name, ok := key.(string)
+	if !ok {
+		return exec.AsValue(nil), false
+	}
+	v, ok := l.Map()[name]
+	if !ok {
+		return exec.AsValue(nil), false
+	}
+	v, _ = expandDeep(v)
+	return exec.ToValue(v), true
+}
+
+// GetAttribute implements gonja's attribute access (x.k).
+func (l *lazyMap) GetAttribute(name string) (*exec.Value, bool) { return l.GetItem(name) }
+
+// String is what {{ x }} prints.
+func (l *lazyMap) String() string { return fmt.Sprint(l.Map()) }
+
+// MarshalJSON encodes the map.
+func (l *lazyMap) MarshalJSON() ([]byte, error) { return json.Marshal(l.Map()) }

@@ -167,3 +167,32 @@ func TestCompareVersions(t *testing.T) {
 		t.Error("version ordering wrong")
 	}
 }
+
+// countingMapper counts how often a template made it build its map.
+type countingMapper struct{ n int }
+
+func (c *countingMapper) Map() map[string]any {
+	c.n++
+	return map[string]any{"data_directory": "/pg/data", "ssl": true}
+}
+
+func TestMapperVariables(t *testing.T) {
+	e := New()
+	m := &countingMapper{}
+	s := e.Scope(map[string]any{
+		"pg":  Literal{V: m},
+		"reg": Literal{V: map[string]any{"changed": true, "ansible_facts": map[string]any{"pg": m}}},
+	})
+	if got, err := s.Render("{{ reg.changed }}"); err != nil || got != "True" || m.n != 0 {
+		t.Fatalf("reg.changed = %q, %v; Map calls %d, want True and none", got, err, m.n)
+	}
+	if got, err := s.Render("{{ pg.data_directory }}"); err != nil || got != "/pg/data" {
+		t.Fatalf("pg.data_directory = %q, %v", got, err)
+	}
+	if got, err := s.Render("{{ reg.ansible_facts.pg.data_directory }}|{{ reg['ansible_facts']['pg']['ssl'] }}"); err != nil || got != "/pg/data|True" {
+		t.Fatalf("nested = %q, %v", got, err)
+	}
+	if v, ok, err := s.Get("pg"); err != nil || !ok || v != Mapper(m) {
+		t.Fatalf("Get(pg) = %v, %v, %v: want the value itself for modules", v, ok, err)
+	}
+}

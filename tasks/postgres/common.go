@@ -222,12 +222,8 @@ func refuse(env *tasks.Env, f *pg.Facts) error {
 // registered returns the facts pg_facts (or a module after it) registered
 // for this host in this run, or nil.
 func registered(env *tasks.Env) *pg.Facts {
-	m, ok := env.Vars["pg"].(map[string]any)
-	if !ok {
-		return nil
-	}
-	f, err := pg.FactsFromMap(m)
-	if err != nil || f.DataDirectory == "" || f.ServerVersionNum == 0 {
+	f := pg.FactsFrom(env.Vars["pg"])
+	if f == nil || f.DataDirectory == "" || f.ServerVersionNum == 0 {
 		return nil
 	}
 	return f
@@ -279,7 +275,9 @@ func factsResult(res map[string]any, f *pg.Facts, stale ...string) map[string]an
 	if res == nil {
 		res = map[string]any{}
 	}
-	res["ansible_facts"] = map[string]any{"pg": f.MarkStale(stale...).Map()}
+	// The facts themselves, not a map: later modules use them as they are
+	// and every result shares their texts (see pg.Facts.Map).
+	res["ansible_facts"] = map[string]any{"pg": f.MarkStale(stale...)}
 	return res
 }
 
@@ -340,11 +338,14 @@ func inventoryDir(p *params) string {
 func caDir(p *params) string  { return p.str("tls_ca_dir", filepath.Join(inventoryDir(p), "pki")) }
 func csrDir(p *params) string { return p.str("tls_csr_dir", filepath.Join(inventoryDir(p), "csr")) }
 
-// runID is the id this run's backups carry: the run id sshplay_run_id when
-// the engine sets it, else the one of a journal already started on this
-// host in this run, else now.
+// journaler journals this run's changes on the host. Its backups carry the
+// run id sshplay_run_id when the engine sets it, else the one of a journal
+// already started on this host, else now. The configuration files the
+// playbook edits are backed up with the first command that copies
+// anything (see pg.Journaler.Also).
 func journaler(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts) *pg.Journaler {
-	return &pg.Journaler{Conn: env.Conn, DataDir: f.DataDirectory, Run: p.str("sshplay_run_id", pg.NewRunID(nowFunc()))}
+	return &pg.Journaler{Conn: env.Conn, DataDir: f.DataDirectory, Run: p.str("sshplay_run_id", pg.NewRunID(nowFunc())),
+		Also: []string{f.ConfigFile, f.HBAFile, path.Join(f.DataDirectory, "postgresql.auto.conf")}}
 }
 
 // writeJournaled backs up and journals path, then writes data atomically.

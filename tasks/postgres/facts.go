@@ -22,19 +22,18 @@ func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks
 	if err != nil {
 		return nil, err
 	}
-	m := f.Map()
 	summary := fmt.Sprintf("PostgreSQL %s, data %s, ssl %s", f.ServerVersion, f.DataDirectory, onOff(f.SSLOn()))
 	if f.InRecovery {
 		summary += " (standby)"
 	}
 	if j, err := pg.DecodeJournal(f.Journal); len(f.Journal) > 0 && err == nil {
-		m["unfinished_run"] = j.Run
+		f.UnfinishedRun = j.Run
 		summary += "; journal of unfinished run " + j.Run + " present (pg_tls_rollback undoes it)"
 	}
 	return &tasks.Change{
 		Action:  tasks.None,
 		Summary: summary,
-		Result:  map[string]any{"ansible_facts": map[string]any{"pg": m}, "pg": m, "msg": summary},
+		Result:  map[string]any{"ansible_facts": map[string]any{"pg": f}, "pg": f, "msg": summary},
 	}, nil
 }
 

@@ -144,9 +144,12 @@ func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	for _, e := range j.Entries {
 		dirs = append(dirs, path.Dir(e.Path))
 	}
-	old, err := pg.OldBackups(ctx, env.Conn, dirs, j.Run)
-	if err != nil {
-		return nil, err
+	// The facts listed the backups; the ones made since are this run's.
+	old, listed := f.BackupsFromFacts(dirs, j.Run)
+	if !listed {
+		if old, err = pg.OldBackups(ctx, env.Conn, dirs, j.Run); err != nil {
+			return nil, err
+		}
 	}
 	jp := pg.JournalPath(f.DataDirectory)
 	summary := "would clear the journal of run " + j.Run

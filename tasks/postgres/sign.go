@@ -155,12 +155,27 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	}, nil
 }
 
-// install uploads the bundle and root, then proves on the host that the
-// certificate belongs to the key.
+// install proves on the host that the certificate belongs to the key
+// (together with the backups, in one command), then uploads the bundle and
+// root.
 func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg.TLSState, files tlsFiles, bundle, root []byte) (map[string]any, error) {
+	// One command on the host: the backups (of the TLS files and of the
+	// configuration files the run goes on to edit), then the proof that
+	// the key on the host belongs to the certificate, which is fed on
+	// stdin exactly as it is uploaded next: a mismatch uploads nothing.
 	j := journaler(ctx, env, p, f)
-	if err := j.Before(ctx, files.Cert, files.Root); err != nil {
-		return nil, err
+	check := "openssl x509 -noout -pubkey && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout </dev/null"
+	res, err := j.BeforeRun(ctx, []string{files.Cert, files.Root}, check, transport.RunOptions{Stdin: bytes.NewReader(bundle)})
+	if err != nil {
+		var ee *transport.ExitError
+		if errors.As(err, &ee) {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: check on the host that %s matches the certificate: %v", env.Host, files.Key, err)}
+		}
+		return nil, fmt.Errorf("host %s: check key and certificate: %w", env.Host, err)
+	}
+	parts := strings.SplitAfter(string(res.Stdout), "-----END PUBLIC KEY-----")
+	if len(parts) < 2 || strings.TrimSpace(parts[0]) != strings.TrimSpace(parts[1]) {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: the certificate for %s does not match %s on the host; nothing uploaded", env.Host, files.Cert, files.Key)}
 	}
 	for _, w := range []struct {
 		path string
@@ -169,15 +184,6 @@ func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg
 		if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
 			return nil, fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
 		}
-	}
-	cmd := "openssl x509 -in " + shellescape.Quote(files.Cert) + " -noout -pubkey && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout"
-	res, err := env.Conn.Run(ctx, cmd+" </dev/null", transport.RunOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("host %s: check key and certificate: %w", env.Host, err)
-	}
-	parts := strings.SplitAfter(string(res.Stdout), "-----END PUBLIC KEY-----")
-	if len(parts) < 2 || strings.TrimSpace(parts[0]) != strings.TrimSpace(parts[1]) {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s does not match %s after upload", env.Host, files.Cert, files.Key)}
 	}
 	info, err := pki.CertInfo(bundle)
 	if err != nil {
