@@ -124,6 +124,16 @@ type Module interface {
 	Plan(ctx context.Context, env *Env, args map[string]any) (*Change, error)
 }
 
+// ArgChecker is implemented by modules that can check their arguments
+// before anything runs. The playbook parser calls it for every task, so a
+// misspelt argument or an invalid choice is a parse error with file:line:col
+// and nothing runs. Values that still hold a template ("{{ ... }}") are only
+// known per host at run time: CheckArgs must accept them as they are and
+// check only keys and literal values.
+type ArgChecker interface {
+	CheckArgs(args map[string]any) error
+}
+
 // ModuleFunc adapts a plain function to Module.
 type ModuleFunc func(ctx context.Context, env *Env, args map[string]any) (*Change, error)
 
