@@ -452,3 +452,32 @@ func TestErrorType(t *testing.T) {
 		t.Fatal("Load(nil) must fail")
 	}
 }
+
+// TestFirstInventoryDir: sshplay_inventory_dir is the first -i source's
+// directory for every host, while inventory_dir stays per host.
+func TestFirstInventoryDir(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a/hosts.ini": "[db]\ndb1\n",
+		"b/more.ini":  "[db]\ndb2\n",
+		"c/01-x.ini":  "[web]\nw1\n",
+	})
+	inv, err := Load([]string{filepath.Join(dir, "a/hosts.ini"), filepath.Join(dir, "b/more.ini")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"db1", "db2"} {
+		if got := inv.HostVars(h)["sshplay_inventory_dir"]; got != filepath.Join(dir, "a") {
+			t.Errorf("%s: sshplay_inventory_dir = %v, want %s", h, got, filepath.Join(dir, "a"))
+		}
+	}
+	if got := inv.HostVars("db2")["inventory_dir"]; got != filepath.Join(dir, "b") {
+		t.Errorf("db2: inventory_dir = %v", got)
+	}
+	inv, err = Load([]string{filepath.Join(dir, "c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := inv.HostVars("w1")["sshplay_inventory_dir"]; got != filepath.Join(dir, "c") {
+		t.Errorf("directory source: sshplay_inventory_dir = %v", got)
+	}
+}

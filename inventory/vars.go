@@ -174,6 +174,7 @@ func (inv *Inventory) HostVars(name string) map[string]any {
 		gn[i] = n
 	}
 	out["group_names"] = gn
+	out["sshplay_inventory_dir"] = inv.firstDir()
 	if h.file != "" {
 		out["inventory_file"] = h.file
 		out["inventory_dir"] = filepath.Dir(h.file)
@@ -210,4 +211,23 @@ func (inv *Inventory) mergedVars(h *Host) map[string]any {
 		put(vd.hosts[h.Name])
 	}
 	return out
+}
+
+// firstDir is the magic variable sshplay_inventory_dir: the directory of the
+// first -i source (the source itself when it is a directory; the working
+// directory for an inline host list). Unlike inventory_dir, it is the same
+// for every host, so fleet-wide files (the TLS job's pki/ CA directory) have
+// one home however many inventories are given.
+func (inv *Inventory) firstDir() string {
+	if len(inv.sources) == 0 {
+		return "."
+	}
+	src := inv.sources[0]
+	if st, err := os.Stat(src); err == nil {
+		if st.IsDir() {
+			return filepath.Clean(src)
+		}
+		return filepath.Dir(src)
+	}
+	return "."
 }
