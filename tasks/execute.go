@@ -82,6 +82,18 @@ func Execute(ctx context.Context, mod Module, env *Env, args map[string]any, opt
 	if opts.Check && !(opts.ForceApply || ch.RunsInCheck) {
 		if opts.Overlay != nil {
 			opts.Overlay.Add(ch.Writes...)
+			for k, v := range ch.States {
+				opts.Overlay.SetState(k, v)
+			}
+		}
+		if ch.Action == Run && ch.Decided {
+			// creates/removes said the command would run: Ansible reports
+			// such a command as changed in check mode.
+			out.Status = StatusChanged
+			out.WouldRun = true
+			out.Result["changed"] = true
+			out.Result["msg"] = "check mode: would run (creates/removes says so; command not run)"
+			return out
 		}
 		if ch.Action == Run {
 			// A command whose effect cannot be planned: say so, don't guess.

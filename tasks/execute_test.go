@@ -142,8 +142,75 @@ func TestUnifiedDiff(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.HasSuffix(got, tc.want) || !strings.HasPrefix(got, "--- f (before)\n+++ f (after)\n") {
+		if !strings.HasSuffix(got, tc.want) || !strings.HasPrefix(got, "--- before: f\n+++ after: f\n") {
 			t.Errorf("UnifiedDiff(%q, %q) =\n%s\nwant suffix\n%s", tc.before, tc.after, got, tc.want)
 		}
+	}
+}
+
+// TestCheckRunDecided: a command whose creates/removes decided that it
+// would run is "changed" in check mode (as in Ansible and in the real run);
+// one that nothing decided is "skipped (would run)". Planned states reach
+// the overlay.
+func TestCheckRunDecided(t *testing.T) {
+	h := tasktest.New("db1", "sshplay")
+	env := &tasks.Env{Host: "db1", Conn: h}
+	runMod := func(decided bool) tasks.Module {
+		return tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, _ map[string]any) (*tasks.Change, error) {
+			return &tasks.Change{Action: tasks.Run, Decided: decided, States: map[string]string{"service:pg": "started"},
+				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) { return nil, nil }}, nil
+		})
+	}
+	ov := transport.NewOverlay()
+	out := tasks.Execute(context.Background(), runMod(true), env, nil, tasks.ExecOptions{Check: true, Overlay: ov})
+	if out.Status != tasks.StatusChanged || !out.WouldRun || out.Result["changed"] != true {
+		t.Fatalf("decided: %v %v %v", out.Status, out.WouldRun, out.Result)
+	}
+	if v, _ := ov.State("service:pg"); v != "started" {
+		t.Errorf("state not recorded: %q", v)
+	}
+	out = tasks.Execute(context.Background(), runMod(false), env, nil, tasks.ExecOptions{Check: true, Overlay: ov})
+	if out.Status != tasks.StatusSkipped || !out.WouldRun {
+		t.Fatalf("undecided: %v %v", out.Status, out.WouldRun)
+	}
+	out = tasks.Execute(context.Background(), runMod(true), env, nil, tasks.ExecOptions{})
+	if out.Status != tasks.StatusChanged {
+		t.Fatalf("real: %v", out.Status)
+	}
+}
+
+// TestMetaPreconditions: metadata and probe preconditions detect drift.
+func TestMetaPreconditions(t *testing.T) {
+	ctx := context.Background()
+	h := tasktest.New("db1", "sshplay")
+	h.AddFile("/etc/x", "a", 0o644)
+	var reads []tasks.Precondition
+	if _, err := tasks.StatFor(ctx, h, "/etc/x", &reads); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tasks.StatFor(ctx, h, "/etc/y", &reads); err != nil {
+		t.Fatal(err)
+	}
+	if err := tasks.CheckPreconditions(ctx, h, reads); err != nil {
+		t.Fatalf("unchanged host: %v", err)
+	}
+	h.AddFile("/etc/x", "a", 0o600)
+	var d *tasks.DriftError
+	if err := tasks.CheckPreconditions(ctx, h, reads); !errors.As(err, &d) || !strings.Contains(d.Detail, "mode") {
+		t.Fatalf("mode drift: %v", err)
+	}
+	h.AddFile("/etc/x", "a", 0o644)
+	h.AddFile("/etc/y", "", 0o644)
+	if err := tasks.CheckPreconditions(ctx, h, reads); !errors.As(err, &d) || d.Path != "/etc/y" || d.Detail != "it was created" {
+		t.Fatalf("created: %v", err)
+	}
+	state := "stopped"
+	probe := []tasks.Precondition{{Path: "service pg", Want: "stopped", Probe: func(context.Context, transport.Conn) (string, error) { return state, nil }}}
+	if err := tasks.CheckPreconditions(ctx, h, probe); err != nil {
+		t.Fatal(err)
+	}
+	state = "running"
+	if err := tasks.CheckPreconditions(ctx, h, probe); !errors.As(err, &d) || d.Path != "service pg" {
+		t.Fatalf("probe drift: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ package tasks
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"sort"
 	"sync"
 
@@ -67,11 +68,32 @@ type Diff struct {
 
 // Precondition is a fact a plan relied on. Before applying, the engine
 // re-reads it; if the host changed since Plan it stops with a *DriftError.
+// There are three kinds, checked by CheckPreconditions:
+//   - content (the default): Path's content had SHA256, or Path was missing;
+//   - metadata (Meta set): Stat of Path gave Meta (kind, mode, owner, group,
+//     link target), or Path was missing (Exists false); see StatFor;
+//   - probe (Probe set): Probe, a read-only query of something that is not a
+//     file (a service's state), returned Want; Path is then only a label
+//     ("service postgresql").
 type Precondition struct {
 	Path string
 	// Exists and SHA256 are what Plan saw (SHA256 of the content).
 	Exists bool
 	SHA256 string
+	// Meta is the metadata Plan saw, for a metadata precondition.
+	Meta *FileMeta
+	// Probe and Want make a probe precondition.
+	Probe func(ctx context.Context, c transport.Conn) (string, error)
+	Want  string
+}
+
+// FileMeta is what a metadata precondition records of a path.
+type FileMeta struct {
+	// Kind is file, directory, link or special file.
+	Kind       string
+	Perm       fs.FileMode // permission and setuid/setgid/sticky bits
+	UID, GID   int
+	LinkTarget string
 }
 
 // Change is the plan of one module on one host.
@@ -91,6 +113,15 @@ type Change struct {
 	// Apply carries out the change through a writable connection and returns
 	// the values to register. nil when Action is None.
 	Apply func(ctx context.Context, env *Env) (map[string]any, error)
+	// States are planned non-file states (Overlay.SetState key → value)
+	// that the engine records in check mode, like Writes.
+	States map[string]string
+	// Decided marks a Run change whose Plan could tell that the command
+	// would run (its creates/removes path says so): check mode reports it
+	// as changed ("would run"), as Ansible does. A Run change that is not
+	// Decided is reported as skipped ("would run"), since nothing about
+	// its effect is known.
+	Decided bool
 	// RunsInCheck marks a change whose Apply is safe and useful in check mode
 	// (read-only probes declared with check_mode: false).
 	RunsInCheck bool

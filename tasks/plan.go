@@ -31,10 +31,86 @@ func ReadFileFor(ctx context.Context, c transport.Conn, path string, reads *[]Pr
 	return data, true, nil
 }
 
-// CheckPreconditions re-reads every precondition through c and returns a
+// MetaOf is the FileMeta of fi for a metadata precondition.
+func MetaOf(fi *transport.FileInfo) *FileMeta {
+	m := &FileMeta{Perm: fi.Mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky),
+		UID: fi.UID, GID: fi.GID, LinkTarget: fi.LinkTarget}
+	switch {
+	case fi.Mode.IsDir():
+		m.Kind = "directory"
+	case fi.Mode&fs.ModeSymlink != 0:
+		m.Kind = "link"
+	case fi.Mode.IsRegular():
+		m.Kind = "file"
+	default:
+		m.Kind = "special file"
+	}
+	return m
+}
+
+// StatFor stats path for a plan and records its metadata (or its absence)
+// as a precondition. A missing path is (nil, nil). Paths planned by an
+// earlier task of a check run are recorded too; check runs never re-check.
+func StatFor(ctx context.Context, c transport.Conn, path string, reads *[]Precondition) (*transport.FileInfo, error) {
+	fi, err := c.Stat(ctx, path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		*reads = append(*reads, Precondition{Path: path, Meta: &FileMeta{}})
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	*reads = append(*reads, Precondition{Path: path, Exists: true, Meta: MetaOf(fi)})
+	return fi, nil
+}
+
+func checkMeta(ctx context.Context, c transport.Conn, p Precondition) error {
+	fi, err := c.Stat(ctx, p.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if p.Exists {
+			return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was removed"}
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("host %s: re-check %s: %w", c.Host(), p.Path, err)
+	case !p.Exists:
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was created"}
+	}
+	now, was := MetaOf(fi), p.Meta
+	switch {
+	case now.Kind != was.Kind:
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("it is now a %s, was a %s", now.Kind, was.Kind)}
+	case now.LinkTarget != was.LinkTarget:
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("it now links to %s, was %s", now.LinkTarget, was.LinkTarget)}
+	case now.Perm != was.Perm && now.Kind != "link":
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("its mode is now %v, was %v", now.Perm, was.Perm)}
+	case now.UID != was.UID || now.GID != was.GID:
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("its owner is now %d:%d, was %d:%d", now.UID, now.GID, was.UID, was.GID)}
+	}
+	return nil
+}
+
+// CheckPreconditions re-checks every precondition through c and returns a
 // *DriftError for the first one that no longer holds.
 func CheckPreconditions(ctx context.Context, c transport.Conn, reads []Precondition) error {
 	for _, p := range reads {
+		if p.Probe != nil {
+			got, err := p.Probe(ctx, c)
+			if err != nil {
+				return fmt.Errorf("host %s: re-check %s: %w", c.Host(), p.Path, err)
+			}
+			if got != p.Want {
+				return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("it is now %s, was %s", got, p.Want)}
+			}
+			continue
+		}
+		if p.Meta != nil {
+			if err := checkMeta(ctx, c, p); err != nil {
+				return err
+			}
+			continue
+		}
 		data, err := c.ReadFile(ctx, p.Path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -61,8 +137,8 @@ func UnifiedDiff(path, before, after string) string {
 	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A:        splitLines(before),
 		B:        splitLines(after),
-		FromFile: path + " (before)",
-		ToFile:   path + " (after)",
+		FromFile: "before: " + path, // Ansible's --diff headers
+		ToFile:   "after: " + path,
 		Context:  3,
 	})
 	if err != nil {

@@ -12,19 +12,39 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 	"time"
+)
+
+// PlannedKind is what a planned path would be.
+type PlannedKind int
+
+const (
+	// PlannedRegular is a regular file (the zero value).
+	PlannedRegular PlannedKind = iota
+	// PlannedDir is a directory. Paths under a planned new directory that
+	// are not planned themselves read as missing, without asking the host.
+	PlannedDir
+	// PlannedLink is a symbolic link to LinkTarget.
+	PlannedLink
 )
 
 // PlannedFile is a file a planned change would leave on the host.
 type PlannedFile struct {
 	Path string
+	// Kind says whether the path would be a file, a directory or a link.
+	Kind PlannedKind
+	// LinkTarget is the target of a planned link.
+	LinkTarget string
 	// Content is the planned content; meaningless when Pending.
 	Content []byte
 	// Pending means the file would be written, but its content can only be
 	// known after apply (a key generated on the host, a signed certificate).
 	Pending bool
-	// Removed means the change would delete the file.
+	// Removed means the change would delete the path; for a directory
+	// (removed recursively) everything under it reads as missing too,
+	// unless planned again later.
 	Removed bool
 	Mode    fs.FileMode
 	Owner   string
@@ -37,33 +57,99 @@ type PlannedFile struct {
 // with errors.Is.
 var ErrPending = fmt.Errorf("content known only after apply")
 
-// Overlay holds the files planned on one host during a check run. It is safe
-// for concurrent use.
+// Overlay holds the files planned on one host during a check run, and a
+// small key/value store of other planned state (a service that would be
+// started: key "service:NAME", value "started"). It is safe for concurrent
+// use.
 type Overlay struct {
 	mu    sync.Mutex
-	files map[string]PlannedFile
+	seq   int
+	files map[string]plannedAt
+	state map[string]string
+}
+
+type plannedAt struct {
+	PlannedFile
+	seq int // order of Add, so a later plan under a removed dir wins
 }
 
 // NewOverlay returns an empty overlay.
-func NewOverlay() *Overlay { return &Overlay{files: map[string]PlannedFile{}} }
+func NewOverlay() *Overlay {
+	return &Overlay{files: map[string]plannedAt{}, state: map[string]string{}}
+}
 
 // Add records planned files; a later Add of the same path wins.
 func (o *Overlay) Add(files ...PlannedFile) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, f := range files {
-		o.files[path.Clean(f.Path)] = f
+		switch {
+		case f.Mode&fs.ModeDir != 0:
+			f.Kind = PlannedDir
+		case f.Mode&fs.ModeSymlink != 0:
+			f.Kind = PlannedLink
+		}
+		o.seq++
+		o.files[path.Clean(f.Path)] = plannedAt{PlannedFile: f, seq: o.seq}
 	}
 }
 
+// SetState records a planned state under key (a later set wins).
+func (o *Overlay) SetState(key, value string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.state[key] = value
+}
+
+// State returns the planned state under key, if an earlier plan set one.
+// A nil overlay has none.
+func (o *Overlay) State(key string) (string, bool) {
+	if o == nil {
+		return "", false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	v, ok := o.state[key]
+	return v, ok
+}
+
+// Len is the number of planned paths and states; 0 means nothing planned.
+func (o *Overlay) Len() int {
+	if o == nil {
+		return 0
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.files) + len(o.state)
+}
+
+// get returns what the overlay says about p. An ancestor directory that
+// would be removed (later than any plan of p itself) hides p; an ancestor
+// directory that would be created makes an unplanned p read as missing,
+// as a new directory is empty.
 func (o *Overlay) get(p string) (PlannedFile, bool) {
 	if o == nil {
 		return PlannedFile{}, false
 	}
+	p = path.Clean(p)
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	f, ok := o.files[path.Clean(p)]
-	return f, ok
+	f, ok := o.files[p]
+	for d := path.Dir(p); ; d = path.Dir(d) {
+		a, aok := o.files[d]
+		if aok && (!ok || a.seq > f.seq) {
+			switch {
+			case a.Removed:
+				return PlannedFile{Path: p, Removed: true}, true
+			case a.Kind == PlannedDir && !ok:
+				return PlannedFile{Path: p, Removed: true}, true
+			}
+		}
+		if d == "/" || d == "." {
+			break
+		}
+	}
+	return f.PlannedFile, ok
 }
 
 // ReadOnly returns a view of c whose writes fail with ErrReadOnly and whose
@@ -75,6 +161,24 @@ func ReadOnly(c Conn, ov *Overlay) Conn { return &readOnly{c: c, ov: ov} }
 type readOnly struct {
 	c  Conn
 	ov *Overlay
+
+	mu          sync.Mutex
+	user, group string // effective user and group, asked once (see whoami)
+}
+
+// whoami returns the effective user and primary group of the view, the
+// owner of a planned file that names none (one read-only probe, cached).
+func (r *readOnly) whoami(ctx context.Context) (string, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.user == "" {
+		u, uerr := r.c.Run(ctx, "id -un", RunOptions{})
+		g, gerr := r.c.Run(ctx, "id -gn", RunOptions{})
+		if uerr == nil && gerr == nil {
+			r.user, r.group = strings.TrimSpace(string(u.Stdout)), strings.TrimSpace(string(g.Stdout))
+		}
+	}
+	return r.user, r.group
 }
 
 var _ Conn = (*readOnly)(nil)
@@ -86,7 +190,21 @@ func (r *readOnly) Run(ctx context.Context, cmd string, opts RunOptions) (*Resul
 }
 
 func (r *readOnly) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	for range 40 {
+		f, ok := r.ov.get(p)
+		if !ok || f.Kind != PlannedLink || f.Removed {
+			break
+		}
+		t := f.LinkTarget
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(p), t)
+		}
+		p = t
+	}
 	if f, ok := r.ov.get(p); ok {
+		if f.Kind == PlannedDir && !f.Removed {
+			return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("is a directory")}
+		}
 		switch {
 		case f.Removed:
 			return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
@@ -103,11 +221,32 @@ func (r *readOnly) Stat(ctx context.Context, p string) (*FileInfo, error) {
 		if f.Removed {
 			return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist}
 		}
-		mode := f.Mode
-		if mode == 0 {
-			mode = 0o644
+		mode := f.Mode.Perm()
+		switch f.Kind {
+		case PlannedDir:
+			if mode == 0 {
+				mode = 0o755
+			}
+			mode |= fs.ModeDir
+		case PlannedLink:
+			mode = fs.ModeSymlink | 0o777
+		default:
+			if mode == 0 {
+				mode = 0o644
+			}
 		}
-		return &FileInfo{Path: p, Size: int64(len(f.Content)), Mode: mode, Owner: f.Owner, Group: f.Group, ModTime: time.Now()}, nil
+		fi := &FileInfo{Path: p, Size: int64(len(f.Content)), Mode: mode, Owner: f.Owner, Group: f.Group,
+			UID: -1, GID: -1, ModTime: time.Now(), LinkTarget: f.LinkTarget}
+		if fi.Owner == "" || fi.Group == "" {
+			u, g := r.whoami(ctx)
+			if fi.Owner == "" {
+				fi.Owner = u
+			}
+			if fi.Group == "" {
+				fi.Group = g
+			}
+		}
+		return fi, nil
 	}
 	return r.c.Stat(ctx, p)
 }
@@ -126,3 +265,23 @@ func (r *readOnly) Close() error { return nil }
 
 // Checksum is the hex SHA-256 of data; plans record it for drift checks.
 func Checksum(data []byte) string { return fmt.Sprintf("%x", sha256.Sum256(data)) }
+
+// PlannedState returns the state an earlier plan of this check run recorded
+// under key (see Overlay.SetState) when c is a ReadOnly view; a writable
+// Conn, or a view without an overlay, has none.
+func PlannedState(c Conn, key string) (string, bool) {
+	if r, ok := c.(*readOnly); ok {
+		return r.ov.State(key)
+	}
+	return "", false
+}
+
+// Planning reports whether c is a ReadOnly view over an overlay that holds
+// planned changes: what c reads may differ from the host once earlier
+// planned changes are applied. A module that waits for a condition (wait_for)
+// uses it to plan "would wait" instead of waiting for a change that was
+// only planned.
+func Planning(c Conn) bool {
+	r, ok := c.(*readOnly)
+	return ok && r.ov.Len() > 0
+}

@@ -4,11 +4,15 @@ package core
 // Ansible's boolean spellings, unknown arguments rejected with a hint.
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sshplay/sshplay/tasks"
 )
 
 // argError is a bad module argument: bad user input (exit 5).
@@ -25,10 +29,31 @@ type args struct {
 	raw    map[string]any
 	params map[string][]string // canonical → names
 	err    error
+	// static is set when the arguments are only checked (CheckArgs at
+	// parse time): values holding a template are accepted unchecked, and
+	// ready stops the module before it looks at the host.
+	static bool
 }
+
+// staticArg marks a raw argument map given to a module's Plan by
+// checkStatic: decode the arguments, then stop (see args.ready).
+const staticArg = "\x00sshplay-static-check"
+
+// errStatic is what ready returns in static mode once decoding succeeded.
+var errStatic = errors.New("arguments checked")
 
 func parseArgs(mod string, raw map[string]any, params ...string) (*args, error) {
 	a := &args{mod: mod, raw: raw, params: map[string][]string{}}
+	if _, ok := raw[staticArg]; ok {
+		a.static = true
+		a.raw = make(map[string]any, len(raw))
+		for k, v := range raw {
+			if k != staticArg {
+				a.raw[k] = v
+			}
+		}
+		raw = a.raw
+	}
 	known := map[string]string{}
 	for _, p := range params {
 		names := strings.Split(p, "|")
@@ -68,6 +93,67 @@ func parseArgs(mod string, raw map[string]any, params ...string) (*args, error) 
 	}
 	return a, nil
 }
+
+// ready returns the first decoding error; in static mode it returns
+// errStatic when there is none, so that the module stops before it uses
+// the host. Modules call it once the arguments are decoded and checked,
+// before their first use of env.
+func (a *args) ready() error {
+	if a.err != nil {
+		return a.err
+	}
+	if a.static {
+		return errStatic
+	}
+	return nil
+}
+
+// templated reports whether v (in static mode) still holds a template, so
+// that its value is only known per host at run time.
+func (a *args) templated(v any) bool {
+	if !a.static {
+		return false
+	}
+	s, ok := v.(string)
+	return ok && (strings.Contains(s, "{{") || strings.Contains(s, "{%"))
+}
+
+// checkStatic runs plan on args in static mode: arguments are decoded and
+// checked as Plan does, and nothing touches a host. It is CheckArgs for
+// every core module. Errors other than bad arguments (there should be none
+// before ready) are left for run time.
+func checkStatic(plan func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error), raw map[string]any) (err error) {
+	defer func() {
+		if recover() != nil {
+			err = nil // a module that reached the host in static mode: decide at run time
+		}
+	}()
+	m := make(map[string]any, len(raw)+1)
+	for k, v := range raw {
+		m[k] = v
+	}
+	m[staticArg] = true
+	_, err = plan(context.Background(), &tasks.Env{}, m)
+	var ae *argError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return nil
+}
+
+// checked is a core module that also checks its arguments at parse time.
+type checked struct {
+	plan func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error)
+}
+
+var _ tasks.ArgChecker = checked{}
+
+func (c checked) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	return c.plan(ctx, env, raw)
+}
+
+// CheckArgs implements tasks.ArgChecker.
+func (c checked) CheckArgs(raw map[string]any) error { return checkStatic(c.plan, raw) }
 
 func (a *args) fail(format string, v ...any) {
 	if a.err == nil {
@@ -139,7 +225,7 @@ func (a *args) required(name string) string {
 // t/f, 1/0 (any case) and real booleans and integers.
 func (a *args) boolean(name string, def bool) bool {
 	v, ok := a.get(name)
-	if !ok || v == nil {
+	if !ok || v == nil || a.templated(v) {
 		return def
 	}
 	b, err := toBool(v)
@@ -180,7 +266,7 @@ func toBool(v any) (bool, error) {
 // integer accepts ints, integral floats and numeric strings.
 func (a *args) integer(name string, def int) int {
 	v, ok := a.get(name)
-	if !ok || v == nil {
+	if !ok || v == nil || a.templated(v) {
 		return def
 	}
 	switch x := v.(type) {
@@ -205,13 +291,20 @@ func (a *args) integer(name string, def int) int {
 
 // choice returns a string parameter that must be one of choices.
 func (a *args) choice(name, def string, choices ...string) string {
+	if v, _ := a.get(name); a.templated(v) {
+		return def
+	}
 	s := a.str(name, def)
 	for _, c := range choices {
 		if s == c {
 			return s
 		}
 	}
-	a.fail("argument %s must be one of %s, got %q", name, strings.Join(choices, ", "), s)
+	msg := fmt.Sprintf("argument %s must be one of %s, got %q", name, strings.Join(choices, ", "), s)
+	if sug := suggest(s, choices); sug != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", sug)
+	}
+	a.fail("%s", msg)
 	return def
 }
 

@@ -199,6 +199,9 @@ func planCommand(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 	}
 	spec.display = argv
 	spec.line = strings.Join(quoted, " ")
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
 	return planRun(ctx, env, spec)
 }
 
@@ -225,6 +228,9 @@ func planShell(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 			exe = "/bin/sh"
 		}
 		spec.line = sh(exe, "-c", text)
+	}
+	if err := a.ready(); err != nil {
+		return nil, err
 	}
 	return planRun(ctx, env, spec)
 }
@@ -283,10 +289,22 @@ func planRun(ctx context.Context, env *tasks.Env, s commandSpec) (*tasks.Change,
 	if s.chdir != "" {
 		line = "cd " + shellescape.Quote(s.chdir) + " && " + line
 	}
+	// A command that declares what it creates or removes tells later plans
+	// of a check run what it would leave: the created path with content
+	// known only after apply, the removed path gone.
+	var writes []transport.PlannedFile
+	if p := rel(s.creates); s.creates != "" && !strings.ContainsAny(p, "*?[") && !strings.HasPrefix(p, "~") {
+		writes = append(writes, transport.PlannedFile{Path: p, Pending: true})
+	}
+	if p := rel(s.removes); s.removes != "" && !strings.ContainsAny(p, "*?[") && !strings.HasPrefix(p, "~") {
+		writes = append(writes, transport.PlannedFile{Path: p, Removed: true})
+	}
 	return &tasks.Change{
 		Action:  tasks.Run,
 		Summary: "would run: " + displayCmd(s.display),
 		Result:  map[string]any{"cmd": s.display},
+		Writes:  writes,
+		Decided: s.creates != "" || s.removes != "",
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			return runCommand(ctx, env.Conn, line, s)
 		},

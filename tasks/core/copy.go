@@ -39,6 +39,9 @@ func sha1Hex(b []byte) string { return fmt.Sprintf("%x", sha1.Sum(b)) }
 // planPut plans writing o.data to o.dest with Ansible's copy rules.
 func planPut(ctx context.Context, env *tasks.Env, o putOpts) (*tasks.Change, error) {
 	c := env.Conn
+	if err := o.attrs.checkOwners(ctx, c); err != nil {
+		return nil, err
+	}
 	dest := o.dest
 	var mkdirs []string
 	if strings.HasSuffix(dest, "/") {
@@ -195,8 +198,8 @@ func planCopy(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 	if a.err == nil && src == "" && !hasContent {
 		a.fail("src (or content) is required")
 	}
-	if a.err != nil {
-		return nil, a.err
+	if err := a.ready(); err != nil {
+		return nil, err
 	}
 	switch {
 	case hasContent:
@@ -259,8 +262,8 @@ func planTemplate(ctx context.Context, env *tasks.Env, raw map[string]any) (*tas
 	if o.validate != "" && !strings.Contains(o.validate, "%s") {
 		a.fail("validate must contain %%s: %s", o.validate)
 	}
-	if a.err != nil {
-		return nil, a.err
+	if err := a.ready(); err != nil {
+		return nil, err
 	}
 	if env.Render == nil {
 		return nil, fmt.Errorf("template: no template renderer in this run")

@@ -29,6 +29,9 @@ func planFetch(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 	if a.err != nil {
 		return nil, a.err
 	}
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
 	if env.Local == nil {
 		return nil, fmt.Errorf("fetch: no control-machine connection in this run")
 	}

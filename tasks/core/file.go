@@ -7,16 +7,18 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
 )
 
-func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *tasks.Change, err error) {
 	a, err := parseArgs("file", raw, "path|dest|name", "state", "mode", "owner", "group", "src", "recurse",
 		"force", "follow", "modification_time", "access_time", "unsafe_writes")
 	if err != nil {
@@ -24,6 +26,9 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 	}
 	p := path.Clean(a.required("path"))
 	state := a.str("state", "")
+	if v, _ := a.get("state"); a.templated(v) {
+		state = "" // known per host at run time; checked then
+	}
 	src := a.str("src", "")
 	recurse := a.boolean("recurse", false)
 	force := a.boolean("force", false)
@@ -39,7 +44,11 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 		if state == "hard" {
 			return nil, &argError{"file: state=hard is not supported by sshplay"}
 		}
-		return nil, &argError{fmt.Sprintf("file: argument state must be one of file, directory, link, touch, absent, got %q", state)}
+		msg := fmt.Sprintf("file: argument state must be one of file, directory, link, touch, absent, got %q", state)
+		if sug := suggest(state, []string{"file", "directory", "link", "touch", "absent"}); sug != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", sug)
+		}
+		return nil, &argError{msg}
 	}
 	if recurse && state != "directory" && state != "" {
 		return nil, &argError{"file: recurse option requires state to be 'directory'"}
@@ -50,13 +59,24 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 	if src != "" && state != "link" && state != "" {
 		return nil, &argError{fmt.Sprintf("file: src option requires state to be 'link' or 'hard', not %q", state)}
 	}
-	if recurse && attrs.mode != nil && !attrs.mode.octal {
-		return nil, &argError{"file: recurse needs an octal mode (symbolic modes with recurse are not supported)"}
+	if err := a.ready(); err != nil {
+		return nil, err
 	}
 	c := env.Conn
-	fi, err := statPath(ctx, c, p)
-	if err != nil {
+	if err := attrs.checkOwners(ctx, c); err != nil {
 		return nil, err
+	}
+	// What the plan saw of the path (and of a followed link's target) is
+	// re-checked before apply: a drift in kind, mode or owner stops it.
+	var reads []tasks.Precondition
+	defer func() {
+		if ch != nil {
+			ch.Reads = append(reads, ch.Reads...)
+		}
+	}()
+	fi, err := tasks.StatFor(ctx, c, p, &reads)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: stat %s: %w", c.Host(), p, err)
 	}
 	prev := kind(fi)
 	if state == "" {
@@ -76,6 +96,9 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 	if prev == "link" && follow && (state == "file" || state == "directory" || state == "touch") {
 		if target, tfi, err = followLinks(ctx, c, p); err != nil {
 			return nil, err
+		}
+		if _, err := tasks.StatFor(ctx, c, target, &reads); err != nil {
+			return nil, fmt.Errorf("host %s: stat %s: %w", c.Host(), target, err)
 		}
 	}
 	result := map[string]any{"path": p, "state": state}
@@ -130,7 +153,19 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 				return failed("%s already exists as a %s", p, kind(tfi))
 			}
 			if recurse {
-				return recurseChange(ctx, c, target, tfi, attrs, result, describe)
+				ch, err := recurseChange(ctx, c, target, tfi, attrs, result, describe)
+				var ee *transport.ExitError
+				if errors.As(err, &ee) && transport.Planning(c) {
+					// The directory is only planned by an earlier task of
+					// this check run: its entries are known after apply.
+					pc := pendingChange(target, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+						return planFile(ctx, env, raw)
+					})
+					pc.Writes = nil
+					pc.Summary = fmt.Sprintf("would set attributes recursively under %s (its entries are known only after an earlier change is applied)", target)
+					return pc, nil
+				}
+				return ch, err
 			}
 			return attrChange(target, tfi, attrs, result, describe)
 		}
@@ -144,7 +179,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 		}
 		writes := make([]transport.PlannedFile, 0, len(dirs))
 		for _, d := range dirs {
-			writes = append(writes, transport.PlannedFile{Path: d, Mode: fs.ModeDir | fsMode(want), Owner: attrs.owner, Group: attrs.group})
+			writes = append(writes, transport.PlannedFile{Path: d, Kind: transport.PlannedDir, Mode: fsMode(want), Owner: attrs.owner, Group: attrs.group})
 		}
 		result["mode"] = octalString(want)
 		return &tasks.Change{
@@ -249,7 +284,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 		result["src"] = src
 		return &tasks.Change{
 			Action: action, Summary: summary, Result: result, Diffs: stateDiff("link"),
-			Writes: []transport.PlannedFile{{Path: p, Removed: true}},
+			Writes: []transport.PlannedFile{{Path: p, Kind: transport.PlannedLink, LinkTarget: src, Owner: attrs.owner, Group: attrs.group}},
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 				if err := run(ctx, env.Conn, "link "+p, "ln", "-s", "-f", "-n", "--", src, p); err != nil {
 					return nil, err
@@ -338,6 +373,9 @@ func attrAfter(fi *transport.FileInfo, d attrDelta, attrs fileAttrs) string {
 // lists the first entry that differs.
 func recurseChange(ctx context.Context, c transport.Conn, p string, fi *transport.FileInfo, attrs fileAttrs, result map[string]any, describe func(*transport.FileInfo)) (*tasks.Change, error) {
 	describe(fi)
+	if attrs.mode != nil && !attrs.mode.octal {
+		return recurseSymbolic(ctx, c, p, attrs, result)
+	}
 	var conds []string
 	if attrs.owner != "" {
 		conds = append(conds, "!", "-user", attrs.owner)
@@ -384,6 +422,80 @@ func recurseChange(ctx context.Context, c transport.Conn, p string, fi *transpor
 		Result:  result,
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			return nil, attrs.applyAttrs(ctx, env.Conn, p, d, true)
+		},
+	}, nil
+}
+
+// recurseSymbolic plans recurse with a symbolic mode (u=rwX,g=rX,o=): the
+// wanted mode depends on each entry's current mode and kind (X), so a
+// read-only find lists every entry below p with its mode, kind and owner,
+// and Apply sets each entry that differs (symlinks are left alone, as
+// Ansible does).
+func recurseSymbolic(ctx context.Context, c transport.Conn, p string, attrs fileAttrs, result map[string]any) (*tasks.Change, error) {
+	res, err := c.Run(ctx, sh("find", p, "-printf", `%y %m %u %g %p\0`), transport.RunOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("host %s: list %s: %w", c.Host(), p, err)
+	}
+	byMode := map[uint32][]string{}
+	var modes []uint32
+	changed, owners := 0, false
+	for _, rec := range strings.Split(strings.TrimSuffix(string(res.Stdout), "\x00"), "\x00") {
+		f := strings.SplitN(rec, " ", 5)
+		if len(f) != 5 {
+			continue
+		}
+		if (attrs.owner != "" && f[2] != attrs.owner) || (attrs.group != "" && f[3] != attrs.group) {
+			owners = true
+		}
+		if f[0] == "l" {
+			continue
+		}
+		cur, err := strconv.ParseUint(f[1], 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("host %s: list %s: bad mode %q", c.Host(), p, f[1])
+		}
+		want := attrs.mode.apply(uint32(cur), f[0] == "d")
+		if want != uint32(cur) {
+			if byMode[want] == nil {
+				modes = append(modes, want)
+			}
+			byMode[want] = append(byMode[want], f[4])
+			changed++
+		}
+	}
+	if changed == 0 && !owners {
+		return &tasks.Change{Action: tasks.None, Summary: p + " is up to date (recursively)", Result: result}, nil
+	}
+	var what []string
+	if owners {
+		what = append(what, "owner "+strings.TrimSuffix(attrs.owner+":"+attrs.group, ":"))
+	}
+	if changed > 0 {
+		what = append(what, fmt.Sprintf("mode %s on %d entries", attrs.mode.raw, changed))
+	}
+	return &tasks.Change{
+		Action:  tasks.Update,
+		Summary: fmt.Sprintf("would set %s recursively under %s", strings.Join(what, ", "), p),
+		Result:  result,
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			if owners {
+				d := attrDelta{owner: attrs.owner != "", group: attrs.group != "", isDir: true}
+				if err := attrs.applyAttrs(ctx, env.Conn, p, d, true); err != nil {
+					return nil, err
+				}
+			}
+			for _, m := range modes {
+				paths := byMode[m]
+				for len(paths) > 0 {
+					n := min(len(paths), 200)
+					argv := append([]string{"chmod", octalString(m), "--"}, paths[:n]...)
+					if err := run(ctx, env.Conn, "chmod under "+p, argv...); err != nil {
+						return nil, err
+					}
+					paths = paths[n:]
+				}
+			}
+			return nil, nil
 		},
 	}, nil
 }

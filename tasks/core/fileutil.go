@@ -89,7 +89,7 @@ type fileAttrs struct {
 
 func parseAttrs(a *args, allowPreserve bool) fileAttrs {
 	var fa fileAttrs
-	if v, ok := a.get("mode"); ok && v != nil {
+	if v, ok := a.get("mode"); ok && v != nil && !a.templated(v) {
 		m, err := parseMode(v, allowPreserve)
 		if err != nil {
 			a.fail("%v", err)
@@ -99,6 +99,33 @@ func parseAttrs(a *args, allowPreserve bool) fileAttrs {
 	fa.owner = a.str("owner", "")
 	fa.group = a.str("group", "")
 	return fa
+}
+
+// checkOwners fails the plan when owner or group names no user or group
+// on the host, so that check mode fails where the real run would (read-only
+// probes: id -u NAME, getent group NAME; numeric ids are taken as given).
+func (fa fileAttrs) checkOwners(ctx context.Context, c transport.Conn) error {
+	probe := func(kind, name, cmd string) error {
+		if name == "" {
+			return nil
+		}
+		if _, err := strconv.Atoi(name); err == nil {
+			return nil
+		}
+		_, err := c.Run(ctx, cmd, transport.RunOptions{})
+		var ee *transport.ExitError
+		switch {
+		case errors.As(err, &ee):
+			return &tasks.Failed{Msg: fmt.Sprintf("host %s: %s: no such %s %q on the host", c.Host(), kind, kind, name)}
+		case err != nil:
+			return fmt.Errorf("host %s: look up %s %q: %w", c.Host(), kind, name, err)
+		}
+		return nil
+	}
+	if err := probe("user", fa.owner, sh("id", "-u", fa.owner)); err != nil {
+		return err
+	}
+	return probe("group", fa.group, sh("getent", "group", fa.group))
 }
 
 // sameID reports whether want (a name or numeric id) names name/id.

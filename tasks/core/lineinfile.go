@@ -243,7 +243,13 @@ func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*t
 		eof := "EOF"
 		o.insertAfter = &eof
 	}
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
 	c := env.Conn
+	if err := attrs.checkOwners(ctx, c); err != nil {
+		return nil, err
+	}
 	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planLineinfile(ctx, env, raw)
 	})

@@ -39,7 +39,7 @@ var moduleCases = []moduleCase{
 	{name: "lineinfile replace by regexp", setup: pgConf, mod: "lineinfile",
 		args:   map[string]any{"path": "/etc/pg/postgresql.conf", "regexp": `^#?ssl\s*=`, "line": "ssl = on"},
 		action: tasks.Update, summary: "would update /etc/pg/postgresql.conf: line replaced",
-		diff: "--- /etc/pg/postgresql.conf (before)\n+++ /etc/pg/postgresql.conf (after)\n@@ -1,2 +1,2 @@\n port = 5432\n-#ssl = off\n+ssl = on\n",
+		diff: "--- before: /etc/pg/postgresql.conf\n+++ after: /etc/pg/postgresql.conf\n@@ -1,2 +1,2 @@\n port = 5432\n-#ssl = off\n+ssl = on\n",
 		after: func(t *testing.T, h, _ *tasktest.Conn) {
 			n := h.Node("/etc/pg/postgresql.conf")
 			if string(n.Data) != "port = 5432\nssl = on\n" || n.Mode.Perm() != 0o640 || n.Owner != "postgres" {
@@ -92,7 +92,7 @@ var moduleCases = []moduleCase{
 	{name: "blockinfile insert", setup: pgConf, mod: "blockinfile",
 		args:   map[string]any{"path": "/etc/pg/postgresql.conf", "block": "ssl = on\nssl_cert_file = 'server.crt'\n"},
 		action: tasks.Update, summary: "would update /etc/pg/postgresql.conf: Block inserted",
-		diff: "--- /etc/pg/postgresql.conf (before)\n+++ /etc/pg/postgresql.conf (after)\n@@ -1,2 +1,6 @@\n port = 5432\n #ssl = off\n+# BEGIN ANSIBLE MANAGED BLOCK\n+ssl = on\n+ssl_cert_file = 'server.crt'\n+# END ANSIBLE MANAGED BLOCK\n"},
+		diff: "--- before: /etc/pg/postgresql.conf\n+++ after: /etc/pg/postgresql.conf\n@@ -1,2 +1,6 @@\n port = 5432\n #ssl = off\n+# BEGIN ANSIBLE MANAGED BLOCK\n+ssl = on\n+ssl_cert_file = 'server.crt'\n+# END ANSIBLE MANAGED BLOCK\n"},
 	{name: "blockinfile absent file absent state", mod: "blockinfile",
 		args: map[string]any{"path": "/etc/none", "state": "absent"}, errText: "Path /etc/none does not exist !"},
 	{name: "blockinfile create", mod: "blockinfile",
@@ -127,7 +127,7 @@ var moduleCases = []moduleCase{
 	{name: "copy content new", mod: "copy", setup: func(h, _ *tasktest.Conn) { h.AddDir("/etc/ssl", 0o755) },
 		args:   map[string]any{"content": "hello\n", "dest": "/etc/ssl/x.txt", "mode": "0600", "owner": "postgres", "group": "postgres"},
 		action: tasks.Create, summary: "would create /etc/ssl/x.txt (0600, 6 bytes)",
-		diff:   "--- /etc/ssl/x.txt (before)\n+++ /etc/ssl/x.txt (after)\n@@ -0,0 +1 @@\n+hello\n",
+		diff:   "--- before: /etc/ssl/x.txt\n+++ after: /etc/ssl/x.txt\n@@ -0,0 +1 @@\n+hello\n",
 		result: map[string]any{"checksum": "f572d396fae9206628714fb2ce00f72e94f2258f", "dest": "/etc/ssl/x.txt"},
 		after: func(t *testing.T, h, _ *tasktest.Conn) {
 			n := h.Node("/etc/ssl/x.txt")

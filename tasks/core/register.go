@@ -8,22 +8,23 @@ import (
 
 var registerOnce sync.Once
 
-// Modules returns the core modules by short name.
+// Modules returns the core modules by short name. Those wrapped in checked
+// also implement tasks.ArgChecker (arguments checked at parse time).
 func Modules() map[string]tasks.Module {
 	return map[string]tasks.Module{
-		"command":     tasks.ModuleFunc(planCommand),
-		"shell":       tasks.ModuleFunc(planShell),
-		"copy":        tasks.ModuleFunc(planCopy),
-		"template":    tasks.ModuleFunc(planTemplate),
-		"fetch":       tasks.ModuleFunc(planFetch),
-		"file":        tasks.ModuleFunc(planFile),
-		"lineinfile":  tasks.ModuleFunc(planLineinfile),
-		"blockinfile": tasks.ModuleFunc(planBlockinfile),
-		"replace":     tasks.ModuleFunc(planReplace),
-		"stat":        tasks.ModuleFunc(planStat),
-		"wait_for":    waitFor{clock: realClock},
-		"service":     planService("service"),
-		"systemd":     planService("systemd"),
+		"command":     checked{planCommand},
+		"shell":       checked{planShell},
+		"copy":        checked{planCopy},
+		"template":    checked{planTemplate},
+		"fetch":       checked{planFetch},
+		"file":        checked{planFile},
+		"lineinfile":  checked{planLineinfile},
+		"blockinfile": checked{planBlockinfile},
+		"replace":     checked{planReplace},
+		"stat":        checked{planStat},
+		"wait_for":    checked{waitFor{clock: realClock}.Plan},
+		"service":     checked{planService("service")},
+		"systemd":     checked{planService("systemd")},
 		"debug":       tasks.ModuleFunc(planDebug),
 		"fail":        tasks.ModuleFunc(planFail),
 		"ping":        tasks.ModuleFunc(planPing),

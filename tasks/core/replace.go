@@ -75,7 +75,13 @@ func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 	if a.err != nil {
 		return nil, a.err
 	}
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
 	c := env.Conn
+	if err := attrs.checkOwners(ctx, c); err != nil {
+		return nil, err
+	}
 	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planReplace(ctx, env, raw)
 	})

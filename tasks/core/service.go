@@ -50,6 +50,34 @@ func (m serviceMgr) actionCmds(action, name string) ([]string, error) {
 	return nil, fmt.Errorf("state=%s needs %s_command", map[string]string{"start": "started", "stop": "stopped", "restart": "restarted", "reload": "reloaded"}[action], action)
 }
 
+// checkKnown fails the plan when the service manager does not know name,
+// so that check mode fails where the real run would. It is asked only when
+// a status probe said "not running" (a running service exists).
+func (m serviceMgr) checkKnown(ctx context.Context, c transport.Conn, mod, name string) error {
+	var unknown bool
+	switch m.kind {
+	case "systemd":
+		res, err := c.Run(ctx, sh("systemctl", "show", "-p", "LoadState", "--value", "--", name), transport.RunOptions{})
+		if err != nil {
+			return fmt.Errorf("host %s: %s: look up %s: %w", c.Host(), mod, name, err)
+		}
+		unknown = strings.TrimSpace(string(res.Stdout)) == "not-found"
+	case "service":
+		res, err := c.Run(ctx, sh("service", name, "status"), transport.RunOptions{})
+		var ee *transport.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			return fmt.Errorf("host %s: %s: look up %s: %w", c.Host(), mod, name, err)
+		}
+		out := strings.ToLower(string(res.Stdout) + string(res.Stderr))
+		unknown = strings.Contains(out, "unrecognized service") || strings.Contains(out, "could not be found") ||
+			strings.Contains(out, "not-found")
+	}
+	if unknown {
+		return &tasks.Failed{Msg: fmt.Sprintf("host %s: %s: could not find the requested service %s", c.Host(), mod, name)}
+	}
+	return nil
+}
+
 // exitOK runs a probe and reports whether it exited 0.
 func exitOK(ctx context.Context, c transport.Conn, cmd string) (bool, error) {
 	_, err := c.Run(ctx, cmd, transport.RunOptions{})
@@ -100,7 +128,7 @@ func planService(mod string) tasks.ModuleFunc {
 		}
 		name := a.str("name", "")
 		state := a.str("state", "")
-		if state != "" {
+		if v, _ := a.get("state"); state != "" && !a.templated(v) {
 			state = a.choice("state", "", "started", "stopped", "restarted", "reloaded")
 		}
 		var enabled *bool
@@ -128,6 +156,9 @@ func planService(mod string) tasks.ModuleFunc {
 		if name != "" && state == "" && enabled == nil {
 			return nil, &argError{mod + ": one of the following is required: state, enabled"}
 		}
+		if err := a.ready(); err != nil {
+			return nil, err
+		}
 		c := env.Conn
 		mgr, err := detectManager(ctx, c, cmds)
 		if err != nil {
@@ -149,22 +180,56 @@ func planService(mod string) tasks.ModuleFunc {
 		if name == "" {
 			return serviceChange(result, steps, what), nil
 		}
+		var reads []tasks.Precondition
+		states := map[string]string{}
 		if enabled != nil {
-			isEnabled, err := exitOK(ctx, c, sh("systemctl", "is-enabled", "--quiet", "--", name))
+			enabledCmd := sh("systemctl", "is-enabled", "--quiet", "--", name)
+			isEnabled, err := exitOK(ctx, c, enabledCmd)
 			if err != nil {
 				return nil, err
 			}
+			if v, ok := transport.PlannedState(c, "service-enabled:"+name); ok {
+				isEnabled = v == "enabled"
+			} else if !isEnabled {
+				if err := mgr.checkKnown(ctx, c, mod, name); err != nil {
+					return nil, err
+				}
+			}
+			reads = append(reads, tasks.Precondition{Path: "service " + name + " (enabled)",
+				Want: enabledWord(isEnabled), Probe: func(ctx context.Context, c transport.Conn) (string, error) {
+					ok, err := exitOK(ctx, c, enabledCmd)
+					return enabledWord(ok), err
+				}})
 			result["enabled"] = *enabled
 			if isEnabled != *enabled {
 				verb := map[bool]string{true: "enable", false: "disable"}[*enabled]
 				steps = append(steps, sh("systemctl", verb, "--", name))
 				what = append(what, verb+" "+name)
+				states["service-enabled:"+name] = verb + "d"
 			}
 		}
 		if state != "" {
-			running, err := exitOK(ctx, c, mgr.statusCmd(name))
+			statusCmd := mgr.statusCmd(name)
+			running, err := exitOK(ctx, c, statusCmd)
 			if err != nil {
 				return nil, err
+			}
+			if v, ok := transport.PlannedState(c, "service:"+name); ok {
+				// An earlier task of this check run would start or stop it.
+				running = v == "started"
+			} else {
+				if !running {
+					if err := mgr.checkKnown(ctx, c, mod, name); err != nil {
+						return nil, err
+					}
+				}
+				if state != "restarted" {
+					reads = append(reads, tasks.Precondition{Path: "service " + name, Want: runningWord(running),
+						Probe: func(ctx context.Context, c transport.Conn) (string, error) {
+							ok, err := exitOK(ctx, c, statusCmd)
+							return runningWord(ok), err
+						}})
+				}
 			}
 			result["state"] = state
 			action := ""
@@ -187,10 +252,33 @@ func planService(mod string) tasks.ModuleFunc {
 				}
 				steps = append(steps, cmds...)
 				what = append(what, action+" "+name)
+				states["service:"+name] = "started"
+				if action == "stop" {
+					states["service:"+name] = "stopped"
+				}
 			}
 		}
-		return serviceChange(result, steps, what), nil
+		ch := serviceChange(result, steps, what)
+		ch.Reads = reads
+		if ch.Action != tasks.None {
+			ch.States = states
+		}
+		return ch, nil
 	}
+}
+
+func runningWord(ok bool) string {
+	if ok {
+		return "running"
+	}
+	return "stopped"
+}
+
+func enabledWord(ok bool) string {
+	if ok {
+		return "enabled"
+	}
+	return "disabled"
 }
 
 func serviceChange(result map[string]any, steps, what []string) *tasks.Change {

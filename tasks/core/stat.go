@@ -33,6 +33,9 @@ func planStat(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 	if a.err != nil {
 		return nil, a.err
 	}
+	if err := a.ready(); err != nil {
+		return nil, err
+	}
 	c := env.Conn
 	fi, err := statPath(ctx, c, p)
 	if err != nil {

@@ -1,9 +1,16 @@
 package core
 
-// wait_for: wait until a port opens or closes, or a file appears (with a
-// regex) or disappears, on the host (ansible.builtin.wait_for). Waiting only
-// reads, so it happens during Plan (bounded by timeout and ctx); it never
-// changes anything.
+// wait_for: wait until a port opens or closes (optionally until its banner
+// matches search_regex), or a file appears (with a regex) or disappears, on
+// the host (ansible.builtin.wait_for). Waiting only reads, so it happens
+// during Plan (bounded by timeout and ctx); it never changes anything.
+//
+// Check mode rule: when the condition does not hold at the first probe and
+// an earlier task of the check run planned a change on this host (a service
+// start, a file write: transport.Planning), wait_for does not wait for a
+// change that was only planned; it plans "would wait for ..." (ok), as the
+// real run, which applies that change first, would then wait and succeed.
+// Without planned changes it waits in check mode too, against the real host.
 
 import (
 	"context"
@@ -63,8 +70,8 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 	}
 	var re *regexp.Regexp
 	if searchRe != "" {
-		if p == "" {
-			return nil, &argError{"wait_for: search_regex is supported with path only in sshplay"}
+		if p == "" && port == 0 {
+			return nil, &argError{"wait_for: search_regex needs path or port"}
 		}
 		if re, err = compilePy(searchRe, true); err != nil {
 			return nil, &argError{"wait_for: " + err.Error()}
@@ -77,6 +84,9 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 	}
 	if port < 0 || port > 65535 {
 		return nil, &argError{fmt.Sprintf("wait_for: port %d out of range", port)}
+	}
+	if err := a.ready(); err != nil {
+		return nil, err
 	}
 	c := env.Conn
 	start := w.clock.now()
@@ -96,16 +106,33 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 		what = "file " + p
 	}
 	deadline := start.Add(timeout)
-	for {
+	for first := true; ; first = false {
 		ok, groups, named, err := w.probe(ctx, c, host, port, connectTimeout, p, re)
 		if err != nil {
 			return nil, err
+		}
+		if first && ok != wantUp && transport.Planning(c) {
+			res := map[string]any{"elapsed": 0, "state": state}
+			if port != 0 {
+				res["port"] = port
+			} else {
+				res["path"] = p
+			}
+			match := ""
+			if re != nil {
+				match = " and match " + searchRe
+			}
+			return &tasks.Change{Action: tasks.None, Result: res,
+				Summary: fmt.Sprintf("would wait for %s to be %s%s (an earlier change of this check run is only planned)", what, state, match)}, nil
 		}
 		if ok == wantUp {
 			elapsed := w.clock.now().Sub(start).Seconds()
 			res := map[string]any{"elapsed": int(math.Round(elapsed)), "state": state}
 			if port != 0 {
 				res["port"], res["search_regex"] = port, nil
+				if re != nil {
+					res["search_regex"] = searchRe
+				}
 			} else {
 				res["path"] = p
 			}
@@ -120,6 +147,8 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 			if msg == "" {
 				msg = "Timeout when waiting for " + what
 				switch {
+				case re != nil && p == "":
+					msg = fmt.Sprintf("Timeout when waiting for search string %s in %s:%d", searchRe, host, port)
 				case re != nil:
 					msg = fmt.Sprintf("Timeout when waiting for search string %s in %s", searchRe, p)
 				case !wantUp && p != "":
@@ -168,11 +197,35 @@ func (w waitFor) probe(ctx context.Context, c transport.Conn, host string, port,
 		}
 		return true, m[1:], named, nil
 	}
-	// bash's /dev/tcp; host and port go in as positional parameters.
-	probe := sh("timeout", strconv.Itoa(connectTimeout), "bash", "-c", `exec 3<>"/dev/tcp/$0/$1"`, host, strconv.Itoa(port))
-	_, err := c.Run(ctx, probe, transport.RunOptions{})
+	// bash's /dev/tcp; host and port go in as positional parameters. With
+	// search_regex the banner is read: lines until the peer is quiet for
+	// a second (the first line may take connect_timeout) or 64 KiB.
+	script := `exec 3<>"/dev/tcp/$0/$1"`
+	limit := connectTimeout
+	if re != nil {
+		script += ` || exit 1; t=$2; n=0; while [ $n -lt 65536 ] && IFS= read -r -t "$t" l <&3; do printf '%s\n' "$l"; n=$((n+${#l}+1)); t=1; done; exit 0`
+		limit = 2*connectTimeout + 1
+	}
+	argv := []string{"timeout", strconv.Itoa(limit), "bash", "-c", script, host, strconv.Itoa(port)}
+	if re != nil {
+		argv = append(argv, strconv.Itoa(connectTimeout))
+	}
+	probe := sh(argv...)
+	res, err := c.Run(ctx, probe, transport.RunOptions{})
 	var ee *transport.ExitError
 	switch {
+	case err == nil && re != nil:
+		m := re.FindStringSubmatch(string(res.Stdout))
+		if m == nil {
+			return false, nil, nil, nil
+		}
+		named := map[string]string{}
+		for i, n := range re.SubexpNames() {
+			if n != "" {
+				named[n] = m[i]
+			}
+		}
+		return true, m[1:], named, nil
 	case err == nil:
 		return true, nil, nil, nil
 	case errors.As(err, &ee) && ee.Code == 127:

@@ -259,6 +259,23 @@ func (c *Conn) Stat(ctx context.Context, p string) (*transport.FileInfo, error) 
 		Owner: n.Owner, Group: n.Group, ModTime: n.ModTime, LinkTarget: n.Target}, nil
 }
 
+// AddUser makes name a known user (and group) with id.
+func (f *Fake) AddUser(name string, id int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ids[name] = id
+}
+
+// known reports whether name is a known user or group, or a numeric id;
+// f.mu is held.
+func (f *Fake) known(name string) bool {
+	if _, ok := f.ids[name]; ok {
+		return true
+	}
+	_, err := strconv.Atoi(name)
+	return err == nil
+}
+
 func (f *Fake) id(name string) int {
 	if id, ok := f.ids[name]; ok {
 		return id
@@ -296,6 +313,12 @@ func (c *Conn) WriteFile(ctx context.Context, p string, data []byte, opts transp
 	old, exists := f.nodes[rp]
 	if exists && old.Mode.IsDir() {
 		return &fs.PathError{Op: "open", Path: p, Err: errors.New("is a directory")}
+	}
+	if opts.Owner != "" && !f.known(opts.Owner) {
+		return fmt.Errorf("host %s: write %s: no such user %q", f.host, p, opts.Owner)
+	}
+	if opts.Group != "" && !f.known(opts.Group) {
+		return fmt.Errorf("host %s: write %s: no such group %q", f.host, p, opts.Group)
 	}
 	n := &Node{Data: append([]byte(nil), data...), Mode: 0o644, Owner: c.user, Group: c.user, ModTime: f.now()}
 	if exists {
@@ -486,6 +509,12 @@ func (c *Conn) builtin(w []string) *transport.Result {
 		if name == "chgrp" {
 			owner, group = "", rest[0]
 		}
+		if owner != "" && !f.known(owner) {
+			return fail(1, "%s: invalid user: '%s'", name, rest[0])
+		}
+		if group != "" && !f.known(group) {
+			return fail(1, "%s: invalid group: '%s'", name, rest[0])
+		}
 		for _, p := range rest[1:] {
 			targets := f.targets(c.abs(p), has("R"))
 			if !has("h") && !has("R") {
@@ -556,6 +585,68 @@ func (c *Conn) builtin(w []string) *transport.Result {
 			f.writes = append(f.writes, "touch "+rp)
 		}
 		return &transport.Result{}
+	case "id":
+		// id -un / id -gn (the acting user; its group has its name), and
+		// id -u NAME (a known user's id).
+		switch {
+		case has("n") && len(rest) == 0:
+			return &transport.Result{Stdout: []byte(c.user + "\n")}
+		case has("u") && len(rest) == 1:
+			if !f.known(rest[0]) {
+				return fail(1, "id: '%s': no such user", rest[0])
+			}
+			return &transport.Result{Stdout: []byte(strconv.Itoa(f.id(rest[0])) + "\n")}
+		}
+		return fail(1, "id: fake supports id -un, id -gn, id -u NAME")
+	case "getent":
+		if len(rest) != 2 || rest[0] != "group" {
+			return fail(1, "getent: fake supports getent group NAME")
+		}
+		if !f.known(rest[1]) {
+			return &transport.Result{ExitCode: 2}
+		}
+		return &transport.Result{Stdout: []byte(fmt.Sprintf("%s:x:%d:\n", rest[1], f.id(rest[1])))}
+	case "find":
+		// find ROOT -printf FMT with %y %m %u %g %p and \0 / \n escapes.
+		if len(w) != 4 || w[2] != "-printf" {
+			return fail(1, "find: fake supports find ROOT -printf FMT")
+		}
+		root := c.abs(w[1])
+		var keys []string
+		for k := range f.nodes {
+			if k == root || strings.HasPrefix(k, root+"/") {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			return fail(1, "find: '%s': No such file or directory", w[1])
+		}
+		sort.Strings(keys)
+		var out strings.Builder
+		for _, k := range keys {
+			n := f.nodes[k]
+			y := "f"
+			switch {
+			case n.Mode.IsDir():
+				y = "d"
+			case n.Mode&fs.ModeSymlink != 0:
+				y = "l"
+			}
+			special := 0
+			if n.Mode&fs.ModeSetuid != 0 {
+				special |= 0o4000
+			}
+			if n.Mode&fs.ModeSetgid != 0 {
+				special |= 0o2000
+			}
+			if n.Mode&fs.ModeSticky != 0 {
+				special |= 0o1000
+			}
+			r := strings.NewReplacer("%y", y, "%m", strconv.FormatInt(int64(int(n.Mode.Perm())|special), 8),
+				"%u", n.Owner, "%g", n.Group, "%p", k, `\0`, "\x00", `\n`, "\n")
+			out.WriteString(r.Replace(w[3]))
+		}
+		return &transport.Result{Stdout: []byte(out.String())}
 	case "echo":
 		return &transport.Result{Stdout: []byte(strings.Join(rest, " ") + "\n")}
 	case "cat":
