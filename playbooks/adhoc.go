@@ -82,6 +82,7 @@ func (r *adhocReporter) Note(msg string) {
 }
 
 func (r *adhocReporter) Recap(*Summary) {}
+func (r *adhocReporter) NoMoreHosts()   {}
 
 var commandModules = map[string]bool{"command": true, "shell": true, "raw": true, "script": true}
 

@@ -33,6 +33,7 @@ type Play struct {
 	Hosts             string
 	Vars              map[string]any
 	VarsFiles         []string
+	VarsFilesPos      []Pos `json:"-"` // where each vars_files entry is written
 	Become            *bool
 	BecomeUser        string
 	RemoteUser        string

@@ -107,6 +107,14 @@ func TestE2ESiteCheckThenApplyThenIdempotent(t *testing.T) {
 		t.Fatalf("real run exit %d:\n%s", sum.ExitCode(), b)
 	}
 	compareRuns(t, check, real)
+	for _, h := range l.Hosts {
+		// service started it; meta: flush_handlers ran the handler.
+		for _, f := range []string{"demo.running", "handler.log"} {
+			if _, err := os.Stat(filepath.Join(root, h.Name, f)); err != nil {
+				t.Errorf("after the real run: %v", err)
+			}
+		}
+	}
 
 	before := snapshot(t, root)
 	sum, again := runLab(t, inv, pb, false, extra)

@@ -60,6 +60,10 @@ type Options struct {
 	StartAtTask   string
 	ForceHandlers bool
 	Verbose       int
+	// Trace receives, at Verbose >= 3, one line per remote operation of
+	// every task (transport.TracedWith), secrets masked and no_log tasks'
+	// commands hidden. nil: no trace.
+	Trace io.Writer
 
 	Out io.Writer
 	// Format is "text" (default) or "json".
@@ -130,7 +134,8 @@ type hostState struct {
 	ended    bool // meta: end_host / end_play
 	notified map[*Task]bool
 	stats    *Stats
-	secrets  []string
+	// secretSet holds the secret values seen in the host's variables.
+	secretSet secretSet
 }
 
 type runner struct {
@@ -142,6 +147,7 @@ type runner struct {
 	mu      sync.Mutex
 	started bool // --start-at-task found
 	groups  map[string][]string
+	global  secretSet // secrets of the inventory and extra vars
 }
 
 // Run validates and runs the playbooks in order. Parse errors have been
@@ -162,8 +168,12 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 	if opts.Local == nil {
 		return nil, errors.New("playbooks: Options.Local is required")
 	}
+	if opts.Trace != nil {
+		opts.Trace = &lockedWriter{w: opts.Trace}
+	}
 	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == ""}
 	r.groups = opts.Inventory.Groups()
+	r.runSecrets()
 	switch {
 	case rep != nil:
 		r.rep = rep
@@ -185,6 +195,9 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 			}
 		}
 	}
+	if err := checkStartAt(pbs, opts.StartAtTask); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	stopped := false
 	for _, pb := range pbs {
@@ -204,6 +217,30 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 	}
 	r.rep.Recap(sum)
 	return sum, nil
+}
+
+// checkStartAt makes --start-at-task name a task of the playbooks: an
+// unknown name would silently run nothing.
+func checkStartAt(pbs []*Playbook, name string) error {
+	if name == "" {
+		return nil
+	}
+	var names []string
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
+				for _, t := range allTasks(sec) {
+					if t.Name == name {
+						return nil
+					}
+					if t.Name != "" {
+						names = append(names, t.Name)
+					}
+				}
+			}
+		}
+	}
+	return &ParseError{File: "--start-at-task", Msg: fmt.Sprintf("no task named %q in the playbooks%s", name, didYouMean(name, names))}
 }
 
 func (r *runner) host(name string) *hostState {
@@ -264,9 +301,12 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
 		return false
 	}
 	pr.varsFiles = vf
-	for _, batch := range batches(hosts, play.Serial) {
+	for i, batch := range batches(hosts, play.Serial) {
 		if ctx.Err() != nil || pr.abort {
 			break
+		}
+		if i > 0 {
+			r.rep.PlayStart(play, live) // Ansible repeats PLAY per batch
 		}
 		pr.batch = batch
 		pr.endBatch = false
@@ -283,15 +323,26 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
 				break
 			}
 		}
-		if r.breached(pr) {
+		if r.breached(pr) || allDown(batch) {
+			// As in Ansible, a batch whose every host failed (or was
+			// unreachable) ends the play and the run.
 			pr.abort = true
 		}
 	}
 	if pr.abort && !pr.endedByMeta() {
-		r.rep.Note("NO MORE HOSTS LEFT")
+		r.rep.NoMoreHosts()
 		return false
 	}
 	return true
+}
+
+func allDown(batch []*hostState) bool {
+	for _, h := range batch {
+		if !h.isFailed() && !h.isUnreach() {
+			return false
+		}
+	}
+	return len(batch) > 0
 }
 
 func (pr *playRun) endedByMeta() bool {
@@ -437,7 +488,7 @@ func (r *runner) hostFailed(h *hostState, t *Task, err error) {
 	h.setFailed(true)
 	h.stats.Failed++
 	r.rep.HostResult(&HostResult{Host: h.name, Task: t, Status: tasks.StatusFailed, Msg: err.Error(),
-		Result: map[string]any{"failed": true, "msg": err.Error()}})
+		Result: map[string]any{"failed": true, "msg": err.Error()}, Secrets: r.secrets(h)})
 }
 
 func sortedKeys(m map[string]any) []string {
@@ -469,3 +520,15 @@ func (h *hostState) setUnreach(v bool) {
 	h.mu.Unlock()
 }
 func (h *hostState) setEnded(v bool) { h.mu.Lock(); h.ended = v; h.mu.Unlock() }
+
+// lockedWriter serialises the trace lines of concurrent hosts.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -64,6 +64,11 @@ func (c *memConn) Stat(ctx context.Context, p string) (*transport.FileInfo, erro
 	defer c.h.mu.Unlock()
 	d, ok := c.h.files[p]
 	if !ok {
+		for f := range c.h.files {
+			if strings.HasPrefix(f, strings.TrimSuffix(p, "/")+"/") {
+				return &transport.FileInfo{Path: p, Mode: fs.ModeDir | 0o755}, nil
+			}
+		}
 		return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist}
 	}
 	return &transport.FileInfo{Path: p, Size: int64(len(d)), Mode: 0o644}, nil

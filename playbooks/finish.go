@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +79,8 @@ func (r *runner) hostResult(h *hostState, t *Task, in inherit, out *tasks.Outcom
 		NoLog:    in.noLog || t.NoLog,
 		Secrets:  r.secrets(h),
 	}
+	show, explicit := r.diffFor(in, t)
+	hr.ShowDiff, hr.NoDiff = show, explicit && !show
 	if t.DelegateTo != "" {
 		hr.Delegated = t.DelegateTo
 	} else if in.delegateTo != "" {
@@ -104,48 +105,6 @@ func (r *runner) hostResult(h *hostState, t *Task, in inherit, out *tasks.Outcom
 		hr.LoopSummary = true
 	}
 	return hr
-}
-
-// secrets lists the values of the host's variables whose names say they
-// are secret (password, passwd, secret): they are masked in all output.
-func (r *runner) secrets(h *hostState) []string {
-	h.mu.Lock()
-	if h.secrets != nil {
-		defer h.mu.Unlock()
-		return h.secrets
-	}
-	h.mu.Unlock()
-	var out []string
-	add := func(m map[string]any) {
-		for k, v := range m {
-			if isSecretName(k) {
-				if s, ok := v.(string); ok && len(s) >= 3 {
-					out = append(out, s)
-				}
-			}
-		}
-	}
-	add(r.opts.Inventory.HostVars(h.name))
-	add(r.opts.ExtraVars)
-	h.mu.Lock()
-	for k, v := range h.facts {
-		if isSecretName(k) {
-			if s, ok := unwrapLiteral(v).(string); ok && len(s) >= 3 {
-				out = append(out, s)
-			}
-		}
-	}
-	if out == nil {
-		out = []string{}
-	}
-	h.secrets = out
-	h.mu.Unlock()
-	return out
-}
-
-func isSecretName(k string) bool {
-	k = strings.ToLower(k)
-	return strings.Contains(k, "password") || strings.Contains(k, "passwd") || strings.Contains(k, "secret")
 }
 
 var (

@@ -47,6 +47,9 @@ func Load(name string) (*Playbook, error) {
 			}
 			pb.FS = Embedded
 			pb.Dir = "."
+			if err := pb.checkVarsFiles(); err != nil {
+				return nil, err
+			}
 			return pb, nil
 		}
 	}
@@ -97,8 +100,8 @@ func ParseExtraVars(arg string) (map[string]any, error) {
 		return decodeVars("-e", []byte(arg))
 	}
 	kv, err := ParseKV("", arg)
-	if err != nil {
-		return nil, &ParseError{File: "-e", Msg: err.Error()}
+	if err != nil || len(kv) == 0 {
+		return nil, &ParseError{File: "-e", Msg: fmt.Sprintf("want k=v, a JSON/YAML mapping or @file, got %q", arg)}
 	}
 	return kv, nil
 }

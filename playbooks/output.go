@@ -2,8 +2,8 @@ package playbooks
 
 // Reporting: Ansible's text look (PLAY/TASK banners, one line per host,
 // PLAY RECAP) or one JSON document. Both mask secrets: values of variables
-// whose names contain password/passwd/secret never get printed, and no_log
-// results are replaced by Ansible's censored marker.
+// with secret names (see secrets.go for the rule) never get printed, and
+// no_log results are replaced by Ansible's censored marker.
 
 import (
 	"encoding/json"
@@ -38,6 +38,9 @@ type HostResult struct {
 	Duration    time.Duration
 	NoLog       bool
 	Secrets     []string
+	// ShowDiff: print the diffs (--diff or the task's diff: true).
+	// NoDiff: the task says diff: false, so not even JSON carries them.
+	ShowDiff, NoDiff bool
 }
 
 // NoLogMessage replaces a no_log result, as in Ansible.
@@ -51,6 +54,8 @@ type reporter interface {
 	HostResult(hr *HostResult)
 	LoopDone(hr *HostResult)
 	Note(msg string)
+	// NoMoreHosts says the play stopped because no host is left to run.
+	NoMoreHosts()
 	Progress(t *Task, n int) func()
 	Recap(sum *Summary)
 }
@@ -292,6 +297,13 @@ func (r *textReporter) Note(msg string) {
 	fmt.Fprintln(r.w, msg)
 }
 
+func (r *textReporter) NoMoreHosts() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clearProgress()
+	fmt.Fprint(r.w, banner("NO MORE HOSTS LEFT"))
+}
+
 func (r *textReporter) LoopDone(*HostResult) {}
 
 func (r *textReporter) HostResult(hr *HostResult) {
@@ -299,7 +311,7 @@ func (r *textReporter) HostResult(hr *HostResult) {
 	defer r.mu.Unlock()
 	r.taskStart(hr.Task, hr.Handler)
 	r.clearProgress()
-	if r.opts.Diff && !hr.NoLog {
+	if hr.ShowDiff && !hr.NoLog {
 		for _, d := range hr.Diffs {
 			if d.Unified != "" {
 				fmt.Fprint(r.w, maskString(d.Unified, hr.Secrets))
@@ -355,11 +367,12 @@ func itemText(v any) string {
 	return jsonText(v, false)
 }
 
-// planNote shows, under --check or --diff, what a change does (or would do)
-// in one line: the Change summary. Diffs show file contents; this line shows
-// the rest of the plan (a key to generate, a reload, a restart).
+// planNote shows, under --check, what a change would do in one line: the
+// Change summary ("would ..."), which is wrong after a real run. Diffs show
+// file contents; this line shows the rest of the plan (a key to generate, a
+// reload, a restart).
 func (r *textReporter) planNote(hr *HostResult) string {
-	if hr.Summary == "" || hr.NoLog || !(r.opts.Check || r.opts.Diff) {
+	if hr.Summary == "" || hr.NoLog || !r.opts.Check {
 		return ""
 	}
 	return " (" + maskString(hr.Summary, hr.Secrets) + ")"
@@ -488,6 +501,7 @@ type JSONPlay struct {
 	Hosts []string    `json:"hosts"`
 	Tasks []*JSONTask `json:"tasks"`
 	Notes []string    `json:"notes,omitempty"`
+	play  *Play
 }
 
 // JSONTask is one task (or handler run) in the JSON document.
@@ -536,7 +550,10 @@ func (r *jsonReporter) PlayStart(p *Play, hosts []string) {
 	if hosts == nil {
 		hosts = []string{}
 	}
-	r.doc.Plays = append(r.doc.Plays, &JSONPlay{Name: p.Name, Hosts: hosts, Tasks: []*JSONTask{}})
+	if n := len(r.doc.Plays); n > 0 && r.doc.Plays[n-1].play == p {
+		return // the next serial batch of the same play
+	}
+	r.doc.Plays = append(r.doc.Plays, &JSONPlay{Name: p.Name, Hosts: hosts, Tasks: []*JSONTask{}, play: p})
 }
 
 func (r *jsonReporter) play() *JSONPlay {
@@ -587,12 +604,13 @@ func toJSONResult(hr *HostResult) *JSONHostResult {
 	if res, ok := jsonSafe(hr.shownResult()).(map[string]any); ok {
 		jr.Result = res
 	}
-	if !hr.NoLog {
+	if !hr.NoLog && !hr.NoDiff {
 		for _, d := range hr.Diffs {
 			jr.Diff = append(jr.Diff, JSONDiff{Path: d.Path, Unified: maskString(d.Unified, hr.Secrets)})
 		}
 	}
-	if hr.HasItem {
+	if hr.HasItem && !hr.NoLog {
+		// Under no_log the item is dropped: it is often the secret itself.
 		jr.Item = jsonSafe(maskValue(hr.Item, hr.Secrets))
 	}
 	return jr
@@ -627,6 +645,8 @@ func (r *jsonReporter) Note(msg string) {
 	p := r.play()
 	p.Notes = append(p.Notes, msg)
 }
+
+func (r *jsonReporter) NoMoreHosts() { r.Note("NO MORE HOSTS LEFT") }
 
 func (r *jsonReporter) Progress(*Task, int) func() { return func() {} }
 

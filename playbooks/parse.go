@@ -52,7 +52,9 @@ var (
 		"connection":      "connection is not supported; every host is reached over SSH (or delegate_to: localhost)",
 		"with_dict":       "with_dict is not supported; use loop: \"{{ x | dict2items }}\"",
 	}
-	// Modules whose short form has free text (_raw_params).
+	// Modules whose short form has free text (_raw_params), as in Ansible:
+	// command, shell, raw, script, meta and include_vars. Every other module
+	// (fail, debug, copy, ...) takes only k=v.
 	freeForm = map[string]map[string]bool{
 		"command":      {"creates": true, "removes": true, "chdir": true, "executable": true, "stdin": true, "warn": true, "stdin_add_newline": true, "strip_empty_ends": true},
 		"shell":        {"creates": true, "removes": true, "chdir": true, "executable": true, "stdin": true, "warn": true, "stdin_add_newline": true, "strip_empty_ends": true},
@@ -60,7 +62,6 @@ var (
 		"script":       {"creates": true, "removes": true, "chdir": true, "executable": true},
 		"meta":         {},
 		"include_vars": {"name": true},
-		"fail":         {},
 	}
 	reIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
@@ -134,7 +135,35 @@ func LoadFile(path string) (*Playbook, error) {
 		return nil, fmt.Errorf("playbook %s: %w", path, err)
 	}
 	pb.Dir = abs
+	if err := pb.checkVarsFiles(); err != nil {
+		return nil, err
+	}
 	return pb, nil
+}
+
+// checkVarsFiles makes every vars_files entry without a template exist
+// (relative to the playbook), so a missing one stops the run before
+// anything runs. Templated names are only known at run time.
+func (pb *Playbook) checkVarsFiles() error {
+	for _, play := range pb.Plays {
+		for i, f := range play.VarsFiles {
+			if template.IsTemplate(f) {
+				continue
+			}
+			if _, err := pb.readFile(f); err != nil {
+				pos := play.Pos
+				if i < len(play.VarsFilesPos) {
+					pos = play.VarsFilesPos[i]
+				}
+				msg := fmt.Sprintf("vars_files: %q not found", f)
+				if !errors.Is(err, fs.ErrNotExist) {
+					msg = fmt.Sprintf("vars_files: %v", err)
+				}
+				return &ParseError{File: pos.File, Line: pos.Line, Col: pos.Col, Msg: msg}
+			}
+		}
+	}
+	return nil
 }
 
 // Parse decodes a playbook. name is used in error positions. Modules must
@@ -329,6 +358,15 @@ func (p *parser) exprList(n *yaml.Node, key string) []string {
 			p.fail(e, "%s: %v", key, err)
 			return nil
 		}
+		bare := strings.TrimSpace(expr)
+		if strings.HasPrefix(bare, "{{") && strings.HasSuffix(bare, "}}") {
+			p.checkNames(e, p.tpl.CheckNames(bare, false))
+		} else {
+			p.checkNames(e, p.tpl.CheckNames(bare, true))
+		}
+		if p.err != nil {
+			return nil
+		}
 		out = append(out, expr)
 	}
 	return out
@@ -402,6 +440,16 @@ func (p *parser) walkTemplates(n *yaml.Node) {
 func (p *parser) checkTemplate(n *yaml.Node, s string) {
 	if err := p.tpl.Check(s); err != nil {
 		p.fail(n, "%v", err)
+		return
+	}
+	p.checkNames(n, p.tpl.CheckNames(s, false))
+}
+
+// checkNames turns an unknown filter or test into a parse error.
+func (p *parser) checkNames(n *yaml.Node, err error) {
+	var ue *template.UnknownNameError
+	if errors.As(err, &ue) {
+		p.fail(n, "unknown %s %q%s", ue.Kind, ue.Name, didYouMean(ue.Name, ue.Known))
 	}
 }
 
@@ -429,6 +477,13 @@ func (p *parser) play(n *yaml.Node) *Play {
 			play.Vars = p.mapping(v, "vars")
 		case "vars_files":
 			play.VarsFiles = p.strList(v, "vars_files")
+			if v.Kind == yaml.SequenceNode {
+				for _, e := range v.Content {
+					play.VarsFilesPos = append(play.VarsFilesPos, p.pos(e))
+				}
+			} else {
+				play.VarsFilesPos = append(play.VarsFilesPos, p.pos(v))
+			}
 		case "become":
 			play.Become = p.boolPtr(v, "become")
 		case "become_user":
@@ -698,11 +753,17 @@ func (p *parser) task(n *yaml.Node, handler bool) *Task {
 			t.Args[k] = v
 		}
 	}
+	if p.err == nil {
+		p.checkArgs(t, modKey, modVal, argsVal)
+	}
 	if loopNode != nil && p.err == nil {
 		t.HasLoop = true
 		switch loopNode.Kind {
 		case yaml.ScalarNode:
 			t.Loop = p.str(loopNode, loopFrom)
+			if loopFrom == "loop" && p.err == nil && !template.IsTemplate(loopNode.Value) {
+				p.fail(loopNode, "loop must be a list or a template giving one, got %s", kindName(loopNode))
+			}
 		case yaml.SequenceNode:
 			l, _ := p.value(loopNode, loopFrom).([]any)
 			if loopFrom == "with_items" {
@@ -720,6 +781,60 @@ func (p *parser) task(n *yaml.Node, handler bool) *Task {
 		return nil
 	}
 	return t
+}
+
+// checkArgs lets a module that implements tasks.ArgChecker check the
+// task's arguments now, so a misspelt argument stops the run before
+// anything runs. The error points at the argument it names, when it names
+// one of the task's keys, or else at the module.
+func (p *parser) checkArgs(t *Task, modKey, modVal, argsVal *yaml.Node) {
+	mod, ok := tasks.Lookup(t.Module)
+	if !ok {
+		return
+	}
+	ac, ok := mod.(tasks.ArgChecker)
+	if !ok {
+		return
+	}
+	err := ac.CheckArgs(t.Args)
+	if err == nil {
+		return
+	}
+	at := modKey
+	best := 0
+	for _, m := range []*yaml.Node{modVal, argsVal} {
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k := m.Content[i]
+			if len(k.Value) > best && mentions(err.Error(), k.Value) {
+				at, best = k, len(k.Value)
+			}
+		}
+	}
+	p.fail(at, "%s: %v", t.Module, err)
+}
+
+// mentions reports whether msg names key as a word.
+func mentions(msg, key string) bool {
+	for i := 0; ; {
+		j := strings.Index(msg[i:], key)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isWordByte(msg[j-1])
+		after := j+len(key) == len(msg) || !isWordByte(msg[j+len(key)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func quoteName(s string) string {
@@ -807,7 +922,9 @@ func ParseKV(module, s string) (map[string]any, error) {
 	for _, tk := range toks {
 		k, v, isKV := strings.Cut(tk.text, "=")
 		if isKV && reIdent.MatchString(k) && (!free || opts[k]) {
-			args[k] = unquote(v)
+			// Ansible's parse_kv decodes escapes (\n, \t, \", \xHH,
+			// \uHHHH) in k=v values; free text is kept as written.
+			args[k] = unquote(decodeEscapes(v))
 			continue
 		}
 		if !free {
@@ -819,6 +936,34 @@ func ParseKV(module, s string) (map[string]any, error) {
 		args["_raw_params"] = strings.Join(raw, " ")
 	}
 	return args, nil
+}
+
+var reEscape = regexp.MustCompile(`\\U[0-9A-Fa-f]{8}|\\u[0-9A-Fa-f]{4}|\\x[0-9A-Fa-f]{2}|\\[0-7]{1,3}|\\[\\'"abfnrtv]`)
+
+// decodeEscapes decodes the escape sequences Ansible's parse_kv decodes
+// (Python's unicode_escape of each matched sequence).
+func decodeEscapes(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	return reEscape.ReplaceAllStringFunc(s, func(m string) string {
+		switch m[1] {
+		case 'U', 'u', 'x':
+			n, err := strconv.ParseUint(m[2:], 16, 32)
+			if err != nil {
+				return m
+			}
+			return string(rune(n))
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			n, err := strconv.ParseUint(m[1:], 8, 32)
+			if err != nil {
+				return m
+			}
+			return string(rune(n))
+		}
+		return map[byte]string{'\\': `\`, '\'': "'", '"': `"`, 'a': "\a", 'b': "\b", 'f': "\f",
+			'n': "\n", 'r': "\r", 't': "\t", 'v': "\v"}[m[1]]
+	})
 }
 
 type argToken struct {

@@ -168,6 +168,14 @@ func (r *runner) selected(t *Task, in inherit) bool {
 		}
 	}
 	tags := append(append([]string(nil), in.tags...), t.Tags...)
+	return TagsSelected(tags, r.opts.Tags, r.opts.SkipTags)
+}
+
+// TagsSelected applies -t/--tags (only) and --skip-tags (skip) to a task
+// whose tags (its own and its blocks' and play's) are tags, as Ansible
+// does: always runs unless skipped, never runs only when asked for by name,
+// and the special tags all, tagged and untagged.
+func TagsSelected(tags, only, skip []string) bool {
 	has := func(want []string) bool {
 		for _, a := range tags {
 			for _, b := range want {
@@ -178,14 +186,14 @@ func (r *runner) selected(t *Task, in inherit) bool {
 		}
 		return false
 	}
-	if len(r.opts.SkipTags) > 0 && has(r.opts.SkipTags) {
+	if len(skip) > 0 && has(skip) {
 		return false
 	}
-	if len(r.opts.Tags) > 0 {
+	if len(only) > 0 {
 		if has([]string{"always"}) {
 			return true
 		}
-		for _, w := range r.opts.Tags {
+		for _, w := range only {
 			if w == "all" && !has([]string{"never"}) {
 				return true
 			}
@@ -196,7 +204,7 @@ func (r *runner) selected(t *Task, in inherit) bool {
 				return true
 			}
 		}
-		return has(r.opts.Tags)
+		return has(only)
 	}
 	return !has([]string{"never"})
 }
@@ -205,7 +213,9 @@ func (r *runner) runTaskAll(ctx context.Context, pr *playRun, t *Task, hosts []*
 	if !in.handler && !r.selected(t, in) {
 		return
 	}
-	if pr.play.Strategy != "free" {
+	// Ansible prints no banner for meta tasks (a skipped or failed one
+	// gets one with its host line).
+	if pr.play.Strategy != "free" && t.Module != "meta" {
 		r.rep.TaskStart(t, in.handler)
 	}
 	if t.Module == "meta" {
@@ -531,6 +541,7 @@ func (r *runner) runTask(ctx context.Context, pr *playRun, t *Task, h *hostState
 		return r.finish(h, t, in, out, start, nil)
 	}
 	scope := r.scope(pr, h, in, t, nil)
+	r.collectSecrets(h, scope)
 	var result map[string]any
 	if !t.HasLoop {
 		ok, err := r.when(scope, in, t)
@@ -572,6 +583,7 @@ func (r *runner) runLoop(ctx context.Context, pr *playRun, t *Task, h *hostState
 			break
 		}
 		iscope := r.scope(pr, h, in, t, map[string]any{t.LoopVar: template.Literal{V: item}, "ansible_loop": template.Literal{V: map[string]any{"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items)-1, "length": len(items)}}})
+		r.collectSecrets(h, iscope)
 		label := item
 		if t.LoopLabel != "" {
 			if l, err := iscope.Render(t.LoopLabel); err == nil {
@@ -670,6 +682,9 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 	if conn == nil {
 		return outcomeErr(fmt.Errorf("host %s: no connection", h.name))
 	}
+	if r.opts.Verbose >= 3 && r.opts.Trace != nil {
+		conn = transport.TracedWith(conn, r.opts.Trace, transport.TraceOptions{Mask: r.maskFunc(h), NoLog: in.noLog || t.NoLog})
+	}
 	conn = conn.Become(b)
 	env := mergeMaps(in.env, t.Environment)
 	if len(env) > 0 {
@@ -679,19 +694,19 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 		}
 		conn = &envConn{Conn: conn, env: renv.(map[string]any)}
 	}
-	diff := r.opts.Diff
-	if in.diff != nil {
-		diff = *in.diff
-	}
-	if t.Diff != nil {
-		diff = *t.Diff
+	diff, _ := r.diffFor(in, t)
+	render := scope.Render
+	if t.Module == "template" {
+		// The template module's file is rendered with trim_blocks, as
+		// Ansible does; its arguments were rendered above without.
+		render = scope.RenderFile
 	}
 	tenv := &tasks.Env{
 		Host:     h.name,
 		Conn:     conn,
 		Local:    r.opts.Local,
 		Vars:     vars,
-		Render:   scope.Render,
+		Render:   render,
 		FindFile: func(kind, name string) (string, error) { return r.findFile(pr.pb, kind, name) },
 		Diff:     diff,
 	}
@@ -730,7 +745,8 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 			h.mu.Unlock()
 		}
 		r.overrides(t, scope, out)
-		if len(t.Until) == 0 {
+		if len(t.Until) == 0 || out.WouldRun || out.Status == tasks.StatusSkipped {
+			// A command skipped in check mode has no result to test.
 			break
 		}
 		out.Result["attempts"] = a
@@ -761,6 +777,19 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 		}
 	}
 	return out
+}
+
+// diffFor is the diff mode of a task: --diff, overridden by the diff
+// keyword of its blocks and itself; explicit says a keyword decided.
+func (r *runner) diffFor(in inherit, t *Task) (diff, explicit bool) {
+	diff = r.opts.Diff
+	if in.diff != nil {
+		diff, explicit = *in.diff, true
+	}
+	if t != nil && t.Diff != nil {
+		diff, explicit = *t.Diff, true
+	}
+	return diff, explicit
 }
 
 // withResult is the scope with the task's registered name bound to its

@@ -2,8 +2,9 @@ package transport
 
 // Traced wraps a Conn so that every operation is written to a log with its
 // duration: what `-vvv` shows, and how a slow playbook is taken apart.
-// Commands are logged (they never hold secrets: sudo passwords and SQL go on
-// stdin), file contents never are.
+// Commands are logged through the caller's mask (the playbook engine hides
+// the values of secret variables) or not at all for a no_log task; file
+// contents never are. sudo passwords and SQL go on stdin and never show.
 
 import (
 	"context"
@@ -16,7 +17,24 @@ import (
 
 // Traced returns c with every operation logged to w. Safe for concurrent use.
 func Traced(c Conn, w io.Writer) Conn {
-	return &traced{c: c, log: &traceLog{w: w}}
+	return TracedWith(c, w, TraceOptions{})
+}
+
+// TraceOptions say what a trace may show.
+type TraceOptions struct {
+	// Mask, when set, rewrites every logged text (commands, paths, errors)
+	// before it is written: the engine hides secret values with it.
+	Mask func(string) string
+	// NoLog hides commands and errors entirely ("<host> run (no_log)"),
+	// for tasks marked no_log.
+	NoLog bool
+}
+
+// TracedWith is Traced with options. Lines are written with one Write call
+// each; concurrent traces to one w must share a writer that is safe for
+// concurrent use.
+func TracedWith(c Conn, w io.Writer, o TraceOptions) Conn {
+	return &traced{c: c, log: &traceLog{w: w}, opts: o}
 }
 
 type traceLog struct {
@@ -25,9 +43,10 @@ type traceLog struct {
 }
 
 type traced struct {
-	c   Conn
-	as  string // become user, for the log
-	log *traceLog
+	c    Conn
+	as   string // become user, for the log
+	log  *traceLog
+	opts TraceOptions
 }
 
 var _ Conn = (*traced)(nil)
@@ -41,9 +60,31 @@ func (t *traced) note(start time.Time, op, what string, err error) {
 	if err != nil {
 		status = " (error: " + firstLine(err.Error()) + ")"
 	}
+	if t.opts.Mask != nil {
+		// Before cutting, so that no part of a secret is left.
+		what, status = t.opts.Mask(what), t.opts.Mask(status)
+	}
+	if op == "run" {
+		what = strings.ReplaceAll(what, "\n", " ")
+		if len(what) > 160 {
+			what = what[:160] + "..."
+		}
+	}
+	if t.opts.NoLog {
+		if op == "run" {
+			what = ""
+		}
+		if status != "" {
+			status = " (error)"
+		}
+	}
+	line := fmt.Sprintf("%s%s %dms: %s%s", op, as, time.Since(start).Milliseconds(), what, status)
+	if t.opts.NoLog && op == "run" {
+		line = fmt.Sprintf("run (no_log)%s %dms%s", as, time.Since(start).Milliseconds(), status)
+	}
 	t.log.mu.Lock()
 	defer t.log.mu.Unlock()
-	fmt.Fprintf(t.log.w, "<%s> %s%s %dms: %s%s\n", t.c.Host(), op, as, time.Since(start).Milliseconds(), what, status)
+	fmt.Fprintf(t.log.w, "<%s> %s\n", t.c.Host(), line)
 }
 
 func (t *traced) Host() string { return t.c.Host() }
@@ -51,11 +92,7 @@ func (t *traced) Host() string { return t.c.Host() }
 func (t *traced) Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error) {
 	start := time.Now()
 	res, err := t.c.Run(ctx, cmd, opts)
-	what := strings.ReplaceAll(cmd, "\n", " ")
-	if len(what) > 160 {
-		what = what[:160] + "..."
-	}
-	t.note(start, "run", what, err)
+	t.note(start, "run", cmd, err)
 	return res, err
 }
 
@@ -95,7 +132,7 @@ func (t *traced) Become(b Become) Conn {
 			as = "root"
 		}
 	}
-	return &traced{c: t.c.Become(b), as: as, log: t.log}
+	return &traced{c: t.c.Become(b), as: as, log: t.log, opts: t.opts}
 }
 
 func (t *traced) Close() error { return t.c.Close() }

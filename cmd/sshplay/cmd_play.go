@@ -133,8 +133,13 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 // engineOptions builds the engine's options from the global flags: the
 // inventory, the SSH connection pool, forks, become, output. The returned
 // function closes the pool. `sshplay exec` uses it too.
+//
+// The pool itself does not trace: at -vvv the engine traces each task's
+// operations to stderr with secrets masked and no_log commands hidden.
 func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbooks.Options, func()) {
-	pool := transport.NewPool(g.poolOptions())
+	po := g.poolOptions()
+	po.Trace = nil
+	pool := transport.NewPool(po)
 	tty := isTerminal(g.Stdout)
 	return playbooks.Options{
 		Inventory: inv,
@@ -147,6 +152,7 @@ func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbook
 		BecomeUser:    g.BecomeUser,
 		Forks:         g.Forks,
 		Verbose:       g.Verbose,
+		Trace:         g.Stderr,
 		Out:           g.Stdout,
 		Format:        output,
 		Color:         tty && os.Getenv("NO_COLOR") == "",
@@ -221,7 +227,7 @@ func listPlaybooks(w io.Writer, pbs []*playbooks.Playbook, inv playbooks.Invento
 			if opts.ListTasks {
 				fmt.Fprintf(w, "    tasks:\n")
 				for _, sec := range [][]*playbooks.Task{play.PreTasks, play.Tasks, play.PostTasks} {
-					listTasks(w, sec, play.Tags, "      ")
+					listTasks(w, sec, play.Tags, opts, "      ")
 				}
 			}
 		}
@@ -229,13 +235,17 @@ func listPlaybooks(w io.Writer, pbs []*playbooks.Playbook, inv playbooks.Invento
 	return nil
 }
 
-func listTasks(w io.Writer, ts []*playbooks.Task, tags []string, indent string) {
+// listTasks prints the tasks that -t/--skip-tags select, with their tags.
+func listTasks(w io.Writer, ts []*playbooks.Task, tags []string, opts playOptions, indent string) {
 	for _, t := range ts {
 		all := append(append([]string(nil), tags...), t.Tags...)
 		if t.IsBlock() {
-			listTasks(w, t.Block, all, indent)
-			listTasks(w, t.Rescue, all, indent)
-			listTasks(w, t.Always, all, indent)
+			listTasks(w, t.Block, all, opts, indent)
+			listTasks(w, t.Rescue, all, opts, indent)
+			listTasks(w, t.Always, all, opts, indent)
+			continue
+		}
+		if !playbooks.TagsSelected(all, opts.Tags, opts.SkipTags) {
 			continue
 		}
 		fmt.Fprintf(w, "%s%s\tTAGS: [%s]\n", indent, t.DisplayName(), strings.Join(all, ","))

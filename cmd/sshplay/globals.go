@@ -135,7 +135,8 @@ func (g *globals) transportOverrides() transport.Overrides {
 
 // poolOptions configure the run's SSH connection pool: one connection per
 // host, dialled up to --forks at a time, every remote operation traced to
-// stderr at -vvv.
+// stderr at -vvv (plain: `sshplay play` and `exec` turn that off and let the
+// engine trace with secrets masked, see engineOptions).
 func (g *globals) poolOptions() transport.PoolOptions {
 	po := transport.PoolOptions{Overrides: g.transportOverrides(), Stderr: g.Stderr, MaxParallelDials: g.Forks}
 	if g.Verbose >= 3 {

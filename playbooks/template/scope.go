@@ -239,6 +239,19 @@ func (s *Scope) Render(text string) (string, error) {
 	return s.execute(p)
 }
 
+// RenderFile renders the text of a template module's file as Ansible
+// does: with trim_blocks (see fileEngine). Variables are those of s.
+func (s *Scope) RenderFile(text string) (string, error) {
+	if !IsTemplate(text) {
+		return text, nil
+	}
+	p := s.e.fileEngine().parse(text)
+	if p.err != nil {
+		return "", p.err
+	}
+	return s.execute(p)
+}
+
 func (s *Scope) execute(p *parsed) (string, error) {
 	out, err := p.tpl.ExecuteToString(s.context(p.names))
 	if err != nil {

@@ -23,6 +23,22 @@ type Engine struct {
 	cfg   *config.Config
 	env   *exec.Environment
 	cache sync.Map // source -> *parsed
+
+	fileOnce sync.Once
+	file     *Engine // trim_blocks, for the template module's files
+}
+
+// fileEngine is the engine for files of the template module: Ansible
+// renders those with trim_blocks=True (a newline after a block tag is
+// removed) and lstrip_blocks=False; module arguments keep Jinja's defaults.
+func (e *Engine) fileEngine() *Engine {
+	e.fileOnce.Do(func() {
+		cfg := e.cfg.Inherit()
+		cfg.TrimBlocks = true
+		cfg.LeftStripBlocks = false
+		e.file = &Engine{cfg: cfg, env: e.env}
+	})
+	return e.file
 }
 
 type parsed struct {

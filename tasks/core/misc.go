@@ -4,6 +4,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -33,11 +34,9 @@ func planDebug(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 		if a.err != nil {
 			return nil, a.err
 		}
-		v, ok := lookupVar(env.Vars, expr)
-		if !ok && env.Render != nil && !isVarPath(expr) {
-			if out, err := env.Render("{{ " + expr + " }}"); err == nil {
-				v, ok = out, true
-			}
+		v, ok, err := debugVar(env, expr)
+		if err != nil {
+			return nil, err
 		}
 		if !ok {
 			v = "VARIABLE IS NOT DEFINED!"
@@ -53,10 +52,39 @@ func planDebug(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 	return &tasks.Change{Action: tasks.None, Summary: fmt.Sprint(msg), Result: res}, nil
 }
 
-var pathPart = regexp.MustCompile(`^([^.\[\]]+)|\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]`)
+// debugVar evaluates var as Ansible does: a native Jinja expression
+// (hostvars[inventory_hostname], hostvars['db02'].pg_host, x | length),
+// its value kept as data (printed as JSON, never as a Go map). ok is false
+// when it uses an undefined variable.
+func debugVar(env *tasks.Env, expr string) (any, bool, error) {
+	e := strings.TrimSpace(expr)
+	if strings.HasPrefix(e, "{{") && strings.HasSuffix(e, "}}") {
+		e = strings.TrimSpace(e[2 : len(e)-2])
+	}
+	v, found, lazy := lookupVar(env.Vars, e)
+	switch {
+	case found:
+		return v, true, nil
+	case isVarPath(e) && !lazy:
+		return nil, false, nil // a plain path that is not there
+	case env.Render == nil:
+		return nil, false, nil
+	}
+	out, err := env.Render("{{ (" + e + ") | to_json }}")
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "undefined") {
+			return nil, false, nil
+		}
+		return nil, false, fmt.Errorf("debug: var %s: %w", expr, err)
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return out, true, nil
+	}
+	return v, true, nil
+}
 
 // isVarPath reports whether expr is only a variable path (no filters or
-// operators), so an undefined one is reported as such, not rendered.
+// operators).
 func isVarPath(expr string) bool {
 	rest := strings.TrimSpace(expr)
 	for rest != "" {
@@ -69,14 +97,18 @@ func isVarPath(expr string) bool {
 	return true
 }
 
+var pathPart = regexp.MustCompile(`^([^.\[\]]+)|\.([^.\[\]]+)|\[(\d+)\]|\['([^']*)'\]|\["([^"]*)"\]`)
+
 // lookupVar resolves a dotted/indexed variable path (a.b[0]['c']) in vars.
-func lookupVar(vars map[string]any, expr string) (any, bool) {
+// lazy is true when the path went through a value only a template can
+// open (hostvars' per-host views): then only rendering can tell.
+func lookupVar(vars map[string]any, expr string) (v any, found, lazy bool) {
 	var cur any = vars
 	rest := strings.TrimSpace(expr)
 	for rest != "" {
 		m := pathPart.FindStringSubmatch(rest)
 		if m == nil {
-			return nil, false
+			return nil, false, false
 		}
 		rest = rest[len(m[0]):]
 		key := m[1] + m[2] + m[4] + m[5]
@@ -87,20 +119,25 @@ func lookupVar(vars map[string]any, expr string) (any, bool) {
 			}
 			v, ok := c[key]
 			if !ok {
-				return nil, false
+				return nil, false, false
 			}
 			cur = v
 		case []any:
 			i, err := strconv.Atoi(m[3])
 			if m[3] == "" || err != nil || i < 0 || i >= len(c) {
-				return nil, false
+				return nil, false, false
 			}
 			cur = c[i]
+		case interface{ Map() map[string]any }:
+			return nil, false, true
 		default:
-			return nil, false
+			return nil, false, false
 		}
 	}
-	return cur, true
+	if _, isLazy := cur.(interface{ Map() map[string]any }); isLazy {
+		return nil, false, true // printed through a template, as JSON data
+	}
+	return cur, true, false
 }
 
 func planFail(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {

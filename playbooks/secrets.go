@@ -1,0 +1,182 @@
+package playbooks
+
+// Secret masking. A value is secret when the variable (or map key, at any
+// depth) holding it has a secret name (see isSecretName); every such value
+// of at least minSecretLen characters is replaced by "********" wherever the
+// engine prints: text and JSON results, messages, diffs, loop items and the
+// -vvv trace. Values are collected from every variable layer a task sees:
+// inventory (of every host), play vars, vars_files, block and task vars,
+// set_fact/registered facts and -e extra vars, rendered, so that a secret
+// reached through a template ("{{ vault_db_password }}") is masked as the
+// value it renders to. Shorter values are not masked by value (masking "1"
+// everywhere would destroy the output); they are still hidden where they
+// appear under their secret-named key.
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sshplay/sshplay/playbooks/template"
+)
+
+// minSecretLen is the shortest value masked wherever it appears.
+const minSecretLen = 4
+
+// isSecretName reports whether a variable or key name says its value is
+// secret: it contains password, passwd, passphrase, secret or token, or it
+// is "pass" or ends in "_pass" (ansible_become_pass, db_pass).
+func isSecretName(k string) bool {
+	k = strings.ToLower(k)
+	for _, w := range []string{"password", "passwd", "passphrase", "secret", "token"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	return k == "pass" || strings.HasSuffix(k, "_pass")
+}
+
+// secretSet is a growing set of secret values, longest first.
+type secretSet struct {
+	seen map[string]bool
+	list []string
+}
+
+func (s *secretSet) add(v string) bool {
+	if len(v) < minSecretLen || s.seen[v] {
+		return false
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[v] = true
+	s.list = append(s.list, v)
+	return true
+}
+
+func (s *secretSet) sorted() []string {
+	out := append([]string(nil), s.list...)
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// addLeaves adds every scalar under v (all of it is secret).
+func (s *secretSet) addLeaves(v any) {
+	switch x := unwrapLiteral(v).(type) {
+	case map[string]any:
+		for _, e := range x {
+			s.addLeaves(e)
+		}
+	case []any:
+		for _, e := range x {
+			s.addLeaves(e)
+		}
+	case string:
+		s.add(x)
+	case nil, bool:
+	case int, int64, float64, uint64:
+		s.add(fmt.Sprint(x))
+	}
+}
+
+// addNested adds the values under secret-named keys at any depth of v;
+// render turns a template leaf into its value (nil: leaves stay raw).
+func (s *secretSet) addNested(v any, render func(any) any) {
+	switch x := unwrapLiteral(v).(type) {
+	case map[string]any:
+		for k, e := range x {
+			if isSecretName(k) {
+				if render != nil {
+					e = render(e)
+				}
+				s.addLeaves(e)
+				continue
+			}
+			s.addNested(e, render)
+		}
+	case []any:
+		for _, e := range x {
+			s.addNested(e, render)
+		}
+	}
+}
+
+// skipSecretScan are variables never scanned: magic variables that hold
+// other hosts' views (inventory secrets are collected once per run).
+var skipSecretScan = map[string]bool{"hostvars": true, "groups": true, "omit": true,
+	"ansible_play_hosts": true, "ansible_play_hosts_all": true, "ansible_play_batch": true}
+
+// collectSecrets adds the secrets a task's scope holds to the host's set.
+func (r *runner) collectSecrets(h *hostState, scope *template.Scope) {
+	var found secretSet
+	render := func(v any) any {
+		out, err := scope.Template(v)
+		if err != nil {
+			return v
+		}
+		return out
+	}
+	for _, name := range scope.Names() {
+		if skipSecretScan[name] {
+			continue
+		}
+		raw, _ := scope.Raw(name)
+		if isSecretName(name) {
+			found.addLeaves(raw)
+			if v, ok, err := scope.Get(name); ok && err == nil {
+				found.addLeaves(v)
+			}
+			continue
+		}
+		found.addNested(raw, render)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, v := range found.list {
+		h.secretSet.add(v)
+	}
+}
+
+// runSecrets collects, once per run, the secrets of every host's inventory
+// variables and of the extra vars: hostvars lets any host print them.
+func (r *runner) runSecrets() {
+	var s secretSet
+	s.addNested(r.opts.ExtraVars, nil)
+	hosts := map[string]bool{}
+	for _, hs := range r.groups {
+		for _, h := range hs {
+			hosts[h] = true
+		}
+	}
+	for h := range hosts {
+		s.addNested(r.opts.Inventory.HostVars(h), nil)
+	}
+	r.global = s
+}
+
+// secrets returns the values masked in a host's output: the run's
+// secrets, the host's collected ones and its facts' (set_fact, register).
+func (r *runner) secrets(h *hostState) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, v := range h.facts {
+		if isSecretName(k) {
+			h.secretSet.addLeaves(v)
+		} else {
+			h.secretSet.addNested(v, nil)
+		}
+	}
+	all := secretSet{}
+	for _, v := range r.global.list {
+		all.add(v)
+	}
+	for _, v := range h.secretSet.list {
+		all.add(v)
+	}
+	return all.sorted()
+}
+
+// maskFunc masks the host's secrets in a text (for the -vvv trace).
+func (r *runner) maskFunc(h *hostState) func(string) string {
+	return func(s string) string { return maskString(s, r.secrets(h)) }
+}

@@ -1,0 +1,183 @@
+package playbooks
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runDir parses src as DIR/site.yml (files given are written under DIR
+// first) and runs it.
+func runDir(t *testing.T, f *memFleet, files map[string]string, src string, mods ...runOpt) (*Summary, string) {
+	t.Helper()
+	registerAll()
+	dir := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	site := filepath.Join(dir, "site.yml")
+	if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := LoadFile(site)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	var out bytes.Buffer
+	opts := Options{Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, Forks: 4, Out: &out}
+	for _, m := range mods {
+		m(&opts)
+	}
+	sum, err := Run(context.Background(), []*Playbook{pb}, opts)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return sum, out.String()
+}
+
+const secretsPlay = `
+- hosts: dbservers
+  vars:
+    db_password: S3cretPassw0rd
+    db:
+      password: N3stedS3cret
+    api_token: "{{ vault_api_key }}"
+    vault_api_key: T0kenValue99
+    pin_pass: "7"
+  vars_files: [vault.yml]
+  tasks:
+    - debug: msg="connecting with {{ db_password }}"
+    - debug: msg="vault {{ vault_db_password }} nested {{ db.password }} token {{ api_token }}"
+    - set_fact:
+        other: "{{ db_password }}"
+    - debug: var=other
+    - trun: "login --pw {{ vault_db_password }}"
+    - tput: {path: /etc/pw, content: "password={{ db_password }}\n"}
+    - debug: msg="{{ blockpw }} {{ task_password }}"
+      vars:
+        task_password: TaskLevelSecret1
+    - block:
+        - debug: msg="{{ block_secret }}"
+      vars:
+        block_secret: BlockLevelSecret2
+    - tmsg: {msg: "fails with {{ db_password }}"}
+      failed_when: true
+      ignore_errors: true
+`
+
+func TestSecretsMaskedFromEveryLayer(t *testing.T) {
+	secrets := []string{"S3cretPassw0rd", "N3stedS3cret", "T0kenValue99", "VaultedPw42", "TaskLevelSecret1", "BlockLevelSecret2", "ExtraSecret77"}
+	files := map[string]string{"vault.yml": "vault_db_password: VaultedPw42\n"}
+	play := strings.Replace(secretsPlay, `msg="{{ blockpw }} {{ task_password }}"`, `msg="{{ taskpw }} {{ x_secret }}"`, 1)
+	for _, format := range []string{"text", "json"} {
+		for _, verbose := range []int{0, 2} {
+			f := newFleet(1)
+			_, out := runDir(t, f, files, play, func(o *Options) {
+				o.Format, o.Diff, o.Verbose = format, true, verbose
+				o.ExtraVars = map[string]any{"x_secret": "ExtraSecret77"}
+			})
+			for _, s := range secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("%s -v%d: secret %q printed:\n%s", format, verbose, s, out)
+				}
+			}
+			if !strings.Contains(out, "connecting with ********") {
+				t.Errorf("%s: no masked message:\n%s", format, out)
+			}
+			if ran := f.ran("db01"); len(ran) == 0 || !strings.Contains(ran[0], "VaultedPw42") {
+				t.Errorf("the command must still get the real value: %v", ran)
+			}
+		}
+	}
+}
+
+func TestSecretNames(t *testing.T) {
+	for name, want := range map[string]bool{
+		"db_password": true, "PGPASSWORD": true, "ansible_become_pass": true, "api_token": true,
+		"client_secret": true, "passwd": true, "ssh_passphrase": true, "pass": true,
+		"pg_passfile": false, "pg_host": false, "passive": false, "compass": false,
+	} {
+		if got := isSecretName(name); got != want {
+			t.Errorf("isSecretName(%q) = %v, want %v", name, got, want)
+		}
+	}
+	var s secretSet
+	s.add("abc")
+	s.add("abcd")
+	if len(s.list) != 1 {
+		t.Errorf("values shorter than %d characters must not be masked by value: %v", minSecretLen, s.list)
+	}
+}
+
+func TestTraceMasksSecretsAndHidesNoLog(t *testing.T) {
+	var trace bytes.Buffer
+	f := newFleet(2)
+	f.vars["db01"]["pg_password"] = "hunter22"
+	runYAML(t, f, `
+- hosts: dbservers
+  vars:
+    app_secret: PlayS3cret
+  tasks:
+    - trun: "login {{ pg_password | default('x') }} {{ app_secret }}"
+    - trun: "secret-command {{ inventory_hostname }}"
+      no_log: true
+`, func(o *Options) { o.Verbose, o.Trace = 3, &trace })
+	out := trace.String()
+	for _, bad := range []string{"hunter22", "PlayS3cret", "secret-command"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("trace shows %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "<db01> run") || !strings.Contains(out, "login ******** ********") || !strings.Contains(out, "<db02> run (no_log)") {
+		t.Errorf("trace:\n%s", out)
+	}
+	trace.Reset()
+	runYAML(t, newFleet(1), "- hosts: dbservers\n  tasks:\n    - trun: x\n", func(o *Options) { o.Verbose, o.Trace = 2, &trace })
+	if trace.Len() != 0 {
+		t.Errorf("trace below -vvv:\n%s", trace.String())
+	}
+}
+
+func TestDebugVarIsANativeExpressionPrintedAsJSON(t *testing.T) {
+	f := newFleet(2)
+	f.vars["db02"]["pg_host"] = "127.0.0.9"
+	_, out := runDir(t, f, nil, `
+- hosts: db01
+  tasks:
+    - debug: var=hostvars[inventory_hostname]
+    - debug:
+        var: hostvars['db02'].pg_host
+    - debug: var=nothing_here
+`)
+	if strings.Contains(out, "map[") || !strings.Contains(out, `"hostvars[inventory_hostname]": {`) || !strings.Contains(out, `"idx": 1`) {
+		t.Errorf("hostvars not printed as JSON:\n%s", out)
+	}
+	if !strings.Contains(out, `"hostvars['db02'].pg_host": "127.0.0.9"`) {
+		t.Errorf("hostvars['db02'].pg_host:\n%s", out)
+	}
+	if !strings.Contains(out, `"nothing_here": "VARIABLE IS NOT DEFINED!"`) {
+		t.Errorf("undefined:\n%s", out)
+	}
+}
+
+func TestJSONHidesLoopItemUnderNoLog(t *testing.T) {
+	_, out := runYAML(t, newFleet(1), `
+- hosts: dbservers
+  tasks:
+    - tmsg: {msg: "{{ item }}"}
+      loop: [itemsecret1, itemsecret2]
+      no_log: true
+`, func(o *Options) { o.Format = "json" })
+	if strings.Contains(out, "itemsecret") {
+		t.Errorf("no_log item in JSON:\n%s", out)
+	}
+}
