@@ -123,17 +123,19 @@ func (s *Summary) ExitCode() int {
 
 // hostState is one host across the whole run.
 type hostState struct {
-	name     string
-	conn     transport.Conn
-	connErr  error
-	overlay  *transport.Overlay
-	mu       sync.Mutex
-	facts    map[string]any // set_fact, include_vars, register
-	failed   bool           // failed in the current play (stops the host)
-	unreach  bool
-	ended    bool // meta: end_host / end_play
-	notified map[*Task]bool
-	stats    *Stats
+	name    string
+	conn    transport.Conn
+	connErr error
+	// connReady is closed once the connection attempt is over (see connect).
+	connReady chan struct{}
+	overlay   *transport.Overlay
+	mu        sync.Mutex
+	facts     map[string]any // set_fact, include_vars, register
+	failed    bool           // failed in the current play (stops the host)
+	unreach   bool
+	ended     bool // meta: end_host / end_play
+	notified  map[*Task]bool
+	stats     *Stats
 	// secretSet holds the secret values seen in the host's variables.
 	secretSet secretSet
 }
@@ -397,16 +399,24 @@ func batches(hosts []*hostState, serial []string) [][]*hostState {
 // time). A host that cannot be reached is reported unreachable at its
 // first task.
 func (r *runner) connect(ctx context.Context, batch []*hostState) {
+	// Every host of the batch dials at once (up to forks); a host starts its
+	// first task as soon as its own connection is ready, so one unreachable
+	// host does not hold the others back for its whole connect timeout.
 	sem := make(chan struct{}, r.opts.Forks)
-	var wg sync.WaitGroup
 	for _, h := range batch {
-		if h.conn != nil || h.connErr != nil {
-			continue
+		if h.connReady != nil {
+			continue // connected (or failed) in an earlier play
 		}
-		wg.Add(1)
-		sem <- struct{}{}
+		ready := make(chan struct{})
+		h.connReady = ready
 		go func(h *hostState) {
-			defer wg.Done()
+			defer close(ready)
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				h.connErr = &transport.UnreachableError{Host: h.name, Err: ctx.Err()}
+				return
+			}
 			defer func() { <-sem }()
 			c, err := r.opts.Connector.Conn(ctx, h.name, r.opts.Inventory.HostVars(h.name))
 			if err != nil {
@@ -420,7 +430,19 @@ func (r *runner) connect(ctx context.Context, batch []*hostState) {
 			h.conn = c
 		}(h)
 	}
-	wg.Wait()
+}
+
+// waitConn waits until the host's connection attempt has finished; after
+// it, h.conn or h.connErr is set (and never changes again).
+func (h *hostState) waitConn(ctx context.Context) {
+	if h.connReady == nil {
+		return
+	}
+	select {
+	case <-h.connReady:
+	case <-ctx.Done():
+		<-h.connReady // the dial honours ctx too, so this is short
+	}
 }
 
 func (r *runner) loadVarsFiles(pb *Playbook, play *Play) (map[string]any, error) {

@@ -535,6 +535,9 @@ func (r *runner) runTask(ctx context.Context, pr *playRun, t *Task, h *hostState
 	if t.DelegateTo != "" {
 		delegate = t.DelegateTo
 	}
+	if delegate == "" {
+		h.waitConn(ctx)
+	}
 	if h.connErr != nil && delegate == "" {
 		out := &tasks.Outcome{Status: tasks.StatusUnreachable, Err: h.connErr,
 			Result: map[string]any{"changed": false, "unreachable": true, "msg": h.connErr.Error()}}
@@ -670,9 +673,11 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 	}
 	vars := scope.All()
 	b := r.become(vars, pr.play, in, t)
-	conn := h.conn
+	var conn transport.Conn
 	overlay := h.overlay
-	if delegate != "" {
+	if delegate == "" {
+		conn = h.conn // runTask waited for it (waitConn)
+	} else {
 		conn = r.opts.Local
 		overlay = nil
 		if r.opts.Check {
