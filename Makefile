@@ -7,10 +7,19 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 .PHONY: demo test setup build bench
 
-# Install what lab hosts need (Debian packages), once.
+PG_BIN ?= /usr/lib/postgresql/15/bin
+
+# Install what lab hosts need (Debian packages: OpenSSH server, sudo,
+# PostgreSQL 15), once; nothing is installed when it is already there.
 setup:
-	@command -v sshd >/dev/null 2>&1 && command -v sudo >/dev/null 2>&1 || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server sudo >/dev/null; }
+	@pkgs=""; \
+	  command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || pkgs="$$pkgs openssh-server"; \
+	  command -v sudo >/dev/null 2>&1 || pkgs="$$pkgs sudo"; \
+	  [ -x $(PG_BIN)/postgres ] || pkgs="$$pkgs postgresql-15"; \
+	  if [ -n "$$pkgs" ]; then \
+	    echo "setup: installing$$pkgs"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; \
+	  fi
 	@mkdir -p /run/sshd
 
 build:

@@ -31,6 +31,7 @@ type Group struct {
 	priority int
 	depth    int
 	hosts    []*Host
+	hostSet  map[*Host]bool // the same hosts, for joinGroup in O(1)
 	children []*Group
 	parents  []*Group
 }
@@ -61,6 +62,7 @@ type Inventory struct {
 	groupByName map[string]*Group
 	sources     []string
 	varDirs     []varDir
+	absFiles    map[string]string // absPath's cache, used while loading
 }
 
 func newInventory() *Inventory {
@@ -203,7 +205,7 @@ func (inv *Inventory) addGroup(name string, pos Pos) *Group {
 	if g, ok := inv.groupByName[name]; ok {
 		return g
 	}
-	g := &Group{Name: name, Pos: pos, vars: map[string]any{}, priority: 1}
+	g := &Group{Name: name, Pos: pos, vars: map[string]any{}, priority: 1, hostSet: map[*Host]bool{}}
 	inv.groups = append(inv.groups, g)
 	inv.groupByName[name] = g
 	return g
@@ -216,11 +218,7 @@ func (inv *Inventory) addHost(name string, pos Pos, g *Group, port int) *Host {
 	if !ok {
 		h = &Host{Name: name, Pos: pos, vars: map[string]any{}}
 		if pos.Line > 0 {
-			if abs, err := filepath.Abs(pos.File); err == nil {
-				h.file = abs
-			} else {
-				h.file = pos.File
-			}
+			h.file = inv.absPath(pos.File)
 		}
 		inv.hosts = append(inv.hosts, h)
 		inv.hostByName[name] = h
@@ -234,17 +232,39 @@ func (inv *Inventory) addHost(name string, pos Pos, g *Group, port int) *Host {
 	return h
 }
 
-func (inv *Inventory) joinGroup(h *Host, g *Group) {
-	for _, x := range g.hosts {
-		if x == h {
-			return
-		}
+// absPath is filepath.Abs of an inventory file, computed once per file
+// (Abs asks the OS for the working directory each time).
+func (inv *Inventory) absPath(file string) string {
+	if abs, ok := inv.absFiles[file]; ok {
+		return abs
 	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		abs = file
+	}
+	if inv.absFiles == nil {
+		inv.absFiles = map[string]string{}
+	}
+	inv.absFiles[file] = abs
+	return abs
+}
+
+// joinGroup puts h in g unless it is there already. The group's host set
+// keeps this O(1): a range of 100,000 hosts must not cost 100,000² checks.
+func (inv *Inventory) joinGroup(h *Host, g *Group) {
+	if g.hostSet[h] {
+		return
+	}
+	g.hostSet[h] = true
 	g.hosts = append(g.hosts, h)
 	h.groups = append(h.groups, g)
 }
 
 func (inv *Inventory) leaveGroup(h *Host, g *Group) {
+	if !g.hostSet[h] {
+		return
+	}
+	delete(g.hostSet, h)
 	g.hosts = removeHost(g.hosts, h)
 	var gs []*Group
 	for _, x := range h.groups {

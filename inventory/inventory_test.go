@@ -158,13 +158,13 @@ func TestOutputMatchesAnsible(t *testing.T) {
 		inv, want string
 		run       func(*Inventory, *bytes.Buffer) error
 	}{
-		{"testdata/docs.ini", "docs.ini.list.json", func(i *Inventory, b *bytes.Buffer) error { return i.ListJSON(b) }},
+		{"testdata/docs.ini", "docs.ini.list.json", func(i *Inventory, b *bytes.Buffer) error { return i.ListJSON(b, true) }},
 		{"testdata/docs.ini", "docs.ini.graph", func(i *Inventory, b *bytes.Buffer) error { return i.Graph(b, "") }},
-		{"testdata/docs.yml", "docs.yml.list.json", func(i *Inventory, b *bytes.Buffer) error { return i.ListJSON(b) }},
-		{"testdata/prec/hosts.ini", "prec.list.json", func(i *Inventory, b *bytes.Buffer) error { return i.ListJSON(b) }},
-		{"testdata/prec/hosts.ini", "prec.h1.json", func(i *Inventory, b *bytes.Buffer) error { return i.HostJSON(b, "h1") }},
-		{"testdata/prec/hosts.ini", "prec.h2.json", func(i *Inventory, b *bytes.Buffer) error { return i.HostJSON(b, "h2") }},
-		{"testdata/prec/hosts.ini", "prec.h3.json", func(i *Inventory, b *bytes.Buffer) error { return i.HostJSON(b, "h3") }},
+		{"testdata/docs.yml", "docs.yml.list.json", func(i *Inventory, b *bytes.Buffer) error { return i.ListJSON(b, true) }},
+		{"testdata/prec/hosts.ini", "prec.list.json", func(i *Inventory, b *bytes.Buffer) error { return i.ListJSON(b, true) }},
+		{"testdata/prec/hosts.ini", "prec.h1.json", func(i *Inventory, b *bytes.Buffer) error { return i.HostJSON(b, "h1", true) }},
+		{"testdata/prec/hosts.ini", "prec.h2.json", func(i *Inventory, b *bytes.Buffer) error { return i.HostJSON(b, "h2", true) }},
+		{"testdata/prec/hosts.ini", "prec.h3.json", func(i *Inventory, b *bytes.Buffer) error { return i.HostJSON(b, "h3", true) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -213,13 +213,13 @@ all:
 	})
 	inv := mustLoad(t, filepath.Join(dir, "inv"))
 	var list, graph, host bytes.Buffer
-	if err := inv.ListJSON(&list); err != nil {
+	if err := inv.ListJSON(&list, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := inv.Graph(&graph, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := inv.HostJSON(&host, "db2"); err != nil {
+	if err := inv.HostJSON(&host, "db2", false); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "dir.list.json", list.Bytes())
@@ -351,11 +351,12 @@ func TestMultipleSourcesLaterWins(t *testing.T) {
 
 func TestLoadDirectory(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"inv/01-hosts.ini":             "[db]\ndb1\n",
+		"inv/01-hosts":                 "[db]\ndb1\n",
+		"inv/hosts.ini":                "bad [[[\n",
 		"inv/02-more.yml":              "db:\n  hosts:\n    db2:\n",
 		"inv/03-noext":                 "web:\n  hosts:\n    w1:\n",
 		"inv/04-ini-noext":             "[web]\nw2\n",
-		"inv/sub/05.ini":               "[web]\nw3\n",
+		"inv/sub/05":                   "[web]\nw3\n",
 		"inv/hosts.retry":              "bad [[[\n",
 		"inv/hosts.orig":               "bad [[[\n",
 		"inv/hosts~":                   "bad [[[\n",
@@ -385,7 +386,7 @@ func TestLoadDirectory(t *testing.T) {
 		t.Errorf("w2 defined at %s, want %s", h.Pos, want)
 	}
 	// group_vars next to a file source too.
-	inv = mustLoad(t, filepath.Join(dir, "inv", "01-hosts.ini"))
+	inv = mustLoad(t, filepath.Join(dir, "inv", "01-hosts"))
 	if inv.HostVars("db1")["pg_port"] != 5432 {
 		t.Errorf("group_vars beside the file not read: %v", inv.HostVars("db1"))
 	}
@@ -459,7 +460,7 @@ func TestFirstInventoryDir(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"a/hosts.ini": "[db]\ndb1\n",
 		"b/more.ini":  "[db]\ndb2\n",
-		"c/01-x.ini":  "[web]\nw1\n",
+		"c/01-x":      "[web]\nw1\n",
 	})
 	inv, err := Load([]string{filepath.Join(dir, "a/hosts.ini"), filepath.Join(dir, "b/more.ini")})
 	if err != nil {

@@ -13,9 +13,12 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// ignoredExts are the file endings Ansible skips in an inventory directory
-// (INVENTORY_IGNORE_EXTS).
-var ignoredExts = []string{".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry"}
+// ignoredExts are the file endings Ansible skips in an inventory directory:
+// the default of INVENTORY_IGNORE_EXTS, REJECT_EXTS + ('.orig', '.ini',
+// '.cfg', '.retry') as ansible-core's config/base.yml documents it. So
+// `-i DIR` reads DIR/hosts and DIR/hosts.yml but not DIR/hosts.ini (which
+// `-i DIR/hosts.ini` still reads).
+var ignoredExts = []string{".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini", ".cfg", ".retry"}
 
 // Load reads the given inventory sources, in order, as ansible -i does. A
 // source is an INI or YAML/JSON file, a directory (every file in it, in

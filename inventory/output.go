@@ -24,6 +24,56 @@ func publicVars(m map[string]any) map[string]any {
 	return m
 }
 
+// Masked is what ListJSON and HostJSON print instead of a secret's value.
+const Masked = "********"
+
+// IsSecretVar reports whether a variable's value is a secret that output
+// must mask: its name contains password, passwd or pass (ansible_password,
+// ansible_ssh_pass, ansible_become_pass), secret or token, in any case.
+func IsSecretVar(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"pass", "secret", "token"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// maskSecrets replaces, in place, the value of every secret variable (see
+// IsSecretVar) with Masked, in nested mappings too.
+func maskSecrets(m map[string]any) map[string]any {
+	for k, v := range m {
+		if IsSecretVar(k) {
+			m[k] = Masked
+			continue
+		}
+		m[k] = maskValue(v)
+	}
+	return m
+}
+
+func maskValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return maskSecrets(x)
+	case []any:
+		for i, e := range x {
+			x[i] = maskValue(e)
+		}
+	}
+	return v
+}
+
+// outputVars is a host's merged variables as the output shows them.
+func (inv *Inventory) outputVars(h *Host, showSecrets bool) map[string]any {
+	v := publicVars(inv.mergedVars(h))
+	if !showSecrets {
+		v = maskSecrets(v)
+	}
+	return v
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
@@ -35,8 +85,9 @@ func writeJSON(w io.Writer, v any) error {
 // group with its direct "hosts" and "children" in the order they were added
 // (empty keys and empty groups left out, all without hosts), and "_meta.hostvars" with each
 // host's merged variables (magic variables left out, hosts without
-// variables left out).
-func (inv *Inventory) ListJSON(w io.Writer) error {
+// variables left out). Secret values (IsSecretVar) print as Masked unless
+// showSecrets is set.
+func (inv *Inventory) ListJSON(w io.Writer, showSecrets bool) error {
 	out := map[string]any{}
 	var format func(g *Group)
 	format = func(g *Group) {
@@ -57,7 +108,7 @@ func (inv *Inventory) ListJSON(w io.Writer) error {
 	format(inv.groupByName["all"])
 	hostvars := map[string]any{}
 	for _, h := range inv.hosts {
-		if v := publicVars(inv.mergedVars(h)); len(v) > 0 {
+		if v := inv.outputVars(h, showSecrets); len(v) > 0 {
 			hostvars[h.Name] = v
 		}
 	}
@@ -68,13 +119,14 @@ func (inv *Inventory) ListJSON(w io.Writer) error {
 	return nil
 }
 
-// HostJSON writes one host's merged variables as `ansible-inventory --host`.
-func (inv *Inventory) HostJSON(w io.Writer, name string) error {
+// HostJSON writes one host's merged variables as `ansible-inventory --host`,
+// secret values masked unless showSecrets is set.
+func (inv *Inventory) HostJSON(w io.Writer, name string, showSecrets bool) error {
 	h, ok := inv.hostByName[name]
 	if !ok {
 		return inv.noMatch(name)
 	}
-	if err := writeJSON(w, publicVars(inv.mergedVars(h))); err != nil {
+	if err := writeJSON(w, inv.outputVars(h, showSecrets)); err != nil {
 		return fmt.Errorf("host %s: %w", name, err)
 	}
 	return nil
@@ -83,6 +135,7 @@ func (inv *Inventory) HostJSON(w io.Writer, name string) error {
 // Graph writes the tree under group ("" means all) as
 // `ansible-inventory --graph` does: child groups first, then the group's own
 // hosts, in the order they were added (as ansible-core 2.14 prints it).
+// It prints names only, never a variable, so it has nothing to mask.
 func (inv *Inventory) Graph(w io.Writer, group string) error {
 	if group == "" {
 		group = "all"

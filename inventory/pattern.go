@@ -19,8 +19,10 @@ var (
 // splitPattern splits "a,b" or "a:b:&c:!d" into single patterns. A
 // pattern with a comma is split on commas only; without one, a text that
 // parses as a single address (an IPv6 address, host:port, a host range)
-// stays whole, otherwise ':' separates.
-func splitPattern(pattern string) []string {
+// stays whole, otherwise ':' separates. A '[' without its ']' (or the
+// reverse) is an *Error naming the pattern: dropping it would turn
+// "~db0[" into "~db0" and silently select more hosts.
+func splitPattern(pattern string) ([]string, error) {
 	var parts []string
 	switch {
 	case strings.Contains(pattern, ","):
@@ -28,17 +30,44 @@ func splitPattern(pattern string) []string {
 	default:
 		if _, _, ok := parseAddress(pattern); ok {
 			parts = []string{pattern}
-		} else {
-			parts = rePatternSplit.FindAllString(pattern, -1)
+			break
+		}
+		parts = rePatternSplit.FindAllString(pattern, -1)
+		// What the split skipped must be separators only.
+		if rest := rePatternSplit.ReplaceAllString(pattern, ""); strings.Trim(rest, ": \t\r\n") != "" {
+			return nil, badBrackets(pattern)
 		}
 	}
 	var out []string
 	for _, p := range parts {
 		if p = strings.TrimSpace(p); p != "" {
+			if !bracketsBalanced(p) {
+				return nil, badBrackets(pattern)
+			}
 			out = append(out, p)
 		}
 	}
-	return out
+	return out, nil
+}
+
+func badBrackets(pattern string) *Error {
+	return &Error{Msg: fmt.Sprintf("invalid host pattern %q: unbalanced [ ]", pattern)}
+}
+
+// bracketsBalanced reports whether every '[' in s is closed by a later ']'.
+func bracketsBalanced(s string) bool {
+	depth := 0
+	for _, c := range s {
+		switch c {
+		case '[':
+			depth++
+		case ']':
+			if depth--; depth < 0 {
+				return false
+			}
+		}
+	}
+	return depth == 0
 }
 
 // orderPatterns puts unions first, then intersections (&), then exclusions
@@ -70,7 +99,10 @@ func orderPatterns(ps []string) []string {
 // exclusion would otherwise silently widen the run); a bad regex or
 // subscript is an *Error.
 func (inv *Inventory) Match(pattern string) ([]*Host, error) {
-	parts := splitPattern(pattern)
+	parts, err := splitPattern(pattern)
+	if err != nil {
+		return nil, err
+	}
 	if len(parts) == 0 {
 		return nil, &Error{Msg: fmt.Sprintf("empty host pattern %q", pattern)}
 	}
@@ -323,8 +355,12 @@ func (inv *Inventory) Limit(hosts []*Host, limit string) ([]*Host, error) {
 	if strings.TrimSpace(limit) == "" {
 		return hosts, nil
 	}
+	terms, err := splitPattern(limit)
+	if err != nil {
+		return nil, err
+	}
 	var parts []string
-	for _, p := range splitPattern(limit) {
+	for _, p := range terms {
 		if !strings.HasPrefix(p, "@") {
 			parts = append(parts, p)
 			continue

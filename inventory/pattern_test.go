@@ -177,7 +177,7 @@ func TestSplitPattern(t *testing.T) {
 		{"a, b ,,", []string{"a", "b"}},
 	}
 	for _, tt := range tests {
-		if got := splitPattern(tt.in); !reflect.DeepEqual(got, tt.want) {
+		if got, err := splitPattern(tt.in); err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("splitPattern(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}

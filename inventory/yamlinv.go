@@ -20,18 +20,29 @@ func (inv *Inventory) parseYAMLInventory(file string, data []byte) error {
 	if root.Kind != yaml.MappingNode {
 		return errorf(nodePos(file, root), "expected a mapping of groups at the top, got %s", kindName(root))
 	}
+	b := &expandBudget{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if _, err := inv.yamlGroup(file, root.Content[i], root.Content[i+1], 0); err != nil {
+		if _, err := inv.yamlGroup(file, root.Content[i], root.Content[i+1], 0, b); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int) (*Group, error) {
+// b counts the nodes built from the file: a group body reached through an
+// alias is walked again each time, so nested group aliases are bounded the
+// same way as nested variable aliases.
+func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int, b *expandBudget) (*Group, error) {
 	pos := nodePos(file, keyNode)
 	if depth > 100 {
 		return nil, errorf(pos, "groups nested too deeply")
+	}
+	if val.Kind == yaml.AliasNode {
+		b.aliasDepth++
+		defer func() { b.aliasDepth-- }()
+	}
+	if err := b.spend(file, keyNode); err != nil {
+		return nil, err
 	}
 	name, err := mapKey(file, keyNode)
 	if err != nil {
@@ -68,7 +79,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int)
 				if err != nil {
 					return nil, err
 				}
-				x, err := yamlValue(file, ev)
+				x, err := yamlValue(file, ev, b)
 				if err != nil {
 					return nil, err
 				}
@@ -76,7 +87,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int)
 					return nil, err
 				}
 			case "children":
-				child, err := inv.yamlGroup(file, ek, ev, depth+1)
+				child, err := inv.yamlGroup(file, ek, ev, depth+1, b)
 				if err != nil {
 					return nil, err
 				}
@@ -84,7 +95,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int)
 					return nil, err
 				}
 			case "hosts":
-				if err := inv.yamlHost(file, g, ek, ev); err != nil {
+				if err := inv.yamlHost(file, g, ek, ev, b); err != nil {
 					return nil, err
 				}
 			}
@@ -105,8 +116,12 @@ func sectionEntries(file, group, section string, v *yaml.Node) ([]*yaml.Node, er
 	return nil, errorf(nodePos(file, v), "group %q: %s must be a mapping, got %s", group, section, kindName(v))
 }
 
-func (inv *Inventory) yamlHost(file string, g *Group, k, v *yaml.Node) error {
+func (inv *Inventory) yamlHost(file string, g *Group, k, v *yaml.Node, b *expandBudget) error {
 	pos := nodePos(file, k)
+	if err := b.spend(file, k); err != nil {
+		return err
+	}
+	orig := v
 	k = resolveAlias(k)
 	if k.Kind != yaml.ScalarNode || k.Value == "" {
 		return errorf(pos, "group %q: host name must be a non-empty scalar, got %s", g.Name, kindName(k))
@@ -121,7 +136,7 @@ func (inv *Inventory) yamlHost(file string, g *Group, k, v *yaml.Node) error {
 	}
 	var vars map[string]any
 	if !isNull(v) {
-		x, err := yamlValue(file, v)
+		x, err := yamlValue(file, orig, b)
 		if err != nil {
 			return err
 		}

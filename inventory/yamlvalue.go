@@ -26,13 +26,13 @@ func readYAML(file string, data []byte) (*yaml.Node, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &Error{File: file, Line: extra.Line, Msg: "expected a single YAML document, found several"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, data, err)
 	}
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
@@ -45,13 +45,63 @@ func readYAML(file string, data []byte) (*yaml.Node, error) {
 
 var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlError(file string, err error) *Error {
+// yamlError turns a yaml.v3 syntax error into an *Error with file and line.
+// For a parser error yaml.v3 names the line where the enclosing construct
+// began (a bad indent on line 4 of a mapping opened on line 1 reads "line
+// 1: did not find expected key"), so the line is refined: the first prefix
+// of the document, in whole lines, that fails with the same message ends at
+// the offending line.
+func yamlError(file string, data []byte, err error) *Error {
 	msg := err.Error()
-	if m := reYAMLLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Msg: "yaml: " + m[2]}
+	m := reYAMLLine.FindStringSubmatch(msg)
+	if m == nil {
+		return &Error{File: file, Msg: msg}
 	}
-	return &Error{File: file, Msg: msg}
+	line, _ := strconv.Atoi(m[1])
+	if l := failingLine(data, m[2]); l > line {
+		line = l
+	}
+	return &Error{File: file, Line: line, Msg: "yaml: " + m[2]}
+}
+
+// failingLine returns the smallest n such that the first n lines of data
+// fail to parse with message want, by binary search (a longer prefix that
+// holds the bad line fails the same way); 0 when no prefix does.
+func failingLine(data []byte, want string) int {
+	ends := []int{}
+	for i, c := range data {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	fails := func(n int) bool {
+		dec := yaml.NewDecoder(bytes.NewReader(data[:ends[n-1]]))
+		for {
+			var doc yaml.Node
+			err := dec.Decode(&doc)
+			if err == nil {
+				continue
+			}
+			m := reYAMLLine.FindStringSubmatch(err.Error())
+			return m != nil && m[2] == want
+		}
+	}
+	lo, hi := 1, len(ends)
+	if hi == 0 || !fails(hi) {
+		return 0
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
 }
 
 func nodePos(file string, n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }
@@ -97,30 +147,72 @@ func isNull(n *yaml.Node) bool {
 	return v == nil
 }
 
-// yamlValue converts a node into Go values: nil, bool, int, float64,
-// string, []any and map[string]any.
-func yamlValue(file string, n *yaml.Node) (any, error) {
-	return yamlValueDepth(file, n, 0)
+// expandBudget counts the nodes built from one file, and how many of them
+// came through an alias, so that a small file of nested aliases (a "billion
+// laughs") fails instead of expanding without limit. It applies yaml.v3's
+// own rule (decoder.go, allowedAliasRatio): a file may expand aliases
+// freely while small, but past 400,000 built nodes at most 99% of them, and
+// past 4,000,000 at most 10%, may come from aliases.
+type expandBudget struct {
+	decoded, aliased, aliasDepth int
 }
 
-func yamlValueDepth(file string, n *yaml.Node, depth int) (any, error) {
+func allowedAliasRatio(decoded int) float64 {
+	switch {
+	case decoded <= 400_000:
+		return 0.99
+	case decoded >= 4_000_000:
+		return 0.10
+	}
+	return 0.99 - 0.89*(float64(decoded-400_000)/3_600_000)
+}
+
+// spend counts one built node; it fails once aliases make up too much of
+// what the file expanded to.
+func (b *expandBudget) spend(file string, n *yaml.Node) error {
+	b.decoded++
+	if b.aliasDepth > 0 {
+		b.aliased++
+	}
+	if b.aliased > 100 && b.decoded > 1000 && float64(b.aliased)/float64(b.decoded) > allowedAliasRatio(b.decoded) {
+		return errorf(nodePos(file, n), "excessive aliasing: YAML aliases expand to more than %d nodes", b.aliased)
+	}
+	return nil
+}
+
+// yamlValue converts a node into Go values: nil, bool, int, float64,
+// string, []any and map[string]any. b counts the nodes built from the
+// file across calls (nil: a fresh count).
+func yamlValue(file string, n *yaml.Node, b *expandBudget) (any, error) {
+	if b == nil {
+		b = &expandBudget{}
+	}
+	return yamlValueDepth(file, n, 0, b)
+}
+
+func yamlValueDepth(file string, n *yaml.Node, depth int, b *expandBudget) (any, error) {
 	if depth > 200 {
 		return nil, errorf(nodePos(file, n), "YAML nested too deeply (alias loop?)")
+	}
+	if err := b.spend(file, n); err != nil {
+		return nil, err
 	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return yamlValueDepth(file, n.Content[0], depth+1)
+		return yamlValueDepth(file, n.Content[0], depth+1, b)
 	case yaml.AliasNode:
-		return yamlValueDepth(file, n.Alias, depth+1)
+		b.aliasDepth++
+		defer func() { b.aliasDepth-- }()
+		return yamlValueDepth(file, n.Alias, depth+1, b)
 	case yaml.ScalarNode:
 		return scalarValue(file, n)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := yamlValueDepth(file, c, depth+1)
+			v, err := yamlValueDepth(file, c, depth+1, b)
 			if err != nil {
 				return nil, err
 			}
@@ -132,7 +224,7 @@ func yamlValueDepth(file string, n *yaml.Node, depth int) (any, error) {
 		// Merge keys (<<) first so the mapping's own keys win.
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-				if err := mergeInto(file, out, n.Content[i+1], depth); err != nil {
+				if err := mergeInto(file, out, n.Content[i+1], depth, b); err != nil {
 					return nil, err
 				}
 			}
@@ -146,7 +238,7 @@ func yamlValueDepth(file string, n *yaml.Node, depth int) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			v, err := yamlValueDepth(file, n.Content[i+1], depth+1)
+			v, err := yamlValueDepth(file, n.Content[i+1], depth+1, b)
 			if err != nil {
 				return nil, err
 			}
@@ -157,7 +249,11 @@ func yamlValueDepth(file string, n *yaml.Node, depth int) (any, error) {
 	return nil, nil
 }
 
-func mergeInto(file string, out map[string]any, n *yaml.Node, depth int) error {
+func mergeInto(file string, out map[string]any, n *yaml.Node, depth int, b *expandBudget) error {
+	if n.Kind == yaml.AliasNode {
+		b.aliasDepth++
+		defer func() { b.aliasDepth-- }()
+	}
 	n = resolveAlias(n)
 	var srcs []*yaml.Node
 	switch n.Kind {
@@ -170,7 +266,7 @@ func mergeInto(file string, out map[string]any, n *yaml.Node, depth int) error {
 	}
 	// Earlier mappings in a merge list win over later ones.
 	for i := len(srcs) - 1; i >= 0; i-- {
-		v, err := yamlValueDepth(file, srcs[i], depth+1)
+		v, err := yamlValueDepth(file, srcs[i], depth+1, b)
 		if err != nil {
 			return err
 		}

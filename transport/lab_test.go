@@ -325,6 +325,40 @@ func TestLabTransport(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+
+	// A sudo'd command is not a child of the SSH session's shell in a way a
+	// session signal reaches (sudo runs it as root, possibly on its own
+	// pty): cancelling must still leave nothing running. The command
+	// ignores SIGHUP, as nohup'd or daemon-like commands do, so a closed
+	// pty alone does not end it.
+	t.Run("context cancel kills a become command", func(t *testing.T) {
+		c := labDial(t, l, db1, "")
+		root := c.Become(transport.Become{Enabled: true})
+		tag := strconv.Itoa(int(time.Now().UnixNano()%1000000) + 1000000)
+		cctx, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+		defer cancel()
+		_, err := root.Run(cctx, "trap '' HUP; sleep 3"+tag+"; echo done", transport.RunOptions{})
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("want deadline exceeded, got %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			_, err := c.Run(ctx, "pgrep -x -f 'sleep 3"+tag+"'", transport.RunOptions{})
+			var ee *transport.ExitError
+			if errors.As(err, &ee) && ee.Code == 1 {
+				break // gone
+			}
+			if err != nil && !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				// Do not leave it behind for the next test.
+				_, _ = root.Run(ctx, "pkill -x -f 'sleep 3"+tag+"'", transport.RunOptions{})
+				t.Fatal("sudo'd remote command still running after cancel")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 }
 
 func withKnownHosts(vars map[string]any, file, policy string) map[string]any {

@@ -3,7 +3,8 @@ package transport
 // pool.go keeps one connection per host for a whole run: a host is dialled
 // at most once (concurrent callers wait for the same dial, a failed dial is
 // remembered and returned again), dials run in parallel up to a limit, and
-// every warning about a host's connection settings is printed once. It never
+// every warning about a host's connection settings is printed once (an
+// ignored ssh option once for all hosts). It never
 // dials a host twice in a run and never drops a warning silently.
 
 import (
@@ -146,16 +147,23 @@ func (p *Pool) traced(c Conn) Conn {
 	return Traced(c, p.opts.Trace)
 }
 
-// warn prints each distinct warning once per pool.
+// warn prints each distinct warning once per pool. An ignored ssh option
+// is one warning for the whole pool, naming the first host it was seen on:
+// the same ansible_ssh_common_args on 30 hosts is one mistake, not 30.
 func (p *Pool) warn(ws ...string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range ws {
-		if p.warned[w] {
+		key, text := w, w
+		if host, opt, ok := parseIgnoredOption(w); ok {
+			key = "ignored ssh option " + opt
+			text = fmt.Sprintf("ignoring ssh option %s (host %s; not repeated for other hosts)", opt, host)
+		}
+		if p.warned[key] {
 			continue
 		}
-		p.warned[w] = true
-		fmt.Fprintf(p.opts.Stderr, "warning: %s\n", w)
+		p.warned[key] = true
+		fmt.Fprintf(p.opts.Stderr, "warning: %s\n", text)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,8 +64,13 @@ func newSudoCall(b Become) *sudoCall {
 // wrap returns the sudo command line running cmd as the become user:
 // sudo -H -S -p PROMPT -u USER -- /bin/sh -c 'echo MARKER; CMD' with a
 // password, sudo -H -n -u USER -- ... without one.
+//
+// The marker line also carries the command's process group id, read from
+// /proc (or ps), so that a cancelled run can stop the whole sudo'd group
+// (see stopGroup): closing the SSH session does not reach processes that
+// sudo runs as another user, on its own pty (use_pty) or not.
 func (s *sudoCall) wrap(cmd string) string {
-	inner := "echo " + s.marker + "\n" + cmd
+	inner := `echo "` + s.marker + ` $(cut -d' ' -f5 /proc/$$/stat 2>/dev/null || ps -o pgid= -p $$ 2>/dev/null)"` + "\n" + cmd
 	args := []string{"sudo", "-H"}
 	if s.password != "" {
 		args = append(args, "-S", "-p", s.prompt)
@@ -86,6 +92,8 @@ type sudoWatch struct {
 	outBuf []byte
 	errBuf []byte
 	seen   bool
+	// pgid is the process group the marker line reported (0: unknown).
+	pgid int
 	// promptEnd is where in errBuf the last password prompt ended.
 	promptEnd int
 	ready     chan struct{}
@@ -109,12 +117,20 @@ func (w *sudoWatch) stdout() io.Writer {
 			return w.out.Write(p)
 		}
 		w.outBuf = append(w.outBuf, p...)
-		i := bytes.Index(w.outBuf, []byte(w.call.marker+"\n"))
+		i := bytes.Index(w.outBuf, []byte(w.call.marker))
 		if i < 0 {
 			w.mu.Unlock()
 			return len(p), nil
 		}
-		rest := append([]byte(nil), w.outBuf[i+len(w.call.marker)+1:]...)
+		nl := bytes.IndexByte(w.outBuf[i:], '\n')
+		if nl < 0 {
+			w.mu.Unlock()
+			return len(p), nil
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(string(w.outBuf[i+len(w.call.marker) : i+nl]))); err == nil && n > 1 {
+			w.pgid = n
+		}
+		rest := append([]byte(nil), w.outBuf[i+nl+1:]...)
 		w.outBuf = nil
 		w.seen = true
 		close(w.ready)
@@ -265,6 +281,14 @@ func runCommand(ctx context.Context, host string, start starter, cmd string, opt
 	close(done)
 	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code, Duration: time.Since(t0)}
 	if ctx.Err() != nil {
+		if watch != nil {
+			watch.mu.Lock()
+			pgid := watch.pgid
+			watch.mu.Unlock()
+			if err := stopGroup(host, start, sudo, pgid); err != nil {
+				return res, fmt.Errorf("host %s: run %q: %w (and the remote command may still run: %v)", host, shortCmd(cmd), ctx.Err(), err)
+			}
+		}
 		return res, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), ctx.Err())
 	}
 	if werr != nil {
@@ -282,6 +306,31 @@ func runCommand(ctx context.Context, host string, start starter, cmd string, opt
 		return res, &ExitError{Host: host, Cmd: cmd, Code: code, Stderr: string(res.Stderr)}
 	}
 	return res, nil
+}
+
+// stopGroupGrace is how long a cancelled become command's process group
+// gets between SIGTERM and SIGKILL.
+const stopGroupGrace = 2 * time.Second
+
+// stopGroup ends the process group pgid of a cancelled sudo'd command: a
+// new session runs kill as the same become user (with the same password),
+// SIGTERM first, SIGKILL for whatever is left after stopGroupGrace. It
+// signals only the group the command's own shell reported, never by name.
+// pgid 0 (not reported: sudo never ran the command) is a no-op.
+func stopGroup(host string, start starter, sudo *sudoCall, pgid int) error {
+	if pgid <= 1 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stopGroupGrace+10*time.Second)
+	defer cancel()
+	g := strconv.Itoa(pgid)
+	tries := strconv.Itoa(int(stopGroupGrace / (100 * time.Millisecond)))
+	line := "kill -TERM -" + g + " 2>/dev/null || exit 0\n" +
+		"i=0; while [ $i -lt " + tries + " ] && kill -0 -" + g + " 2>/dev/null; do sleep 0.1; i=$((i+1)); done\n" +
+		"kill -KILL -" + g + " 2>/dev/null; exit 0"
+	kill := newSudoCall(Become{Enabled: true, User: sudo.user, Password: sudo.password})
+	_, err := runCommand(ctx, host, start, line, RunOptions{}, kill)
+	return err
 }
 
 // sudoSFTP is an SFTP server running as another user through sudo.

@@ -450,8 +450,21 @@ func (a *sshArgs) set(key, val string) {
 	}
 }
 
+// ignoredOptionFormat is the warning for an ssh option sshplay does not
+// apply; parseIgnoredOption reads it back (Pool prints it once per option).
+const ignoredOptionFormat = "host %s: ignoring ssh option %s"
+
+func parseIgnoredOption(w string) (host, opt string, ok bool) {
+	rest, ok := strings.CutPrefix(w, "host ")
+	if !ok {
+		return "", "", false
+	}
+	host, opt, ok = strings.Cut(rest, ": ignoring ssh option ")
+	return host, opt, ok && host != "" && opt != ""
+}
+
 func (a *sshArgs) warn(host, what string) {
-	w := fmt.Sprintf("host %s: ignoring ssh option %s", host, what)
+	w := fmt.Sprintf(ignoredOptionFormat, host, what)
 	for _, x := range a.warnings {
 		if x == w {
 			return

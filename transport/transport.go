@@ -1,10 +1,6 @@
-// Package transport is the only way sshplay touches a host: it runs commands
-// and reads, stats, writes and removes files, over SSH (x/crypto/ssh + SFTP on
-// the same connection) or on the control machine itself.
-//
-// Everything above this package (tasks, playbooks, pg) depends on the Conn
-// interface alone, so the same module code runs against a remote host, the
-// local machine, or a read-only planning view (see ReadOnly).
+// transport.go declares the Conn interface and the values and errors it
+// hands back; see doc.go for the package overview.
+
 package transport
 
 import (

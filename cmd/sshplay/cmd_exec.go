@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"al.essio.dev/pkg/shellescape"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -100,7 +101,11 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if err != nil {
 		return err
 	}
-	if _, err := inv.Limit(hosts, g.Limit); err != nil {
+	hosts, err = inv.Limit(hosts, g.Limit)
+	if err != nil {
+		return err
+	}
+	if err := validateTargets(inv, hosts, g); err != nil {
 		return err
 	}
 	eo, closePool := engineOptions(g, &invAdapter{inv: inv, limit: g.Limit}, opts.Output)
@@ -119,13 +124,16 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	return nil
 }
 
-// printExecRecap prints one line that counts the hosts by outcome.
+// printExecRecap prints one line that counts the hosts by outcome. A host
+// with no result (the run was interrupted before it) counts as not run,
+// never as ok, and an interrupted run says so.
 func printExecRecap(w io.Writer, sum *playbooks.Summary) {
-	var ok, changed, failed, unreachable, skipped int
+	var ok, changed, failed, unreachable, skipped, notRun int
 	for _, h := range sum.Hosts {
 		st := sum.Stats[h]
 		switch {
-		case st == nil:
+		case st == nil || *st == (playbooks.Stats{}):
+			notRun++
 		case st.Unreachable > 0:
 			unreachable++
 		case st.Failed > 0:
@@ -138,24 +146,25 @@ func printExecRecap(w io.Writer, sum *playbooks.Summary) {
 			ok++
 		}
 	}
-	fmt.Fprintf(w, "RECAP: %d hosts: ok=%d changed=%d failed=%d unreachable=%d skipped=%d (%.2fs)\n",
-		len(sum.Hosts), ok, changed, failed, unreachable, skipped, sum.Duration.Seconds())
+	line := fmt.Sprintf("RECAP: %d hosts: ok=%d changed=%d failed=%d unreachable=%d skipped=%d",
+		len(sum.Hosts), ok, changed, failed, unreachable, skipped)
+	if notRun > 0 {
+		line += fmt.Sprintf(" not_run=%d", notRun)
+	}
+	if sum.Interrupted {
+		line += " interrupted"
+	}
+	fmt.Fprintf(w, "%s (%.2fs)\n", line, sum.Duration.Seconds())
 }
 
 // joinCommand turns the words after -- back into one command line for the
-// command module, quoting words that the shell split from a quoted string.
+// command module, quoting each word with shellescape so that the module's
+// shell-like split gives the same words back.
 func joinCommand(words []string) string {
 	if len(words) == 1 {
 		return words[0]
 	}
-	out := make([]string, len(words))
-	for i, w := range words {
-		if w == "" || strings.ContainsAny(w, " \t\n'\"\\$`") {
-			w = "'" + strings.ReplaceAll(w, "'", `'"'"'`) + "'"
-		}
-		out[i] = w
-	}
-	return strings.Join(out, " ")
+	return shellescape.QuoteCommand(words)
 }
 
 // needsShell reports whether a one-word command line uses shell syntax that

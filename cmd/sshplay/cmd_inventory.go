@@ -12,9 +12,10 @@ import (
 
 // inventoryOptions are the flags of `sshplay inventory`.
 type inventoryOptions struct {
-	List  bool
-	Graph bool
-	Host  string
+	List        bool
+	Graph       bool
+	Host        string
+	ShowSecrets bool
 }
 
 // AddFlags registers the inventory command's flags.
@@ -22,6 +23,7 @@ func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.List, "list", false, "print every group and host variable as ansible-inventory --list")
 	f.BoolVar(&o.Graph, "graph", false, "print the group tree (under GROUP, default all) as ansible-inventory --graph")
 	f.StringVar(&o.Host, "host", "", "print one host's merged variables as ansible-inventory --host")
+	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print the values of secret variables (names with password, passwd, pass, secret or token) instead of ********")
 }
 
 func newInventoryCommand(g *globals) *cobra.Command {
@@ -29,6 +31,10 @@ func newInventoryCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inventory -i INV (--list | --graph [GROUP] | --host NAME)",
 		Short: "Show the inventory as ansible-inventory does",
+		Long: "Show the inventory as ansible-inventory does.\n\n" +
+			"--list and --host mask the value of every variable whose name contains\n" +
+			"password, passwd, pass, secret or token (ansible_password, ansible_ssh_pass,\n" +
+			"ansible_become_password, ...) as \"********\"; --show-secrets prints them.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 || (len(args) == 1 && !opts.Graph) {
 				return usageError{errors.New("inventory: only --graph takes an argument (GROUP)")}
@@ -62,7 +68,7 @@ func runInventory(g *globals, opts inventoryOptions, args []string) error {
 	}
 	switch {
 	case opts.List:
-		return inv.ListJSON(g.Stdout)
+		return inv.ListJSON(g.Stdout, opts.ShowSecrets)
 	case opts.Graph:
 		group := ""
 		if len(args) == 1 {
@@ -70,5 +76,5 @@ func runInventory(g *globals, opts inventoryOptions, args []string) error {
 		}
 		return inv.Graph(g.Stdout, group)
 	}
-	return inv.HostJSON(g.Stdout, opts.Host)
+	return inv.HostJSON(g.Stdout, opts.Host, opts.ShowSecrets)
 }

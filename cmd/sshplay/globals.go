@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -64,6 +65,9 @@ func (g *globals) load(cmd *cobra.Command) error {
 		v.SetConfigFile(cfg)
 		if err := v.ReadInConfig(); err != nil {
 			return usageError{fmt.Errorf("config %s: %w", cfg, err)}
+		}
+		if err := checkConfigKeys(cfg, v.AllKeys(), cmd.Root()); err != nil {
+			return err
 		}
 	}
 	v.SetEnvPrefix("SSHPLAY")
@@ -173,4 +177,61 @@ func findConfig() string {
 func isUsage(err error) bool {
 	var b interface{ BadInput() bool }
 	return errors.As(err, &b) && b.BadInput()
+}
+
+// checkConfigKeys rejects a configuration key that is no flag of any
+// sshplay command (a typo such as "forkz" would otherwise be silently
+// ignored): exit 5, one line naming the file and the key, with the closest
+// flag name as a suggestion.
+func checkConfigKeys(file string, keys []string, root *cobra.Command) error {
+	known := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		add := func(f *pflag.Flag) { known[f.Name] = true }
+		c.Flags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	sort.Strings(keys)
+	for _, k := range keys {
+		if known[k] {
+			continue
+		}
+		msg := fmt.Sprintf("config %s: unknown key %q", file, k)
+		best, bestD := "", 3 // suggest within an edit distance of 2
+		for name := range known {
+			if d := editDistance(k, name); d < bestD || (d == bestD && name < best) {
+				best, bestD = name, d
+			}
+		}
+		if best != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", best)
+		}
+		return usageError{errors.New(msg)}
+	}
+	return nil
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -47,6 +47,20 @@ func newRootCommand(g *globals) *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return g.load(cmd)
 		},
+		// An unknown sub-command is bad input (exit 5), not an error (1).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return usageError{errors.New(msg)}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		// SuggestionsFor only suggests with a distance set.
+		SuggestionsMinimumDistance: 2,
 	}
 	g.AddFlags(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })

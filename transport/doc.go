@@ -1,0 +1,27 @@
+// Package transport is the only way sshplay touches a host: it runs commands
+// and reads, stats, writes and removes files, over SSH (x/crypto/ssh + SFTP on
+// the same connection) or on the control machine itself.
+//
+// Everything above this package (tasks, playbooks, pg) depends on the Conn
+// interface alone, so the same module code runs against a remote host, the
+// local machine, or a read-only planning view (see ReadOnly). A Pool keeps
+// one connection per host for a whole run; TargetFromVars turns Ansible's
+// connection variables into a Target; Become runs commands and file
+// operations through sudo.
+//
+// What transport must never do:
+//   - trust an unknown or changed host key by default: keys are checked
+//     against known_hosts unless the user chose accept-new or off, and off
+//     is warned about on every run;
+//   - log, trace or put into an error a password, a become password, a key
+//     passphrase or the content of a file it reads or writes; the become
+//     password goes to sudo's stdin only, never onto a command line;
+//   - write a file non-atomically: a write goes to a temp file in the
+//     destination directory and is renamed over the target, so a
+//     half-written file is never visible;
+//   - pass an unquoted value into a remote shell (every word goes through
+//     shellescape);
+//   - dial a host twice in a run, drop a warning silently, or kill a process
+//     it did not start (a cancelled command's process group is the one its
+//     own shell reported).
+package transport
