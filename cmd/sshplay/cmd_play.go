@@ -110,6 +110,9 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 		return fmt.Errorf("inventory: %w", err)
 	}
 	ad := &invAdapter{inv: inv, limit: g.Limit}
+	if err := checkPlayTargets(inv, pbs, g); err != nil {
+		return err
+	}
 	if opts.ListHosts || opts.ListTasks {
 		return listPlaybooks(g.Stdout, pbs, ad, opts)
 	}
@@ -128,6 +131,45 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 		return exitStatusError{code}
 	}
 	return nil
+}
+
+// checkPlayTargets runs before anything connects: a --limit that matches no
+// host of the inventory is a typo (exit 5, not a quiet "no hosts"), and every
+// host a play will reach must have valid connection settings. A limit that
+// leaves one play without hosts only skips that play, as in Ansible.
+func checkPlayTargets(inv *inventory.Inventory, pbs []*playbooks.Playbook, g *globals) error {
+	if g.Limit != "" {
+		if _, err := inv.Limit(inv.Hosts(), g.Limit); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	var hosts []*inventory.Host
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			if strings.Contains(play.Hosts, "{{") {
+				continue // rendered by the engine with play and extra vars
+			}
+			matched, err := inv.Match(play.Hosts)
+			if err != nil {
+				return fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
+			}
+			if matched, err = inv.Limit(matched, g.Limit); err != nil {
+				var nm *inventory.NoMatchError
+				if errors.As(err, &nm) {
+					continue
+				}
+				return err
+			}
+			for _, h := range matched {
+				if !seen[h.Name] {
+					seen[h.Name] = true
+					hosts = append(hosts, h)
+				}
+			}
+		}
+	}
+	return validateTargets(inv, hosts, g)
 }
 
 // engineOptions builds the engine's options from the global flags: the

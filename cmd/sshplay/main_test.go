@@ -136,3 +136,44 @@ func jsonHostBlock(t *testing.T, doc, host string) string {
 	}
 	return rest
 }
+
+// TestPlayBadInputRunsNothing: a --limit typo and a host with a bad port
+// are exit 5 before anything runs (the playbook would create a marker file
+// on the control machine).
+func TestPlayBadInputRunsNothing(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	inv := filepath.Join(dir, "hosts")
+	if err := os.WriteFile(inv, []byte("[db]\nok1 ansible_connection=local\nbad ansible_port=99999\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb := filepath.Join(dir, "site.yml")
+	if err := os.WriteFile(pb, []byte("- hosts: db\n  tasks:\n    - file:\n        path: "+marker+"\n        state: touch\n      delegate_to: localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"limit typo", []string{"play", pb, "-i", inv, "-l", "nomatch"}, `no hosts matched "nomatch"`},
+		{"bad port", []string{"play", pb, "-i", inv}, "host bad: ansible_port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, tc.args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 5 and %q\n%s", code, stderr, tc.want, out)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Errorf("the playbook ran")
+			}
+		})
+	}
+	// The limit narrowing to the good host runs.
+	if code, out, stderr := runCLI(t, "play", pb, "-i", inv, "-l", "ok1"); code != exitOK {
+		t.Fatalf("play -l ok1: exit %d\n%s%s", code, out, stderr)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("marker not created: %v", err)
+	}
+}
