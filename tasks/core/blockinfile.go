@@ -153,10 +153,7 @@ func planBlockinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*
 		return nil, err
 	}
 	c := env.Conn
-	if err := attrs.checkOwners(ctx, c); err != nil {
-		return nil, err
-	}
-	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planBlockinfile(ctx, env, raw)
 	})
 	if err != nil || pending != nil {

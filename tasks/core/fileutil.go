@@ -448,13 +448,17 @@ func pendingChange(p string, replan func(ctx context.Context, env *tasks.Env) (*
 }
 
 // readEditTarget reads the text file that an editing module (lineinfile,
-// blockinfile, replace) plans against: symlinks followed, a directory
+// blockinfile, replace) plans against: owner/group names in attrs checked
+// on the host, symlinks followed, a directory
 // refused as Ansible does, the content recorded as a precondition. When an
 // earlier task of this check run would write the file with content known
 // only after apply, it returns a pending change that plans again (replan)
 // at apply time, and nothing else.
-func readEditTarget(ctx context.Context, c transport.Conn, p string, replan func(ctx context.Context, env *tasks.Env) (*tasks.Change, error)) (
+func readEditTarget(ctx context.Context, c transport.Conn, p string, attrs fileAttrs, replan func(ctx context.Context, env *tasks.Env) (*tasks.Change, error)) (
 	real string, fi *transport.FileInfo, data []byte, exists bool, reads []tasks.Precondition, pending *tasks.Change, err error) {
+	if err := attrs.checkOwners(ctx, c); err != nil {
+		return "", nil, nil, false, nil, nil, err
+	}
 	real, fi, err = followLinks(ctx, c, p)
 	if err != nil {
 		return "", nil, nil, false, nil, nil, err

@@ -79,10 +79,7 @@ func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 		return nil, err
 	}
 	c := env.Conn
-	if err := attrs.checkOwners(ctx, c); err != nil {
-		return nil, err
-	}
-	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planReplace(ctx, env, raw)
 	})
 	if err != nil || pending != nil {
