@@ -17,8 +17,9 @@ import (
 	"github.com/sshplay/sshplay/transport"
 )
 
-// backedUp is printed by BeforeRun's command once the copies are made.
-const backedUp = "@@sshplay-backed-up@@"
+// checked is printed by BeforeRun's command once its check succeeded
+// (before any copy is made).
+const checked = "@@sshplay-checked@@"
 
 // JournalName is the journal's file name in the data directory.
 const JournalName = ".sshplay-journal"
@@ -160,8 +161,8 @@ func (j *Journaler) Before(ctx context.Context, paths ...string) error {
 
 // BeforeRun is Before (with every existing file of j.Also) plus then, a
 // command that must change nothing (a check), run in the same command
-// after the copies; the journal is written only when all of it succeeded.
-// It returns then's result.
+// before the copies: when then fails nothing at all is changed (no copy,
+// no journal) and its error is returned. It returns then's result.
 func (j *Journaler) BeforeRun(ctx context.Context, paths []string, then string, opts transport.RunOptions) (*transport.Result, error) {
 	return j.backup(ctx, paths, then, opts)
 }
@@ -211,26 +212,25 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 	if len(cps) > 0 || then != "" {
 		cmd := strings.Join(cps, " && ")
 		if then != "" {
+			check := "{ " + then + "\n} && printf '" + checked + "\\n'"
 			if cmd != "" {
-				cmd += " && "
+				check += " && "
 			}
-			cmd += "printf '" + backedUp + "\\n' && { " + then + "\n}"
+			cmd = check + cmd
 		}
 		res, err = j.Conn.Run(ctx, cmd, opts)
-		copied := then == "" && err == nil
 		if res != nil && then != "" {
-			var ok bool
-			_, res.Stdout, ok = bytes.Cut(res.Stdout, []byte(backedUp+"\n"))
-			copied = ok
-		}
-		if !copied {
-			if err == nil {
-				err = errors.New("the copies were not confirmed")
+			out, _, ok := bytes.Cut(res.Stdout, []byte(checked+"\n"))
+			res.Stdout = out
+			if !ok {
+				if err == nil {
+					err = errors.New("the check printed no confirmation")
+				}
+				return res, err // then failed: nothing was changed
 			}
-			return res, fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), strings.Join(append(slices.Clone(paths), j.Also...), ", "), err)
 		}
 		if err != nil {
-			return res, err // then failed: nothing was changed
+			return res, fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), strings.Join(append(slices.Clone(paths), j.Also...), ", "), err)
 		}
 	}
 	if len(add) == 0 {

@@ -1,9 +1,16 @@
 package pg
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWantedNames(t *testing.T) {
@@ -18,15 +25,25 @@ func TestWantedNames(t *testing.T) {
 		{"not dns-looking dropped", SANInput{InventoryHostname: "db_01", AnsibleHost: "db-01.lan"}, "DNS:db-01.lan"},
 		{"extras, case and dedupe", SANInput{InventoryHostname: "DB1.Example.com", Extra: []string{"db1.example.com", "pg.example.com", "::1", "[::1]", "  "}}, "DNS:db1.example.com, DNS:pg.example.com, IP:::1"},
 		{"all digits is not a name", SANInput{InventoryHostname: "12345"}, ""},
+		{"prefixed tls_san entries", SANInput{InventoryHostname: "db1", Extra: []string{"DNS:pg.example.com", "IP:10.9.9.9", "ip:[::2]"}}, "DNS:db1, DNS:pg.example.com, IP:10.9.9.9, IP:::2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := WantedNames(c.in).String(); got != c.want {
+			n, err := WantedNames(c.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := n.String(); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
 	}
-	n := WantedNames(SANInput{InventoryHostname: "db1.lan", AnsibleHost: "10.1.1.1"})
+	for _, bad := range []string{"bad name!", "IP:not-an-ip", "DNS:", "-x.lan"} {
+		if _, err := WantedNames(SANInput{InventoryHostname: "db1", Extra: []string{bad}}); err == nil {
+			t.Errorf("tls_san %q accepted, want an error", bad)
+		}
+	}
+	n, _ := WantedNames(SANInput{InventoryHostname: "db1.lan", AnsibleHost: "10.1.1.1"})
 	if got := n.SubjectAltName(); got != "DNS:db1.lan,IP:10.1.1.1" {
 		t.Errorf("SubjectAltName = %q", got)
 	}
@@ -95,7 +112,7 @@ func TestDecideRestart(t *testing.T) {
 		{"systemd debian", "cgroup=0::/system.slice/system-postgresql.slice/postgresql@15-main.service;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\n", f, "", "systemd", "systemctl restart postgresql@15-main.service", true},
 		{"systemd rhel", "cgroup=0::/system.slice/postgresql-16.service;\nexe=/usr/pgsql-16/bin/postgres\n", &Facts{DataDirectory: "/var/lib/pgsql/16/data", ConfigFile: "/var/lib/pgsql/16/data/postgresql.conf"}, "", "systemd", "systemctl restart postgresql-16.service", true},
 		{"pg_ctlcluster", "cgroup=0::/user.slice;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\n", f, "", "pg_ctlcluster", "/usr/bin/pg_ctlcluster 15 main restart -m fast", true},
-		{"pg_ctl from exe", "cgroup=0::/;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\nbindir=/usr/bin\n", &Facts{DataDirectory: "/srv/pg/data", ConfigFile: "/srv/pg/etc/postgresql.conf"}, "", "pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl -D /srv/pg/data restart -m fast -w -t 120 -l /srv/pg/data/sshplay-restart.log </dev/null", false},
+		{"pg_ctl from exe", "cgroup=0::/;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\nbindir=/usr/bin\n", &Facts{DataDirectory: "/srv/pg/data", ConfigFile: "/srv/pg/etc/postgresql.conf"}, "", "pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl -D /srv/pg/data restart -m fast -w -t 120 -l /tmp/sshplay-restart-pg-0.log </dev/null", false},
 		{"pg_ctl from pg_config", "cgroup=\nexe=\nbindir=/usr/pgsql-16/bin\n", &Facts{DataDirectory: "/d"}, "", "pg_ctl", "/usr/pgsql-16/bin/pg_ctl -D /d restart", false},
 		{"override", "cgroup=0::/system.slice/postgresql@15-main.service\n", f, "sudo /opt/restart-pg", "custom", "sudo /opt/restart-pg", false},
 	}
@@ -156,12 +173,8 @@ OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)
 	if strings.Join(f.PatroniProcs, ",") != "/proc/77,/proc/78" || !OpenSSLAddext(f.OpenSSLVersion) {
 		t.Errorf("probes: %v %q", f.PatroniProcs, f.OpenSSLVersion)
 	}
-	if managed, _ := f.Patroni(); managed {
-		t.Error("a patroni process alone must not count as managed")
-	}
-	f.PatroniBaseConf = true
 	if managed, why := f.Patroni(); !managed || why == "" {
-		t.Error("base conf + process: want managed")
+		t.Error("a patroni process that manages this data directory: want managed")
 	}
 	if f.ResolvePath("server.crt") != "/d/server.crt" || f.ResolvePath("/x/y") != "/x/y" {
 		t.Error("ResolvePath")
@@ -204,7 +217,7 @@ func TestTargetArgs(t *testing.T) {
 func TestParseFactsOutputTLS(t *testing.T) {
 	out := "/d\n{\"server_version_num\" : 150010, \"data_directory\" : \"/d\", \"settings\" : [{\"name\" : \"ssl\", \"setting\" : \"on\"}, \n {\"name\" : \"ssl_ca_file\", \"setting\" : \"\"}]}\n" +
 		probeMarker + "\n\nOpenSSL 3.0.19\n/usr/lib/postgresql/15/bin\n/run/pg\n" +
-		tlsMarker + "/d\n" + keyMarker + " ok\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" +
+		tlsMarker + "/d\n" + keyMarker + " ok 1 644 root postgres\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" +
 		fileMarker + " cert 12\nCERT\nno-nl\n\n" + fileMarker + " root -1\n" + fileMarker + " csr -2\n"
 	f, err := ParseFactsOutput([]byte(out))
 	if err != nil {
@@ -216,6 +229,9 @@ func TestParseFactsOutputTLS(t *testing.T) {
 	ts := f.TLS
 	if ts.Dir != "/d" || !ts.KeyExists || !strings.HasPrefix(ts.KeyPub, "-----BEGIN PUBLIC KEY-----") {
 		t.Errorf("key: %+v", ts)
+	}
+	if ts.KeyMode != 0o644 || ts.KeyOwner != "root" || ts.ClusterUser != "postgres" || !ts.DirExists {
+		t.Errorf("key metadata: %+v", ts)
 	}
 	if !ts.Cert.Exists || ts.Cert.Content != "CERT\nno-nl\n\n" || ts.Root.Exists || !ts.CSR.Exists || !ts.CSR.Unreadable {
 		t.Errorf("files: %+v", ts)
@@ -244,5 +260,138 @@ func TestFactsListBackups(t *testing.T) {
 	}
 	if _, ok := f.BackupsFromFacts([]string{"/tls"}, "x"); ok {
 		t.Fatal("a directory the facts did not list must need a listing of its own")
+	}
+}
+
+// TestPatroniHeader: only Patroni's own header marks the cluster as
+// managed; a comment that mentions Patroni does not.
+func TestPatroniHeader(t *testing.T) {
+	for _, c := range []struct {
+		name, conf string
+		want       bool
+	}{
+		{"comment mentioning patroni", "# TODO: move this cluster to Patroni one day\nlisten_addresses = '*'\n", false},
+		{"patroni in a value", "cluster_name = 'patroni-test'\n", false},
+		{"real header", "# Do not edit this file manually!\n# It will be overwritten by Patroni!\ninclude 'postgresql.base.conf'\n", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			js := fmt.Sprintf(`{"server_version_num": 150000, "data_directory": "/d", "config_text": %q}`, base64.StdEncoding.EncodeToString([]byte(c.conf)))
+			f, err := ParseFactsOutput([]byte(js + "\n" + probeMarker + "\n\nOpenSSL 3.0.0\n\n\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if managed, why := f.Patroni(); managed != c.want {
+				t.Errorf("managed = %v (%s), want %v", managed, why, c.want)
+			}
+		})
+	}
+}
+
+// TestFactsMapRedacted: the printable view has no file texts, journal,
+// certificate or key bodies, and decoding it marks those parts stale.
+func TestFactsMapRedacted(t *testing.T) {
+	f := &Facts{DataDirectory: "/d", ServerVersionNum: 150000,
+		ConfigText: []byte("primary_conninfo = 'password=s3cret'\n"), HBAText: []byte("host all all 10.0.0.0/8 md5\n"),
+		Journal: []byte(`{"run":"x"}`),
+		TLS:     &TLSState{Dir: "/d", KeyPub: "-----BEGIN PUBLIC KEY-----", Cert: TLSFile{Exists: true, Content: "-----BEGIN CERTIFICATE-----"}}}
+	b, err := json.Marshal(map[string]any{"pg": f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := base64.StdEncoding.EncodeToString(f.ConfigText)
+	for _, secret := range []string{"s3cret", enc[:20], "BEGIN", "10.0.0.0", "config_text", "hba_text"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("printable facts contain %q: %s", secret, b)
+		}
+	}
+	back, err := FactsFromMap(f.Map())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{PartConfig, PartHBA, PartJournal, PartTLS} {
+		if !back.IsStale(p) {
+			t.Errorf("decoded view: %s not stale", p)
+		}
+	}
+	if len(f.ConfigText) == 0 || f.TLS.Cert.Content == "" {
+		t.Error("Map must not change the facts themselves")
+	}
+}
+
+func TestTooOld(t *testing.T) {
+	if !tooOld(`ERROR:  relation "pg_hba_file_rules" does not exist` + "\nLINE 30: ...") {
+		t.Error("9.6 error not recognised")
+	}
+	e := &TooOldError{Host: "db1", Detail: firstLine("ERROR: x\nLINE 1")}
+	if !strings.Contains(e.Error(), "needs PostgreSQL 10 or later") || strings.Contains(e.Error(), "LINE") {
+		t.Errorf("message: %s", e)
+	}
+}
+
+// TestStatusRow: multi-line errors stay on one table line; a host with
+// pg_tls_enforce false is not a fault for being unenforced; a key the
+// server would refuse is flagged.
+func TestStatusRow(t *testing.T) {
+	s := &HostStatus{Host: "db1", Err: "host db1: psql: ERROR:  relation \"x\" does not exist\nLINE 1: SELECT\n        ^"}
+	row := s.Row()
+	if strings.Contains(strings.Join(row, "|"), "\n") || !strings.HasSuffix(row[6], "does not exist") {
+		t.Errorf("multi-line error: %q", row)
+	}
+	ok := &HostStatus{Host: "db2", SSL: true, HasCert: true, EnforceOff: true, Verify: []*VerifyResult{{Addr: "a", OK: true}}}
+	if !ok.OK() || ok.Row()[2] != "no (not wanted)" {
+		t.Errorf("enforce off: OK=%v row %q", ok.OK(), ok.Row())
+	}
+	ok.EnforceOff = false
+	if ok.OK() {
+		t.Error("unenforced while wanted must not be OK")
+	}
+	ok.Enforced, ok.KeyProblem = true, "/d/server.key: "+KeyPermProblem(0o644, "postgres", "postgres")
+	if ok.OK() || !strings.Contains(ok.Row()[6], "group or world access") {
+		t.Errorf("key problem not flagged: %q", ok.Row())
+	}
+	if o := StatusOptionsFromVars("db1", map[string]any{"pg_tls_enforce": false}, nil, 0); !o.EnforceOff {
+		t.Error("pg_tls_enforce false not honoured")
+	}
+}
+
+// TestPatroniProbe runs the facts script's Patroni probe against real
+// processes: a program named patroni whose configuration names the data
+// directory counts; a process that merely mentions patroni does not.
+func TestPatroniProbe(t *testing.T) {
+	if _, err := os.Stat("/proc/self/cmdline"); err != nil {
+		t.Skip("no /proc")
+	}
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "patroni")
+	if err := os.WriteFile(prog, []byte("while :; do sleep 1; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mine, other := filepath.Join(dir, "mine.yml"), filepath.Join(dir, "other.yml")
+	os.WriteFile(mine, []byte("postgresql:\n  data_dir: /srv/pg/data-probe-test\n"), 0o644)
+	os.WriteFile(other, []byte("postgresql:\n  data_dir: /srv/pg/elsewhere\n"), 0o644)
+	start := func(args ...string) *exec.Cmd {
+		c := exec.Command(args[0], args[1:]...)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		return c
+	}
+	managing := start("sh", prog, mine)
+	otherCluster := start("sh", prog, other)
+	editor := start("sh", "-c", "while :; do sleep 1; done", "view-patroni.yml")
+	time.Sleep(100 * time.Millisecond)
+	out, err := exec.Command("sh", "-c", "out='/srv/pg/data-probe-test\n/etc/x.conf'; pid=\n"+patroniProbe).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	if !strings.Contains(got, fmt.Sprintf("/proc/%d/cmdline", managing.Process.Pid)) {
+		t.Errorf("patroni managing this data directory not found: %q", got)
+	}
+	for _, c := range []*exec.Cmd{otherCluster, editor} {
+		if strings.Contains(got, fmt.Sprintf("/proc/%d/", c.Process.Pid)) {
+			t.Errorf("process %v wrongly taken for this cluster's patroni: %q", c.Args, got)
+		}
 	}
 }

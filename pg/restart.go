@@ -107,8 +107,27 @@ func DecideRestart(p *RestartProbe, f *Facts, override, logFile string) (Restart
 		return RestartPlan{}, fmt.Errorf("no way to restart found: no systemd unit, no pg_ctlcluster, and the server's bindir is unknown; set pg_restart_command")
 	}
 	if logFile == "" {
-		logFile = path.Join(f.DataDirectory, "sshplay-restart.log")
+		logFile = RestartLog(f)
 	}
 	cmd := shellescape.QuoteCommand([]string{path.Join(bindir, "pg_ctl"), "-D", f.DataDirectory, "restart", "-m", "fast", "-w", "-t", "120", "-l", logFile}) + " </dev/null"
 	return RestartPlan{Method: "pg_ctl", Command: cmd}, nil
+}
+
+// RestartLog is where pg_ctl restart sends the server's output by default:
+// outside the data directory (a file there would be copied by base
+// backups and pg_rewind), one per cluster, created by the cluster user who
+// runs pg_ctl. Linux's protected_symlinks keeps a planted link in /tmp
+// from being followed.
+func RestartLog(f *Facts) string {
+	name := f.ClusterName
+	if name == "" {
+		name = "pg"
+	}
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, name)
+	return fmt.Sprintf("/tmp/sshplay-restart-%s-%d.log", name, f.Port)
 }

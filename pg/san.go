@@ -1,9 +1,12 @@
 package pg
 
 import (
+	"fmt"
 	"net"
 	"regexp"
 	"strings"
+
+	"github.com/sshplay/sshplay/pki"
 )
 
 var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
@@ -47,41 +50,58 @@ type Names struct {
 // is a DNS-looking name, ansible_host, pg_host and every tls_san entry, each
 // once, in that order. Go's verify-full ignores the CN and matches an IP
 // only against IP SANs, so every address clients use must be here.
-func WantedNames(in SANInput) Names {
+// tls_san entries are "DNS:name", "IP:addr" or bare values classified by
+// pki.ClassifySANs; an entry that is neither a valid name nor an address
+// is an error (never dropped silently).
+func WantedNames(in SANInput) (Names, error) {
 	var n Names
 	seen := map[string]bool{}
-	add := func(s string, nameOnly bool) {
+	addIP := func(ip net.IP) {
+		key := "ip:" + ip.String()
+		if !seen[key] {
+			seen[key] = true
+			n.IPs = append(n.IPs, ip)
+		}
+	}
+	addDNS := func(s string) {
+		s = strings.ToLower(strings.TrimSuffix(s, "."))
+		if !seen["dns:"+s] {
+			seen["dns:"+s] = true
+			n.DNS = append(n.DNS, s)
+		}
+	}
+	add := func(s string) {
 		s = strings.TrimSpace(s)
 		if s == "" {
 			return
 		}
 		if ip := net.ParseIP(strings.Trim(s, "[]")); ip != nil {
-			if nameOnly {
-				return
-			}
-			key := "ip:" + ip.String()
-			if !seen[key] {
-				seen[key] = true
-				n.IPs = append(n.IPs, ip)
-			}
+			addIP(ip)
 			return
 		}
-		if !IsDNSName(s) {
-			return
-		}
-		key := "dns:" + strings.ToLower(strings.TrimSuffix(s, "."))
-		if !seen[key] {
-			seen[key] = true
-			n.DNS = append(n.DNS, strings.ToLower(strings.TrimSuffix(s, ".")))
+		if IsDNSName(s) {
+			addDNS(s)
 		}
 	}
-	add(in.InventoryHostname, false)
-	add(in.AnsibleHost, false)
-	add(in.PGHost, false)
+	add(in.InventoryHostname)
+	add(in.AnsibleHost)
+	add(in.PGHost)
 	for _, e := range in.Extra {
-		add(e, false)
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		dns, ips, err := pki.ClassifySANs([]string{e})
+		if err != nil {
+			return n, fmt.Errorf("tls_san entry %q: %w", e, err)
+		}
+		for _, ip := range ips {
+			addIP(ip)
+		}
+		for _, d := range dns {
+			addDNS(d)
+		}
 	}
-	return n
+	return n, nil
 }
 
 // CommonName is the subject CN for the CSR: the first DNS name, else the

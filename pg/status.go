@@ -3,7 +3,9 @@ package pg
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +16,11 @@ import (
 
 // statusSQL reads, in one query, what `sshplay pg status` shows: ssl, the
 // certificate file the server is configured with and the hba text.
-const statusSQL = `SELECT json_build_object(
+const statusSQL = `SELECT CASE WHEN current_setting('ssl_key_file') = '' THEN ''
+ WHEN left(current_setting('ssl_key_file'), 1) = '/' THEN current_setting('ssl_key_file')
+ ELSE current_setting('data_directory') || '/' || current_setting('ssl_key_file') END;
+SELECT current_setting('data_directory');
+SELECT json_build_object(
  'ssl', current_setting('ssl'),
  'cert_file', current_setting('ssl_cert_file'),
  'cert', CASE WHEN current_setting('ssl_cert_file') <> '' THEN pg_read_file(current_setting('ssl_cert_file'), 0, 65536, true) END,
@@ -35,12 +41,50 @@ type HostStatus struct {
 	DaysLeft    int
 	HasCert     bool
 	Verify      []*VerifyResult
+	// EnforceOff: the host's pg_tls_enforce is false, so plaintext being
+	// allowed is what the operator wants, not a fault.
+	EnforceOff bool
+	// KeyProblem says why the server would refuse its private key (mode
+	// or owner), "" when it is fine or unknown.
+	KeyProblem string
+}
+
+// statMarker starts the key file's stat line in the status script output.
+const statMarker = "@@sshplay-stat@@"
+
+// statusScript runs psql (the SQL on stdin prints the key file's path,
+// the data directory, then the JSON row) and stats the key file and the
+// data directory, in one round trip.
+func statusScript(t Target) string {
+	return "out=$(" + t.Args() + ") || exit $?\nprintf '%s\\n' \"$out\"\nnl='\n'; k=${out%%\"$nl\"*}; r=${out#*\"$nl\"}; dd=${r%%\"$nl\"*}\n" +
+		"printf '" + statMarker + " %s %s\\n' \"$(stat -c '%a %U' -- \"$k\" 2>/dev/null || echo '- -')\" \"$(stat -c %U -- \"$dd\" 2>/dev/null || echo -)\"\n"
+}
+
+// KeyPermProblem says why the server would refuse a private key with this
+// mode and owner ("" when it accepts it, or the owner is unknown): it wants
+// the database's OS user as owner with 0600 or stricter, or root with 0640
+// or stricter ("private key file ... has group or world access").
+func KeyPermProblem(mode uint32, owner, clusterUser string) string {
+	switch {
+	case owner == "":
+		return ""
+	case owner == "root":
+		if mode&0o037 != 0 {
+			return fmt.Sprintf("mode %04o, owner root: a root-owned key may have at most 0640 (the server refuses it: \"has group or world access\")", mode)
+		}
+		return ""
+	case clusterUser != "" && owner != clusterUser:
+		return fmt.Sprintf("owner %s, not the cluster user %s (the server refuses it)", owner, clusterUser)
+	case mode&0o077 != 0:
+		return fmt.Sprintf("mode %04o gives group or world access (the server refuses it: \"has group or world access\")", mode)
+	}
+	return ""
 }
 
 // OK reports whether the host is fully as wanted: ssl on, TLS enforced, a
 // certificate, and every address proven with verify-full.
 func (s *HostStatus) OK() bool {
-	if s.Unreachable || s.Err != "" || !s.SSL || !s.Enforced || !s.HasCert || len(s.Verify) == 0 {
+	if s.Unreachable || s.Err != "" || !s.SSL || (!s.Enforced && !s.EnforceOff) || !s.HasCert || len(s.Verify) == 0 || s.KeyProblem != "" {
 		return false
 	}
 	for _, v := range s.Verify {
@@ -63,16 +107,43 @@ type StatusOptions struct {
 	// Password resolves the password of one address.
 	Password func(addr string) (string, error)
 	Now      time.Time
+	// EnforceOff: pg_tls_enforce is false for this host.
+	EnforceOff bool
 }
 
 // Status inspects one host with one SSH round trip (psql on the host) and
 // one verify-full attempt per address. It never changes anything.
 func Status(ctx context.Context, c transport.Conn, host string, o StatusOptions) *HostStatus {
-	s := &HostStatus{Host: host}
-	out, err := Query(ctx, c, o.Target, statusSQL)
+	s := &HostStatus{Host: host, EnforceOff: o.EnforceOff}
+	res, err := c.Run(ctx, statusScript(o.Target), transport.RunOptions{Stdin: strings.NewReader(statusSQL)})
 	if err != nil {
+		var ee *transport.ExitError
+		if errors.As(err, &ee) {
+			stderr := ee.Stderr
+			if res != nil && len(res.Stderr) > 0 {
+				stderr = string(res.Stderr)
+			}
+			err = &PsqlError{Host: c.Host(), Stderr: stderr, Code: ee.Code}
+		}
 		s.Err = err.Error()
 		return s
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if len(lines) < 4 || !strings.HasPrefix(lines[len(lines)-1], statMarker) {
+		s.Err = fmt.Sprintf("parse status: unexpected output %q", truncate(string(res.Stdout), 120))
+		return s
+	}
+	out := []byte(strings.Join(lines[2:len(lines)-1], "\n"))
+	if st := strings.Fields(strings.TrimPrefix(lines[len(lines)-1], statMarker)); len(st) == 3 && lines[0] != "" && st[1] != "-" {
+		if mode, err := strconv.ParseUint(st[0], 8, 32); err == nil {
+			cluster := st[2]
+			if cluster == "-" {
+				cluster = ""
+			}
+			if why := KeyPermProblem(uint32(mode), st[1], cluster); why != "" {
+				s.KeyProblem = lines[0] + ": " + why
+			}
+		}
 	}
 	var raw struct {
 		SSL      string  `json:"ssl"`
@@ -131,10 +202,10 @@ func Status(ctx context.Context, c transport.Conn, host string, o StatusOptions)
 // SANs | issuer | days | verify-full.
 func (s *HostStatus) Row() []string {
 	if s.Unreachable {
-		return []string{s.Host, "-", "-", "-", "-", "-", "UNREACHABLE: " + s.Err}
+		return []string{s.Host, "-", "-", "-", "-", "-", "UNREACHABLE: " + oneLine(s.Err)}
 	}
 	if s.Err != "" {
-		return []string{s.Host, "-", "-", "-", "-", "-", "ERROR: " + s.Err}
+		return []string{s.Host, "-", "-", "-", "-", "-", "ERROR: " + oneLine(s.Err)}
 	}
 	yn := func(b bool) string {
 		if b {
@@ -149,18 +220,35 @@ func (s *HostStatus) Row() []string {
 		days = fmt.Sprint(s.DaysLeft)
 	}
 	var vs []string
+	if s.KeyProblem != "" {
+		vs = append(vs, "KEY "+s.KeyProblem)
+	}
 	for _, v := range s.Verify {
 		if v.OK {
 			vs = append(vs, v.Addr+" ok")
 		} else {
-			vs = append(vs, v.Addr+" "+v.Error)
+			vs = append(vs, v.Addr+" "+oneLine(v.Error))
 		}
 	}
 	enf := "no"
-	if s.Enforced {
+	switch {
+	case s.Enforced:
 		enf = "yes"
+	case s.EnforceOff:
+		enf = "no (not wanted)"
 	}
 	return []string{s.Host, yn(s.SSL), enf, subj, issuer, days, strings.Join(vs, "; ")}
+}
+
+// oneLine keeps a table cell on one line: the first non-empty line of a
+// multi-line message (psql's errors add LINE and HINT lines).
+func oneLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 // VarString returns a host variable as a string ("" when unset or null).
@@ -193,11 +281,17 @@ func StatusOptionsFromVars(host string, vars map[string]any, rootPEM []byte, tim
 		addrs = []string{host}
 	}
 	get := func(n string) string { return VarString(vars, n) }
+	enforceOff := false
+	switch strings.ToLower(VarString(vars, "pg_tls_enforce")) {
+	case "false", "no", "off", "0", "n":
+		enforceOff = true
+	}
 	return StatusOptions{
-		Target: Target{SocketDir: VarString(vars, "pg_socket_dir"), Port: port},
-		Addrs:  addrs,
-		Port:   port,
-		Verify: VerifyOptions{User: user, Database: db, RootPEM: rootPEM, Timeout: timeout},
+		EnforceOff: enforceOff,
+		Target:     Target{SocketDir: VarString(vars, "pg_socket_dir"), Port: port},
+		Addrs:      addrs,
+		Port:       port,
+		Verify:     VerifyOptions{User: user, Database: db, RootPEM: rootPEM, Timeout: timeout},
 		Password: func(addr string) (string, error) {
 			return ResolvePassword(get, addr, port, db, user)
 		},

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -236,4 +237,41 @@ func verifyChainAt(leafPEM, chainPEM, rootPEM []byte, host string, now time.Time
 		return fmt.Errorf("verify: %w", err)
 	}
 	return nil
+}
+
+// Object identifiers of the Edwards-curve algorithms (RFC 8410), DER
+// encoded with their tag and length.
+var (
+	oidEd25519DER = []byte{0x06, 0x03, 0x2b, 0x65, 0x70}
+	oidEd448DER   = []byte{0x06, 0x03, 0x2b, 0x65, 0x71}
+)
+
+// EdwardsInChain names the first Ed25519 or Ed448 key or signature in the
+// PEM certificates given (leaf, intermediates, root), "" when there is
+// none. PostgreSQL servers must not use them: libpq's SCRAM channel
+// binding fails with them ("could not find digest for NID UNDEF"), and
+// channel binding is tried by default.
+func EdwardsInChain(pems ...[]byte) string {
+	for _, p := range pems {
+		certs, err := ParseCertificates(p)
+		if err != nil {
+			continue
+		}
+		for _, c := range certs {
+			name := c.Subject.CommonName
+			switch {
+			case c.PublicKeyAlgorithm == x509.Ed25519:
+				return fmt.Sprintf("certificate %q has an Ed25519 key", name)
+			case c.SignatureAlgorithm == x509.PureEd25519:
+				return fmt.Sprintf("certificate %q is signed with Ed25519", name)
+			case c.PublicKeyAlgorithm == x509.UnknownPublicKeyAlgorithm && bytes.Contains(c.RawSubjectPublicKeyInfo, oidEd448DER):
+				return fmt.Sprintf("certificate %q has an Ed448 key", name)
+			case c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && bytes.Contains(c.RawTBSCertificate[:min(len(c.RawTBSCertificate), 48)], oidEd448DER):
+				return fmt.Sprintf("certificate %q is signed with Ed448", name)
+			case c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && bytes.Contains(c.RawTBSCertificate[:min(len(c.RawTBSCertificate), 48)], oidEd25519DER):
+				return fmt.Sprintf("certificate %q is signed with Ed25519", name)
+			}
+		}
+	}
+	return ""
 }

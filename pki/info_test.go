@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -189,5 +190,47 @@ func TestExternalCAExchange(t *testing.T) {
 	}
 	if err := WriteCSR(xdir, "db02", []byte("not a csr")); err == nil {
 		t.Error("WriteCSR accepted garbage")
+	}
+}
+
+// TestEdwardsInChain: Ed25519/Ed448 keys or signatures anywhere in a chain
+// are named; an ECDSA chain passes.
+func TestEdwardsInChain(t *testing.T) {
+	ca, err := Init(t.TempDir(), InitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Sign(goCSR(t, mustECKey(t)), SignRequest{DNSNames: []string{"db1.lan"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := EdwardsInChain(leaf, ca.RootPEM()); why != "" {
+		t.Errorf("ECDSA chain refused: %s", why)
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("openssl missing")
+		}
+		t.Skip("openssl missing")
+	}
+	dir := t.TempDir()
+	for _, algo := range []string{"ED25519", "ED448"} {
+		key, crt := filepath.Join(dir, algo+".key"), filepath.Join(dir, algo+".crt")
+		for _, args := range [][]string{
+			{"genpkey", "-algorithm", algo, "-out", key},
+			{"req", "-x509", "-new", "-key", key, "-subj", "/CN=edca-" + algo, "-days", "2", "-out", crt},
+		} {
+			if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
+				t.Fatalf("openssl %v: %v: %s", args, err, out)
+			}
+		}
+		pemBytes, err := os.ReadFile(crt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		why := EdwardsInChain(leaf, pemBytes)
+		if !strings.Contains(why, "Ed"+strings.TrimPrefix(algo, "ED")) {
+			t.Errorf("%s root: got %q", algo, why)
+		}
 	}
 }

@@ -63,14 +63,19 @@ func newPGStatusCommand(g *globals) *cobra.Command {
 
 // rootFor returns the trust anchor for a host: --root, --ca-dir, or the
 // playbook's variables (tls_ca_mode external: tls_csr_dir/root.crt; else
-// tls_ca_dir/root.crt, default pki/ next to the inventory).
+// tls_ca_dir/root.crt, default pki/ next to the first inventory).
 func rootFor(opts pgStatusOptions, vars map[string]any) ([]byte, error) {
 	if opts.Root != "" {
 		return os.ReadFile(opts.Root)
 	}
 	dir := opts.CADir
 	if dir == "" {
-		invDir := pg.VarString(vars, "inventory_dir")
+		// The first -i source's directory, the same for every host (as
+		// the playbook's default tls_ca_dir).
+		invDir := pg.VarString(vars, "sshplay_inventory_dir")
+		if invDir == "" {
+			invDir = pg.VarString(vars, "inventory_dir")
+		}
 		if invDir == "" {
 			invDir = "."
 		}
@@ -152,20 +157,27 @@ func hostStatus(ctx context.Context, pool *transport.Pool, opts pgStatusOptions,
 }
 
 // printPGStatus writes the table and returns the exit code: 0 all ok, 2
-// some host not ok, 4 some host unreachable.
+// some reachable host not ok (whether or not others are unreachable, as
+// ansible-playbook), 4 only when the hosts not ok are all unreachable.
 func printPGStatus(w io.Writer, results []*pg.HostStatus) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSSL\tENFORCED\tCERT SUBJECT [SANS]\tISSUER\tDAYS LEFT\tVERIFY-FULL")
-	code := 0
+	failed, unreachable := false, false
 	for _, s := range results {
 		fmt.Fprintln(tw, strings.Join(s.Row(), "\t"))
 		switch {
 		case s.Unreachable:
-			code = exitUnreachable
-		case !s.OK() && code == 0:
-			code = exitHostFailed
+			unreachable = true
+		case !s.OK():
+			failed = true
 		}
 	}
 	tw.Flush()
-	return code
+	switch {
+	case failed:
+		return exitHostFailed
+	case unreachable:
+		return exitUnreachable
+	}
+	return 0
 }

@@ -317,15 +317,23 @@ func wantedNames(env *tasks.Env, p *params) (pg.Names, error) {
 		PGHost:            p.str("pg_host", ""),
 		Extra:             p.list("tls_san"),
 	}
-	n := pg.WantedNames(in)
+	n, err := pg.WantedNames(in)
+	if err != nil {
+		return n, &argError{fmt.Sprintf("host %s: %v", env.Host, err)}
+	}
 	if len(n.DNS) == 0 && len(n.IPs) == 0 {
 		return n, fmt.Errorf("host %s: no certificate names: set ansible_host, pg_host or tls_san", env.Host)
 	}
 	return n, nil
 }
 
-// inventoryDir is where the CA and CSR folders go by default.
+// inventoryDir is where the CA and CSR folders go by default: the
+// directory of the first -i source (sshplay_inventory_dir, the same for
+// every host), so that a second inventory does not get a CA of its own.
 func inventoryDir(p *params) string {
+	if d := p.str("sshplay_inventory_dir", ""); d != "" {
+		return d
+	}
 	if d := p.str("inventory_dir", ""); d != "" {
 		return d
 	}

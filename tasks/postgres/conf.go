@@ -25,7 +25,11 @@ func wantedSettings(p *params, f *pg.Facts) []pgconf.Setting {
 		{Name: "ssl_ca_file", Value: files.Root},
 	}
 	if f.ServerVersionNum >= 120000 {
-		s = append(s, pgconf.Setting{Name: "ssl_min_protocol_version", Value: p.str("pg_ssl_min_protocol_version", "TLSv1.2")})
+		v := p.str("pg_ssl_min_protocol_version", "TLSv1.2")
+		if canon, err := protocolVersion("pg_ssl_min_protocol_version", v); err == nil {
+			v = canon // the server's spelling: tlsv1.3 -> TLSv1.3
+		}
+		s = append(s, pgconf.Setting{Name: "ssl_min_protocol_version", Value: v})
 	}
 	if c := p.str("pg_ssl_ciphers", ""); c != "" {
 		s = append(s, pgconf.Setting{Name: "ssl_ciphers", Value: c})
@@ -43,6 +47,9 @@ func sameSetting(f *pg.Facts, name, want, have string) bool {
 		b2, err2 := toBool(have)
 		return err2 == nil && b1 == b2
 	}
+	if enumSetting(name) {
+		return strings.EqualFold(want, have)
+	}
 	return want == have
 }
 
@@ -58,6 +65,9 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	method := p.str("pg_conf_method", "file")
 	if method != "file" && method != "alter_system" {
 		return nil, &argError{fmt.Sprintf("pg_conf: pg_conf_method: want file or alter_system, got %q", method)}
+	}
+	if _, err := protocolVersion("pg_ssl_min_protocol_version", p.str("pg_ssl_min_protocol_version", "TLSv1.2")); err != nil {
+		return nil, &argError{"pg_conf: " + err.Error()}
 	}
 	f, err := hostFacts(ctx, env, p, false, pg.PartConfig, pg.PartSettings)
 	if err != nil {
@@ -85,6 +95,10 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	type edit struct {
 		path          string
 		before, after []byte
+		// reset: ALTER SYSTEM RESET these names instead of writing after
+		// (postgresql.auto.conf belongs to ALTER SYSTEM; after is then
+		// only the preview of its effect).
+		reset []string
 	}
 	var edits []edit
 	main, pending, err := plannedText(ctx, env.Conn, f.ConfigFile, f.ConfigText, !f.IsStale(pg.PartConfig), &reads)
@@ -99,7 +113,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		return nil, fmt.Errorf("host %s: %s: %w", env.Host, f.ConfigFile, err)
 	}
 	if changed {
-		edits = append(edits, edit{f.ConfigFile, main, newMain})
+		edits = append(edits, edit{path: f.ConfigFile, before: main, after: newMain})
 	}
 	// Other files that set a wanted name would override or shadow it.
 	others := map[string]bool{}
@@ -123,9 +137,18 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 			return nil, fmt.Errorf("host %s: read %s: %w", env.Host, o, err)
 		}
 		after, ch := pgconf.Remove(before, patterns)
-		if ch {
-			edits = append(edits, edit{o, before, after})
+		if !ch {
+			continue
 		}
+		e := edit{path: o, before: before, after: after}
+		if o == autoConf {
+			for _, s := range want {
+				if _, _, set := pgconf.Get(before, s.Name); set {
+					e.reset = append(e.reset, s.Name)
+				}
+			}
+		}
+		edits = append(edits, e)
 	}
 	if len(edits) == 0 {
 		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: factsResult(map[string]any{"changed_settings": []string{}}, f)}, nil
@@ -137,21 +160,43 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		}
 	}
 	ch := &tasks.Change{Action: tasks.Update, Reads: reads, Result: factsResult(map[string]any{"changed_settings": changedNames}, f, pg.PartConfig, pg.PartJournal)}
-	var paths []string
+	var paths, resets []string
+	var resetSQL strings.Builder
 	for _, e := range edits {
 		paths = append(paths, e.path)
-		ch.Diffs = append(ch.Diffs, tasks.FileDiff(e.path, string(e.before), string(e.after)))
+		d := tasks.FileDiff(e.path, string(e.before), string(e.after))
+		if len(e.reset) > 0 {
+			for _, n := range e.reset {
+				fmt.Fprintf(&resetSQL, "ALTER SYSTEM RESET %s;\n", n)
+			}
+			resets = append(resets, e.reset...)
+			d.Unified = "ALTER SYSTEM:\n" + resetSQL.String() + d.Unified
+		}
+		ch.Diffs = append(ch.Diffs, d)
 		ch.Writes = append(ch.Writes, transport.PlannedFile{Path: e.path, Content: e.after})
 	}
 	ch.Summary = "would edit " + strings.Join(paths, ", ") + " (backup first): " + settingsText(want)
+	if len(resets) > 0 {
+		ch.Summary += "; ALTER SYSTEM RESET " + strings.Join(resets, ", ") + " (they override postgresql.conf from " + autoConf + ")"
+	}
 	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 		j := journaler(ctx, env, p, f)
 		if err := j.Before(ctx, paths...); err != nil {
 			return nil, err
 		}
 		for _, e := range edits {
+			if len(e.reset) > 0 {
+				continue
+			}
 			if err := env.Conn.WriteFile(ctx, e.path, e.after, transport.WriteOptions{}); err != nil {
 				return nil, fmt.Errorf("host %s: write %s: %w", env.Host, e.path, err)
+			}
+		}
+		if resetSQL.Len() > 0 {
+			// The backup of postgresql.auto.conf is taken above: a
+			// rollback restores the file as it was.
+			if err := pg.Exec(ctx, env.Conn, targetFor(p, f), resetSQL.String()); err != nil {
+				return nil, err
 			}
 		}
 		return map[string]any{"changed_settings": changedNames, "files": paths}, nil

@@ -143,17 +143,41 @@ func TestLabPlaybookRollback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bad := l.Hosts[1]
-	// A key the server refuses (world-readable): the reload keeps TLS off
-	// silently; the proof must catch it and the rescue roll the host back.
-	cmd := "runuser -u postgres -- sh -c 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + bad.DataDir + "/server.key && chmod 644 " + bad.DataDir + "/server.key'"
-	if out, err := exec.CommandContext(ctx, "sh", "-c", cmd).CombinedOutput(); err != nil {
+	// --check with a plan that fails (a key openssl cannot read): the
+	// rescue plans the rollback and the host still ends failed, as the
+	// real run would.
+	key := filepath.Join(bad.DataDir, "server.key")
+	if out, err := exec.CommandContext(ctx, "sh", "-c", "printf 'garbage\\n' > "+key+" && chown postgres "+key+" && chmod 600 "+key).CombinedOutput(); err != nil {
 		t.Fatalf("prepare key: %v: %s", err, out)
+	}
+	sum, out := play(t, ctx, l, true, nil)
+	if sum.ExitCode() != 2 || !strings.Contains(out, "would roll back") || !strings.Contains(out, "check mode: the real run would fail here") {
+		t.Fatalf("check: exit %d, want 2 with a planned rollback:\n%s", sum.ExitCode(), out)
+	}
+	if st := sum.Stats[bad.Name]; st.Failed != 1 {
+		t.Errorf("check: bad host stats %+v", st)
+	}
+	if strings.Contains(out, "config_text") || strings.Contains(out, "hba_text") {
+		t.Errorf("failure output carries the file texts:\n%s", out)
+	}
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	// A cipher list the server cannot load (only on the bad host): the
+	// reload keeps TLS off silently; the proof must catch it and the
+	// rescue roll the host back.
+	hv := filepath.Join(l.Dir, "host_vars")
+	if err := os.MkdirAll(hv, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(hv, bad.Name+".yml"), []byte("pg_ssl_ciphers: NO-SUCH-CIPHER\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	hbaBefore, err := os.ReadFile(bad.HBAFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, out := play(t, ctx, l, false, nil)
+	sum, out = play(t, ctx, l, false, nil)
 	if sum.ExitCode() != 2 {
 		t.Fatalf("exit %d, want 2:\n%s", sum.ExitCode(), out)
 	}

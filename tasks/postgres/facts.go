@@ -18,6 +18,10 @@ func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks
 	if err != nil {
 		return nil, err
 	}
+	// Every variable of the job is checked before anything changes.
+	if err := checkVars(env, p); err != nil {
+		return nil, err
+	}
 	f, err := gatherTLS(ctx, env, p, true)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path"
+	"slices"
+
 	"github.com/sshplay/sshplay/pg"
 
 	pgconf "github.com/sshplay/sshplay/pg/conf"
@@ -62,30 +66,50 @@ func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	}, nil
 }
 
-// sslWillBeOn: the server runs with ssl on, or postgresql.conf as this run
-// leaves it (the overlay shows pg_conf's planned edit in a check run) turns
-// it on and no other file overrides it with off.
+// sslWillBeOn decides whether ssl is on after the reload. The server runs
+// with ssl on; or, when no module of this run changed the configuration,
+// the server's own parse of the files on disk (the applied
+// pg_file_settings row for ssl) says on; else the files as this run leaves
+// them (the plan's view, which shows pg_conf's planned edits in a check
+// run) are read in the server's order: postgresql.conf, the other files
+// that set ssl, and postgresql.auto.conf last (ALTER SYSTEM writes there
+// and it beats everything). A file an earlier task of this check run will
+// write with unknown content (ALTER SYSTEM) is taken to be pg_conf's
+// ssl = on.
 func sslWillBeOn(ctx context.Context, env *tasks.Env, f *pg.Facts) bool {
 	if f.SSLOn() {
 		return true
 	}
-	on := func(file string) (bool, bool) {
-		b, err := env.Conn.ReadFile(ctx, file)
-		if err != nil {
-			return false, false
+	if !f.IsStale(pg.PartConfig) {
+		on := false
+		for _, fs := range f.FileSettings {
+			if fs.Name == "ssl" && fs.Applied && fs.Error == "" {
+				on, _ = toBool(fs.Setting)
+			}
 		}
-		v, _, ok := pgconf.Get(b, "ssl")
-		if !ok {
-			return false, false
-		}
-		bv, err := toBool(v)
-		return bv, err == nil
+		return on
 	}
-	result, _ := on(f.ConfigFile)
+	autoConf := path.Join(f.DataDirectory, "postgresql.auto.conf")
+	files := []string{f.ConfigFile}
 	for _, fs := range f.FileSettings {
-		if fs.Name == "ssl" && fs.SourceFile != "" && fs.SourceFile != f.ConfigFile && fs.SeqNo > 0 {
-			if v, set := on(fs.SourceFile); set {
-				result = v
+		if fs.Name == "ssl" && fs.SourceFile != "" && fs.SourceFile != f.ConfigFile && fs.SourceFile != autoConf && !slices.Contains(files, fs.SourceFile) {
+			files = append(files, fs.SourceFile)
+		}
+	}
+	files = append(files, autoConf)
+	result := false
+	for _, file := range files {
+		b, err := env.Conn.ReadFile(ctx, file)
+		if errors.Is(err, transport.ErrPending) {
+			result = true
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		if v, _, ok := pgconf.Get(b, "ssl"); ok {
+			if bv, err := toBool(v); err == nil {
+				result = bv
 			}
 		}
 	}

@@ -11,7 +11,9 @@ import (
 	"maps"
 	"net"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,7 +26,7 @@ import (
 )
 
 var keyParams = append([]string{"pg_tls_dir", "tls_key_type", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir",
-	"tls_san", "tls_renew_before_days", "inventory_dir"}, commonParams...)
+	"tls_san", "tls_renew_before_days", "tls_intermediate", "inventory_dir", "sshplay_inventory_dir", "ansible_become_password", "ansible_become_pass"}, commonParams...)
 
 // keyTypes are the accepted tls_key_type values.
 var keyTypes = map[string]string{
@@ -58,6 +60,39 @@ type keyState struct {
 	PubPEM  []byte // "" when missing or unreadable
 	Algo    string // pki.KeyAlgo of the public key
 	Problem string // why the existing key cannot be used
+	// Mode and Owner of server.key (0 and "" when unknown); ClusterUser
+	// owns the data directory; DirExists: the TLS directory exists.
+	Mode        uint32
+	Owner       string
+	ClusterUser string
+	DirExists   bool
+}
+
+func keyPermProblem(mode uint32, owner, clusterUser string) string {
+	return pg.KeyPermProblem(mode, owner, clusterUser)
+}
+
+// keyFileProblem stats the key on the host (just before a reload) and says
+// why the server would refuse it, "" when it would not (or the key cannot
+// be seen: the reload and proof judge that).
+func keyFileProblem(ctx context.Context, env *tasks.Env, f *pg.Facts, keyFile string) string {
+	fi, err := env.Conn.Stat(ctx, keyFile)
+	if err != nil || fi == nil {
+		return ""
+	}
+	cluster := ""
+	if f.TLS != nil {
+		cluster = f.TLS.ClusterUser
+	}
+	if cluster == "" {
+		if di, err := env.Conn.Stat(ctx, f.DataDirectory); err == nil && di != nil {
+			cluster = di.Owner
+		}
+	}
+	if why := keyPermProblem(uint32(fi.Mode.Perm()), fi.Owner, cluster); why != "" {
+		return fmt.Sprintf("private key file %s: %s", keyFile, why)
+	}
+	return ""
 }
 
 const (
@@ -65,23 +100,40 @@ const (
 	markUnreadable = "@@sshplay-unreadable@@"
 )
 
-func probeKey(ctx context.Context, c transport.Conn, keyPath string) (*keyState, error) {
+func probeKey(ctx context.Context, c transport.Conn, keyPath, dataDir string) (*keyState, error) {
 	k := shellescape.Quote(keyPath)
-	cmd := `if [ ! -e ` + k + ` ]; then echo ` + markMissing + `; ` +
+	cmd := `ds=0; [ -d ` + shellescape.Quote(path.Dir(keyPath)) + ` ] && ds=1; ko=$(stat -c '%a %U' -- ` + k + ` 2>/dev/null) || ko='- -'; ` +
+		`du=$(stat -c %U -- ` + shellescape.Quote(dataDir) + ` 2>/dev/null) || du=-; printf '%s %s %s\n' "$ds" "$ko" "$du"; ` +
+		`if [ ! -e ` + k + ` ]; then echo ` + markMissing + `; ` +
 		`elif out=$(openssl pkey -in ` + k + ` -passin pass: -pubout 2>&1 </dev/null); then printf '%s\n' "$out"; ` +
 		`else echo ` + markUnreadable + `; printf '%s\n' "$out" | head -n 3; fi`
 	res, err := c.Run(ctx, cmd, transport.RunOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("host %s: inspect %s: %w", c.Host(), keyPath, err)
 	}
-	out := string(res.Stdout)
+	meta, out, _ := strings.Cut(string(res.Stdout), "\n")
+	var ks *keyState
 	switch {
 	case strings.HasPrefix(out, markMissing):
-		return &keyState{}, nil
+		ks = &keyState{}
 	case strings.HasPrefix(out, markUnreadable):
-		return &keyState{Exists: true, Problem: strings.TrimSpace(strings.TrimPrefix(out, markUnreadable))}, nil
+		ks = &keyState{Exists: true, Problem: strings.TrimSpace(strings.TrimPrefix(out, markUnreadable))}
+	default:
+		ks = parsePub([]byte(out))
 	}
-	return parsePub(res.Stdout), nil
+	if m := strings.Fields(meta); len(m) == 4 {
+		ks.DirExists = m[0] == "1"
+		if mode, err := strconv.ParseUint(m[1], 8, 32); err == nil {
+			ks.Mode = uint32(mode)
+		}
+		if m[2] != "-" {
+			ks.Owner = m[2]
+		}
+		if m[3] != "-" {
+			ks.ClusterUser = m[3]
+		}
+	}
+	return ks, nil
 }
 
 // certCheck says whether the host's server.crt can stay: it chains to the
@@ -93,6 +145,9 @@ func certCheck(cert, root []byte, pubPEM []byte, names pg.Names, renewBefore tim
 	}
 	if len(root) == 0 {
 		return "no CA yet"
+	}
+	if why := pki.EdwardsInChain(cert, root); why != "" {
+		return "refused: " + why + "; libpq's SCRAM channel binding fails with Ed25519/Ed448 certificates (\"could not find digest for NID UNDEF\"), use ECDSA P-256 or RSA"
 	}
 	if err := pki.VerifyChain(cert, nil, root, ""); err != nil {
 		return "not issued by our CA: " + err.Error()
@@ -189,14 +244,32 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	var ks *keyState
 	if ts != nil {
 		ks = keyStateOf(ts)
-	} else if ks, err = probeKey(ctx, env.Conn, files.Key); err != nil {
+	} else if ks, err = probeKey(ctx, env.Conn, files.Key, f.DataDirectory); err != nil {
 		return nil, err
 	}
 	if ks.Problem != "" {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: existing key %s cannot be used: %s; not replacing it (move it away to have a new one generated)", env.Host, files.Key, ks.Problem)}
+		perm := ""
+		if ks.Owner != "" {
+			perm = fmt.Sprintf(" (mode %04o, owner %s)", ks.Mode, ks.Owner)
+		}
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: existing key %s%s cannot be used: %s; not replacing it (move it away to have a new one generated)", env.Host, files.Key, perm, ks.Problem)}
 	}
 	newKey := !ks.Exists || ks.Algo != kt
+	permFix := ""
+	if ks.Exists && !newKey {
+		permFix = keyPermProblem(ks.Mode, ks.Owner, ks.ClusterUser)
+	}
+	cluster := ks.ClusterUser
+	if cluster == "" {
+		cluster = "the cluster user"
+	}
 	var reasons []string
+	if !ks.DirExists {
+		reasons = append(reasons, fmt.Sprintf("would create directory %s (0700, owner %s)", files.Dir, cluster))
+	}
+	if permFix != "" {
+		reasons = append(reasons, fmt.Sprintf("would chmod 0600 and chown %s %s (%s)", cluster, files.Key, permFix))
+	}
 	switch {
 	case !ks.Exists:
 		reasons = append(reasons, fmt.Sprintf("would generate %s key %s (0600, on the host)", kt, files.Key))
@@ -214,7 +287,11 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", env.Host, err)
 		}
-		if why := certCheck(cert, root, ks.PubPEM, names, renewBefore(p)); pending || why != "" {
+		why := certCheck(cert, root, ks.PubPEM, names, renewBefore(p))
+		if why == "" && !pending {
+			why = issuerProblem(p, cert)
+		}
+		if pending || why != "" {
 			csr, _, err := tlsText(ctx, env.Conn, files.CSR, tsFile(ts, "csr"), &reads)
 			if err != nil {
 				return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.CSR, err)
@@ -228,7 +305,7 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if needCSR {
 		reasons = append(reasons, fmt.Sprintf("would write CSR %s for %s", files.CSR, names))
 	}
-	if !newKey && !needCSR {
+	if !newKey && !needCSR && permFix == "" && ks.DirExists {
 		return &tasks.Change{Action: tasks.None, Summary: fmt.Sprintf("%s key %s kept", ks.Algo, files.Key),
 			Result: factsResult(map[string]any{"key": files.Key, "key_type": ks.Algo, "csr": false}, f)}, nil
 	}
@@ -240,9 +317,15 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if newKey {
 		writes = append(writes, transport.PlannedFile{Path: files.Key, Pending: true, Mode: 0o600})
 	}
-	writes = append(writes, transport.PlannedFile{Path: files.CSR, Pending: true, Mode: 0o644})
+	if newKey || needCSR {
+		writes = append(writes, transport.PlannedFile{Path: files.CSR, Pending: true, Mode: 0o644})
+	}
 	addext := pg.OpenSSLAddext(f.OpenSSLVersion)
 	result := map[string]any{"key": files.Key, "key_type": kt, "csr": true, "csr_path": files.CSR, "names": names.String()}
+	if !newKey && !needCSR {
+		result["csr"] = false
+		delete(result, "csr_path")
+	}
 	return &tasks.Change{
 		Action:  action,
 		Summary: strings.Join(reasons, "; "),
@@ -251,6 +334,33 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 		Result:  factsResult(maps.Clone(result), f, pg.PartTLS, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			j := journaler(ctx, env, p, f)
+			if !ks.DirExists {
+				if err := makeTLSDir(ctx, env, p, files.Dir, ks.ClusterUser); err != nil {
+					return nil, err
+				}
+			}
+			if permFix != "" {
+				if err := j.Before(ctx, files.Key); err != nil {
+					return nil, err
+				}
+				if err := fixKeyPerms(ctx, env, p, files.Key, ks.Owner, ks.ClusterUser); err != nil {
+					return nil, err
+				}
+			}
+			if !newKey && !needCSR {
+				nf := f.MarkStale(pg.PartJournal)
+				if ts != nil {
+					st := *ts
+					st.KeyMode, st.DirExists = 0o600, true
+					if ks.ClusterUser != "" {
+						st.KeyOwner = ks.ClusterUser
+					}
+					nf.TLS = &st
+				} else {
+					nf = nf.MarkStale(pg.PartTLS)
+				}
+				return factsResult(maps.Clone(result), nf), nil
+			}
 			backup := []string{files.CSR}
 			if newKey {
 				backup = []string{files.Key, files.CSR}
@@ -267,6 +377,10 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 			if ts != nil {
 				st := *ts
 				st.KeyExists, st.KeyPub, st.KeyProblem = true, string(pub), ""
+				st.DirExists = true
+				if newKey {
+					st.KeyMode, st.KeyOwner = 0o600, ks.ClusterUser
+				}
 				st.CSR = pg.TLSFile{Exists: true, Content: string(csr)}
 				nf.TLS = &st
 			} else {
@@ -279,13 +393,53 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 
 // keyStateOf turns the facts' key probe into a keyState.
 func keyStateOf(ts *pg.TLSState) *keyState {
-	if !ts.KeyExists {
-		return &keyState{}
+	var ks *keyState
+	switch {
+	case !ts.KeyExists:
+		ks = &keyState{}
+	case ts.KeyProblem != "":
+		ks = &keyState{Exists: true, Problem: ts.KeyProblem}
+	default:
+		ks = parsePub([]byte(ts.KeyPub))
 	}
-	if ts.KeyProblem != "" {
-		return &keyState{Exists: true, Problem: ts.KeyProblem}
+	ks.Mode, ks.Owner, ks.ClusterUser, ks.DirExists = ts.KeyMode, ts.KeyOwner, ts.ClusterUser, ts.DirExists
+	return ks
+}
+
+// asRoot is the connection with become root (sudo), for what the cluster
+// user may not do.
+func asRoot(env *tasks.Env, p *params) transport.Conn {
+	return env.Conn.Become(transport.Become{Enabled: true, Password: p.str("ansible_become_password", p.str("ansible_become_pass", ""))})
+}
+
+// makeTLSDir creates the TLS directory 0700 for the cluster user: as the
+// connection's user (the cluster user) when it may, else as root.
+func makeTLSDir(ctx context.Context, env *tasks.Env, p *params, dir, clusterUser string) error {
+	q := shellescape.Quote(dir)
+	if _, err := env.Conn.Run(ctx, "mkdir -p -m 0700 -- "+q, transport.RunOptions{}); err == nil {
+		return nil
+	} else if clusterUser == "" {
+		return fmt.Errorf("host %s: create %s: %w", env.Host, dir, err)
 	}
-	return parsePub([]byte(ts.KeyPub))
+	cmd := "install -d -m 0700 -o " + shellescape.Quote(clusterUser) + " -- " + q
+	if _, err := asRoot(env, p).Run(ctx, cmd, transport.RunOptions{}); err != nil {
+		return fmt.Errorf("host %s: create %s: %w", env.Host, dir, err)
+	}
+	return nil
+}
+
+// fixKeyPerms makes server.key 0600 and owned by the cluster user (as
+// root when someone else owns it).
+func fixKeyPerms(ctx context.Context, env *tasks.Env, p *params, key, owner, clusterUser string) error {
+	q := shellescape.Quote(key)
+	c, cmd := env.Conn, "chmod 600 -- "+q
+	if clusterUser != "" && owner != clusterUser {
+		c, cmd = asRoot(env, p), "chown -- "+shellescape.Quote(clusterUser)+" "+q+" && chmod 600 -- "+q
+	}
+	if _, err := c.Run(ctx, cmd, transport.RunOptions{}); err != nil {
+		return fmt.Errorf("host %s: fix permissions of %s: %w", env.Host, key, err)
+	}
+	return nil
 }
 
 // parsePub parses the public key openssl printed for an existing key.

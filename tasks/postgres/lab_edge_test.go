@@ -11,7 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sshplay/sshplay/lab"
 	"github.com/sshplay/sshplay/lab/labtest"
+	pgconf "github.com/sshplay/sshplay/pg/conf"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
@@ -65,15 +67,18 @@ func TestLabEdgeCases(t *testing.T) {
 	}
 	psqlOn(t, ctx, d, db1, "SELECT pg_reload_conf();")
 
-	// db02: a key of the right type that the server refuses (group/world
-	// readable): the reload silently keeps TLS off, the proof must catch it.
+	// db02: a key of the right type that the server would refuse (group/
+	// world readable): kept, but made 0600 (a silent reload failure else).
 	rootRun(t, ctx, d, db2, "runuser -u postgres -- sh -c 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "+db2.DataDir+"/server.key && chmod 644 "+db2.DataDir+"/server.key'")
 	// db03: a corrupt key: never replaced silently.
 	rootRun(t, ctx, d, db3, "printf 'garbage\\n' > "+db3.DataDir+"/server.key && chown postgres "+db3.DataDir+"/server.key && chmod 600 "+db3.DataDir+"/server.key")
 
 	runs := d.run(ctx, false)
 
-	requireAllProven(t, map[string]*hostRun{db1.Name: runs[db1.Name]}, l.Hosts[:1])
+	requireAllProven(t, map[string]*hostRun{db1.Name: runs[db1.Name], db2.Name: runs[db2.Name]}, l.Hosts[:2])
+	if s := runs[db2.Name].outcomes["pg_tls_key"].Change.Summary; !strings.Contains(s, "chmod 0600") {
+		t.Errorf("db02: key step %q", s)
+	}
 	if got := strings.TrimSpace(psqlOn(t, ctx, d, db1, "SHOW ssl;")); got != "on" {
 		t.Errorf("db01: ssl = %s after ALTER SYSTEM SET ssl = off", got)
 	}
@@ -81,8 +86,9 @@ func TestLabEdgeCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(auto), "\nssl = 'off'") || !strings.Contains(string(auto), "ssl") {
-		t.Errorf("db01: auto.conf not neutralised:\n%s", auto)
+	// ALTER SYSTEM RESET removed the override (the server's own edit).
+	if _, _, set := pgconf.Get(auto, "ssl"); set {
+		t.Errorf("db01: auto.conf still sets ssl:\n%s", auto)
 	}
 	hba, err := os.ReadFile(db1.HBAFile)
 	if err != nil {
@@ -109,16 +115,27 @@ func TestLabEdgeCases(t *testing.T) {
 		t.Errorf("db01: reject lines must come before the first TCP line:\n%s", h)
 	}
 
-	for _, bad := range []struct {
-		name, step string
-	}{{db2.Name, "pg_tls_verify"}, {db3.Name, "pg_tls_key"}} {
-		r := runs[bad.name]
-		if r.failedStep != bad.step || !r.rolledBack || !strings.HasPrefix(r.failMsg, "failed (rolled back)") {
-			t.Errorf("%s: want failed at %s and rolled back, got step %q rolled back %v msg %q", bad.name, bad.step, r.failedStep, r.rolledBack, r.failMsg)
+	requireRolledBack := func(r *hostRun, name, step string) {
+		t.Helper()
+		if r.failedStep != step || !r.rolledBack || !strings.HasPrefix(r.failMsg, "failed (rolled back)") {
+			t.Errorf("%s: want failed at %s and rolled back, got step %q rolled back %v msg %q", name, step, r.failedStep, r.rolledBack, r.failMsg)
 		}
-		t.Logf("%s: %s", bad.name, r.failMsg)
+		t.Logf("%s: %s", name, r.failMsg)
 	}
-	for _, hh := range l.Hosts[1:] {
+	requireRolledBack(runs[db3.Name], db3.Name, "pg_tls_key")
+	if b, _ := os.ReadFile(filepath.Join(db3.DataDir, "server.key")); string(b) != "garbage\n" {
+		t.Errorf("db03: the corrupt key was replaced")
+	}
+
+	// db02 fresh with a cipher list the server cannot load: the reload
+	// keeps TLS off silently, the proof catches it, the rollback undoes
+	// every change.
+	if err := l.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bogus := newDriver(t, l, map[string]any{"pg_ssl_ciphers": "NO-SUCH-CIPHER"})
+	requireRolledBack(bogus.run(ctx, false, db2)[db2.Name], db2.Name, "pg_tls_verify")
+	for _, hh := range []lab.Host{db2} {
 		if got := strings.TrimSpace(psqlOn(t, ctx, d, hh, "SHOW ssl;")); got != "off" {
 			t.Errorf("%s: ssl = %s after rollback, want off", hh.Name, got)
 		}
@@ -130,9 +147,6 @@ func TestLabEdgeCases(t *testing.T) {
 				t.Errorf("%s: %s left after rollback", hh.Name, f)
 			}
 		}
-	}
-	if b, _ := os.ReadFile(filepath.Join(db3.DataDir, "server.key")); string(b) != "garbage\n" {
-		t.Errorf("db03: the corrupt key was replaced")
 	}
 }
 
@@ -150,6 +164,14 @@ func TestLabExternalCAAndIntermediate(t *testing.T) {
 			t.Fatalf("%s: want ended with a CSR, got step %q msg %q", h.Name, r.failedStep, r.failMsg)
 		}
 		t.Logf("%s: %s", h.Name, r.outcomes["tls_sign"].Result["msg"])
+	}
+	// A rerun while the external CA has not answered changes nothing (the
+	// CSR out there is the same).
+	runs = d.run(ctx, false)
+	for _, h := range l.Hosts {
+		if r := runs[h.Name]; !r.ended || len(r.changed) != 0 {
+			t.Errorf("%s: rerun while waiting: ended %v changed %v (%s)", h.Name, r.ended, r.changed, r.failMsg)
+		}
 	}
 	// The external CA (with an intermediate) signs what was written out.
 	ext, err := pki.Init(filepath.Join(t.TempDir(), "ext-ca"), pki.InitOptions{Intermediate: true})
@@ -181,11 +203,29 @@ func TestLabExternalCAAndIntermediate(t *testing.T) {
 		}
 	}
 
-	// Switch the fleet to the internal CA with an intermediate: every
-	// certificate is reissued and proven through the chain.
-	d2 := newDriver(t, l, map[string]any{"tls_intermediate": true, "tls_ca_dir": filepath.Join(l.Dir, "pki-inter")})
+	// Switch the fleet to an internal root-only CA, then ask for an
+	// intermediate: the CA gets one and every certificate is reissued by
+	// it and proven through the chain.
+	interDir := filepath.Join(l.Dir, "pki-inter")
+	runs = newDriver(t, l, map[string]any{"tls_ca_dir": interDir}).run(ctx, false)
+	requireAllProven(t, runs, l.Hosts)
+	d2 := newDriver(t, l, map[string]any{"tls_intermediate": true, "tls_ca_dir": interDir})
 	runs = d2.run(ctx, false)
 	requireAllProven(t, runs, l.Hosts)
+	for _, h := range l.Hosts {
+		if !strings.Contains(strings.Join(runs[h.Name].changed, ","), "tls_sign") {
+			t.Errorf("%s: tls_intermediate on a root-only CA reissued nothing (%v)", h.Name, runs[h.Name].changed)
+		}
+	}
+	if ca, err := pki.Open(interDir); err != nil || !ca.HasIntermediate() {
+		t.Errorf("CA in %s has no intermediate: %v", interDir, err)
+	}
+	runs = d2.run(ctx, false)
+	for _, h := range l.Hosts {
+		if c := runs[h.Name].changed; len(c) != 0 {
+			t.Errorf("%s: rerun with intermediate changed %v", h.Name, c)
+		}
+	}
 	for _, h := range l.Hosts {
 		b, err := os.ReadFile(filepath.Join(h.DataDir, "server.crt"))
 		if err != nil {

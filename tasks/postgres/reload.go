@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/pg"
+	pgconf "github.com/sshplay/sshplay/pg/conf"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -119,12 +120,18 @@ func restartPlan(ctx context.Context, c transport.Conn, p *params, f *pg.Facts) 
 
 // validate re-reads the configuration and hba files as they are on disk now
 // (one query) and fails naming file:line for the first error.
-func validate(ctx context.Context, env *tasks.Env, t pg.Target) error {
+func validate(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, keyFile string) error {
 	d, err := pg.ReadDiskState(ctx, env.Conn, t)
 	if err != nil {
 		return err
 	}
 	var errs []string
+	// The server refuses a key with group or world access, or owned by
+	// someone else ("private key file ... has group or world access"),
+	// and a reload then keeps the old TLS setup silently.
+	if why := keyFileProblem(ctx, env, f, keyFile); why != "" {
+		errs = append(errs, why)
+	}
 	for _, fs := range d.FileSettings {
 		if fs.Error != "" {
 			errs = append(errs, fmt.Sprintf("%s:%d: %s", fs.SourceFile, fs.SourceLine, fs.Error))
@@ -156,9 +163,26 @@ func validate(ctx context.Context, env *tasks.Env, t pg.Target) error {
 // until the new values show (the postmaster applies them asynchronously).
 const reloadPoll = 20 * time.Millisecond
 
+// reloadWait is how long the new values may take to show after a reload.
+var reloadWait = 10 * time.Second
+
+// notLive lists the wanted settings the running server does not show yet:
+// "ssl_min_protocol_version = TLSv1.2 (want TLSv1.3)".
+func notLive(f *pg.Facts, want []pgconf.Setting, settings []pg.Setting) string {
+	nf := *f
+	nf.Settings = settings
+	var out []string
+	for _, s := range want {
+		if st, ok := nf.Setting(s.Name); ok && !sameSetting(&nf, s.Name, s.Value, st.Setting) && !st.PendingRestart {
+			out = append(out, fmt.Sprintf("%s = %s (want %s)", s.Name, st.Setting, s.Value))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, restart bool, rp *pg.RestartPlan, timeout time.Duration) (map[string]any, error) {
 	t := targetFor(p, f)
-	if err := validate(ctx, env, t); err != nil {
+	if err := validate(ctx, env, t, f, filesFor(p, f).Key); err != nil {
 		return nil, err
 	}
 	if restart {
@@ -185,8 +209,15 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !live(settings) && time.Now().Before(deadline) {
+	deadline := time.Now().Add(reloadWait)
+	for !live(settings) {
+		if !time.Now().Before(deadline) {
+			// The server did not take the new values: fail (the rescue
+			// rolls the host back) rather than report a reload that did
+			// not happen.
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: after the reload pg_settings still shows %s (waited %s); the server did not apply the new configuration, see its log",
+				env.Host, notLive(f, want, settings), reloadWait)}
+		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()

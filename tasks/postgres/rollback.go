@@ -53,10 +53,11 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 			files = append(files, e.Path)
 		}
 	}
-	summary := "nothing to restore; would confirm the server accepts connections"
+	summary := "would roll back: nothing to restore; would confirm the server accepts connections"
 	if len(files) > 0 {
-		summary = "would restore " + strings.Join(files, ", ") + " and reload"
+		summary = "would roll back: restore " + strings.Join(files, ", ") + " and reload"
 	}
+	summary += " (cause: " + reason + ")"
 	return &tasks.Change{
 		Action:  tasks.Update,
 		Summary: summary,
@@ -85,12 +86,14 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but %v", env.Host, err), Result: res}
 			}
 			res["accepts_connections"] = true
-			// Everything this run changed is undone: read it all again.
-			res = factsResult(res, f, pg.PartTLS, pg.PartJournal, pg.PartConfig, pg.PartHBA, pg.PartSettings)
 			if fail {
+				// A failed result carries no facts (nothing runs after it
+				// on this host, and results of failures are printed).
 				return res, &tasks.Failed{Msg: "failed (rolled back): " + reason, Result: res}
 			}
-			return res, nil
+			res["msg"] = "rolled back: " + reason
+			// Everything this run changed is undone: read it all again.
+			return factsResult(res, f, pg.PartTLS, pg.PartJournal, pg.PartConfig, pg.PartHBA, pg.PartSettings), nil
 		},
 	}, nil
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"al.essio.dev/pkg/shellescape"
 
@@ -19,7 +18,7 @@ import (
 )
 
 var signParams = append([]string{"pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "tls_intermediate",
-	"tls_ca_key_type", "tls_san", "tls_cert_days", "tls_renew_before_days", "inventory_dir"}, commonParams...)
+	"tls_ca_key_type", "tls_san", "tls_cert_days", "tls_renew_before_days", "inventory_dir", "sshplay_inventory_dir"}, commonParams...)
 
 // planSign decides whether server.crt is still good; if not it signs the
 // host's CSR with the control machine's CA (or, in external mode, writes
@@ -71,13 +70,16 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	if !csrPending && !certPending {
 		if ts != nil {
 			ks = keyStateOf(ts)
-		} else if ks, err = probeKey(ctx, env.Conn, files.Key); err != nil {
+		} else if ks, err = probeKey(ctx, env.Conn, files.Key, f.DataDirectory); err != nil {
 			return nil, err
 		}
 		if !ks.Exists || ks.Problem != "" {
 			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: no usable key %s; run pg_tls_key first", env.Host, files.Key)}
 		}
 		why = certCheck(cert, root, ks.PubPEM, names, renewBefore(p))
+		if why == "" {
+			why = issuerProblem(p, cert)
+		}
 		if why == "" {
 			if bytes.Equal(hostRoot, root) {
 				info, _ := pki.CertInfo(cert)
@@ -122,12 +124,14 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	writes := []transport.PlannedFile{{Path: files.Cert, Pending: true, Mode: 0o644}, {Path: files.Root, Pending: true, Mode: 0o644}}
 
 	if external {
-		return planExternal(ctx, env, p, f, ts, files, names, why, action, reads, writes, ks)
+		return planExternal(ctx, env, p, f, ts, files, names, why, action, reads, writes, ks, csr)
 	}
 
 	caNote := ""
 	if root == nil {
 		caNote = fmt.Sprintf(" (would create the CA in %s%s)", caDir(p), map[bool]string{true: " with an intermediate", false: ""}[intermediate])
+	} else if intermediate && !caHasIntermediate(p) {
+		caNote = fmt.Sprintf(" (would add an intermediate CA to %s)", caDir(p))
 	}
 	return &tasks.Change{
 		Action:  action,
@@ -163,19 +167,20 @@ func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg
 	// configuration files the run goes on to edit), then the proof that
 	// the key on the host belongs to the certificate, which is fed on
 	// stdin exactly as it is uploaded next: a mismatch uploads nothing.
+	// The comparison runs on the host, before any copy: a mismatch
+	// changes nothing at all (exit 3).
 	j := journaler(ctx, env, p, f)
-	check := "openssl x509 -noout -pubkey && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout </dev/null"
-	res, err := j.BeforeRun(ctx, []string{files.Cert, files.Root}, check, transport.RunOptions{Stdin: bytes.NewReader(bundle)})
-	if err != nil {
+	check := "c=$(openssl x509 -noout -pubkey) && k=$(openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout </dev/null) || exit 2\n" +
+		"[ \"$c\" = \"$k\" ] || { echo 'sshplay: certificate and key differ' >&2; exit 3; }\nprintf '%s\\n' \"$k\""
+	if _, err := j.BeforeRun(ctx, []string{files.Cert, files.Root}, check, transport.RunOptions{Stdin: bytes.NewReader(bundle)}); err != nil {
 		var ee *transport.ExitError
+		if errors.As(err, &ee) && ee.Code == 3 {
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: the certificate for %s does not match %s on the host; nothing uploaded", env.Host, files.Cert, files.Key)}
+		}
 		if errors.As(err, &ee) {
 			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: check on the host that %s matches the certificate: %v", env.Host, files.Key, err)}
 		}
 		return nil, fmt.Errorf("host %s: check key and certificate: %w", env.Host, err)
-	}
-	parts := strings.SplitAfter(string(res.Stdout), "-----END PUBLIC KEY-----")
-	if len(parts) < 2 || strings.TrimSpace(parts[0]) != strings.TrimSpace(parts[1]) {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: the certificate for %s does not match %s on the host; nothing uploaded", env.Host, files.Cert, files.Key)}
 	}
 	for _, w := range []struct {
 		path string
@@ -219,7 +224,7 @@ func certResult(files tlsFiles, info *pki.Info) map[string]any {
 // else write DIR/HOST.csr and report csr_pending (the playbook then commits
 // and ends the host: the key must survive until the certificate comes).
 func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg.TLSState, files tlsFiles, names pg.Names, why string,
-	action tasks.Action, reads []tasks.Precondition, writes []transport.PlannedFile, ks *keyState) (*tasks.Change, error) {
+	action tasks.Action, reads []tasks.Precondition, writes []transport.PlannedFile, ks *keyState, hostCSR []byte) (*tasks.Change, error) {
 	dir := csrDir(p)
 	crtPath := filepath.Join(dir, env.Host+".crt")
 	_, statErr := os.Stat(crtPath)
@@ -248,6 +253,12 @@ func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, t
 	}
 	csrOut := filepath.Join(dir, env.Host+".csr")
 	msg := fmt.Sprintf("CSR written to %s; put %s.crt (leaf + intermediates) and root.crt in %s and re-run", csrOut, env.Host, dir)
+	if old, err := os.ReadFile(csrOut); err == nil && len(hostCSR) > 0 && bytes.Equal(old, hostCSR) {
+		// Still waiting for the external CA: the CSR out there is the
+		// host's, nothing to write.
+		msg = fmt.Sprintf("waiting for the external CA: %s is unchanged; put %s.crt (leaf + intermediates) and root.crt in %s and re-run", csrOut, env.Host, dir)
+		return &tasks.Change{Action: tasks.None, Summary: msg, Result: map[string]any{"csr_pending": true, "csr_path": csrOut, "msg": msg}}, nil
+	}
 	return &tasks.Change{
 		Action:  tasks.Create,
 		Summary: fmt.Sprintf("would write CSR for %s to %s (%s) and stop this host until the external CA has signed", names, csrOut, why),
@@ -264,4 +275,46 @@ func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, t
 			return map[string]any{"csr_pending": true, "csr_path": csrOut, "msg": msg}, nil
 		},
 	}, nil
+}
+
+// caHasIntermediate reports whether the CA in tls_ca_dir has an
+// intermediate (false when there is no CA yet).
+func caHasIntermediate(p *params) bool {
+	ca, err := pki.Open(caDir(p))
+	return err == nil && ca.HasIntermediate()
+}
+
+// issuerProblem says why a certificate that chains to our root must still
+// be reissued: with tls_intermediate the leaf must be issued by the CA's
+// intermediate, and server.crt must carry it. "" when it is fine, in
+// external mode, or without tls_intermediate.
+func issuerProblem(p *params, cert []byte) string {
+	if externalMode(p) {
+		return ""
+	}
+	if want, err := toBool(p.str("tls_intermediate", "false")); err != nil || !want {
+		return ""
+	}
+	ca, err := pki.Open(caDir(p))
+	if err != nil {
+		return ""
+	}
+	if !ca.HasIntermediate() {
+		return "tls_intermediate: the CA gets an intermediate, leaves are reissued by it"
+	}
+	inters, err := pki.ParseCertificates(ca.ChainPEM())
+	if err != nil || len(inters) == 0 {
+		return "tls_intermediate: cannot read the intermediate CA"
+	}
+	certs, err := pki.ParseCertificates(cert)
+	if err != nil || len(certs) == 0 {
+		return "certificate: cannot check its issuer"
+	}
+	if certs[0].CheckSignatureFrom(inters[0]) != nil {
+		return "not issued by the intermediate CA (tls_intermediate)"
+	}
+	if len(certs) < 2 || !certs[1].Equal(inters[0]) {
+		return "the intermediate CA certificate is missing after the leaf"
+	}
+	return ""
 }

@@ -94,7 +94,7 @@ func TestCertCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	csr := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})
-	names := pg.WantedNames(pg.SANInput{InventoryHostname: "db1", AnsibleHost: "127.0.0.2"})
+	names, _ := pg.WantedNames(pg.SANInput{InventoryHostname: "db1", AnsibleHost: "127.0.0.2"})
 	cert, err := ca.Sign(csr, pki.SignRequest{DNSNames: names.DNS, IPs: names.IPs, Days: 365})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ func TestCertCheck(t *testing.T) {
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	otherDER, _ := x509.MarshalPKIXPublicKey(&other.PublicKey)
 	otherPub := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: otherDER})
-	more := pg.WantedNames(pg.SANInput{InventoryHostname: "db1", AnsibleHost: "127.0.0.2", Extra: []string{"db1.example.com"}})
+	more, _ := pg.WantedNames(pg.SANInput{InventoryHostname: "db1", AnsibleHost: "127.0.0.2", Extra: []string{"db1.example.com"}})
 	ca2, _ := pki.Init(filepath.Join(t.TempDir(), "ca2"), pki.InitOptions{})
 	for name, why := range map[string]string{
 		"no cert":       certCheck(nil, ca.RootPEM(), pub, names, 30*day),

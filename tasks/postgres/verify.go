@@ -10,7 +10,7 @@ import (
 	"github.com/sshplay/sshplay/tasks"
 )
 
-var verifyParams = append([]string{"changed", "pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "inventory_dir",
+var verifyParams = append([]string{"changed", "pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "inventory_dir", "sshplay_inventory_dir",
 	"pg_host", "pg_user", "pg_password", "pg_password_file", "pg_passfile", "pg_connect_timeout", "pg_tls_enforce"}, commonParams...)
 
 // VerifyHost proves every address of one host: verify-full against root,
@@ -85,7 +85,13 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 			res := verifyResult(env.Host, results)
 			for _, r := range results {
 				if !r.OK {
-					return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: TLS proof failed on %s:%d: %s", env.Host, r.Addr, r.Port, r.Error), Result: res}
+					msg := fmt.Sprintf("host %s: TLS proof failed on %s:%d: %s", env.Host, r.Addr, r.Port, r.Error)
+					if strings.Contains(r.Error, "refused TLS") {
+						// ssl is on in pg_settings, yet no TLS: the server
+						// could not load its TLS files at the reload.
+						msg += "; the server did not load its TLS configuration (its log says \"SSL configuration was not reloaded\" and why: a key with group or world access or the wrong owner, a certificate not matching the key, an unusable ssl_ciphers)"
+					}
+					return nil, &tasks.Failed{Msg: msg, Result: res}
 				}
 			}
 			return res, nil
