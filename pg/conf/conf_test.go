@@ -3,51 +3,17 @@ package pgconf
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"github.com/sshplay/sshplay/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+func read(t *testing.T, name string) []byte { t.Helper(); return golden.Read(t, name) }
 
-func read(t *testing.T, name string) []byte {
+func goldenDiff(t *testing.T, name string, before, after []byte) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// golden compares the unified diff from before to after with
-// testdata/name.golden, so the golden file shows exactly what changed.
-func golden(t *testing.T, name string, before, after []byte) {
-	t.Helper()
-	diff, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(before)), B: difflib.SplitLines(string(after)),
-		FromFile: "before", ToFile: "after", Context: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(diff), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff != string(want) {
-		t.Errorf("%s: diff differs from golden file.\ngot:\n%s\nwant:\n%s", name, diff, want)
-	}
+	golden.Diff(t, name, before, after)
 }
 
 var tlsSettings = []Setting{
@@ -91,7 +57,7 @@ func TestSetGolden(t *testing.T) {
 			if !changed {
 				t.Fatal("Set reported no change")
 			}
-			golden(t, c.name, before, after)
+			goldenDiff(t, c.name, before, after)
 			// Every setting now reads back as wanted.
 			for _, s := range c.settings {
 				if v, _, ok := Get(after, s.Name); !ok || !sameValue(v, s.Value) {
@@ -265,7 +231,7 @@ func TestRemove(t *testing.T) {
 	if !changed {
 		t.Fatal("Remove changed nothing")
 	}
-	golden(t, "auto_remove", before, after)
+	goldenDiff(t, "auto_remove", before, after)
 	for _, n := range []string{"ssl", "ssl_cert_file", "ssl_min_protocol_version"} {
 		if _, _, ok := Get(after, n); ok {
 			t.Errorf("%s still active", n)

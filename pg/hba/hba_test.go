@@ -3,51 +3,17 @@ package pghba
 import (
 	"bytes"
 	"errors"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/pmezard/go-difflib/difflib"
+	"github.com/sshplay/sshplay/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+func read(t *testing.T, name string) []byte { t.Helper(); return golden.Read(t, name) }
 
-func read(t *testing.T, name string) []byte {
+func goldenDiff(t *testing.T, name string, before, after []byte) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// golden compares the unified diff from before to after with
-// testdata/name.golden.
-func golden(t *testing.T, name string, before, after []byte) {
-	t.Helper()
-	diff, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(before)), B: difflib.SplitLines(string(after)),
-		FromFile: "before", ToFile: "after", Context: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(diff), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff != string(want) {
-		t.Errorf("%s: diff differs from golden file.\ngot:\n%s\nwant:\n%s", name, diff, want)
-	}
+	golden.Diff(t, name, before, after)
 }
 
 func TestEnforceSSLGolden(t *testing.T) {
@@ -61,7 +27,7 @@ func TestEnforceSSLGolden(t *testing.T) {
 			if !changed {
 				t.Fatal("EnforceSSL reported no change")
 			}
-			golden(t, name, before, after)
+			goldenDiff(t, name, before, after)
 			if !IsEnforced(after) {
 				t.Error("IsEnforced false after EnforceSSL")
 			}
