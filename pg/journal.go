@@ -42,6 +42,11 @@ type JournalEntry struct {
 	// Created means the file did not exist before this run: rollback
 	// deletes it.
 	Created bool `json:"created,omitempty"`
+	// Mode is the original's permission bits (octal, e.g. "0644"). Backups
+	// are kept private (0600: a backup of server.key is a private key), so
+	// rollback puts this mode back on the restored file. "" in journals
+	// written before the field existed: the backup's mode is kept.
+	Mode string `json:"mode,omitempty"`
 }
 
 // Journal lists what a run changed on one host so that a failed run can be
@@ -83,6 +88,14 @@ func DecodeJournal(b []byte) (*Journal, error) {
 		}
 	}
 	return &j, nil
+}
+
+// backupCmd copies p to backup keeping owner and times, and makes the copy
+// private: a backup of a key (or of a config holding a password) must not
+// be readable by anyone the original was not meant for.
+func backupCmd(p, backup string) string {
+	return "cp -p -- " + shellescape.Quote(p) + " " + shellescape.Quote(backup) +
+		" && chmod go-rwx -- " + shellescape.Quote(backup)
 }
 
 // BackupPath is where path's backup of run goes: next to it, with the run id.
@@ -182,7 +195,7 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 			continue
 		}
 		e := JournalEntry{Path: p}
-		_, err = j.Conn.Stat(ctx, p)
+		fi, err := j.Conn.Stat(ctx, p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			e.Created = true
@@ -190,7 +203,8 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 			return nil, fmt.Errorf("host %s: stat %s: %w", j.Conn.Host(), p, err)
 		default:
 			e.Backup = BackupPath(p, jn.Run)
-			cps = append(cps, "cp -p -- "+shellescape.Quote(p)+" "+shellescape.Quote(e.Backup))
+			e.Mode = fmt.Sprintf("%04o", fi.Mode.Perm())
+			cps = append(cps, backupCmd(p, e.Backup))
 		}
 		add = append(add, e)
 	}
@@ -200,11 +214,12 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 			if p == "" || seen(p) {
 				continue
 			}
-			if _, err := j.Conn.Stat(ctx, p); err != nil {
+			fi, err := j.Conn.Stat(ctx, p)
+			if err != nil {
 				continue // missing (or unreadable): a later Before decides
 			}
-			e := JournalEntry{Path: p, Backup: BackupPath(p, jn.Run)}
-			cps = append(cps, "cp -p -- "+shellescape.Quote(p)+" "+shellescape.Quote(e.Backup))
+			e := JournalEntry{Path: p, Backup: BackupPath(p, jn.Run), Mode: fmt.Sprintf("%04o", fi.Mode.Perm())}
+			cps = append(cps, backupCmd(p, e.Backup))
 			add = append(add, e)
 		}
 	}
@@ -265,8 +280,11 @@ func Rollback(ctx context.Context, c transport.Conn, dataDir string) ([]string, 
 			continue
 		}
 		tmp := e.Path + ".sshplay-restore"
-		cmd := "cp -p -- " + shellescape.Quote(e.Backup) + " " + shellescape.Quote(tmp) +
-			" && mv -f -- " + shellescape.Quote(tmp) + " " + shellescape.Quote(e.Path)
+		cmd := "cp -p -- " + shellescape.Quote(e.Backup) + " " + shellescape.Quote(tmp)
+		if e.Mode != "" {
+			cmd += " && chmod " + shellescape.Quote(e.Mode) + " -- " + shellescape.Quote(tmp)
+		}
+		cmd += " && mv -f -- " + shellescape.Quote(tmp) + " " + shellescape.Quote(e.Path)
 		if _, err := c.Run(ctx, cmd, transport.RunOptions{}); err != nil {
 			errs = append(errs, fmt.Errorf("restore %s from %s: %w", e.Path, e.Backup, err))
 			continue

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -86,12 +88,39 @@ func maskValue(v any, secrets []string) any {
 			out[i] = maskValue(e, secrets)
 		}
 		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = maskString(e, secrets)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if isSecretName(k) && e != "" {
+				out[k] = masked
+				continue
+			}
+			out[k] = maskString(e, secrets)
+		}
+		return out
 	case string:
 		return maskString(x, secrets)
 	case template.Literal:
 		return maskValue(x.V, secrets)
 	case *template.LazyVars:
 		return maskValue(x.Map(), secrets)
+	case interface{ Map() map[string]any }:
+		return maskValue(x.Map(), secrets) // a module's printable view (pg facts)
+	}
+	if rv := reflect.ValueOf(v); rv.IsValid() && (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) && rv.Type().Elem().Kind() != reflect.Uint8 {
+		// Any other list ([]int, []map[string]any, ...): walk it, so a
+		// string somewhere inside cannot slip through unmasked.
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = maskValue(rv.Index(i).Interface(), secrets)
+		}
+		return out
 	}
 	return v
 }
@@ -102,7 +131,25 @@ func maskString(s string, secrets []string) string {
 			s = strings.ReplaceAll(s, sec, masked)
 		}
 	}
-	return s
+	return maskInlinePasswords(s)
+}
+
+// Passwords written inline in text that sshplay shows (a diff of
+// postgresql.conf with primary_conninfo = '... password=x', a connection URL
+// in a command's output) are masked by shape, whatever variable they came
+// from: key=value pairs whose key names a password, and the password of a
+// URL's user:password@ part.
+var (
+	inlinePassword = regexp.MustCompile(`(?i)(\b[a-z_]*(?:password|passwd|passphrase)\s*=\s*)('[^']*'|"[^"]*"|[^\s'"]+)`)
+	urlPassword    = regexp.MustCompile(`(://[^/\s:@]+:)([^@/\s]+)(@)`)
+)
+
+func maskInlinePasswords(s string) string {
+	if !strings.Contains(s, "=") && !strings.Contains(s, "://") {
+		return s
+	}
+	s = inlinePassword.ReplaceAllString(s, "${1}"+masked)
+	return urlPassword.ReplaceAllString(s, "${1}"+masked+"${3}")
 }
 
 // shownResult is the result as it may be printed.

@@ -813,7 +813,11 @@ func (p *parser) checkArgs(t *Task, modKey, modVal, argsVal *yaml.Node) {
 			}
 		}
 	}
-	p.fail(at, "%s: %v", t.Module, err)
+	if msg := err.Error(); strings.HasPrefix(msg, t.Module+":") {
+		p.fail(at, "%s", msg) // the module named itself already
+	} else {
+		p.fail(at, "%s: %s", t.Module, msg)
+	}
 }
 
 // mentions reports whether msg names key as a word.

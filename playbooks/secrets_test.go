@@ -181,3 +181,33 @@ func TestJSONHidesLoopItemUnderNoLog(t *testing.T) {
 		t.Errorf("no_log item in JSON:\n%s", out)
 	}
 }
+
+func TestMaskInlinePasswords(t *testing.T) {
+	for in, want := range map[string]string{
+		" primary_conninfo = 'host=10.0.0.9 user=rep password=Sekret42'": " primary_conninfo = 'host=10.0.0.9 user=rep password=********'",
+		"PASSWORD = 'a b'":                          "PASSWORD = ********",
+		"db_password=\"x y\" other=1":               "db_password=******** other=1",
+		"postgresql://rep:Sekret42@db1:5432/x":      "postgresql://rep:********@db1:5432/x",
+		"ssl_passphrase_command = 'echo hunter2'":   "ssl_passphrase_command = 'echo hunter2'",
+		"no secrets here: a=b, https://example.com": "no secrets here: a=b, https://example.com",
+	} {
+		if got := maskString(in, nil); got != want {
+			t.Errorf("maskString(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestMaskValueWalksEveryList(t *testing.T) {
+	res := map[string]any{
+		"cmd":          []string{"echo", "Sup3rS3cretPW"},
+		"stdout_lines": []string{"Sup3rS3cretPW BecomePW123"},
+		"nested":       []map[string]any{{"x": "BecomePW123"}},
+		"env":          map[string]string{"PGPASSWORD": "abc123", "HOME": "/root BecomePW123"},
+	}
+	got := jsonText(maskValue(res, []string{"Sup3rS3cretPW", "BecomePW123"}), false)
+	for _, leak := range []string{"Sup3rS3cretPW", "BecomePW123", "abc123"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("%s leaks in %s", leak, got)
+		}
+	}
+}
