@@ -3,6 +3,7 @@ package playbooks
 import (
 	"context"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"io"
 	"strings"
 	"sync"
@@ -27,7 +28,7 @@ func Adhoc(ctx context.Context, o AdhocOptions) (*Summary, error) {
 	Register()
 	mod := CanonicalModule(o.Module)
 	if _, ok := tasks.Lookup(mod); !ok {
-		return nil, &ParseError{File: "-m", Msg: fmt.Sprintf("unknown module %q%s", o.Module, didYouMean(o.Module, tasks.Names()))}
+		return nil, &ParseError{File: "-m", Msg: fmt.Sprintf("unknown module %q%s", o.Module, suggest.Hint(o.Module, tasks.Names()))}
 	}
 	args, err := ParseKV(mod, o.Args)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"io"
 	"io/fs"
 	"math"
@@ -242,7 +243,7 @@ func checkStartAt(pbs []*Playbook, name string) error {
 			}
 		}
 	}
-	return &ParseError{File: "--start-at-task", Msg: fmt.Sprintf("no task named %q in the playbooks%s", name, didYouMean(name, names))}
+	return &ParseError{File: "--start-at-task", Msg: fmt.Sprintf("no task named %q in the playbooks%s", name, suggest.Hint(name, names))}
 }
 
 func (r *runner) host(name string) *hostState {

@@ -3,6 +3,7 @@ package playbooks
 import (
 	"errors"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -449,7 +450,7 @@ func (p *parser) checkTemplate(n *yaml.Node, s string) {
 func (p *parser) checkNames(n *yaml.Node, err error) {
 	var ue *template.UnknownNameError
 	if errors.As(err, &ue) {
-		p.fail(n, "unknown %s %q%s", ue.Kind, ue.Name, didYouMean(ue.Name, ue.Known))
+		p.fail(n, "unknown %s %q%s", ue.Kind, ue.Name, suggest.Hint(ue.Name, ue.Known))
 	}
 }
 
@@ -558,7 +559,7 @@ func (p *parser) unknownKey(k *yaml.Node, known []string, where string) {
 		p.fail(k, "%s", why)
 		return
 	}
-	p.fail(k, "unknown key %q in %s%s", k.Value, where, didYouMean(k.Value, known))
+	p.fail(k, "unknown key %q in %s%s", k.Value, where, suggest.Hint(k.Value, known))
 }
 
 func (p *parser) serial(v *yaml.Node) []string {
@@ -703,11 +704,11 @@ func (p *parser) task(n *yaml.Node, handler bool) *Task {
 				return
 			}
 			if isBlock {
-				p.fail(k, "unknown key %q in block%s", k.Value, didYouMean(k.Value, blockList()))
+				p.fail(k, "unknown key %q in block%s", k.Value, suggest.Hint(k.Value, blockList()))
 				return
 			}
 			if !lookupModule(k.Value) {
-				p.fail(k, "unknown key or module %q%s", k.Value, didYouMean(k.Value, append(append([]string(nil), taskKeys...), tasks.Names()...)))
+				p.fail(k, "unknown key or module %q%s", k.Value, suggest.Hint(k.Value, append(append([]string(nil), taskKeys...), tasks.Names()...)))
 				return
 			}
 			if modKey != nil {
@@ -883,7 +884,7 @@ func (p *parser) loopControl(t *Task, v *yaml.Node) {
 		case "label":
 			t.LoopLabel = p.str(v, "label")
 		default:
-			p.fail(k, "unknown key %q in loop_control%s", k.Value, didYouMean(k.Value, []string{"loop_var", "label"}))
+			p.fail(k, "unknown key %q in loop_control%s", k.Value, suggest.Hint(k.Value, []string{"loop_var", "label"}))
 		}
 	})
 }
@@ -1053,7 +1054,7 @@ func (p *parser) checkNotify(play *Play) {
 			for _, n := range t.Notify {
 				if !known[n] && !template.IsTemplate(n) && p.err == nil {
 					p.err = &ParseError{File: t.File, Line: t.Line, Col: t.Col,
-						Msg: fmt.Sprintf("notify: no handler named %q in this play%s", n, didYouMean(n, names))}
+						Msg: fmt.Sprintf("notify: no handler named %q in this play%s", n, suggest.Hint(n, names))}
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package playbooks
 import (
 	"encoding/json"
 	"flag"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -169,10 +170,10 @@ func TestParseKV(t *testing.T) {
 }
 
 func TestDidYouMean(t *testing.T) {
-	if got := didYouMean("comand", []string{"command", "copy", "shell"}); got != ` (did you mean "command"?)` {
+	if got := suggest.Hint("comand", []string{"command", "copy", "shell"}); got != ` (did you mean "command"?)` {
 		t.Errorf("got %q", got)
 	}
-	if got := didYouMean("zzzzzz", []string{"command"}); got != "" {
+	if got := suggest.Hint("zzzzzz", []string{"command"}); got != "" {
 		t.Errorf("got %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"io"
 	"os"
 	"path/filepath"
@@ -201,37 +202,12 @@ func checkConfigKeys(file string, keys []string, root *cobra.Command) error {
 			continue
 		}
 		msg := fmt.Sprintf("config %s: unknown key %q", file, k)
-		best, bestD := "", 3 // suggest within an edit distance of 2
+		names := make([]string, 0, len(known))
 		for name := range known {
-			if d := editDistance(k, name); d < bestD || (d == bestD && name < best) {
-				best, bestD = name, d
-			}
+			names = append(names, name)
 		}
-		if best != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", best)
-		}
+		msg += suggest.Hint(k, names)
 		return usageError{errors.New(msg)}
 	}
 	return nil
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"maps"
 	"slices"
 	"sort"
@@ -255,7 +256,7 @@ func (s *Scope) RenderFile(text string) (string, error) {
 func (s *Scope) execute(p *parsed) (string, error) {
 	out, err := p.tpl.ExecuteToString(s.context(p.names))
 	if err != nil {
-		return "", cleanRenderError(err)
+		return "", s.hint(cleanRenderError(err))
 	}
 	return out, nil
 }
@@ -275,7 +276,7 @@ func (s *Scope) eval(p *parsed) (any, error) {
 	}
 	v := ev.Eval(single(p))
 	if v.IsError() {
-		return nil, cleanRenderError(errors.New(v.Error()))
+		return nil, s.hint(cleanRenderError(errors.New(v.Error())))
 	}
 	return toGo(v)
 }
@@ -409,3 +410,13 @@ func (l *lazyMap) String() string { return fmt.Sprint(l.Map()) }
 
 // MarshalJSON encodes the map.
 func (l *lazyMap) MarshalJSON() ([]byte, error) { return json.Marshal(l.Map()) }
+
+// hint adds a did-you-mean to an undefined variable error, from the names
+// this scope defines.
+func (s *Scope) hint(err error) error {
+	var ue *UndefinedError
+	if errors.As(err, &ue) && !ue.Attr && ue.Hint == "" {
+		ue.Hint = suggest.Hint(ue.Name, s.Names())
+	}
+	return err
+}

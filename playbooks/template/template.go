@@ -176,13 +176,15 @@ type UndefinedError struct {
 	Name string
 	// Attr is set when an attribute or key of a defined value was missing.
 	Attr bool
+	// Hint is a " (did you mean ...?)" suffix for a misspelt variable.
+	Hint string
 }
 
 func (e *UndefinedError) Error() string {
 	if e.Attr {
-		return fmt.Sprintf("undefined attribute or key %q", e.Name)
+		return fmt.Sprintf("undefined attribute or key %q%s", e.Name, e.Hint)
 	}
-	return fmt.Sprintf("undefined variable %q", e.Name)
+	return fmt.Sprintf("undefined variable %q%s", e.Name, e.Hint)
 }
 
 func cleanRenderError(err error) error {

@@ -196,3 +196,11 @@ func TestMapperVariables(t *testing.T) {
 		t.Fatalf("Get(pg) = %v, %v, %v: want the value itself for modules", v, ok, err)
 	}
 }
+
+func TestUndefinedVariableHint(t *testing.T) {
+	s := New().Scope(map[string]any{"inventory_hostname": "db01"})
+	_, err := s.Render("{{ inventory_hostnam }}")
+	if err == nil || !strings.Contains(err.Error(), `undefined variable "inventory_hostnam" (did you mean "inventory_hostname"?)`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,7 +86,7 @@ func parseArgs(mod string, raw map[string]any, params ...string) (*args, error) 
 		}
 		sort.Strings(names)
 		msg := fmt.Sprintf("%s: unsupported argument %q", mod, unknown[0])
-		if s := suggest(unknown[0], names); s != "" {
+		if s := suggest.Closest(unknown[0], names); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		msg += "; supported: " + strings.Join(names, ", ")
@@ -301,7 +302,7 @@ func (a *args) choice(name, def string, choices ...string) string {
 		}
 	}
 	msg := fmt.Sprintf("argument %s must be one of %s, got %q", name, strings.Join(choices, ", "), s)
-	if sug := suggest(s, choices); sug != "" {
+	if sug := suggest.Closest(s, choices); sug != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", sug)
 	}
 	a.fail("%s", msg)
@@ -368,38 +369,4 @@ func (a *args) exclusive(names ...string) {
 	if len(got) > 1 {
 		a.fail("parameters are mutually exclusive: %s", strings.Join(got, "|"))
 	}
-}
-
-// suggest returns the known name closest to s, if close enough.
-func suggest(s string, known []string) string {
-	best, bestD := "", 3
-	if len(s) <= 3 {
-		bestD = 2
-	}
-	for _, k := range known {
-		if d := levenshtein(s, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sshplay/sshplay/internal/suggest"
 	"io/fs"
 	"path"
 	"strconv"
@@ -45,7 +46,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 			return nil, &argError{"file: state=hard is not supported by sshplay"}
 		}
 		msg := fmt.Sprintf("file: argument state must be one of file, directory, link, touch, absent, got %q", state)
-		if sug := suggest(state, []string{"file", "directory", "link", "touch", "absent"}); sug != "" {
+		if sug := suggest.Closest(state, []string{"file", "directory", "link", "touch", "absent"}); sug != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", sug)
 		}
 		return nil, &argError{msg}
