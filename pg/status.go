@@ -72,6 +72,11 @@ func KeyPermProblem(mode uint32, owner, clusterUser string) string {
 		if mode&0o037 != 0 {
 			return fmt.Sprintf("mode %04o, owner root: a root-owned key may have at most 0640 (the server refuses it: \"has group or world access\")", mode)
 		}
+		if mode&0o040 == 0 {
+			// Root-owned keys are read through their group (0640, group of
+			// the cluster user); without group read the server cannot open it.
+			return fmt.Sprintf("mode %04o, owner root: the server cannot read it (a root-owned key needs 0640 and the cluster user's group)", mode)
+		}
 		return ""
 	case clusterUser != "" && owner != clusterUser:
 		return fmt.Sprintf("owner %s, not the cluster user %s (the server refuses it)", owner, clusterUser)
@@ -193,7 +198,13 @@ func Status(ctx context.Context, c transport.Conn, host string, o StatusOptions)
 			s.Verify = append(s.Verify, &VerifyResult{Addr: a, Port: o.Port, Error: "no CA root to verify against"})
 			continue
 		}
-		s.Verify = append(s.Verify, Verify(ctx, v))
+		r := Verify(ctx, v)
+		if r != nil && strings.Contains(r.Error, "unknown authority") {
+			// Most often a certificate from an outside CA checked against
+			// sshplay's own pki/root.crt.
+			r.Error += " (certificate from another CA? give its root with --root FILE)"
+		}
+		s.Verify = append(s.Verify, r)
 	}
 	return s
 }

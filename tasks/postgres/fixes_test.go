@@ -125,6 +125,7 @@ func TestKeyPermProblem(t *testing.T) {
 		{0o644, "postgres", "group or world access"},
 		{0o640, "postgres", "group or world access"},
 		{0o644, "root", "at most 0640"},
+		{0o600, "root", "cannot read it"},
 		{0o600, "nobody", "not the cluster user postgres"},
 	} {
 		got := keyPermProblem(c.mode, c.owner, "postgres")
