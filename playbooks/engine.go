@@ -403,7 +403,7 @@ func (r *runner) connect(ctx context.Context, batch []*hostState) {
 	// Every host of the batch dials at once (up to forks); a host starts its
 	// first task as soon as its own connection is ready, so one unreachable
 	// host does not hold the others back for its whole connect timeout.
-	sem := make(chan struct{}, r.opts.Forks)
+	sem := make(chan struct{}, DialParallelism(r.opts.Forks))
 	for _, h := range batch {
 		if h.connReady != nil {
 			continue // connected (or failed) in an earlier play
@@ -432,6 +432,13 @@ func (r *runner) connect(ctx context.Context, batch []*hostState) {
 		}(h)
 	}
 }
+
+// DialParallelism is how many connections are set up at once for a run
+// with the given forks. Setting up a connection is waiting on the network and
+// the server, not work on the control machine, so it is not held to forks
+// (which bounds the tasks running at once): at least 50 dials go out
+// together, so a 30-host fleet connects in one wave at the default forks.
+func DialParallelism(forks int) int { return max(forks, 50) }
 
 // waitConn waits until the host's connection attempt has finished; after
 // it, h.conn or h.connErr is set (and never changes again).

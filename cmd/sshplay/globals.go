@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/sshplay/sshplay/playbooks"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -139,11 +140,11 @@ func (g *globals) transportOverrides() transport.Overrides {
 }
 
 // poolOptions configure the run's SSH connection pool: one connection per
-// host, dialled up to --forks at a time, every remote operation traced to
+// host, dialled as the engine dials (playbooks.DialParallelism), every remote operation traced to
 // stderr at -vvv (plain: `sshplay play` and `exec` turn that off and let the
 // engine trace with secrets masked, see engineOptions).
 func (g *globals) poolOptions() transport.PoolOptions {
-	po := transport.PoolOptions{Overrides: g.transportOverrides(), Stderr: g.Stderr, MaxParallelDials: g.Forks}
+	po := transport.PoolOptions{Overrides: g.transportOverrides(), Stderr: g.Stderr, MaxParallelDials: playbooks.DialParallelism(g.Forks)}
 	if g.Verbose >= 3 {
 		po.Trace = g.Stderr
 	}
