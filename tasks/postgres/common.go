@@ -376,3 +376,26 @@ func readPlanned(ctx context.Context, c transport.Conn, path string, reads *[]ta
 	}
 	return data, exists, false, err
 }
+
+// tlsTarget is what the key and certificate steps both plan against: the
+// cluster's facts (with the TLS files), where the files go, the names the
+// certificate must carry, and the TLS state the facts already hold (nil
+// when they hold none).
+type tlsTarget struct {
+	facts *pg.Facts
+	files tlsFiles
+	names pg.Names
+	tls   *pg.TLSState
+}
+
+func loadTLSTarget(ctx context.Context, env *tasks.Env, p *params) (*tlsTarget, error) {
+	f, err := hostFacts(ctx, env, p, true)
+	if err != nil {
+		return nil, err
+	}
+	names, err := wantedNames(env, p)
+	if err != nil {
+		return nil, err
+	}
+	return &tlsTarget{facts: f, files: filesFor(p, f), names: names, tls: tlsFacts(p, f)}, nil
+}

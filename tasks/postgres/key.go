@@ -231,16 +231,11 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := hostFacts(ctx, env, p, true)
+	tt, err := loadTLSTarget(ctx, env, p)
 	if err != nil {
 		return nil, err
 	}
-	files := filesFor(p, f)
-	names, err := wantedNames(env, p)
-	if err != nil {
-		return nil, err
-	}
-	ts := tlsFacts(p, f)
+	f, files, names, ts := tt.facts, tt.files, tt.names, tt.tls
 	var ks *keyState
 	if ts != nil {
 		ks = keyStateOf(ts)

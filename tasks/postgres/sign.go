@@ -33,16 +33,11 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := hostFacts(ctx, env, p, true)
+	tt, err := loadTLSTarget(ctx, env, p)
 	if err != nil {
 		return nil, err
 	}
-	files := filesFor(p, f)
-	names, err := wantedNames(env, p)
-	if err != nil {
-		return nil, err
-	}
-	ts := tlsFacts(p, f)
+	f, files, names, ts := tt.facts, tt.files, tt.names, tt.tls
 	var reads []tasks.Precondition
 	csr, csrPending, err := tlsText(ctx, env.Conn, files.CSR, tsFile(ts, "csr"), &reads)
 	if err != nil {
