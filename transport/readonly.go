@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -276,12 +277,63 @@ func PlannedState(c Conn, key string) (string, bool) {
 	return "", false
 }
 
-// Planning reports whether c is a ReadOnly view over an overlay that holds
-// planned changes: what c reads may differ from the host once earlier
-// planned changes are applied. A module that waits for a condition (wait_for)
-// uses it to plan "would wait" instead of waiting for a change that was
-// only planned.
-func Planning(c Conn) bool {
+// PendingPath reports whether what c reads at p depends on a change that
+// an earlier task planned on this host but that is not applied yet: p
+// itself, a directory above it or an entry below it is planned (written,
+// created, linked or removed). A module asks it about the thing it looks
+// at, for what a read alone cannot tell: the entries of a directory that
+// only a planned change creates, or a file a waiter would wait for. The
+// answer is about the host's state, not about the kind of run: a Conn that
+// is not a planning view, or a view whose overlay plans nothing at p (every
+// real run, where each change was applied before the next task planned),
+// has nothing pending.
+func PendingPath(c Conn, p string) bool {
+	if r, ok := c.(*readOnly); ok {
+		return r.ov.pendingPath(p)
+	}
+	return false
+}
+
+// PendingStates returns the keys of the planned non-file states (see
+// Overlay.SetState: services an earlier task would start or stop) that are
+// not applied yet, sorted. They are what opens or closes ports on the host.
+// Like PendingPath, it is empty on a Conn that is not a planning view and
+// in every real run.
+func PendingStates(c Conn) []string {
 	r, ok := c.(*readOnly)
-	return ok && r.ov.Len() > 0
+	if !ok || r.ov == nil {
+		return nil
+	}
+	r.ov.mu.Lock()
+	defer r.ov.mu.Unlock()
+	keys := make([]string, 0, len(r.ov.state))
+	for k := range r.ov.state {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// pendingPath reports whether a planned path is p, above p or below p.
+func (o *Overlay) pendingPath(p string) bool {
+	if o == nil {
+		return false
+	}
+	p = path.Clean(p)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for q := range o.files {
+		if q == p || within(p, q) || within(q, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether p lies below the directory dir (both clean).
+func within(p, dir string) bool {
+	if dir == "/" {
+		return p != "/" && strings.HasPrefix(p, "/")
+	}
+	return strings.HasPrefix(p, dir+"/")
 }

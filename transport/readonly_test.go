@@ -54,11 +54,55 @@ func TestOverlayKinds(t *testing.T) {
 	if data, err := ro.ReadFile(ctx, child); err != nil || string(data) != "y" {
 		t.Fatalf("re-planned child: %q %v", data, err)
 	}
-	if _, ok := PlannedState(ro, "service:pg"); ok || Planning(Local()) {
-		t.Fatal("state before set / Planning on a writable conn")
+	if _, ok := PlannedState(ro, "service:pg"); ok || len(PendingStates(ro)) != 0 {
+		t.Fatal("state before set")
 	}
 	ov.SetState("service:pg", "started")
-	if v, ok := PlannedState(ro, "service:pg"); !ok || v != "started" || !Planning(ro) {
+	if v, ok := PlannedState(ro, "service:pg"); !ok || v != "started" {
 		t.Fatalf("state %q %v", v, ok)
+	}
+	if got := PendingStates(ro.Become(Become{Enabled: true})); len(got) != 1 || got[0] != "service:pg" {
+		t.Fatalf("pending states through Become: %v", got)
+	}
+}
+
+// TestPendingPath: a path is pending when it, a directory above it or an
+// entry below it is planned; nothing is pending on a writable Conn, on a
+// view without an overlay, or on a view whose overlay plans elsewhere (a
+// real run), whatever else is planned.
+func TestPendingPath(t *testing.T) {
+	ov := NewOverlay()
+	ov.Add(PlannedFile{Path: "/srv/new", Kind: PlannedDir},
+		PlannedFile{Path: "/etc/app/app.conf", Pending: true},
+		PlannedFile{Path: "/var/old", Removed: true})
+	ov.SetState("service:pg", "started")
+	ro := ReadOnly(Local(), ov)
+	for p, want := range map[string]bool{
+		"/srv/new":           true, // planned itself
+		"/srv/new/sub/x":     true, // below a planned directory
+		"/srv":               true, // a planned entry below it
+		"/etc/app/":          true, // not clean: still the parent of a planned file
+		"/etc/app/app.conf":  true,
+		"/var/old/f":         true,  // below a planned removal
+		"/srv/newer":         false, // a sibling sharing a prefix
+		"/etc/app/other":     false,
+		"/etc/postgresql/15": false,
+	} {
+		if got := PendingPath(ro, p); got != want {
+			t.Errorf("PendingPath(%s) = %v, want %v", p, got, want)
+		}
+	}
+	if !PendingPath(ReadOnly(Local(), ov).Become(Become{Enabled: true}), "/srv/new/x") {
+		t.Error("Become view lost the overlay")
+	}
+	for name, c := range map[string]Conn{"writable": Local(), "no overlay": ReadOnly(Local(), nil), "empty overlay": ReadOnly(Local(), NewOverlay())} {
+		if PendingPath(c, "/srv/new") || PendingPath(c, "/") || len(PendingStates(c)) != 0 {
+			t.Errorf("%s: something pending", name)
+		}
+	}
+	root := NewOverlay()
+	root.Add(PlannedFile{Path: "/", Kind: PlannedDir})
+	if !PendingPath(ReadOnly(Local(), root), "/etc") {
+		t.Error("below a planned /")
 	}
 }

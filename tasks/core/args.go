@@ -8,12 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/sshplay/sshplay/internal/suggest"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
 )
 
 // argError is a bad module argument: bad user input (exit 5).
@@ -121,26 +122,56 @@ func (a *args) templated(v any) bool {
 
 // checkStatic runs plan on args in static mode: arguments are decoded and
 // checked as Plan does, and nothing touches a host. It is CheckArgs for
-// every core module. Errors other than bad arguments (there should be none
-// before ready) are left for run time.
-func checkStatic(plan func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error), raw map[string]any) (err error) {
-	defer func() {
-		if recover() != nil {
-			err = nil // a module that reached the host in static mode: decide at run time
-		}
-	}()
+// every core module. The env it passes is real but reaches nothing: every
+// method of its Conns, and its Render and FindFile, return errStatic, so a
+// module that uses the host before ready stops there. errStatic is success;
+// errors other than bad arguments (there should be none before ready) are
+// left for run time.
+func checkStatic(plan func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error), raw map[string]any) error {
 	m := make(map[string]any, len(raw)+1)
 	for k, v := range raw {
 		m[k] = v
 	}
 	m[staticArg] = true
-	_, err = plan(context.Background(), &tasks.Env{}, m)
+	env := &tasks.Env{Conn: staticConn{}, Local: staticConn{}, Vars: map[string]any{},
+		Render:   func(string) (string, error) { return "", errStatic },
+		FindFile: func(string, string) (string, error) { return "", errStatic }}
+	_, err := plan(context.Background(), env, m)
 	var ae *argError
-	if errors.As(err, &ae) {
+	switch {
+	case errors.Is(err, errStatic):
+		return nil // decoded and checked; stopped at ready or at the host
+	case errors.As(err, &ae):
 		return err
 	}
 	return nil
 }
+
+// staticConn is the host of a static check: it reaches nothing, and every
+// method that can fail fails with errStatic.
+type staticConn struct{}
+
+var _ transport.Conn = staticConn{}
+
+func (staticConn) Host() string { return "(arguments check)" }
+
+func (staticConn) Run(context.Context, string, transport.RunOptions) (*transport.Result, error) {
+	return nil, errStatic
+}
+
+func (staticConn) ReadFile(context.Context, string) ([]byte, error) { return nil, errStatic }
+
+func (staticConn) Stat(context.Context, string) (*transport.FileInfo, error) { return nil, errStatic }
+
+func (staticConn) WriteFile(context.Context, string, []byte, transport.WriteOptions) error {
+	return errStatic
+}
+
+func (staticConn) Remove(context.Context, string) error { return errStatic }
+
+func (c staticConn) Become(transport.Become) transport.Conn { return c }
+
+func (staticConn) Close() error { return errStatic }
 
 // checked is a core module that also checks its arguments at parse time.
 type checked struct {

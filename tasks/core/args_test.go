@@ -3,9 +3,13 @@ package core
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sshplay/sshplay/transport"
 )
 
 func TestParseArgsUnknownAndTypes(t *testing.T) {
@@ -102,9 +106,7 @@ func TestShlexSplit(t *testing.T) {
 // checks the command module's expansion rules: set variables and ~ expand,
 // unset variables stay literal, nothing else is interpreted.
 func TestQuoteExpandingWithRealShell(t *testing.T) {
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh")
-	}
+	needSh(t)
 	args := []string{"$FOO", "${FOO}x", "$UNSET", "${UNSET}", "a b", "$(id)", "`id`", "*", "it's", "~/x", "~", "a~", "$1", "semi;colon", "\\n"}
 	quoted := make([]string, len(args))
 	for i, a := range args {
@@ -119,5 +121,72 @@ func TestQuoteExpandingWithRealShell(t *testing.T) {
 	want := "[v a l]\n[v a lx]\n[$UNSET]\n[${UNSET}]\n[a b]\n[$(id)]\n[`id`]\n[*]\n[it's]\n[/home/u/x]\n[/home/u]\n[a~]\n[$1]\n[semi;colon]\n[\\n]\n"
 	if string(out) != want {
 		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+// needSh skips a test that runs /bin/sh on a machine without one, and fails
+// it when CI is set (the rule of lab/labtest: CI never passes by skipping).
+func needSh(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set, so sh is required: %v", err)
+		}
+		t.Skipf("skipping, no sh: %v", err)
+	}
+}
+
+// TestGlobQuoteWithRealShell expands globQuote's words with /bin/sh in a
+// directory whose names hold a newline, a space, a quote, $ and a
+// backslash: the literal parts match only themselves, *, ? and [...]
+// stay patterns, and pathExists gives the same answers through a real
+// local Conn.
+func TestGlobQuoteWithRealShell(t *testing.T) {
+	needSh(t)
+	dir := t.TempDir()
+	names := []string{"new\nline.conf", "a b.conf", "it's.conf", "$x.conf", `back\n.conf`, "x.conf", "y.conf", "n.conf", "*.lit"}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := map[string][]string{
+		"new\n*":      {"new\nline.conf"},
+		"new*":        {"new\nline.conf"},
+		"n*":          {"n.conf", "new\nline.conf"},
+		"a b.*":       {"a b.conf"},
+		"it's*":       {"it's.conf"},
+		"$x.*":        {"$x.conf"},
+		`back\n.*`:    {`back\n.conf`},
+		"[xy].conf":   {"x.conf", "y.conf"},
+		"[!xy].conf":  {"n.conf"},
+		"?.conf":      {"n.conf", "x.conf", "y.conf"},
+		"*.lit":       {"*.lit"},
+		"$(touch p)*": nil,
+		"`id`*":       nil,
+		"z*":          nil,
+	}
+	for pat, want := range tests {
+		word := globQuote(dir + "/" + pat)
+		cmd := exec.CommandContext(context.Background(), "sh", "-c", `for f in `+word+`; do test -e "$f" && printf '%s\0' "${f##*/}"; done; exit 0`)
+		cmd.Dir = dir
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%q (%s): %v", pat, word, err)
+		}
+		var got []string
+		if len(out) > 0 {
+			got = strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%q as %s: matched %q, want %q", pat, word, got, want)
+		}
+		exists, err := pathExists(context.Background(), transport.Local(), dir+"/"+pat)
+		if err != nil || exists != (len(want) > 0) {
+			t.Errorf("pathExists(%q) = %v %v, want %v", pat, exists, err, len(want) > 0)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "p")); err == nil {
+		t.Error("a command substitution in a pattern ran")
 	}
 }

@@ -313,3 +313,48 @@ func TestFileRecurseSymbolic(t *testing.T) {
 		t.Errorf("second run: %v %s", o.Status, summary(o))
 	}
 }
+
+// TestCheckRecurseOverPlannedEntry: recurse on an existing directory in
+// which an earlier task plans a new file must not judge the directory by
+// the host's listing alone (the file is not there yet): check and real run
+// both report changed.
+func TestCheckRecurseOverPlannedEntry(t *testing.T) {
+	setup := func(h *tasktest.Conn) { h.AddDir("/srv/app", 0o750) }
+	checkMatchesReal(t, setup, []step{
+		{"copy", map[string]any{"content": "x\n", "dest": "/srv/app/new.conf", "mode": "0644"}},
+		{"file", map[string]any{"path": "/srv/app", "state": "directory", "recurse": true, "mode": "u=rwX,g=rX,o="}},
+	}, tasks.StatusChanged, tasks.StatusChanged)
+}
+
+// TestCheckWaitForPending: wait_for plans "would wait" only when what it
+// waits for depends on a planned change; otherwise it probes the host,
+// whatever else is planned.
+func TestCheckWaitForPending(t *testing.T) {
+	noSleep := waitClock{now: time.Now, sleep: func(context.Context, time.Duration) error { return errors.New("slept") }}
+	h, l := newHosts()
+	h.AddDir("/run/app", 0o755)
+	env := testEnv(h, l)
+	opts := tasks.ExecOptions{Check: true, Overlay: transport.NewOverlay()}
+	cmd := map[string]any{"_raw_params": "start-app", "creates": "/run/app/app.pid"}
+	if o := tasks.Execute(context.Background(), modByName(t, "command"), env, cmd, opts); o.Status != tasks.StatusChanged {
+		t.Fatalf("command: %v %v", o.Status, o.Err)
+	}
+	wait := func(args map[string]any) *tasks.Outcome {
+		return tasks.Execute(context.Background(), waitFor{clock: noSleep}, env, args, opts)
+	}
+	// The pid file would be written: it is there, content unknown.
+	if o := wait(map[string]any{"path": "/run/app/app.pid"}); o.Status != tasks.StatusOK || !strings.Contains(summary(o), "is started") {
+		t.Errorf("pending path: %v %v %q", o.Status, o.Err, summary(o))
+	}
+	// Its content is only known after apply: would wait for the regex.
+	if o := wait(map[string]any{"path": "/run/app/app.pid", "search_regex": `\d+`}); o.Status != tasks.StatusOK || !strings.Contains(summary(o), "would wait for file /run/app/app.pid") {
+		t.Errorf("pending content: %v %v %q", o.Status, o.Err, summary(o))
+	}
+	// A path no planned change touches, and a port while no service would
+	// start or stop, are probed on the host (and time out here).
+	for _, args := range []map[string]any{{"path": "/run/other.pid", "timeout": 1}, {"port": 5432, "timeout": 1}} {
+		if o := wait(args); o.Status != tasks.StatusFailed {
+			t.Errorf("%v: %v %q, want a real probe that fails", args, o.Status, summary(o))
+		}
+	}
+}

@@ -1,10 +1,14 @@
 package core
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
 )
 
 func TestCheckArgs(t *testing.T) {
@@ -52,6 +56,85 @@ func TestCheckArgs(t *testing.T) {
 			t.Errorf("%s %v: unexpected error %v", tc.mod, tc.args, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("%s %v: got %v, want error containing %q", tc.mod, tc.args, err, tc.want)
+		}
+	}
+}
+
+// TestCheckStaticConn: the static check hands Plan a Conn that stops the
+// module at its first host access (success), and no longer hides panics.
+func TestCheckStaticConn(t *testing.T) {
+	var seen error
+	reach := func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+		if _, err := parseArgs("probe", raw, "path"); err != nil {
+			return nil, err
+		}
+		_, err := env.Conn.Become(transport.Become{Enabled: true}).Stat(ctx, "/x")
+		seen = err
+		if err != nil {
+			return nil, fmt.Errorf("host %s: stat /x: %w", env.Conn.Host(), err)
+		}
+		return nil, &argError{"probe: reached past the host"}
+	}
+	if err := checkStatic(reach, map[string]any{"path": "/x"}); err != nil || !errors.Is(seen, errStatic) {
+		t.Fatalf("host access: CheckArgs %v, conn gave %v", err, seen)
+	}
+	if err := checkStatic(reach, map[string]any{"paht": "/x"}); err == nil || !strings.Contains(err.Error(), `did you mean "path"`) {
+		t.Fatalf("bad argument before the host: %v", err)
+	}
+	for name, f := range map[string]func(env *tasks.Env) error{
+		"run": func(env *tasks.Env) error {
+			_, err := env.Conn.Run(context.Background(), "true", transport.RunOptions{})
+			return err
+		},
+		"read": func(env *tasks.Env) error { _, err := env.Local.ReadFile(context.Background(), "/x"); return err },
+		"write": func(env *tasks.Env) error {
+			return env.Conn.WriteFile(context.Background(), "/x", nil, transport.WriteOptions{})
+		},
+		"remove": func(env *tasks.Env) error { return env.Conn.Remove(context.Background(), "/x") },
+		"render": func(env *tasks.Env) error { _, err := env.Render("{{ x }}"); return err },
+		"find":   func(env *tasks.Env) error { _, err := env.FindFile("files", "x"); return err },
+	} {
+		var got error
+		err := checkStatic(func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+			got = f(env)
+			return nil, got
+		}, map[string]any{})
+		if err != nil || !errors.Is(got, errStatic) {
+			t.Errorf("%s: CheckArgs %v, got %v", name, err, got)
+		}
+	}
+	// A real nil-pointer bug in a module is no longer swallowed.
+	defer func() {
+		if recover() == nil {
+			t.Error("panic in Plan was hidden")
+		}
+	}()
+	var nilEnv *tasks.Env
+	_ = checkStatic(func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+		return nil, nilEnv.Conn.Close()
+	}, map[string]any{})
+}
+
+// TestCheckArgsEveryModule: each checking module runs its static check on
+// common argument shapes without panicking (no recover hides one now).
+func TestCheckArgsEveryModule(t *testing.T) {
+	shapes := []map[string]any{
+		{},
+		{"path": "/x", "dest": "/y", "src": "/z", "content": "c", "name": "n", "state": "present"},
+		{"_raw_params": "echo hi", "remote_src": true, "src": "/a", "dest": "/b", "line": "l", "regexp": "r", "port": 22, "block": "b"},
+		{"path": "{{ p }}", "dest": "{{ d }}", "src": "{{ s }}", "name": "{{ n }}", "state": "{{ s }}"},
+	}
+	for name, m := range Modules() {
+		ac, ok := m.(tasks.ArgChecker)
+		if !ok {
+			continue
+		}
+		for _, args := range shapes {
+			err := ac.CheckArgs(args)
+			var ae *argError
+			if err != nil && !errors.As(err, &ae) {
+				t.Errorf("%s %v: CheckArgs returned a non-argument error %v", name, args, err)
+			}
 		}
 	}
 }

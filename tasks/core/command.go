@@ -112,21 +112,33 @@ func quoteExpanding(arg string) string {
 	return b.String()
 }
 
-// globQuote quotes p for the shell but leaves *, ? and [...] active.
+// globQuote quotes p for a POSIX shell but leaves *, ? and [...] active:
+// each literal run between them is quoted with shellescape (so a newline,
+// a space or a quote stays itself), the metacharacters stay bare, and so
+// does a ! that opens a bracket expression ([!a] negates, as in
+// Python's glob).
 func globQuote(p string) string {
-	var b strings.Builder
+	var b, lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			b.WriteString(shellescape.Quote(lit.String()))
+			lit.Reset()
+		}
+	}
+	prev := rune(0)
 	for _, r := range p {
 		switch {
-		case strings.ContainsRune("*?[]", r):
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`'\n'`)
-		case (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || strings.ContainsRune("/._-+,:@%", r):
+		case strings.ContainsRune("*?[]", r), prev == '[' && r == '!':
+			flush()
 			b.WriteRune(r)
 		default:
-			b.WriteByte('\\')
-			b.WriteRune(r)
+			lit.WriteRune(r)
 		}
+		prev = r
+	}
+	flush()
+	if b.Len() == 0 {
+		return "''"
 	}
 	return b.String()
 }

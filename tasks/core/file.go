@@ -7,7 +7,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"github.com/sshplay/sshplay/internal/suggest"
 	"io/fs"
@@ -154,11 +153,12 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 				return failed("%s already exists as a %s", p, kind(tfi))
 			}
 			if recurse {
-				ch, err := recurseChange(ctx, c, target, tfi, attrs, result, describe)
-				var ee *transport.ExitError
-				if errors.As(err, &ee) && transport.Planning(c) {
-					// The directory is only planned by an earlier task of
-					// this check run: its entries are known after apply.
+				if transport.PendingPath(c, target) {
+					// An earlier change that is not applied yet creates,
+					// removes or writes entries of the directory: the
+					// host cannot list them yet, so they are known after
+					// apply (never the case in a real run, which applied
+					// that change before this plan).
 					pc := pendingChange(target, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 						return planFile(ctx, env, raw)
 					})
@@ -166,7 +166,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 					pc.Summary = fmt.Sprintf("would set attributes recursively under %s (its entries are known only after an earlier change is applied)", target)
 					return pc, nil
 				}
-				return ch, err
+				return recurseChange(ctx, c, target, tfi, attrs, result, describe)
 			}
 			return attrChange(target, tfi, attrs, result, describe)
 		}

@@ -5,12 +5,14 @@ package core
 // the host (ansible.builtin.wait_for). Waiting only reads, so it happens
 // during Plan (bounded by timeout and ctx); it never changes anything.
 //
-// Check mode rule: when the condition does not hold at the first probe and
-// an earlier task of the check run planned a change on this host (a service
-// start, a file write: transport.Planning), wait_for does not wait for a
-// change that was only planned; it plans "would wait for ..." (ok), as the
-// real run, which applies that change first, would then wait and succeed.
-// Without planned changes it waits in check mode too, against the real host.
+// Planned changes: when the condition does not hold at the first probe and
+// what wait_for waits for depends on a change an earlier task planned but
+// did not apply (transport.PendingPath for a path; for a port, a service
+// that would be started or stopped: transport.PendingStates), it does not
+// wait for that change; it plans "would wait for ..." (ok), as the run that
+// applies the change first would then wait and succeed. Nothing is pending
+// in a real run, so there it always waits, against the real host, as it
+// does whenever nothing it depends on is pending.
 
 import (
 	"context"
@@ -111,7 +113,7 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 		if err != nil {
 			return nil, err
 		}
-		if first && ok != wantUp && transport.Planning(c) {
+		if first && ok != wantUp && dependsOnPending(c, port, p) {
 			res := map[string]any{"elapsed": 0, "state": state}
 			if port != 0 {
 				res["port"] = port
@@ -123,7 +125,7 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 				match = " and match " + searchRe
 			}
 			return &tasks.Change{Action: tasks.None, Result: res,
-				Summary: fmt.Sprintf("would wait for %s to be %s%s (an earlier change of this check run is only planned)", what, state, match)}, nil
+				Summary: fmt.Sprintf("would wait for %s to be %s%s (it depends on an earlier change that is planned, not applied)", what, state, match)}, nil
 		}
 		if ok == wantUp {
 			elapsed := w.clock.now().Sub(start).Seconds()
@@ -163,6 +165,15 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 			return nil, err
 		}
 	}
+}
+
+// dependsOnPending reports whether the path, or for a port the services of
+// the host, depend on a change planned earlier and not applied yet.
+func dependsOnPending(c transport.Conn, port int, p string) bool {
+	if p != "" {
+		return transport.PendingPath(c, p)
+	}
+	return port != 0 && len(transport.PendingStates(c)) > 0
 }
 
 // probe checks once whether the port accepts connections or the path
