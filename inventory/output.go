@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sshplay/sshplay/internal/secret"
 )
 
 // internalVars are the magic variables ansible-inventory leaves out of its
@@ -27,24 +29,11 @@ func publicVars(m map[string]any) map[string]any {
 // Masked is what ListJSON and HostJSON print instead of a secret's value.
 const Masked = "********"
 
-// IsSecretVar reports whether a variable's value is a secret that output
-// must mask: its name contains password, passwd or pass (ansible_password,
-// ansible_ssh_pass, ansible_become_pass), secret or token, in any case.
-func IsSecretVar(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"pass", "secret", "token"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// maskSecrets replaces, in place, the value of every secret variable (see
-// IsSecretVar) with Masked, in nested mappings too.
+// maskSecrets replaces, in place, the value of every variable and nested
+// key whose name is secret (secret.IsSecretName) with Masked.
 func maskSecrets(m map[string]any) map[string]any {
 	for k, v := range m {
-		if IsSecretVar(k) {
+		if secret.IsSecretName(k) {
 			m[k] = Masked
 			continue
 		}
@@ -85,7 +74,7 @@ func writeJSON(w io.Writer, v any) error {
 // group with its direct "hosts" and "children" in the order they were added
 // (empty keys and empty groups left out, all without hosts), and "_meta.hostvars" with each
 // host's merged variables (magic variables left out, hosts without
-// variables left out). Secret values (IsSecretVar) print as Masked unless
+// variables left out). Secret values (secret.IsSecretName) print as Masked unless
 // showSecrets is set.
 func (inv *Inventory) ListJSON(w io.Writer, showSecrets bool) error {
 	out := map[string]any{}

@@ -3,7 +3,7 @@
 // trip), the facts that command gathers, the names a server certificate must
 // carry, the on-host journal that makes a run reversible, how a cluster is
 // restarted, pgpass lookups, and the pgx verify-full proof run from the
-// control machine (also used by `sshplay pg status`).
+// control machine, and `sshplay pg status` across hosts (StatusAll, RootFor).
 //
 // pg never reads a private key into the control machine, never prints a
 // password, never passes SQL on a shell command line, and never opens a

@@ -271,13 +271,28 @@ func VarString(vars map[string]any, name string) string {
 	return strings.TrimSpace(fmt.Sprint(v))
 }
 
+// InputError is bad input in a host's variables (exit 5): nothing was
+// inspected.
+type InputError struct {
+	Host string
+	Msg  string
+}
+
+func (e *InputError) Error() string  { return fmt.Sprintf("host %s: %s", e.Host, e.Msg) }
+func (e *InputError) BadInput() bool { return true }
+
 // StatusOptionsFromVars builds a host's StatusOptions from its inventory
 // variables, as the playbook reads them (pg_socket_dir, pg_port, pg_host,
-// ansible_host, pg_user, pg_database, pg_password*, pg_passfile).
-func StatusOptionsFromVars(host string, vars map[string]any, rootPEM []byte, timeout time.Duration) StatusOptions {
+// ansible_host, pg_user, pg_database, pg_password*, pg_passfile). A pg_port
+// that is not a port number is an *InputError naming the host.
+func StatusOptionsFromVars(host string, vars map[string]any, rootPEM []byte, timeout time.Duration) (StatusOptions, error) {
 	port := 5432
 	if p := VarString(vars, "pg_port"); p != "" {
-		fmt.Sscanf(p, "%d", &port)
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return StatusOptions{}, &InputError{Host: host, Msg: fmt.Sprintf("pg_port: want a port number (1-65535), got %q", p)}
+		}
+		port = n
 	}
 	user := VarString(vars, "pg_user")
 	if user == "" {
@@ -291,7 +306,7 @@ func StatusOptionsFromVars(host string, vars map[string]any, rootPEM []byte, tim
 	if len(addrs) == 0 {
 		addrs = []string{host}
 	}
-	get := func(n string) string { return VarString(vars, n) }
+	get := VarLookup(vars)
 	enforceOff := false
 	switch strings.ToLower(VarString(vars, "pg_tls_enforce")) {
 	case "false", "no", "off", "0", "n":
@@ -306,5 +321,5 @@ func StatusOptionsFromVars(host string, vars map[string]any, rootPEM []byte, tim
 		Password: func(addr string) (string, error) {
 			return ResolvePassword(get, addr, port, db, user)
 		},
-	}
+	}, nil
 }

@@ -33,8 +33,19 @@ type Inventory interface {
 	Groups() map[string][]string
 }
 
-// Connector opens (or reuses) the one connection of a host for the run.
+// Connector opens (or reuses) the one connection of a host for the run
+// (transport.Pool in production).
 type Connector interface {
+	// Conn returns the connection to host, dialled with the host's
+	// variables (ansible_host, ansible_port, ansible_user, keys, ...). The
+	// engine calls it from many goroutines at once, one per host of a
+	// batch, so implementations must be safe for concurrent use. When the
+	// host cannot be reached (dial, SSH handshake, host key, authentication,
+	// ctx cancelled) the error is a *transport.UnreachableError naming the
+	// host; the engine reports any other error as unreachable too, wrapping
+	// it, since a host without a connection can run nothing. Conn never
+	// returns a nil Conn with a nil error. The engine does not close the
+	// Conn: its owner (the pool) does, after the run.
 	Conn(ctx context.Context, host string, vars map[string]any) (transport.Conn, error)
 }
 
@@ -84,7 +95,8 @@ type Stats struct {
 	Ignored     int `json:"ignored"`
 }
 
-// Summary is the outcome of a run.
+// Summary is the outcome of a run: per-host counters, and whether the run
+// was interrupted (ctx cancelled). Failed and Unreachable count hosts.
 type Summary struct {
 	Hosts       []string // in the order first seen
 	Stats       map[string]*Stats
@@ -92,34 +104,28 @@ type Summary struct {
 	Duration    time.Duration
 }
 
-// Exit codes as Ansible has them.
-const (
-	ExitOK          = 0
-	ExitError       = 1
-	ExitHostFailed  = 2
-	ExitUnreachable = 4
-	ExitBadInput    = 5
-	ExitInterrupted = 99
-)
-
-// ExitCode is 0 when every host is fine, 2 when a host failed, 4 when some
-// host was unreachable and none failed, 99 when interrupted.
-func (s *Summary) ExitCode() int {
-	if s.Interrupted {
-		return ExitInterrupted
-	}
-	failed, unreach := false, false
+// Failed is the number of hosts with a failed task (rescued and ignored
+// failures do not count). The command turns it into an exit code; playbooks
+// decides no exit code itself.
+func (s *Summary) Failed() int {
+	n := 0
 	for _, st := range s.Stats {
-		failed = failed || st.Failed > 0
-		unreach = unreach || st.Unreachable > 0
+		if st.Failed > 0 {
+			n++
+		}
 	}
-	switch {
-	case failed:
-		return ExitHostFailed
-	case unreach:
-		return ExitUnreachable
+	return n
+}
+
+// Unreachable is the number of hosts that could not be reached.
+func (s *Summary) Unreachable() int {
+	n := 0
+	for _, st := range s.Stats {
+		if st.Unreachable > 0 {
+			n++
+		}
 	}
-	return ExitOK
+	return n
 }
 
 // hostState is one host across the whole run.

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/secret"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -75,7 +76,7 @@ func maskValue(v any, secrets []string) any {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if isSecretName(k) && e != nil && e != "" {
+			if secret.IsSecretName(k) && e != nil && e != "" {
 				out[k] = masked
 				continue
 			}
@@ -97,7 +98,7 @@ func maskValue(v any, secrets []string) any {
 	case map[string]string:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if isSecretName(k) && e != "" {
+			if secret.IsSecretName(k) && e != "" {
 				out[k] = masked
 				continue
 			}

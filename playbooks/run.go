@@ -997,6 +997,8 @@ type envConn struct {
 	env map[string]any
 }
 
+var _ transport.Conn = (*envConn)(nil)
+
 func (c *envConn) Run(ctx context.Context, cmd string, opts transport.RunOptions) (*transport.Result, error) {
 	var b strings.Builder
 	for _, k := range sortedKeys(c.env) {

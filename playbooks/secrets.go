@@ -1,9 +1,10 @@
 package playbooks
 
 // Secret masking. A value is secret when the variable (or map key, at any
-// depth) holding it has a secret name (see isSecretName); every such value
-// of at least minSecretLen characters is replaced by "********" wherever the
-// engine prints: text and JSON results, messages, diffs, loop items and the
+// depth) holding it has a secret name (secret.IsSecretName, the one rule
+// shared with `sshplay inventory`); every such value of at least
+// minSecretLen characters is replaced by "********" wherever the engine
+// prints: text and JSON results, messages, diffs, loop items and the
 // -vvv trace. Values are collected from every variable layer a task sees:
 // inventory (of every host), play vars, vars_files, block and task vars,
 // set_fact/registered facts and -e extra vars, rendered, so that a secret
@@ -15,26 +16,13 @@ package playbooks
 import (
 	"fmt"
 	"sort"
-	"strings"
 
+	"github.com/sshplay/sshplay/internal/secret"
 	"github.com/sshplay/sshplay/playbooks/template"
 )
 
 // minSecretLen is the shortest value masked wherever it appears.
 const minSecretLen = 4
-
-// isSecretName reports whether a variable or key name says its value is
-// secret: it contains password, passwd, passphrase, secret or token, or it
-// is "pass" or ends in "_pass" (ansible_become_pass, db_pass).
-func isSecretName(k string) bool {
-	k = strings.ToLower(k)
-	for _, w := range []string{"password", "passwd", "passphrase", "secret", "token"} {
-		if strings.Contains(k, w) {
-			return true
-		}
-	}
-	return k == "pass" || strings.HasSuffix(k, "_pass")
-}
 
 // secretSet is a growing set of secret values, longest first.
 type secretSet struct {
@@ -85,7 +73,7 @@ func (s *secretSet) addNested(v any, render func(any) any) {
 	switch x := unwrapLiteral(v).(type) {
 	case map[string]any:
 		for k, e := range x {
-			if isSecretName(k) {
+			if secret.IsSecretName(k) {
 				if render != nil {
 					e = render(e)
 				}
@@ -121,7 +109,7 @@ func (r *runner) collectSecrets(h *hostState, scope *template.Scope) {
 			continue
 		}
 		raw, _ := scope.Raw(name)
-		if isSecretName(name) {
+		if secret.IsSecretName(name) {
 			found.addLeaves(raw)
 			if v, ok, err := scope.Get(name); ok && err == nil {
 				found.addLeaves(v)
@@ -160,7 +148,7 @@ func (r *runner) secrets(h *hostState) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for k, v := range h.facts {
-		if isSecretName(k) {
+		if secret.IsSecretName(k) {
 			h.secretSet.addLeaves(v)
 		} else {
 			h.secretSet.addNested(v, nil)

@@ -152,6 +152,17 @@ type Module interface {
 	// Plan decodes args, reads the host's state through env.Conn (which is
 	// read-only) and returns the change that Apply would make. Plan must not
 	// change the host; it may run read-only probe commands.
+	//
+	// Errors: return a *Failed when the module has decided that the task
+	// fails and there are values to register with the failure (a probe's
+	// rc, stdout and stderr; a check that found the host in a bad state):
+	// its Msg is the task's msg and its Result is merged into the
+	// registered result. Return any other error, wrapped with %w, when Plan
+	// could not do its work: bad arguments, a template that does not
+	// render, a read that failed; it is registered as {failed: true, msg:
+	// err.Error()}. Never turn a transport error into a *Failed: a wrapped
+	// *transport.UnreachableError marks the host unreachable, not failed,
+	// and only survives if left in the chain.
 	Plan(ctx context.Context, env *Env, args map[string]any) (*Change, error)
 }
 

@@ -118,10 +118,7 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if opts.Output == "text" {
 		printExecRecap(g.Stdout, sum)
 	}
-	if code := sum.ExitCode(); code != 0 {
-		return exitStatusError{code}
-	}
-	return nil
+	return hostsOutcome(sum)
 }
 
 // printExecRecap prints one line that counts the hosts by outcome. A host

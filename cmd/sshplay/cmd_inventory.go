@@ -23,7 +23,7 @@ func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.List, "list", false, "print every group and host variable as ansible-inventory --list")
 	f.BoolVar(&o.Graph, "graph", false, "print the group tree (under GROUP, default all) as ansible-inventory --graph")
 	f.StringVar(&o.Host, "host", "", "print one host's merged variables as ansible-inventory --host")
-	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print the values of secret variables (names with password, passwd, pass, secret or token) instead of ********")
+	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print the values of secret variables (names containing password, passwd, passphrase, secret or token, or ending in _pass) instead of ********")
 }
 
 func newInventoryCommand(g *globals) *cobra.Command {
@@ -32,9 +32,11 @@ func newInventoryCommand(g *globals) *cobra.Command {
 		Use:   "inventory -i INV (--list | --graph [GROUP] | --host NAME)",
 		Short: "Show the inventory as ansible-inventory does",
 		Long: "Show the inventory as ansible-inventory does.\n\n" +
-			"--list and --host mask the value of every variable whose name contains\n" +
-			"password, passwd, pass, secret or token (ansible_password, ansible_ssh_pass,\n" +
-			"ansible_become_password, ...) as \"********\"; --show-secrets prints them.",
+			"--list and --host mask, as \"********\", the value of every variable or nested\n" +
+			"key whose name contains password, passwd, passphrase, secret or token, or is\n" +
+			"pass or ends in _pass (ansible_password, ansible_ssh_pass, api_token; not\n" +
+			"pg_passfile or compass), the same rule as playbook output; --show-secrets\n" +
+			"prints them.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 1 || (len(args) == 1 && !opts.Graph) {
 				return usageError{errors.New("inventory: only --graph takes an argument (GROUP)")}

@@ -1,14 +1,18 @@
 package main
 
+// cmd_pg.go wires `sshplay pg status`: flags, host selection, the checks
+// every command makes before dialing (validateTargets), the table and the
+// exit code. The inspection itself (fan-out, trust anchor, per-host status)
+// lives in package pg; this file never connects to a host itself.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -17,7 +21,6 @@ import (
 
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/pg"
-	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -61,39 +64,6 @@ func newPGStatusCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// rootFor returns the trust anchor for a host: --root, --ca-dir, or the
-// playbook's variables (tls_ca_mode external: tls_csr_dir/root.crt; else
-// tls_ca_dir/root.crt, default pki/ next to the first inventory).
-func rootFor(opts pgStatusOptions, vars map[string]any) ([]byte, error) {
-	if opts.Root != "" {
-		return os.ReadFile(opts.Root)
-	}
-	dir := opts.CADir
-	if dir == "" {
-		// The first -i source's directory, the same for every host (as
-		// the playbook's default tls_ca_dir).
-		invDir := pg.VarString(vars, "sshplay_inventory_dir")
-		if invDir == "" {
-			invDir = pg.VarString(vars, "inventory_dir")
-		}
-		if invDir == "" {
-			invDir = "."
-		}
-		if strings.EqualFold(pg.VarString(vars, "tls_ca_mode"), "external") {
-			dir = pg.VarString(vars, "tls_csr_dir")
-			if dir == "" {
-				dir = filepath.Join(invDir, "csr")
-			}
-		} else {
-			dir = pg.VarString(vars, "tls_ca_dir")
-			if dir == "" {
-				dir = filepath.Join(invDir, "pki")
-			}
-		}
-	}
-	return pki.ReadRoot(dir)
-}
-
 func runPGStatus(ctx context.Context, g *globals, opts pgStatusOptions) error {
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("pg status: no inventory given (use -i)")}
@@ -106,78 +76,75 @@ func runPGStatus(ctx context.Context, g *globals, opts pgStatusOptions) error {
 	if err != nil {
 		return err
 	}
-	if g.Limit != "" {
-		if hosts, err = inv.Limit(hosts, g.Limit); err != nil {
-			return err
+	if hosts, err = inv.Limit(hosts, g.Limit); err != nil {
+		return err
+	}
+	// Bad connection settings are bad input (exit 5) before anything is
+	// dialed, as for exec and play; pg status has no template engine, so a
+	// templated variable it reads is refused rather than used literally.
+	if err := validateTargets(inv, hosts, g); err != nil {
+		return err
+	}
+	targets := make([]pg.StatusHost, len(hosts))
+	for i, h := range hosts {
+		vars := inv.HostVars(h.Name)
+		if name := pgTemplatedVar(vars); name != "" {
+			return usageError{fmt.Errorf("pg status: host %s: %s holds a template (%s); pg status renders no templates: give it a literal value, or run the playbook", h.Name, name, pg.VarString(vars, name))}
 		}
+		targets[i] = pg.StatusHost{Name: h.Name, Vars: vars}
 	}
 	pool := transport.NewPool(g.poolOptions())
 	defer pool.Close()
-
-	results := make([]*pg.HostStatus, len(hosts))
-	sem := make(chan struct{}, g.Forks)
-	var wg sync.WaitGroup
-	for i, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = hostStatus(ctx, pool, opts, inv, h.Name)
-		}()
+	results, err := pg.StatusAll(ctx, targets, pool.Conn, pg.StatusAllOptions{
+		Forks:   g.Forks,
+		Trust:   pg.TrustOverride{RootFile: opts.Root, CADir: opts.CADir},
+		OSUser:  opts.OSUser,
+		Timeout: time.Duration(opts.Timeout) * time.Second,
+	})
+	if results != nil {
+		printPGStatus(g.Stdout, results)
 	}
-	wg.Wait()
-	code := printPGStatus(g.Stdout, results)
-	if code != 0 {
-		return exitStatusError{code}
-	}
-	return nil
+	return pgStatusExit(err)
 }
 
-func hostStatus(ctx context.Context, pool *transport.Pool, opts pgStatusOptions, inv *inventory.Inventory, name string) *pg.HostStatus {
-	vars := inv.HostVars(name)
-	conn, err := pool.Conn(ctx, name, vars)
-	if err != nil {
-		var u *transport.UnreachableError
-		return &pg.HostStatus{Host: name, Unreachable: errors.As(err, &u), Err: err.Error()}
-	}
-	root, rootErr := rootFor(opts, vars)
-	so := pg.StatusOptionsFromVars(name, vars, root, time.Duration(opts.Timeout)*time.Second)
-	osUser := opts.OSUser
-	if u := pg.VarString(vars, "pg_os_user"); u != "" {
-		osUser = u
-	}
-	s := pg.Status(ctx, conn.Become(transport.Become{Enabled: true, User: osUser}), name, so)
-	if rootErr != nil && s.Err == "" {
-		for _, v := range s.Verify {
-			v.Error = "no CA root: " + rootErr.Error()
+// pgTemplatedVar names the first variable pg status reads (a connection
+// variable or one of pg.StatusVars) that holds a template, "" when none.
+func pgTemplatedVar(vars map[string]any) string {
+	var names []string
+	for k := range vars {
+		if strings.HasPrefix(k, "ansible_") || strings.HasPrefix(k, "sshplay_") || slices.Contains(pg.StatusVars, k) {
+			names = append(names, k)
 		}
 	}
-	return s
+	sort.Strings(names)
+	for _, k := range names {
+		if s, ok := vars[k].(string); ok && (strings.Contains(s, "{{") || strings.Contains(s, "{%")) {
+			return k
+		}
+	}
+	return ""
 }
 
-// printPGStatus writes the table and returns the exit code: 0 all ok, 2
-// some reachable host not ok (whether or not others are unreachable, as
-// ansible-playbook), 4 only when the hosts not ok are all unreachable.
-func printPGStatus(w io.Writer, results []*pg.HostStatus) int {
+// pgStatusExit turns pg.StatusAll's outcome into the error main maps to an
+// exit code once the table is printed: a *hostsError (2 when some reachable
+// host is not ok, whether or not others are unreachable; 4 when the hosts
+// not ok are all unreachable).
+func pgStatusExit(err error) error {
+	var se *pg.StatusError
+	if errors.As(err, &se) {
+		return &hostsError{Failed: se.NotOK, Unreachable: se.Unreachable}
+	}
+	return err
+}
+
+// printPGStatus writes the table, one row per host inspected.
+func printPGStatus(w io.Writer, results []*pg.HostStatus) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOST\tSSL\tENFORCED\tCERT SUBJECT [SANS]\tISSUER\tDAYS LEFT\tVERIFY-FULL")
-	failed, unreachable := false, false
 	for _, s := range results {
-		fmt.Fprintln(tw, strings.Join(s.Row(), "\t"))
-		switch {
-		case s.Unreachable:
-			unreachable = true
-		case !s.OK():
-			failed = true
+		if s != nil {
+			fmt.Fprintln(tw, strings.Join(s.Row(), "\t"))
 		}
 	}
 	tw.Flush()
-	switch {
-	case failed:
-		return exitHostFailed
-	case unreachable:
-		return exitUnreachable
-	}
-	return 0
 }

@@ -114,7 +114,9 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 		return err
 	}
 	if opts.ListHosts || opts.ListTasks {
-		return listPlaybooks(g.Stdout, pbs, ad, opts)
+		return playbooks.List(g.Stdout, pbs, ad, playbooks.ListOptions{
+			Hosts: opts.ListHosts, Tasks: opts.ListTasks, Tags: opts.Tags, SkipTags: opts.SkipTags,
+		})
 	}
 	eo, closePool := engineOptions(g, ad, opts.Output)
 	defer closePool()
@@ -127,10 +129,17 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	if err != nil {
 		return err
 	}
-	if code := sum.ExitCode(); code != 0 {
-		return exitStatusError{code}
+	return hostsOutcome(sum)
+}
+
+// hostsOutcome is nil when every host of the run is fine, else the
+// *hostsError that says how it ended.
+func hostsOutcome(sum *playbooks.Summary) error {
+	e := &hostsError{Failed: sum.Failed(), Unreachable: sum.Unreachable(), Interrupted: sum.Interrupted}
+	if *e == (hostsError{}) {
+		return nil
 	}
-	return nil
+	return e
 }
 
 // checkPlayTargets runs before anything connects: a --limit that matches no
@@ -249,47 +258,3 @@ func (a *invAdapter) Hosts(pattern string) ([]string, error) {
 
 func (a *invAdapter) HostVars(host string) map[string]any { return a.inv.HostVars(host) }
 func (a *invAdapter) Groups() map[string][]string         { return a.inv.GroupHosts() }
-
-// listPlaybooks prints --list-hosts / --list-tasks as ansible-playbook does.
-func listPlaybooks(w io.Writer, pbs []*playbooks.Playbook, inv playbooks.Inventory, opts playOptions) error {
-	for _, pb := range pbs {
-		fmt.Fprintf(w, "\nplaybook: %s\n", pb.Path)
-		for i, play := range pb.Plays {
-			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, play.Hosts, play.Name, strings.Join(play.Tags, ","))
-			if opts.ListHosts {
-				hosts, err := inv.Hosts(play.Hosts)
-				if err != nil {
-					return fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
-				}
-				fmt.Fprintf(w, "    pattern: ['%s']\n    hosts (%d):\n", play.Hosts, len(hosts))
-				for _, h := range hosts {
-					fmt.Fprintf(w, "      %s\n", h)
-				}
-			}
-			if opts.ListTasks {
-				fmt.Fprintf(w, "    tasks:\n")
-				for _, sec := range [][]*playbooks.Task{play.PreTasks, play.Tasks, play.PostTasks} {
-					listTasks(w, sec, play.Tags, opts, "      ")
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// listTasks prints the tasks that -t/--skip-tags select, with their tags.
-func listTasks(w io.Writer, ts []*playbooks.Task, tags []string, opts playOptions, indent string) {
-	for _, t := range ts {
-		all := append(append([]string(nil), tags...), t.Tags...)
-		if t.IsBlock() {
-			listTasks(w, t.Block, all, opts, indent)
-			listTasks(w, t.Rescue, all, opts, indent)
-			listTasks(w, t.Always, all, opts, indent)
-			continue
-		}
-		if !playbooks.TagsSelected(all, opts.Tags, opts.SkipTags) {
-			continue
-		}
-		fmt.Fprintf(w, "%s%s\tTAGS: [%s]\n", indent, t.DisplayName(), strings.Join(all, ","))
-	}
-}

@@ -1,6 +1,12 @@
 // Command sshplay is an agentless, Ansible-style provisioner. This file only
 // wires sub-commands and turns errors into exit codes; the work lives in the
 // packages inventory, transport, tasks, playbooks, pg, pki and lab.
+//
+// Never put logic here: parsing, planning, connecting and reporting belong
+// in the packages, and each command file (cmd_*.go) only fills an options
+// struct and calls them. Never call os.Exit outside main: commands return
+// errors (typed where the outcome matters: usageError, *hostsError,
+// BadInput), and exitCode is the only place that maps them to exit codes.
 package main
 
 import (
@@ -31,8 +37,7 @@ func main() {
 	root := newRootCommand(g)
 	err := root.ExecuteContext(ctx)
 	code := exitCode(ctx, err)
-	var es exitStatusError
-	if err != nil && !errors.Is(err, errSilent) && !errors.As(err, &es) {
+	if err != nil && !reported(err) {
 		fmt.Fprintln(os.Stderr, "sshplay: "+err.Error())
 	}
 	os.Exit(code)
@@ -81,27 +86,51 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// exitStatusError carries an exit code decided by a command that has already
-// printed its own report (host failed, unreachable).
-type exitStatusError struct{ code int }
+// hostsError is the outcome of a run in which some host did not finish
+// well: the command has printed its report (PLAY RECAP, the exec recap, the
+// pg status table) and exitCode turns the counts into 99, 2 or 4. Commands
+// return it (see hostsOutcome); they never pick an exit code themselves.
+type hostsError struct {
+	Failed      int  // hosts with a failed task
+	Unreachable int  // hosts that could not be reached
+	Interrupted bool // the run was cancelled before it finished
+}
 
-func (e exitStatusError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e *hostsError) Error() string {
+	if e.Interrupted {
+		return "run interrupted"
+	}
+	return fmt.Sprintf("%d hosts failed, %d unreachable", e.Failed, e.Unreachable)
+}
 
-// errSilent marks an error already reported to the user.
-var errSilent = errors.New("already reported")
+// reported says whether the command has already told the user about err
+// (a *hostsError: its report is printed), so main prints nothing more.
+func reported(err error) bool {
+	var he *hostsError
+	return errors.As(err, &he)
+}
 
+// exitCode is the one place where an error becomes an exit code: 0 ok, 1
+// error, 2 a host failed (even if others were unreachable, as
+// ansible-playbook), 4 hosts unreachable and none failed, 5 bad input
+// (nothing was run), 99 interrupted.
 func exitCode(ctx context.Context, err error) int {
 	var (
 		ue usageError
-		es exitStatusError
+		he *hostsError
 	)
+	hosts := errors.As(err, &he)
 	switch {
 	case err == nil:
 		return exitOK
 	case ctx.Err() != nil || errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, &es):
-		return es.code
+	case hosts && he.Interrupted:
+		return exitInterrupted
+	case hosts && he.Failed > 0:
+		return exitHostFailed
+	case hosts && he.Unreachable > 0:
+		return exitUnreachable
 	case errors.As(err, &ue), isUsage(err):
 		return exitUsage
 	}

@@ -2,6 +2,12 @@
 // "did you mean" hints of every error sshplay prints on bad input (playbook
 // keys, modules, arguments, choices, config keys, commands). One rule
 // everywhere, so the same typo gets the same hint wherever it is made.
+//
+// suggest must never decide anything: a suggestion only decorates an error
+// that the caller has already decided to return, and is never applied in
+// place of what the user wrote. It must never format the error itself
+// (beyond the "did you mean" hint) nor know which names are valid: callers
+// pass their candidates. No other package may carry its own distance rule.
 package suggest
 
 import (

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -327,24 +326,14 @@ func wantedNames(env *tasks.Env, p *params) (pg.Names, error) {
 	return n, nil
 }
 
-// inventoryDir is where the CA and CSR folders go by default: the
-// directory of the first -i source (sshplay_inventory_dir, the same for
-// every host), so that a second inventory does not get a CA of its own.
-func inventoryDir(p *params) string {
-	if d := p.str("sshplay_inventory_dir", ""); d != "" {
-		return d
-	}
-	if d := p.str("inventory_dir", ""); d != "" {
-		return d
-	}
-	if f := p.str("inventory_file", ""); f != "" {
-		return filepath.Dir(f)
-	}
-	return "."
-}
+// get looks a parameter up as pg's trust-anchor helpers want it ("" when
+// unset): the task's arguments, then the host's variables.
+func (p *params) get(name string) string { return p.str(name, "") }
 
-func caDir(p *params) string  { return p.str("tls_ca_dir", filepath.Join(inventoryDir(p), "pki")) }
-func csrDir(p *params) string { return p.str("tls_csr_dir", filepath.Join(inventoryDir(p), "csr")) }
+// caDir and csrDir are the control machine's CA and CSR directories, with
+// the defaults `sshplay pg status` uses too (pg.CADir, pg.CSRDir).
+func caDir(p *params) string  { return pg.CADir(p.get) }
+func csrDir(p *params) string { return pg.CSRDir(p.get) }
 
 // journaler journals this run's changes on the host. Its backups carry the
 // run id sshplay_run_id when the engine sets it, else the one of a journal

@@ -5,6 +5,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,8 +83,8 @@ func TestLabPlaybook(t *testing.T) {
 	defer cancel()
 
 	sum, out := play(t, ctx, l, true, nil)
-	if sum.ExitCode() != 0 {
-		t.Fatalf("check run exit %d:\n%s", sum.ExitCode(), out)
+	if sum.Failed() != 0 || sum.Unreachable() != 0 || sum.Interrupted {
+		t.Fatalf("check run: %d failed, %d unreachable:\n%s", sum.Failed(), sum.Unreachable(), out)
 	}
 	if !strings.Contains(out, "hostssl") || !strings.Contains(out, "ssl = on") {
 		t.Errorf("check --diff output lacks the conf/hba diffs:\n%s", out)
@@ -98,8 +99,8 @@ func TestLabPlaybook(t *testing.T) {
 	}
 
 	sum, out = play(t, ctx, l, false, nil)
-	if sum.ExitCode() != 0 {
-		t.Fatalf("run exit %d:\n%s", sum.ExitCode(), out)
+	if sum.Failed() != 0 || sum.Unreachable() != 0 || sum.Interrupted {
+		t.Fatalf("run: %d failed, %d unreachable:\n%s", sum.Failed(), sum.Unreachable(), out)
 	}
 	for _, h := range l.Hosts {
 		if !strings.Contains(out, h.Name+" | "+h.Addr+":5432 | TLSv1.3") || !strings.Contains(out, "verify-full ok") {
@@ -118,23 +119,42 @@ func TestLabPlaybook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := pki.ReadRoot(filepath.Join(l.Dir, "pki"))
+	pool := transport.NewPool(transport.PoolOptions{})
+	defer pool.Close()
+	var hosts []pg.StatusHost
+	for _, h := range l.Hosts {
+		hosts = append(hosts, pg.StatusHost{Name: h.Name, Vars: inv.HostVars(h.Name)})
+	}
+	// The trust anchor by default: pki/ next to the inventory, as the
+	// playbook made it.
+	res, err := pg.StatusAll(ctx, hosts, pool.Conn, pg.StatusAllOptions{Forks: 2, Timeout: 5 * time.Second})
+	if err != nil || len(res) != len(l.Hosts) {
+		t.Errorf("status: %d results, err %v", len(res), err)
+	}
+	for _, s := range res {
+		if !s.OK() {
+			t.Errorf("status %s not ok: %v", s.Host, s.Row())
+		}
+		t.Logf("status: %s", strings.Join(s.Row(), " | "))
+	}
+	// Against another CA's root (--root) every host fails verify-full.
+	other, err := pki.Init(filepath.Join(t.TempDir(), "other"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := transport.NewPool(transport.PoolOptions{})
-	defer pool.Close()
-	for _, h := range l.Hosts {
-		vars := inv.HostVars(h.Name)
-		c, err := pool.Conn(ctx, h.Name, vars)
-		if err != nil {
-			t.Fatal(err)
+	rootFile := filepath.Join(t.TempDir(), "other-root.crt")
+	if err := os.WriteFile(rootFile, other.RootPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err = pg.StatusAll(ctx, hosts, pool.Conn, pg.StatusAllOptions{Forks: 2, Timeout: 5 * time.Second, Trust: pg.TrustOverride{RootFile: rootFile}})
+	var se *pg.StatusError
+	if !errors.As(err, &se) || *se != (pg.StatusError{NotOK: len(l.Hosts)}) {
+		t.Errorf("status against another root: err %v, want StatusError{NotOK: %d}", err, len(l.Hosts))
+	}
+	for _, s := range res {
+		if row := s.Row(); !strings.Contains(row[6], "unknown authority") {
+			t.Errorf("status %s against another root: %v", s.Host, row)
 		}
-		s := pg.Status(ctx, c.Become(transport.Become{Enabled: true, User: "postgres"}), h.Name, pg.StatusOptionsFromVars(h.Name, vars, root, 5*time.Second))
-		if !s.OK() {
-			t.Errorf("status %s not ok: %v", h.Name, s.Row())
-		}
-		t.Logf("status: %s", strings.Join(s.Row(), " | "))
 	}
 }
 
@@ -151,8 +171,8 @@ func TestLabPlaybookRollback(t *testing.T) {
 		t.Fatalf("prepare key: %v: %s", err, out)
 	}
 	sum, out := play(t, ctx, l, true, nil)
-	if sum.ExitCode() != 2 || !strings.Contains(out, "would roll back") || !strings.Contains(out, "check mode: the real run would fail here") {
-		t.Fatalf("check: exit %d, want 2 with a planned rollback:\n%s", sum.ExitCode(), out)
+	if sum.Failed() == 0 || !strings.Contains(out, "would roll back") || !strings.Contains(out, "check mode: the real run would fail here") {
+		t.Fatalf("check: %d hosts failed, want a failure with a planned rollback:\n%s", sum.Failed(), out)
 	}
 	if st := sum.Stats[bad.Name]; st.Failed != 1 {
 		t.Errorf("check: bad host stats %+v", st)
@@ -178,8 +198,8 @@ func TestLabPlaybookRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum, out = play(t, ctx, l, false, nil)
-	if sum.ExitCode() != 2 {
-		t.Fatalf("exit %d, want 2:\n%s", sum.ExitCode(), out)
+	if sum.Failed() == 0 {
+		t.Fatalf("no host failed, want a failure:\n%s", out)
 	}
 	if !strings.Contains(out, "failed (rolled back)") {
 		t.Errorf("no rollback message:\n%s", out)

@@ -8,16 +8,19 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/tasks/tasktest"
+	"github.com/sshplay/sshplay/transport"
 )
 
 // TestCheckVars: every bad variable fails pg_facts before any change,
@@ -199,5 +202,43 @@ func TestKeyFileProblem(t *testing.T) {
 	c.AddFileOwned("/d/server.key", "KEY", 0o600, "postgres", "postgres")
 	if why := keyFileProblem(context.Background(), env, f, "/d/server.key"); why != "" {
 		t.Errorf("0600 key: %q", why)
+	}
+}
+
+// TestReloadRestartProbeErrorWrapped: when a reload leaves a setting
+// pending a restart and the restart method cannot be probed, the error
+// names the host and the settings and still wraps the probe's cause, so a
+// caller can tell a failed command (*transport.ExitError) from the rest.
+func TestReloadRestartProbeErrorWrapped(t *testing.T) {
+	conn := tasktest.New("db1", "postgres")
+	conn.Fake().SetHandler(func(ctx context.Context, c *tasktest.Conn, cmd string, stdin []byte) (*transport.Result, bool) {
+		switch sql := string(stdin); {
+		case strings.Contains(sql, "pg_file_settings"):
+			return &transport.Result{Stdout: []byte(`{"file_settings":[],"hba_errors":[]}`)}, true
+		case strings.Contains(sql, "pg_reload_conf"):
+			return &transport.Result{Stdout: []byte("t\n\n" + `[{"name":"ssl","setting":"on","context":"sighup","pending_restart":false},` +
+				`{"name":"ssl_min_protocol_version","setting":"TLSv1.2","context":"sighup","pending_restart":false},` +
+				`{"name":"ssl_passphrase_command","setting":"","context":"postmaster","pending_restart":true}]`)}, true
+		case strings.Contains(cmd, "systemctl") || strings.Contains(cmd, "pg_ctl"):
+			// The restart probe: the host cannot tell.
+			return &transport.Result{ExitCode: 3, Stderr: []byte("probe: permission denied\n")}, true
+		}
+		return nil, false
+	})
+	env := &tasks.Env{Host: "db1", Conn: conn, Vars: map[string]any{}}
+	p, err := newParams("pg_reload", env, nil, reloadParams...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &pg.Facts{ServerVersionNum: 150000, DataDirectory: "/d", PostmasterPID: 4242}
+	_, err = applyReload(context.Background(), env, p, f, false, nil, time.Second)
+	var ee *transport.ExitError
+	if err == nil || !errors.As(err, &ee) || ee.Code != 3 {
+		t.Fatalf("got %v, want an error wrapping the probe's *transport.ExitError", err)
+	}
+	for _, want := range []string{"host db1:", "ssl_passphrase_command need a restart", "pg_restart_command"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
 	}
 }

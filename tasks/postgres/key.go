@@ -174,10 +174,7 @@ func certCheck(cert, root []byte, pubPEM []byte, names pg.Names, renewBefore tim
 // trustRoot is the root clients verify against: our CA's root, or in
 // external mode csr_dir/root.crt. nil when there is none yet.
 func trustRoot(p *params) ([]byte, error) {
-	dir := caDir(p)
-	if externalMode(p) {
-		dir = csrDir(p)
-	}
+	dir := pg.TrustDir(p.get)
 	if _, err := os.Stat(filepath.Join(dir, pki.RootCertFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -191,9 +188,7 @@ func trustRoot(p *params) ([]byte, error) {
 	return ca.RootPEM(), nil
 }
 
-func externalMode(p *params) bool {
-	return strings.EqualFold(p.str("tls_ca_mode", "internal"), "external")
-}
+func externalMode(p *params) bool { return pg.ExternalCA(p.get) }
 
 func renewBefore(p *params) time.Duration {
 	return time.Duration(p.integer("tls_renew_before_days", 30)) * 24 * time.Hour

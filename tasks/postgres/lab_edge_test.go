@@ -150,6 +150,21 @@ func TestLabEdgeCases(t *testing.T) {
 	}
 }
 
+// checkWaitMsg: while the external CA has not answered, tls_sign's message
+// names the CSR written out and says the host waits for the external CA.
+func checkWaitMsg(t *testing.T, host string, r *hostRun, csrPath string) {
+	t.Helper()
+	o := r.outcomes["tls_sign"]
+	if o == nil {
+		t.Errorf("%s: tls_sign did not run", host)
+		return
+	}
+	msg, _ := o.Result["msg"].(string)
+	if !strings.Contains(msg, csrPath) || !strings.Contains(msg, "waiting for the external CA") || o.Result["csr_path"] != csrPath {
+		t.Errorf("%s: tls_sign msg %q (csr_path %v), want it to name %s and say it waits for the external CA", host, msg, o.Result["csr_path"], csrPath)
+	}
+}
+
 func TestLabExternalCAAndIntermediate(t *testing.T) {
 	l := labtest.New(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -163,7 +178,7 @@ func TestLabExternalCAAndIntermediate(t *testing.T) {
 		if r.failedStep != "" || !r.ended {
 			t.Fatalf("%s: want ended with a CSR, got step %q msg %q", h.Name, r.failedStep, r.failMsg)
 		}
-		t.Logf("%s: %s", h.Name, r.outcomes["tls_sign"].Result["msg"])
+		checkWaitMsg(t, h.Name, r, filepath.Join(csrDir, h.Name+".csr"))
 	}
 	// A rerun while the external CA has not answered changes nothing (the
 	// CSR out there is the same).
@@ -172,6 +187,7 @@ func TestLabExternalCAAndIntermediate(t *testing.T) {
 		if r := runs[h.Name]; !r.ended || len(r.changed) != 0 {
 			t.Errorf("%s: rerun while waiting: ended %v changed %v (%s)", h.Name, r.ended, r.changed, r.failMsg)
 		}
+		checkWaitMsg(t, h.Name+" rerun", runs[h.Name], filepath.Join(csrDir, h.Name+".csr"))
 	}
 	// The external CA (with an intermediate) signs what was written out.
 	ext, err := pki.Init(filepath.Join(t.TempDir(), "ext-ca"), pki.InitOptions{Intermediate: true})

@@ -238,7 +238,7 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 	}
 	if rp == nil {
 		if rp, err = restartPlan(ctx, env.Conn, p, f); err != nil {
-			return nil, fmt.Errorf("host %s: %s need a restart and no restart method was found (%v); set pg_restart_command", env.Host, strings.Join(pending, ", "), err)
+			return nil, fmt.Errorf("host %s: %s need a restart and no restart method was found (%w); set pg_restart_command", env.Host, strings.Join(pending, ", "), err)
 		}
 	}
 	if err := doRestart(ctx, env, p, t, rp, timeout); err != nil {

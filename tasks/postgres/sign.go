@@ -247,7 +247,7 @@ func planExternal(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, t
 		return nil, fmt.Errorf("host %s: %w", env.Host, statErr)
 	}
 	csrOut := filepath.Join(dir, env.Host+".csr")
-	msg := fmt.Sprintf("CSR written to %s; put %s.crt (leaf + intermediates) and root.crt in %s and re-run", csrOut, env.Host, dir)
+	msg := fmt.Sprintf("CSR written to %s; waiting for the external CA: put %s.crt (leaf + intermediates) and root.crt in %s and re-run", csrOut, env.Host, dir)
 	if old, err := os.ReadFile(csrOut); err == nil && len(hostCSR) > 0 && bytes.Equal(old, hostCSR) {
 		// Still waiting for the external CA: the CSR out there is the
 		// host's, nothing to write.

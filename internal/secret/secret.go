@@ -1,0 +1,31 @@
+// Package secret holds the one rule that decides, from its name alone,
+// whether a variable's value is secret. Every output that masks secrets
+// (the engine's results, diffs and trace; `sshplay inventory --list/--host`)
+// asks IsSecretName, so a name is masked everywhere or nowhere.
+//
+// secret must never see or store a value: it judges names only. It must
+// never grow a second, looser rule (matching "pass" anywhere would mask
+// "compass" and "passive"); change IsSecretName and its table test instead.
+package secret
+
+import "strings"
+
+// secretWords make a name secret wherever they appear in it.
+var secretWords = []string{"password", "passwd", "passphrase", "secret", "token"}
+
+// IsSecretName reports whether a variable or mapping key name says its
+// value is secret. Case is ignored. A name is secret when it contains
+// password, passwd, passphrase, secret or token (ansible_password,
+// PGPASSWORD, ssh_passphrase, client_secret, api_token), or when it is
+// exactly "pass" or ends in "_pass" (ansible_ssh_pass, ansible_become_pass,
+// db_pass). "pass" elsewhere in a name does not count: pg_passfile,
+// passive and compass are not secret.
+func IsSecretName(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return n == "pass" || strings.HasSuffix(n, "_pass")
+}

@@ -1,0 +1,97 @@
+package pg
+
+// trust.go decides where the control machine keeps the CA and the CSRs by
+// default, and which root certificate clients trust, from a host's
+// variables. The pg_tls_key/tls_sign/pg_tls_verify modules and `sshplay pg
+// status` both use it, so they can never disagree on the trust anchor. It
+// only reads local files; it never creates a CA.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sshplay/sshplay/pki"
+)
+
+// InventoryDir is where the CA and CSR folders go by default: the directory
+// of the first -i source (sshplay_inventory_dir, the same for every host,
+// so that a second inventory does not get a CA of its own), else the host's
+// inventory_dir, else the directory of inventory_file, else ".". get looks a
+// variable up ("" when unset).
+func InventoryDir(get func(name string) string) string {
+	if d := get("sshplay_inventory_dir"); d != "" {
+		return d
+	}
+	if d := get("inventory_dir"); d != "" {
+		return d
+	}
+	if f := get("inventory_file"); f != "" {
+		return filepath.Dir(f)
+	}
+	return "."
+}
+
+// CADir is the control machine's CA directory: tls_ca_dir, default pki/ in
+// InventoryDir.
+func CADir(get func(name string) string) string {
+	if d := get("tls_ca_dir"); d != "" {
+		return d
+	}
+	return filepath.Join(InventoryDir(get), "pki")
+}
+
+// CSRDir is where CSRs go out to an external CA and its answers come back:
+// tls_csr_dir, default csr/ in InventoryDir.
+func CSRDir(get func(name string) string) string {
+	if d := get("tls_csr_dir"); d != "" {
+		return d
+	}
+	return filepath.Join(InventoryDir(get), "csr")
+}
+
+// ExternalCA reports whether tls_ca_mode is external.
+func ExternalCA(get func(name string) string) bool {
+	return strings.EqualFold(get("tls_ca_mode"), "external")
+}
+
+// TrustDir is the directory whose root.crt clients trust: CSRDir in
+// external mode, else CADir.
+func TrustDir(get func(name string) string) string {
+	if ExternalCA(get) {
+		return CSRDir(get)
+	}
+	return CADir(get)
+}
+
+// VarLookup looks variables up in vars with VarString.
+func VarLookup(vars map[string]any) func(name string) string {
+	return func(name string) string { return VarString(vars, name) }
+}
+
+// TrustOverride is what the command line says about the trust anchor. The
+// zero value means: from the host's variables.
+type TrustOverride struct {
+	// RootFile is a root certificate file (--root); it wins over CADir.
+	RootFile string
+	// CADir is a directory holding root.crt (--ca-dir).
+	CADir string
+}
+
+// RootFor returns the root certificate (PEM) clients verify a host against:
+// o.RootFile, else o.CADir/root.crt, else TrustDir(vars)/root.crt.
+func RootFor(vars map[string]any, o TrustOverride) ([]byte, error) {
+	if o.RootFile != "" {
+		b, err := os.ReadFile(o.RootFile)
+		if err != nil {
+			return nil, fmt.Errorf("read root certificate: %w", err)
+		}
+		return b, nil
+	}
+	dir := o.CADir
+	if dir == "" {
+		dir = TrustDir(VarLookup(vars))
+	}
+	return pki.ReadRoot(dir)
+}

@@ -1,0 +1,70 @@
+package playbooks
+
+// Listing: --list-hosts and --list-tasks, printed as ansible-playbook
+// prints them. Listing reads the parsed playbooks and the inventory only; it
+// must never connect to a host or render a template.
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ListOptions say what List prints.
+type ListOptions struct {
+	// Hosts lists the hosts each play's pattern matches.
+	Hosts bool
+	// Tasks lists the tasks -t/--tags and --skip-tags select, blocks
+	// (block, rescue, always) flattened into their tasks.
+	Tasks bool
+	// Tags and SkipTags are -t/--tags and --skip-tags, as in Options.
+	Tags, SkipTags []string
+}
+
+// List writes, for every play of every playbook, its hosts and/or tasks as
+// `ansible-playbook --list-hosts / --list-tasks` does. A task's tags include
+// those of its play and enclosing blocks; a task is listed when TagsSelected
+// keeps it. The only error is a host pattern the inventory rejects.
+func List(w io.Writer, pbs []*Playbook, inv Inventory, opts ListOptions) error {
+	for _, pb := range pbs {
+		fmt.Fprintf(w, "\nplaybook: %s\n", pb.Path)
+		for i, play := range pb.Plays {
+			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, play.Hosts, play.Name, strings.Join(play.Tags, ","))
+			if opts.Hosts {
+				hosts, err := inv.Hosts(play.Hosts)
+				if err != nil {
+					return fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
+				}
+				fmt.Fprintf(w, "    pattern: ['%s']\n    hosts (%d):\n", play.Hosts, len(hosts))
+				for _, h := range hosts {
+					fmt.Fprintf(w, "      %s\n", h)
+				}
+			}
+			if opts.Tasks {
+				fmt.Fprintf(w, "    tasks:\n")
+				for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
+					listTasks(w, sec, play.Tags, opts, "      ")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// listTasks prints the tasks of ts that opts' tags select, with their tags
+// (inherited ones first), walking into blocks.
+func listTasks(w io.Writer, ts []*Task, tags []string, opts ListOptions, indent string) {
+	for _, t := range ts {
+		all := append(append([]string(nil), tags...), t.Tags...)
+		if t.IsBlock() {
+			listTasks(w, t.Block, all, opts, indent)
+			listTasks(w, t.Rescue, all, opts, indent)
+			listTasks(w, t.Always, all, opts, indent)
+			continue
+		}
+		if !TagsSelected(all, opts.Tags, opts.SkipTags) {
+			continue
+		}
+		fmt.Fprintf(w, "%s%s\tTAGS: [%s]\n", indent, t.DisplayName(), strings.Join(all, ","))
+	}
+}

@@ -1,0 +1,114 @@
+package playbooks
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+const listYAML = `- name: tls
+  hosts: dbservers
+  tags: [pg]
+  pre_tasks:
+    - {name: check, command: "true", tags: [always]}
+  tasks:
+    - name: certs
+      tags: [tls]
+      block:
+        - {name: write key, command: "true"}
+        - {name: write cert, command: "true", tags: [cert]}
+      rescue:
+        - {name: roll back, command: "true", tags: [rollback]}
+      always:
+        - {name: report, command: "true"}
+    - {name: restart, command: "true", tags: [restart]}
+  post_tasks:
+    - {name: debug only, command: "true", tags: [never, debug]}
+- hosts: db01
+  tasks:
+    - command: "true"
+`
+
+// TestList: --list-hosts and --list-tasks print every play's hosts and the
+// tasks the tags select, blocks flattened with inherited tags.
+func TestList(t *testing.T) {
+	pb, err := Parse("site.yml", []byte(listYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFleet(2)
+	for _, c := range []struct {
+		name string
+		opts ListOptions
+		want string
+	}{
+		{"hosts", ListOptions{Hosts: true}, `
+playbook: site.yml
+
+  play #1 (dbservers): tls	TAGS: [pg]
+    pattern: ['dbservers']
+    hosts (2):
+      db01
+      db02
+
+  play #2 (db01): 	TAGS: []
+    pattern: ['db01']
+    hosts (1):
+      db01
+`},
+		{"all tasks", ListOptions{Tasks: true}, `
+playbook: site.yml
+
+  play #1 (dbservers): tls	TAGS: [pg]
+    tasks:
+      check	TAGS: [pg,always]
+      write key	TAGS: [pg,tls]
+      write cert	TAGS: [pg,tls,cert]
+      roll back	TAGS: [pg,tls,rollback]
+      report	TAGS: [pg,tls]
+      restart	TAGS: [pg,restart]
+
+  play #2 (db01): 	TAGS: []
+    tasks:
+      command	TAGS: []
+`},
+		{"tags and skip-tags", ListOptions{Tasks: true, Tags: []string{"tls", "debug"}, SkipTags: []string{"rollback"}}, `
+playbook: site.yml
+
+  play #1 (dbservers): tls	TAGS: [pg]
+    tasks:
+      check	TAGS: [pg,always]
+      write key	TAGS: [pg,tls]
+      write cert	TAGS: [pg,tls,cert]
+      report	TAGS: [pg,tls]
+      debug only	TAGS: [pg,never,debug]
+
+  play #2 (db01): 	TAGS: []
+    tasks:
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := List(&b, []*Playbook{pb}, f, c.opts); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != c.want {
+				t.Errorf("got:\n%s\nwant:\n%s", b.String(), c.want)
+			}
+		})
+	}
+}
+
+// TestListBadPattern: a host pattern the inventory rejects is an error
+// naming the play's position, and nothing after it is listed.
+func TestListBadPattern(t *testing.T) {
+	pb, err := Parse("site.yml", []byte("- hosts: nomatch\n  tasks: [{command: 'true'}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	err = List(&b, []*Playbook{pb}, newFleet(1), ListOptions{Hosts: true})
+	if err == nil || !strings.Contains(err.Error(), `site.yml:1:3: hosts "nomatch"`) {
+		t.Errorf("err = %v", err)
+	}
+}
