@@ -60,19 +60,22 @@ type cachedKey struct {
 }
 
 // passphrasePrompt asks for a key's passphrase; tests replace it.
-var passphrasePrompt = func(file string) ([]byte, error) {
+// The prompt goes to w (Target.Stderr), the answer comes from the terminal
+// on stdin.
+var passphrasePrompt = func(w io.Writer, file string) ([]byte, error) {
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
 		return nil, errors.New("no terminal")
 	}
-	fmt.Fprintf(os.Stderr, "Enter passphrase for key %s: ", tildePath(file))
-	defer fmt.Fprintln(os.Stderr)
+	fmt.Fprintf(w, "Enter passphrase for key %s: ", tildePath(file))
+	defer fmt.Fprintln(w)
 	return term.ReadPassword(fd)
 }
 
 // loadKey parses a private key file, decrypting it when needed. A nil
-// signer comes with a note saying why the key cannot be used.
-func loadKey(file string) (ssh.Signer, string) {
+// signer comes with a note saying why the key cannot be used. A passphrase
+// prompt, if any, is written to prompt.
+func loadKey(file string, prompt io.Writer) (ssh.Signer, string) {
 	st, err := os.Stat(file)
 	if err != nil {
 		return nil, "missing"
@@ -82,7 +85,7 @@ func loadKey(file string) (ssh.Signer, string) {
 	if c, ok := keyCache.keys[file]; ok && c.mtime.Equal(st.ModTime()) {
 		return c.signer, c.note
 	}
-	signer, note := parseKeyFile(file)
+	signer, note := parseKeyFile(file, prompt)
 	if keyCache.keys == nil {
 		keyCache.keys = map[string]cachedKey{}
 	}
@@ -90,7 +93,7 @@ func loadKey(file string) (ssh.Signer, string) {
 	return signer, note
 }
 
-func parseKeyFile(file string) (ssh.Signer, string) {
+func parseKeyFile(file string, prompt io.Writer) (ssh.Signer, string) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, "unreadable"
@@ -105,7 +108,7 @@ func parseKeyFile(file string) (ssh.Signer, string) {
 	}
 	pass := []byte(os.Getenv(PassphraseEnv))
 	if len(pass) == 0 {
-		if pass, err = passphrasePrompt(file); err != nil || len(pass) == 0 {
+		if pass, err = passphrasePrompt(prompt, file); err != nil || len(pass) == 0 {
 			return nil, "encrypted, no passphrase (set " + PassphraseEnv + ")"
 		}
 	}
@@ -205,7 +208,7 @@ func buildAuth(t Target) *authSetup {
 				continue
 			}
 		}
-		s, note := loadKey(f)
+		s, note := loadKey(f, t.stderr())
 		switch {
 		case s != nil:
 			add(s, base)

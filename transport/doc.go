@@ -20,7 +20,10 @@
 //     destination directory and is renamed over the target, so a
 //     half-written file is never visible;
 //   - pass an unquoted value into a remote shell (every word goes through
-//     shellescape);
+//     shellescape), or expand a host or user name with shell
+//     metacharacters into a local ProxyCommand (refused as bad input);
+//   - write to os.Stderr behind the caller's back: ProxyCommand output and
+//     passphrase prompts go to Target.Stderr (PoolOptions.Stderr);
 //   - dial a host twice in a run, drop a warning silently, or kill a process
 //     it did not start (a cancelled command's process group is the one its
 //     own shell reported).

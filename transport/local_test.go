@@ -158,13 +158,31 @@ func TestLocalRun(t *testing.T) {
 		t.Errorf("result = %q %q", res.Stdout, res.Stderr)
 	}
 
-	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+}
+
+// TestLocalRunCancel: cancelling ctx kills the command's whole process
+// group (a background child too), and the error wraps context.Canceled.
+func TestLocalRunCancel(t *testing.T) {
+	c := Local()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	t0 := time.Now()
-	_, err = c.Run(cctx, "sleep 30 & sleep 30; wait", RunOptions{})
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(t0) > 5*time.Second {
-		t.Errorf("cancel: %v after %s", err, time.Since(t0))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, "echo $$ > "+pidFile+"; sleep 300 & sleep 300; wait", RunOptions{})
+		errc <- err
+	}()
+	pgid := waitPIDFile(t, pidFile)
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "host localhost: run ") {
+			t.Errorf("cancel: want a host error wrapping context.Canceled, got %v", err)
+		}
+	case <-time.After(deadlockGuard):
+		t.Fatal("Run did not return after cancel")
 	}
+	waitGroupGone(t, pgid)
 }
 
 // fakeSudo is a stand-in for sudo that wants the password "s3cret", so the
@@ -181,6 +199,7 @@ while [ $# -gt 0 ]; do
     *) break;;
   esac
 done
+if [ -n "$FAKE_SUDO_DENY" ]; then echo "Sorry, user $(id -un) is not allowed to execute '$*' as someone on $(hostname)." >&2; exit 1; fi
 if [ "$nonint" = 1 ]; then echo "sudo: a password is required" >&2; exit 1; fi
 if [ -n "$FAKE_SUDO_OWN_PROMPT" ]; then prompt="[sudo] password for $(id -un): "; fi
 for i in 1 2 3; do
@@ -230,6 +249,7 @@ func TestBecomePasswordPrompt(t *testing.T) {
 	if err == nil || err.Error() != "host ctl: become someone: incorrect sudo password" {
 		t.Errorf("wrong password: %v", err)
 	}
+	checkBecomeError(t, err, BecomeWrongPassword)
 	if err != nil && strings.Contains(err.Error(), "wrong-pw") {
 		t.Error("password in error")
 	}
@@ -242,6 +262,53 @@ func TestBecomePasswordPrompt(t *testing.T) {
 	var ee2 *ExitError
 	if errors.As(err, &ee2) {
 		t.Error("sudo failure reported as the command's exit")
+	}
+	checkBecomeError(t, err, BecomePasswordRequired)
+
+	t.Setenv("FAKE_SUDO_DENY", "1")
+	c = local.Become(Become{Enabled: true, User: "someone", Password: "s3cret"})
+	_, err = c.Run(ctx, "echo should-not-run", RunOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "host ctl: become someone: sudo failed: Sorry, user ") || !strings.Contains(err.Error(), "is not allowed to execute") {
+		t.Errorf("not allowed: %v", err)
+	}
+	checkBecomeError(t, err, BecomeNotAllowed)
+	t.Setenv("FAKE_SUDO_DENY", "")
+
+	t.Setenv("PATH", t.TempDir()) // no sudo at all
+	_, err = c.Run(ctx, "echo should-not-run", RunOptions{})
+	if err == nil || err.Error() != "host ctl: become someone: sudo is not installed" {
+		t.Errorf("no sudo: %v", err)
+	}
+	checkBecomeError(t, err, BecomeSudoMissing)
+}
+
+func checkBecomeError(t *testing.T, err error, want BecomeReason) {
+	t.Helper()
+	var be *BecomeError
+	if !errors.As(err, &be) {
+		t.Errorf("want *BecomeError (%s), got %T %v", want, err, err)
+		return
+	}
+	if be.Host != "ctl" || be.User != "someone" || be.Reason != want {
+		t.Errorf("BecomeError = host %q user %q reason %s, want ctl someone %s", be.Host, be.User, be.Reason, want)
+	}
+	if strings.Contains(be.Error(), "s3cret") || strings.Contains(be.Detail, "s3cret") {
+		t.Error("password in BecomeError")
+	}
+}
+
+func TestBecomeReasonString(t *testing.T) {
+	for r, want := range map[BecomeReason]string{
+		BecomeFailed: "failed", BecomeWrongPassword: "wrong password", BecomePasswordRequired: "password required",
+		BecomeSudoMissing: "sudo missing", BecomeNotAllowed: "not allowed",
+	} {
+		if r.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(r), r.String(), want)
+		}
+	}
+	e := &BecomeError{Host: "db1", User: "postgres", Reason: BecomeFailed, Code: 3}
+	if e.Error() != "host db1: become postgres: sudo exited 3 before running the command" {
+		t.Errorf("Error() = %q", e.Error())
 	}
 }
 

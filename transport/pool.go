@@ -22,7 +22,9 @@ import (
 type PoolOptions struct {
 	Overrides Overrides
 	// Stderr receives warnings (ignored ssh options, host key checking
-	// off); nil means os.Stderr.
+	// off), what ProxyCommands print on their standard error and
+	// passphrase prompts; nil means os.Stderr. The pool serialises its
+	// writes, so it need not be safe for concurrent use.
 	Stderr io.Writer
 	// MaxParallelDials bounds concurrent dials (a bastion's sshd drops
 	// unauthenticated connections beyond MaxStartups, 10 by default);
@@ -62,6 +64,7 @@ func NewPool(opts PoolOptions) *Pool {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
+	opts.Stderr = &lockedWriter{w: opts.Stderr}
 	n := opts.MaxParallelDials
 	if n <= 0 {
 		n = 8
@@ -119,6 +122,7 @@ func (p *Pool) dial(ctx context.Context, name string, vars map[string]any) (Conn
 	if t.Local {
 		return p.traced(NewLocalConn(name)), nil
 	}
+	t.Stderr = p.opts.Stderr
 	if t.HostKeyChecking == HostKeyOff {
 		p.warn(fmt.Sprintf("host %s: host key checking is off: the server's identity is not verified", name))
 	}
@@ -214,4 +218,17 @@ func (p *Pool) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// lockedWriter serialises writes to w: warnings and the standard error of
+// several ProxyCommands share one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *lockedWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -21,12 +21,29 @@ type localProcess struct {
 
 // startLocalProcess starts cmd as the leader of a new process group.
 func startLocalProcess(cmd *exec.Cmd) (*localProcess, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p := newLocalProcess(cmd)
+	if err := p.start(); err != nil {
 		return nil, err
 	}
-	return &localProcess{cmd: cmd}, nil
+	return p, nil
 }
+
+// newLocalProcess prepares cmd to run as the leader of a new process group.
+// When cmd was made by exec.CommandContext, a done context kills the whole
+// group (while its leader lives), not just the leader.
+func newLocalProcess(cmd *exec.Cmd) *localProcess {
+	p := &localProcess{cmd: cmd}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.Cancel != nil {
+		cmd.Cancel = func() error {
+			p.killGroup()
+			return nil
+		}
+	}
+	return p
+}
+
+func (p *localProcess) start() error { return p.cmd.Start() }
 
 // wait waits for the leader to exit without reaping it, marks the group as
 // no longer killable, then reaps it with cmd.Wait.

@@ -217,6 +217,70 @@ func (w *sudoWatch) awaitReady(stdin io.WriteCloser, done <-chan struct{}) bool 
 	}
 }
 
+// BecomeReason says why sudo did not run a command.
+type BecomeReason int
+
+const (
+	// BecomeFailed is any other sudo failure; Detail has sudo's words or
+	// its exit code.
+	BecomeFailed BecomeReason = iota
+	// BecomeWrongPassword: sudo refused the become password.
+	BecomeWrongPassword
+	// BecomePasswordRequired: sudo asked for a password and none was set.
+	BecomePasswordRequired
+	// BecomeSudoMissing: there is no sudo on the host.
+	BecomeSudoMissing
+	// BecomeNotAllowed: sudoers does not let the login user run commands
+	// as the become user.
+	BecomeNotAllowed
+)
+
+func (r BecomeReason) String() string {
+	switch r {
+	case BecomeWrongPassword:
+		return "wrong password"
+	case BecomePasswordRequired:
+		return "password required"
+	case BecomeSudoMissing:
+		return "sudo missing"
+	case BecomeNotAllowed:
+		return "not allowed"
+	default:
+		return "failed"
+	}
+}
+
+// BecomeError is a command that sudo did not run as the become user (the
+// command itself never started). It never holds the become password.
+type BecomeError struct {
+	Host string
+	// User is the become user.
+	User   string
+	Reason BecomeReason
+	// Detail is the first line of what sudo printed (password redacted),
+	// for BecomeNotAllowed and BecomeFailed.
+	Detail string
+	// Code is sudo's exit status.
+	Code int
+}
+
+func (e *BecomeError) Error() string {
+	var why string
+	switch {
+	case e.Reason == BecomeWrongPassword:
+		why = "incorrect sudo password"
+	case e.Reason == BecomePasswordRequired:
+		why = "sudo needs a password: set ansible_become_password (or allow NOPASSWD for this user)"
+	case e.Reason == BecomeSudoMissing:
+		why = "sudo is not installed"
+	case e.Detail != "":
+		why = "sudo failed: " + e.Detail
+	default:
+		why = fmt.Sprintf("sudo exited %d before running the command", e.Code)
+	}
+	return fmt.Sprintf("host %s: become %s: %s", e.Host, e.User, why)
+}
+
 // failure explains why sudo did not run the command.
 func (w *sudoWatch) failure(host string, code int) error {
 	w.mu.Lock()
@@ -224,20 +288,23 @@ func (w *sudoWatch) failure(host string, code int) error {
 	msg := strings.ReplaceAll(string(w.errBuf), w.call.prompt, "")
 	msg = strings.TrimSpace(redact(msg, w.call.password))
 	lower := strings.ToLower(msg)
-	var why string
+	e := &BecomeError{Host: host, User: w.call.user, Code: code}
 	switch {
 	case w.badPass || strings.Contains(lower, "incorrect password") || strings.Contains(lower, "sorry, try again"):
-		why = "incorrect sudo password"
+		e.Reason = BecomeWrongPassword
 	case strings.Contains(lower, "a password is required") || strings.Contains(lower, "a terminal is required"):
-		why = "sudo needs a password: set ansible_become_password (or allow NOPASSWD for this user)"
+		e.Reason = BecomePasswordRequired
 	case code == 127 && strings.Contains(lower, "sudo"):
-		why = "sudo is not installed"
-	case msg != "":
-		why = "sudo failed: " + firstLine(msg)
+		e.Reason = BecomeSudoMissing
+	case strings.Contains(lower, "not in the sudoers file") || strings.Contains(lower, "is not allowed to execute") ||
+		strings.Contains(lower, "may not run sudo"):
+		e.Reason = BecomeNotAllowed
+		e.Detail = firstLine(msg)
 	default:
-		why = fmt.Sprintf("sudo exited %d before running the command", code)
+		e.Reason = BecomeFailed
+		e.Detail = firstLine(msg)
 	}
-	return fmt.Errorf("host %s: become %s: %s", host, w.call.user, why)
+	return e
 }
 
 // runCommand runs cmd through start, as sudo.user when sudo is set.

@@ -90,6 +90,9 @@ func Dial(ctx context.Context, t Target) (*SSHConn, error) {
 		if hop.HostKeyChecking == "" {
 			hop.HostKeyChecking = t.HostKeyChecking
 		}
+		if hop.Stderr == nil {
+			hop.Stderr = t.Stderr
+		}
 		c, err := dialOne(ctx, hop, via)
 		if err != nil {
 			h.closeHops()
@@ -141,9 +144,12 @@ func dialOne(ctx context.Context, t Target, via *ssh.Client) (*ssh.Client, error
 	dctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
 	defer cancel()
 	var nc net.Conn
+	var proxy *proxyConn
 	switch {
 	case via == nil && t.ProxyCommand != "":
-		nc, err = dialProxyCommand(t.ProxyCommand, addr)
+		if proxy, err = dialProxyCommand(dctx, t.ProxyCommand, addr, t.stderr()); err == nil {
+			nc = proxy
+		}
 	case via == nil:
 		var d net.Dialer
 		nc, err = d.DialContext(dctx, "tcp", addr)
@@ -160,7 +166,12 @@ func dialOne(ctx context.Context, t Target, via *ssh.Client) (*ssh.Client, error
 	// not support deadlines.
 	stop := context.AfterFunc(dctx, func() { nc.Close() })
 	sc, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
-	if !stop() {
+	ok := stop()
+	if ok && err == nil && proxy != nil {
+		// From here the ProxyCommand lives as long as the connection.
+		ok = proxy.detach()
+	}
+	if !ok {
 		if sc != nil {
 			sc.Close()
 		}
@@ -318,8 +329,10 @@ func (c *SSHConn) Host() string { return c.h.target.Name }
 func (c *SSHConn) Target() Target { return c.h.target }
 
 // Run runs cmd through /bin/sh -c on the host (under sudo for a Become
-// view). A non-zero exit gives the Result and an *ExitError; cancelling ctx
-// kills the command and closes its session.
+// view). A non-zero exit gives the Result and an *ExitError; a sudo failure
+// a *BecomeError. Cancelling ctx kills the command's process group (as the
+// become user under Become), closes its session and returns an error
+// wrapping ctx.Err(); see Conn.Run.
 func (c *SSHConn) Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error) {
 	if err := c.h.usable(); err != nil {
 		return nil, err

@@ -9,12 +9,14 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // HostKeyPolicy says what to do with a host key that is not (or not
@@ -81,6 +83,18 @@ type Target struct {
 	AgentSocket string
 	// Local means ansible_connection=local: run on the control machine.
 	Local bool
+	// Stderr receives what a ProxyCommand prints on its standard error and
+	// the passphrase prompt for an encrypted key; nil means os.Stderr. A
+	// Pool sets it to PoolOptions.Stderr. It must be safe for concurrent
+	// use when several hosts are dialled at once.
+	Stderr io.Writer
+}
+
+func (t Target) stderr() io.Writer {
+	if t.Stderr == nil {
+		return os.Stderr
+	}
+	return t.Stderr
 }
 
 // Address is Addr:Port in dialable form.
@@ -317,6 +331,9 @@ func targetFromVars(name string, vars map[string]any, ov Overrides) (Target, []s
 		t.ProxyCommand = ""
 	}
 	if t.ProxyCommand != "" {
+		if err := checkProxyCommandTokens(t.ProxyCommand, t.Addr, t.User, alias); err != nil {
+			return t, args.warnings, err
+		}
 		t.ProxyCommand = expandTokens(t.ProxyCommand, map[byte]string{'h': t.Addr, 'r': t.User, 'p': strconv.Itoa(t.Port), 'n': alias, 'u': localUser(), 'd': homeDir()})
 	}
 
@@ -703,6 +720,65 @@ func expandPath(p string, tokens map[byte]string) string {
 		p = filepath.Join(homeDir(), p[2:])
 	}
 	return expandTokens(p, tokens)
+}
+
+// shellMeta are the characters a host or user name must not contain when
+// it is expanded into a ProxyCommand, which /bin/sh runs: OpenSSH 9.6
+// refuses the same kind of names for the same reason.
+const shellMeta = "'`\"$\\;&<>|(){}[]*?!#~"
+
+// checkProxyCommandTokens refuses a host name (%h), original host name (%n)
+// or remote user (%r) that the ProxyCommand template uses and that
+// contains shell metacharacters, whitespace or control characters, or
+// starts with "-": such a value from an inventory would otherwise run as
+// local shell code (ansible_host="10.0.0.1;touch /tmp/x").
+func checkProxyCommandTokens(cmd, host, user, alias string) error {
+	for _, tok := range usedTokens(cmd) {
+		var what, v string
+		switch tok {
+		case 'h':
+			what, v = "host name", host
+		case 'n':
+			what, v = "host name", alias
+		case 'r':
+			what, v = "user name", user
+		default:
+			continue
+		}
+		if !shellSafe(v) {
+			return fmt.Errorf("ProxyCommand %%%c: %s %q contains shell metacharacters or whitespace; refusing to expand it into a shell command", tok, what, v)
+		}
+	}
+	return nil
+}
+
+// usedTokens lists the %-tokens in p, %% excluded.
+func usedTokens(p string) []byte {
+	var out []byte
+	for i := 0; i+1 < len(p); i++ {
+		if p[i] != '%' {
+			continue
+		}
+		i++
+		if p[i] != '%' {
+			out = append(out, p[i])
+		}
+	}
+	return out
+}
+
+// shellSafe reports whether s can stand unquoted as one word in a shell
+// command line without the shell acting on it.
+func shellSafe(s string) bool {
+	if strings.HasPrefix(s, "-") {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(shellMeta, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // expandTokens expands ssh_config %-tokens in s.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -303,4 +304,61 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestProxyCommandRefusesShellMetacharacters: a host or user name that
+// would be expanded into a ProxyCommand is refused when the shell would act
+// on it, before anything runs: bad input (exit 5) naming the host.
+func TestProxyCommandRefusesShellMetacharacters(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "x")
+	for _, tc := range []struct {
+		name string
+		vars map[string]any
+		tok  string
+	}{
+		{"db3", map[string]any{"ansible_host": "127.0.0.1;touch " + marker + ";"}, "%h"},
+		{"db3", map[string]any{"ansible_host": "127.0.0.1", "ansible_user": "u$(touch " + marker + ")"}, "%r"},
+		{"db3", map[string]any{"ansible_host": "127.0.0.1", "ansible_user": "u `touch " + marker + "`"}, "%r"},
+		{"db;touch " + marker, map[string]any{}, "%n"},
+		{"db3", map[string]any{"ansible_host": "127.0.0.1|touch " + marker}, "%n"},
+		{"db3", map[string]any{"ansible_host": "-oProxyCommand=touch " + marker}, "%h"},
+	} {
+		vars := map[string]any{"ansible_ssh_common_args": "-o 'ProxyCommand=true " + tc.tok + "'"}
+		for k, v := range tc.vars {
+			vars[k] = v
+		}
+		pool := NewPool(PoolOptions{Overrides: Overrides{SSHConfigFile: "none", Timeout: 5 * time.Second}, Stderr: io.Discard})
+		_, err := pool.Conn(context.Background(), tc.name, vars)
+		pool.Close()
+		var te *TargetError
+		if !errors.As(err, &te) || !te.BadInput() || te.Host != tc.name ||
+			!strings.HasPrefix(err.Error(), "host "+tc.name+": ProxyCommand "+tc.tok+": ") ||
+			!strings.Contains(err.Error(), "shell metacharacters") {
+			t.Errorf("%s %v: want *TargetError naming the host, got %v", tc.name, tc.vars, err)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("%s %v: the injected command ran", tc.name, tc.vars)
+		}
+	}
+
+	// Ordinary names pass, and a name that is not expanded is not checked.
+	for _, tc := range []struct {
+		name, cmd string
+		vars      map[string]any
+		want      string
+	}{
+		{"db3", "nc %h %p %r", map[string]any{"ansible_host": "fe80::1%eth0", "ansible_user": "deploy.user-1@corp"}, "nc fe80::1%eth0 22 deploy.user-1@corp"},
+		{"db3", "nc 10.0.0.1 %p", map[string]any{"ansible_user": "odd user"}, "nc 10.0.0.1 22"},
+		{"db3", "echo %%h", map[string]any{"ansible_host": "a;b"}, "echo %h"},
+	} {
+		vars := map[string]any{"ansible_ssh_common_args": "-o 'ProxyCommand=" + tc.cmd + "'"}
+		for k, v := range tc.vars {
+			vars[k] = v
+		}
+		tg, _, err := TargetFromVars(tc.name, vars, Overrides{SSHConfigFile: "none"})
+		if err != nil || tg.ProxyCommand != tc.want {
+			t.Errorf("%q %v: ProxyCommand = %q, %v; want %q", tc.cmd, tc.vars, tg.ProxyCommand, err, tc.want)
+		}
+	}
 }

@@ -21,8 +21,21 @@ type Conn interface {
 
 	// Run runs a shell command line on the host (through /bin/sh -c) and
 	// waits for it. A command that ran and exited non-zero returns the
-	// Result (with its output) together with an *ExitError. Any other error
-	// means the command could not be run at all.
+	// Result (with its output) together with an *ExitError.
+	//
+	// Cancelling ctx (or its deadline passing) kills the command's whole
+	// process group on the host, background children included: over SSH
+	// with a SIGKILL signal request, which OpenSSH's sshd delivers to the
+	// session's process group, and the session is closed; under Become,
+	// where sudo puts the command out of that signal's reach, the group the
+	// command's shell reported is killed as the become user from a new
+	// session. Run then returns the output so far and an error that names
+	// the host and wraps ctx.Err() (errors.Is(err, context.Canceled)).
+	//
+	// Under Become, a sudo that did not run the command (wrong or missing
+	// password, not in sudoers, no sudo) gives a *BecomeError, never an
+	// *ExitError. A lost connection gives an *UnreachableError. Any other
+	// error means the command could not be run at all.
 	Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error)
 
 	// ReadFile returns the whole content of path. A missing file gives an
@@ -46,6 +59,9 @@ type Conn interface {
 
 	// Become returns a view of the same connection whose commands and file
 	// operations run as another user (sudo). Become{} returns the login user.
+	// Become itself runs nothing: a sudo failure shows on the view's first
+	// Run or file operation as a *BecomeError (wrapped, for file
+	// operations, with the operation and path).
 	Become(b Become) Conn
 
 	// Close closes the underlying connection; every view made by Become
