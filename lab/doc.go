@@ -8,7 +8,9 @@
 // the Debian layout (configuration in DIR/hosts/dbNN/etc), even hosts the
 // RHEL layout (configuration in the data directory). Up also writes the
 // client key, known_hosts, pgpass and an Ansible inventory (INI and YAML)
-// into the lab directory.
+// into the lab directory. Besides the login user sshplay (passwordless
+// sudo) there is a second login user, sshplay-pw, whose sudo needs its
+// password (DIR/become_password); it is not in the inventory.
 //
 // lab must never install packages (it tells the user which command to run),
 // never listen on anything but 127.0.0.0/8, and never stop or signal a

@@ -1,7 +1,7 @@
 package lab
 
-// The files a client needs: known_hosts, pgpass and the Ansible inventory in
-// INI and YAML form.
+// The files a client needs: known_hosts, pgpass, the become password of
+// BecomePasswordUser and the Ansible inventory in INI and YAML form.
 
 import (
 	"encoding/json"
@@ -12,6 +12,10 @@ import (
 )
 
 func (l *Lab) writeClientFiles() error {
+	pw, err := readPassword(pwFile)
+	if err != nil {
+		return fmt.Errorf("lab: %s: %w", BecomePasswordUser, err)
+	}
 	var kh, pp strings.Builder
 	for _, h := range l.Hosts {
 		fmt.Fprintf(&kh, "%s %s\n", h.Addr, h.HostKeyPub)
@@ -24,6 +28,7 @@ func (l *Lab) writeClientFiles() error {
 	}{
 		{l.KnownHostsFile(), kh.String(), 0o644},
 		{l.PassFile(), pp.String(), 0o600},
+		{l.BecomePasswordFile(), pw + "\n", 0o600},
 		{l.InventoryINI(), l.inventoryINI(), 0o644},
 		{l.InventoryYAML(), l.inventoryYAML(), 0o644},
 	} {

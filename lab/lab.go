@@ -99,6 +99,26 @@ func (l *Lab) PassFile() string { return filepath.Join(l.Dir, "pgpass") }
 func (l *Lab) InventoryINI() string  { return filepath.Join(l.Dir, "inventory.ini") }
 func (l *Lab) InventoryYAML() string { return filepath.Join(l.Dir, "inventory.yml") }
 
+// BecomePasswordUser is the second login user, whose sudo rule requires
+// its password (unlike LoginUser's): it logs in with KeyFile like LoginUser,
+// and BecomePasswordFile holds its become password. It is not in the
+// inventory.
+func (l *Lab) BecomePasswordUser() string { return BecomePasswordUser }
+
+// BecomePasswordFile is DIR/become_password (mode 0600): the sudo password
+// of BecomePasswordUser, on one line.
+func (l *Lab) BecomePasswordFile() string { return filepath.Join(l.Dir, "become_password") }
+
+// BecomePassword reads the sudo password of BecomePasswordUser from
+// BecomePasswordFile.
+func (l *Lab) BecomePassword() (string, error) {
+	pw, err := readPassword(l.BecomePasswordFile())
+	if err != nil {
+		return "", fmt.Errorf("lab: %s: %w", BecomePasswordUser, err)
+	}
+	return pw, nil
+}
+
 // Host returns the host called name.
 func (l *Lab) Host(name string) (*Host, error) {
 	for i := range l.Hosts {
@@ -308,7 +328,7 @@ func (l *Lab) ensureHost(ctx context.Context, logw io.Writer, h *Host) error {
 		return fmt.Errorf("host %s: host key: %w", h.Name, err)
 	}
 	if h.PGPassword, err = readPassword(p.password); err != nil {
-		return fmt.Errorf("host %s: %w", h.Name, err)
+		return fmt.Errorf("host %s: postgres %w", h.Name, err)
 	}
 	if listen, err := confValue(h.ConfigFile, "listen_addresses"); err != nil {
 		return fmt.Errorf("host %s: %w", h.Name, err)
@@ -415,14 +435,14 @@ func (l *Lab) writeSSHDConfig(h *Host, p hostPaths) (bool, error) {
 func readPassword(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("postgres password: %w", err)
+		return "", fmt.Errorf("password: %w", err)
 	}
 	pw := string(b)
 	for len(pw) > 0 && (pw[len(pw)-1] == '\n' || pw[len(pw)-1] == '\r') {
 		pw = pw[:len(pw)-1]
 	}
 	if pw == "" {
-		return "", fmt.Errorf("postgres password: %s is empty", path)
+		return "", fmt.Errorf("password: %s is empty", path)
 	}
 	return pw, nil
 }

@@ -79,7 +79,7 @@ LogLevel INFO
 # finds this host's own socket directory.
 SetEnv PGHOST=%[8]s
 Subsystem sftp %[9]s
-`, h.Name, h.Addr, h.SSHPort, p.hostKey, p.sshdPid, l.clientPub(), LoginUser, p.run, sftpServer)
+`, h.Name, h.Addr, h.SSHPort, p.hostKey, p.sshdPid, l.clientPub(), LoginUser+" "+BecomePasswordUser, p.run, sftpServer)
 }
 
 func sshdRunning(p hostPaths) bool { return procAlive(readPidFile(p.sshdPid), "sshd") }

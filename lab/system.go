@@ -28,13 +28,28 @@ const (
 	LoginUser = "sshplay"
 	// PGUser is both the OS user running postgres and the database superuser.
 	PGUser = "postgres"
+	// BecomePasswordUser is a second login user whose sudo rule requires
+	// its password (see Lab.BecomePasswordFile). It logs in with the same
+	// client key as LoginUser.
+	BecomePasswordUser = "sshplay-pw"
+	// CachedBecomeUser is the become user for which sudo keeps
+	// BecomePasswordUser's credential across SSH sessions (sudoers
+	// timestamp_type=global): after one become with the password, the next
+	// ones (any session, until `sudo -K` or the timeout) get no prompt. For
+	// every other become user each session prompts.
+	CachedBecomeUser = "nobody"
 
-	sshdPath     = "/usr/sbin/sshd"
-	sftpServer   = "/usr/lib/openssh/sftp-server"
-	privsepDir   = "/run/sshd"
-	templateDir  = "/var/tmp/sshplay-lab-template-15"
-	claimsDir    = "/var/tmp/sshplay-lab-claims"
-	sudoersFile  = "/etc/sudoers.d/sshplay-lab"
+	sshdPath    = "/usr/sbin/sshd"
+	sftpServer  = "/usr/lib/openssh/sftp-server"
+	privsepDir  = "/run/sshd"
+	templateDir = "/var/tmp/sshplay-lab-template-15"
+	claimsDir   = "/var/tmp/sshplay-lab-claims"
+	sudoersFile = "/etc/sudoers.d/sshplay-lab"
+	// pwSudoersFile is the sudo rule of BecomePasswordUser.
+	pwSudoersFile = "/etc/sudoers.d/sshplay-lab-pw"
+	// pwFile keeps BecomePasswordUser's password (root only, 0600), shared
+	// by every lab on the machine since the OS user is.
+	pwFile       = "/var/tmp/sshplay-lab-claims/become-password"
 	installHint  = "apt-get install -y --no-install-recommends openssh-server sudo"
 	commandLimit = 2 * time.Minute
 )
@@ -68,7 +83,7 @@ func Check() error {
 			return &MissingError{What: f.what + " (" + f.path + ")", Fix: f.fix}
 		}
 	}
-	for _, bin := range []string{"sudo", "runuser", "useradd", "usermod", "cp"} {
+	for _, bin := range []string{"sudo", "runuser", "useradd", "usermod", "chpasswd", "cp"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			fix := apt
 			if bin != "sudo" {
@@ -170,7 +185,8 @@ func lock(ctx context.Context, path string) (unlock func(), err error) {
 // password field, so that public-key login works with UsePAM no, and gives
 // it passwordless sudo. PGHOST is kept through sudo so that `sudo -u
 // postgres psql` reaches the host's own socket directory (sshd sets PGHOST
-// per host with SetEnv).
+// per host with SetEnv). It also sets up BecomePasswordUser (see
+// ensurePasswordUser).
 func ensureLoginUser(ctx context.Context) error {
 	if err := os.MkdirAll(claimsDir, 0o755); err != nil {
 		return fmt.Errorf("lab: %w", err)
@@ -195,29 +211,108 @@ func ensureLoginUser(ctx context.Context) error {
 	want := "# Written by sshplay lab: the lab login user may run anything as anyone.\n" +
 		LoginUser + " ALL=(ALL:ALL) NOPASSWD: ALL\n" +
 		"Defaults:" + LoginUser + " env_keep += \"PGHOST\"\n"
-	if b, err := os.ReadFile(sudoersFile); err == nil && string(b) == want {
+	if err := installSudoers(ctx, sudoersFile, want); err != nil {
+		return err
+	}
+	return ensurePasswordUser(ctx)
+}
+
+// ensurePasswordUser creates BecomePasswordUser (if missing), gives it a
+// random password (kept in pwFile; set again with chpasswd only when the
+// shadow entry no longer is the one lab set) and a sudo rule that requires
+// that password. sudo authenticates through PAM (pam_unix, the shadow
+// password) even though the lab's sshd runs with UsePAM no.
+func ensurePasswordUser(ctx context.Context) error {
+	if _, err := user.Lookup(BecomePasswordUser); err != nil {
+		if _, err := run(ctx, "useradd", "-m", "-s", "/bin/bash", BecomePasswordUser); err != nil {
+			return fmt.Errorf("lab: create user %s: %w", BecomePasswordUser, err)
+		}
+	}
+	pw, err := readPassword(pwFile)
+	if err != nil {
+		if pw, err = newPassword(); err != nil {
+			return fmt.Errorf("lab: user %s: password: %w", BecomePasswordUser, err)
+		}
+		if err := writeFileAtomic(pwFile, []byte(pw+"\n"), 0o600); err != nil {
+			return fmt.Errorf("lab: user %s: %w", BecomePasswordUser, err)
+		}
+		os.Remove(pwFile + ".hash")
+	}
+	// The shadow field lab set last time: when it is still there, the
+	// password is pw and chpasswd (slow: it hashes) is skipped.
+	hash, err := shadowField(BecomePasswordUser)
+	if err != nil {
+		return fmt.Errorf("lab: user %s: %w", BecomePasswordUser, err)
+	}
+	if set, err := os.ReadFile(pwFile + ".hash"); err != nil || string(set) != hash || hash == "" || hash[0] == '!' || hash[0] == '*' {
+		if err := chpasswd(ctx, BecomePasswordUser, pw); err != nil {
+			return err
+		}
+		if hash, err = shadowField(BecomePasswordUser); err != nil {
+			return fmt.Errorf("lab: user %s: %w", BecomePasswordUser, err)
+		}
+		if err := writeFileAtomic(pwFile+".hash", []byte(hash), 0o600); err != nil {
+			return fmt.Errorf("lab: user %s: %w", BecomePasswordUser, err)
+		}
+	}
+	want := "# Written by sshplay lab: this lab login user may run anything as anyone,\n" +
+		"# but only with its password (sudo -S; the lab keeps it in DIR/become_password).\n" +
+		BecomePasswordUser + " ALL=(ALL:ALL) ALL\n" +
+		"Defaults:" + BecomePasswordUser + " env_keep += \"PGHOST\"\n" +
+		"# sudo caches a credential per session (no tty: per parent process), so\n" +
+		"# every SSH session prompts again. Running as " + CachedBecomeUser + " it caches\n" +
+		"# across sessions, so tests can see a become that sudo does not prompt for.\n" +
+		"Defaults>" + CachedBecomeUser + " timestamp_type=global\n"
+	return installSudoers(ctx, pwSudoersFile, want)
+}
+
+// chpasswd sets name's password, passing it on chpasswd's stdin (never on a
+// command line).
+func chpasswd(ctx context.Context, name, pw string) error {
+	ctx, cancel := context.WithTimeout(ctx, commandLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "chpasswd")
+	cmd.Stdin = strings.NewReader(name + ":" + pw + "\n")
+	cmd.Dir = "/"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("lab: set password of %s: chpasswd: %w: %s", name, err, lastLines(redactPW(string(out), pw), 3))
+	}
+	return nil
+}
+
+func redactPW(s, pw string) string {
+	if pw == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, pw, "********")
+}
+
+// installSudoers writes a sudoers.d file (mode 0440) unless it already
+// holds want, checking it with visudo -cf before it goes into place.
+func installSudoers(ctx context.Context, path, want string) error {
+	if b, err := os.ReadFile(path); err == nil && string(b) == want {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(sudoersFile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	// sudo skips files whose name contains a dot, so the temporary file is
 	// never read half-written.
-	tmp := filepath.Join(filepath.Dir(sudoersFile), ".sshplay-lab.tmp")
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err := os.WriteFile(tmp, []byte(want), 0o440); err != nil {
-		return fmt.Errorf("lab: write sudoers: %w", err)
+		return fmt.Errorf("lab: write sudoers %s: %w", path, err)
 	}
 	if err := os.Chmod(tmp, 0o440); err != nil {
-		return fmt.Errorf("lab: write sudoers: %w", err)
+		return fmt.Errorf("lab: write sudoers %s: %w", path, err)
 	}
 	if visudo, err := exec.LookPath("visudo"); err == nil {
 		if _, err := run(ctx, visudo, "-cf", tmp); err != nil {
 			os.Remove(tmp)
-			return fmt.Errorf("lab: sudoers file rejected: %w", err)
+			return fmt.Errorf("lab: sudoers file %s rejected: %w", path, err)
 		}
 	}
-	if err := os.Rename(tmp, sudoersFile); err != nil {
-		return fmt.Errorf("lab: install sudoers: %w", err)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("lab: install sudoers %s: %w", path, err)
 	}
 	return nil
 }
@@ -225,17 +320,26 @@ func ensureLoginUser(ctx context.Context) error {
 // passwordLocked reports whether name's shadow password field is empty or
 // starts with "!", which sshd without PAM treats as a locked account.
 func passwordLocked(name string) (bool, error) {
-	b, err := os.ReadFile("/etc/shadow")
+	f, err := shadowField(name)
 	if err != nil {
 		return false, err
+	}
+	return f == "" || strings.HasPrefix(f, "!"), nil
+}
+
+// shadowField returns name's password field in /etc/shadow.
+func shadowField(name string) (string, error) {
+	b, err := os.ReadFile("/etc/shadow")
+	if err != nil {
+		return "", err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.SplitN(line, ":", 3)
 		if len(f) >= 2 && f[0] == name {
-			return f[1] == "" || strings.HasPrefix(f[1], "!"), nil
+			return f[1], nil
 		}
 	}
-	return false, fmt.Errorf("not in /etc/shadow")
+	return "", fmt.Errorf("not in /etc/shadow")
 }
 
 // procAlive reports whether pid is a live (not zombie) process whose command
