@@ -10,24 +10,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/tasks"
-	"github.com/sshplay/sshplay/tasks/core"
 	"github.com/sshplay/sshplay/transport"
 )
 
 func TestLabCopyDirectory(t *testing.T) {
-	l := labtest.New(t, 1)
-	h := l.Hosts[0]
-	conn := labConn(t, l, h)
-	core.Register()
-	ctx := context.Background()
-	root := conn.Become(transport.Become{Enabled: true})
 	const dest = "/tmp/sshplay-copydir-lab"
-	if _, err := root.Run(ctx, "rm -rf "+dest, transport.RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { root.Run(context.Background(), "rm -rf "+dest, transport.RunOptions{}) })
+	_, h, _, root := labHost(t, dest)
+	ctx := context.Background()
 
 	src := filepath.Join(t.TempDir(), "conf.d")
 	for p, data := range map[string]string{"a.conf": "a = 1\n", "sub/b.conf": "b = 2\n", "sub/deep/c.conf": "c = 3\n"} {

@@ -8,27 +8,14 @@ import (
 	"context"
 	"testing"
 
-	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/tasks"
-	"github.com/sshplay/sshplay/tasks/core"
 	"github.com/sshplay/sshplay/transport"
 )
 
 func TestLabCheckDependentSteps(t *testing.T) {
-	l := labtest.New(t, 1)
-	h := l.Hosts[0]
-	conn := labConn(t, l, h)
-	core.Register()
-	ctx := context.Background()
-	root := conn.Become(transport.Become{Enabled: true})
 	d := "/tmp/sshplay-core-lab-check"
-	clean := func() {
-		if _, err := root.Run(context.Background(), "rm -rf "+d, transport.RunOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	clean()
-	t.Cleanup(clean)
+	_, h, conn, _ := labHost(t, d)
+	ctx := context.Background()
 	svc := map[string]any{"name": "fake", "start_command": "touch " + d + "/running", "stop_command": "rm -f " + d + "/running",
 		"status_command": "test -e " + d + "/running"}
 	with := func(m map[string]any, k string, v any) map[string]any {

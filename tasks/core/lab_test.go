@@ -6,6 +6,7 @@ package core_test
 // must be kept. Skips without lab support; fails when CI is set.
 
 import (
+	"al.essio.dev/pkg/shellescape"
 	"context"
 	"fmt"
 	"os"
@@ -37,6 +38,29 @@ func labConn(t *testing.T, l *lab.Lab, h lab.Host) transport.Conn {
 	return c
 }
 
+// labHost brings up one lab host with the core modules registered and
+// returns its login connection and a root view of it. The paths in clean
+// are removed (as root) before the test and again after it.
+func labHost(t *testing.T, clean ...string) (l *lab.Lab, h lab.Host, conn, root transport.Conn) {
+	t.Helper()
+	l = labtest.New(t, 1)
+	h = l.Hosts[0]
+	conn = labConn(t, l, h)
+	core.Register()
+	root = conn.Become(transport.Become{Enabled: true})
+	if len(clean) > 0 {
+		rm := "rm -rf --"
+		for _, p := range clean {
+			rm += " " + shellescape.Quote(p)
+		}
+		if _, err := root.Run(context.Background(), rm, transport.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { root.Run(context.Background(), rm, transport.RunOptions{}) })
+	}
+	return l, h, conn, root
+}
+
 type labStep struct {
 	name     string
 	as       string // "" login user, "root", "postgres"
@@ -50,17 +74,10 @@ type labStep struct {
 }
 
 func TestLabCoreModules(t *testing.T) {
-	l := labtest.New(t, 1)
-	h := l.Hosts[0]
-	conn := labConn(t, l, h)
-	core.Register()
+	_, h, conn, root := labHost(t, "/tmp/sshplay-core-lab", "/etc/sshplay-core-lab.conf")
 	ctx := context.Background()
-	root := conn.Become(transport.Become{Enabled: true})
-	if _, err := root.Run(ctx, "rm -rf /tmp/sshplay-core-lab /etc/sshplay-core-lab.conf", transport.RunOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		root.Run(context.Background(), "rm -rf /tmp/sshplay-core-lab /etc/sshplay-core-lab.conf "+h.DataDir+"/sshplay-core-lab.conf", transport.RunOptions{})
+		root.Run(context.Background(), "rm -f -- "+shellescape.Quote(h.DataDir+"/sshplay-core-lab.conf"), transport.RunOptions{})
 	})
 	local := t.TempDir()
 	d := "/tmp/sshplay-core-lab/sub"
