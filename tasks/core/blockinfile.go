@@ -139,13 +139,8 @@ func planBlockinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*
 		appendNewline:  a.boolean("append_newline", false),
 	}
 	create := a.boolean("create", false)
-	backup := a.boolean("backup", false)
-	validate := a.str("validate", "")
-	_ = a.boolean("unsafe_writes", false)
-	attrs := parseAttrs(a, false)
-	if validate != "" && !strings.Contains(validate, "%s") {
-		a.fail("validate must contain %%s: %s", validate)
-	}
+	ea := parseEditArgs(a)
+	backup, validate, attrs := ea.backup, ea.validate, ea.attrs
 	if a.err != nil {
 		return nil, a.err
 	}

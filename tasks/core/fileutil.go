@@ -475,3 +475,22 @@ func readEditTarget(ctx context.Context, c transport.Conn, p string, attrs fileA
 	}
 	return real, fi, data, exists, reads, nil, nil
 }
+
+// editArgs are the arguments lineinfile, blockinfile and replace share:
+// backup, validate (which must name the file as %s), unsafe_writes
+// (accepted, writes are always atomic), and the file attributes.
+type editArgs struct {
+	backup   bool
+	validate string
+	attrs    fileAttrs
+}
+
+func parseEditArgs(a *args) editArgs {
+	e := editArgs{backup: a.boolean("backup", false), validate: a.str("validate", "")}
+	_ = a.boolean("unsafe_writes", false)
+	e.attrs = parseAttrs(a, false)
+	if e.validate != "" && !strings.Contains(e.validate, "%s") {
+		a.fail("validate must contain %%s: %s", e.validate)
+	}
+	return e
+}

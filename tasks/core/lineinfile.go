@@ -209,14 +209,12 @@ func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*t
 		firstMatch:   a.boolean("firstmatch", false),
 	}
 	create := a.boolean("create", false)
-	backup := a.boolean("backup", false)
-	validate := a.str("validate", "")
-	_ = a.boolean("unsafe_writes", false)
+	ea := parseEditArgs(a)
+	backup, validate, attrs := ea.backup, ea.validate, ea.attrs
 	_ = a.boolean("follow", false)
 	if enc := a.str("encoding", "utf-8"); enc != "utf-8" && enc != "utf8" {
 		a.fail("only utf-8 encoding is supported, got %q", enc)
 	}
-	attrs := parseAttrs(a, false)
 	if rx := a.optStr("regexp"); rx != nil && a.err == nil {
 		re, err := compilePy(*rx, false)
 		if err != nil {
@@ -226,8 +224,6 @@ func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*t
 	}
 	if a.err == nil {
 		switch {
-		case validate != "" && !strings.Contains(validate, "%s"):
-			a.fail("validate must contain %%s: %s", validate)
 		case state == "present" && o.backrefs && o.regexp == nil:
 			a.fail("regexp is required with backrefs=true")
 		case state == "present" && o.line == nil:

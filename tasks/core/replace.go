@@ -7,7 +7,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -62,15 +61,10 @@ func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 	rx := a.required("regexp")
 	repl := a.str("replace", "")
 	after, before := a.optStr("after"), a.optStr("before")
-	backup := a.boolean("backup", false)
-	validate := a.str("validate", "")
-	_ = a.boolean("unsafe_writes", false)
+	ea := parseEditArgs(a)
+	backup, validate, attrs := ea.backup, ea.validate, ea.attrs
 	if enc := a.str("encoding", "utf-8"); enc != "utf-8" && enc != "utf8" {
 		a.fail("only utf-8 encoding is supported, got %q", enc)
-	}
-	attrs := parseAttrs(a, false)
-	if validate != "" && !strings.Contains(validate, "%s") {
-		a.fail("validate must contain %%s: %s", validate)
 	}
 	if a.err != nil {
 		return nil, a.err
