@@ -15,8 +15,9 @@ import (
 	"os/exec"
 	"os/user"
 	"strings"
-	"sync"
 	"syscall"
+
+	"github.com/pkg/sftp"
 )
 
 // LocalConn runs commands and file operations on the control machine.
@@ -26,15 +27,10 @@ type LocalConn struct {
 	state *localState
 }
 
+// localState is shared by a LocalConn and its Become views: the sudo'd
+// sftp-servers, one per become user.
 type localState struct {
-	mu    sync.Mutex
-	sftps map[string]*localSFTP
-}
-
-type localSFTP struct {
-	ready chan struct{}
-	s     *sudoSFTP
-	err   error
+	sftps *sftpCache
 }
 
 var _ Conn = (*LocalConn)(nil)
@@ -45,7 +41,7 @@ func Local() Conn { return NewLocalConn("localhost") }
 // NewLocalConn returns a Conn for the control machine with the given
 // inventory name.
 func NewLocalConn(name string) *LocalConn {
-	return &LocalConn{name: name, state: &localState{sftps: map[string]*localSFTP{}}}
+	return &LocalConn{name: name, state: &localState{sftps: newSFTPCache()}}
 }
 
 // Host is the inventory name.
@@ -147,19 +143,7 @@ func (c *LocalConn) Become(b Become) Conn {
 
 // Close stops the sudo'd sftp-servers of Become views.
 func (c *LocalConn) Close() error {
-	c.state.mu.Lock()
-	slots := c.state.sftps
-	c.state.sftps = map[string]*localSFTP{}
-	c.state.mu.Unlock()
-	for _, s := range slots {
-		select {
-		case <-s.ready:
-			if s.s != nil {
-				s.s.close()
-			}
-		default:
-		}
-	}
+	c.state.sftps.closeAll(false)
 	return nil
 }
 
@@ -168,35 +152,17 @@ func (c *LocalConn) fs(ctx context.Context) (fileSystem, error) {
 	if c.sudo == nil {
 		return osFS{}, nil
 	}
-	key := c.sudo.User
-	st := c.state
-	st.mu.Lock()
-	slot, ok := st.sftps[key]
-	if !ok {
-		slot = &localSFTP{ready: make(chan struct{})}
-		st.sftps[key] = slot
-		st.mu.Unlock()
-		slot.s, slot.err = c.openSFTP(ctx)
-		close(slot.ready)
-		if slot.err != nil {
-			st.mu.Lock()
-			if st.sftps[key] == slot {
-				delete(st.sftps, key)
-			}
-			st.mu.Unlock()
+	cl, err := c.state.sftps.get(ctx, c.sudo.User, func(ctx context.Context) (*sftp.Client, func(), error) {
+		s, err := c.openSFTP(ctx)
+		if err != nil {
+			return nil, nil, err
 		}
-	} else {
-		st.mu.Unlock()
-		select {
-		case <-slot.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+		return s.client, s.close, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if slot.err != nil {
-		return nil, slot.err
-	}
-	return sftpFS{c: slot.s.client}, nil
+	return sftpFS{c: cl}, nil
 }
 
 func (c *LocalConn) openSFTP(ctx context.Context) (*sudoSFTP, error) {

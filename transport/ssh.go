@@ -50,16 +50,9 @@ type sshHost struct {
 	lost chan struct{}
 
 	mu         sync.Mutex
-	sftps      map[string]*sftpSlot
+	sftps      *sftpCache
 	serverPath string
 	closed     bool
-}
-
-type sftpSlot struct {
-	ready  chan struct{}
-	client *sftp.Client
-	sudo   *sudoSFTP
-	err    error
 }
 
 // Dial connects to t (through t.ProxyJump, if any), checks its host key and
@@ -78,7 +71,7 @@ func Dial(ctx context.Context, t Target) (*SSHConn, error) {
 	if t.HostKeyChecking == "" {
 		t.HostKeyChecking = HostKeyStrict
 	}
-	h := &sshHost{target: t, slots: make(chan struct{}, maxSessionsPerHost), stopKA: make(chan struct{}), sftps: map[string]*sftpSlot{}}
+	h := &sshHost{target: t, slots: make(chan struct{}, maxSessionsPerHost), stopKA: make(chan struct{}), sftps: newSFTPCache()}
 	var via *ssh.Client
 	for _, hop := range t.ProxyJump {
 		if hop.Port == 0 {
@@ -427,21 +420,9 @@ func (c *SSHConn) Close() error {
 	c.h.closeMu.Do(func() {
 		c.h.mu.Lock()
 		c.h.closed = true
-		slots := c.h.sftps
-		c.h.sftps = map[string]*sftpSlot{}
 		c.h.mu.Unlock()
 		close(c.h.stopKA)
-		for _, s := range slots {
-			select {
-			case <-s.ready:
-				if s.sudo != nil {
-					s.sudo.client.Close()
-				} else if s.client != nil {
-					s.client.Close()
-				}
-			default:
-			}
-		}
+		c.h.sftps.closeAll(true)
 		err = c.h.client.Close()
 		c.h.closeHops()
 		if errors.Is(err, net.ErrClosed) {
@@ -467,65 +448,31 @@ func (h *sshHost) usable() error {
 }
 
 // fs returns the SFTP file system of this view's user, opening it on first
-// use; concurrent first callers wait for the same open.
+// use (see sftpCache).
 func (c *SSHConn) fs(ctx context.Context) (fileSystem, error) {
 	key := ""
 	if c.sudo != nil {
 		key = c.sudo.User
 	}
-	h := c.h
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
+	if err := c.h.usable(); err != nil {
 		return nil, errors.New("connection closed")
 	}
-	slot, ok := h.sftps[key]
-	if !ok {
-		slot = &sftpSlot{ready: make(chan struct{})}
-		h.sftps[key] = slot
-		h.mu.Unlock()
-		slot.client, slot.sudo, slot.err = c.openSFTP(ctx)
-		if slot.sudo != nil {
-			slot.client = slot.sudo.client
-		}
-		close(slot.ready)
-		h.mu.Lock()
-		if slot.err != nil && h.sftps[key] == slot {
-			// Not cached: a later call tries again.
-			delete(h.sftps, key)
-		}
-		h.mu.Unlock()
-		if slot.client != nil {
-			go func() {
-				slot.client.Wait()
-				h.mu.Lock()
-				if h.sftps[key] == slot {
-					delete(h.sftps, key)
-				}
-				h.mu.Unlock()
-			}()
-		}
-	} else {
-		h.mu.Unlock()
-		select {
-		case <-slot.ready:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	cl, err := c.h.sftps.get(ctx, key, c.openSFTP)
+	if err != nil {
+		return nil, err
 	}
-	if slot.err != nil {
-		return nil, slot.err
-	}
-	return sftpFS{c: slot.client}, nil
+	return sftpFS{c: cl}, nil
 }
 
-func (c *SSHConn) openSFTP(ctx context.Context) (*sftp.Client, *sudoSFTP, error) {
+// openSFTP opens the login user's SFTP subsystem, or a sudo'd sftp-server
+// for a Become view.
+func (c *SSHConn) openSFTP(ctx context.Context) (*sftp.Client, func(), error) {
 	if c.sudo == nil {
 		cl, err := sftp.NewClient(c.h.client)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open sftp: %w", err)
 		}
-		return cl, nil, nil
+		return cl, func() { cl.Close() }, nil
 	}
 	path, err := c.h.sftpServerPath(ctx)
 	if err != nil {
@@ -535,7 +482,7 @@ func (c *SSHConn) openSFTP(ctx context.Context) (*sftp.Client, *sudoSFTP, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	return nil, s, nil
+	return s.client, func() { s.client.Close() }, nil
 }
 
 // sftpServerPath finds the sftp-server binary once per host.
