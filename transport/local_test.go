@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // testFileOps checks the file operations of c on this machine's file system
@@ -163,26 +162,7 @@ func TestLocalRun(t *testing.T) {
 // TestLocalRunCancel: cancelling ctx kills the command's whole process
 // group (a background child too), and the error wraps context.Canceled.
 func TestLocalRunCancel(t *testing.T) {
-	c := Local()
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Run(ctx, "echo $$ > "+pidFile+"; sleep 300 & sleep 300; wait", RunOptions{})
-		errc <- err
-	}()
-	pgid := waitPIDFile(t, pidFile)
-	cancel()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "host localhost: run ") {
-			t.Errorf("cancel: want a host error wrapping context.Canceled, got %v", err)
-		}
-	case <-time.After(deadlockGuard):
-		t.Fatal("Run did not return after cancel")
-	}
-	waitGroupGone(t, pgid)
+	assertCancelKillsGroup(t, Local(), "localhost")
 }
 
 // fakeSudo is a stand-in for sudo that wants the password "s3cret", so the

@@ -4,6 +4,9 @@ package transport
 // behind: they look for live members of a process group in /proc.
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,4 +94,51 @@ func waitPIDFile(t *testing.T, file string) int {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// assertCancelKillsGroup runs a command on c that starts a background child,
+// cancels it once it is running, and checks that Run returns an error
+// naming host and wrapping context.Canceled, and that the whole process
+// group is gone. Local and SSH connections must behave the same.
+func assertCancelKillsGroup(t *testing.T, c Conn, host string) {
+	t.Helper()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Run(ctx, "echo $$ > "+pidFile+"; sleep 300 & sleep 300; wait", RunOptions{})
+		errc <- err
+	}()
+	pgid := waitPIDFile(t, pidFile)
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "host "+host+": run ") {
+			t.Fatalf("cancel: want a host error wrapping context.Canceled, got %v", err)
+		}
+	case <-time.After(deadlockGuard):
+		t.Fatal("Run did not return after cancel")
+	}
+	waitGroupGone(t, pgid)
+}
+
+// muteListener accepts TCP connections on 127.0.0.1 and never speaks: a
+// server that hangs an SSH handshake. It returns the port and the accepted
+// connections.
+func muteListener(t *testing.T) (port int, accepted <-chan net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			ch <- c
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, ch
 }

@@ -273,26 +273,8 @@ func TestSSHRunStdinAndLiveOutput(t *testing.T) {
 func TestSSHRunContextCancel(t *testing.T) {
 	f := newFixture(t, serverOpts{})
 	c := dialT(t, f.target)
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	errc := make(chan error, 1)
-	go func() {
-		_, err := c.Run(ctx, "echo $$ > "+pidFile+"; sleep 300 & sleep 300; wait", RunOptions{})
-		errc <- err
-	}()
-	pgid := waitPIDFile(t, pidFile)
-	cancel()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "host db3: run ") {
-			t.Fatalf("want a host error wrapping context.Canceled, got %v", err)
-		}
-	case <-time.After(deadlockGuard):
-		t.Fatal("Run did not return after cancel")
-	}
 	// The in-process server runs the command locally in its own group.
-	waitGroupGone(t, pgid)
+	assertCancelKillsGroup(t, c, "db3")
 	if _, err := c.Run(context.Background(), "true", RunOptions{}); err != nil {
 		t.Errorf("run after cancel: %v", err)
 	}
@@ -504,20 +486,9 @@ func TestSSHKeepaliveClosesDeadConnection(t *testing.T) {
 // TestSSHConnectTimeout: a server that accepts but never speaks SSH gives
 // a timeout error naming the limit, and the connection is closed.
 func TestSSHConnectTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	p, _ := parsePort(port)
+	p, accepted := muteListener(t)
+	port := strconv.Itoa(p)
+	var err error
 	errc := make(chan error, 1)
 	go func() {
 		_, err := Dial(context.Background(), Target{Name: "slow", Addr: "127.0.0.1", Port: p, User: "x", ConnectTimeout: 300 * time.Millisecond, AgentSocket: "/nonexistent"})
@@ -548,20 +519,8 @@ func TestSSHConnectTimeout(t *testing.T) {
 // TestSSHDialCancel: cancelling ctx during the handshake ends the dial with
 // an error wrapping context.Canceled.
 func TestSSHDialCancel(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			accepted <- c
-		}
-	}()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	p, _ := parsePort(port)
+	p, accepted := muteListener(t)
+	var err error
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
