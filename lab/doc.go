@@ -12,6 +12,12 @@
 // sudo) there is a second login user, sshplay-pw, whose sudo needs its
 // password (DIR/become_password); it is not in the inventory.
 //
+// To look like production, a lab can also have streaming standbys
+// (MakeStandby: pg_basebackup clones with primary_conninfo, as a DBA makes
+// them) and client-certificate users (AddClientCertUser: ssl on, a client
+// CA as ssl_ca_file, hostssl cert records). Reset undoes both, so every
+// host is again as Up created it.
+//
 // lab must never install packages (it tells the user which command to run),
 // never listen on anything but 127.0.0.0/8, and never stop or signal a
 // process it did not start: it only acts on the pids named in the pid files

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,14 @@ type Config struct {
 	// Stderr receives one progress line per host created or started; nil
 	// discards them.
 	Stderr io.Writer
+	// ClientCerts are set up once the hosts run (AddClientCertUser), before
+	// Standbys, so that a standby of such a host is a clone carrying its
+	// TLS files.
+	ClientCerts []ClientCertSpec
+	// Standbys are made once the hosts run (MakeStandby). A host that is
+	// already the standby of the same primary with the same sslmode is not
+	// cloned again, only checked to stream.
+	Standbys []StandbySpec
 }
 
 // Lab is a set of lab hosts sharing a directory. Its state is kept in
@@ -65,7 +74,13 @@ type Host struct {
 	// the host's SSH sessions).
 	SocketDir string `json:"socket_dir"`
 	// PGPassword is the password of the postgres role (also in DIR/pgpass).
+	// A standby's is its primary's: its catalog is a copy.
 	PGPassword string `json:"pg_password"`
+	// Primary names the lab host this host streams from, once MakeStandby
+	// made it a standby; "" for an independent host.
+	Primary string `json:"primary,omitempty"`
+	// PrimarySSLMode is the sslmode of a standby's primary_conninfo.
+	PrimarySSLMode string `json:"primary_sslmode,omitempty"`
 }
 
 // HostStatus is what Status reports for one host.
@@ -74,6 +89,14 @@ type HostStatus struct {
 	SSHD, Postgres     bool
 	// SSL is the value of SHOW ssl ("on"/"off"), "" when postgres is down.
 	SSL string
+	// Primary and PrimarySSLMode are the Host fields of a standby; "" for
+	// an independent host.
+	Primary, PrimarySSLMode string
+	// WALReceiver is a running standby's pg_stat_wal_receiver.status
+	// ("streaming" when all is well), "" otherwise.
+	WALReceiver string
+	// Standbys names the lab hosts that are standbys of this one.
+	Standbys []string
 }
 
 // ConfigError is bad input to Up (exit code 5 in the CLI).
@@ -197,18 +220,9 @@ var safeDir = regexp.MustCompile(`^/[A-Za-z0-9._/+@,=~-]*$`)
 // accepts connections. On error the state written so far stays in Dir, so
 // Open + Down can clean up.
 func Up(ctx context.Context, cfg Config) (*Lab, error) {
-	if cfg.N < 1 || cfg.N > MaxHosts {
-		return nil, &ConfigError{Msg: fmt.Sprintf("number of hosts must be 1..%d, got %d", MaxHosts, cfg.N)}
-	}
-	if cfg.Dir == "" {
-		return nil, &ConfigError{Msg: "no lab dir given"}
-	}
-	dir, err := filepath.Abs(cfg.Dir)
+	dir, err := checkConfig(cfg)
 	if err != nil {
-		return nil, &ConfigError{Msg: fmt.Sprintf("lab dir %s: %v", cfg.Dir, err)}
-	}
-	if !safeDir.MatchString(dir) {
-		return nil, &ConfigError{Msg: fmt.Sprintf("lab dir %q: use only letters, digits and ._/+@,=~- in the path", dir)}
+		return nil, err
 	}
 	if err := Check(); err != nil {
 		return nil, err
@@ -226,14 +240,8 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "hosts"), 0o755); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
+	if err := makeLabDir(dir); err != nil {
+		return nil, err
 	}
 	unlock, err := lock(ctx, filepath.Join(dir, ".lock"))
 	if err != nil {
@@ -264,23 +272,38 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 		}
 	}
 
-	if err := os.MkdirAll(claimsDir, 0o755); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	unlockClaims, err := lock(ctx, filepath.Join(claimsDir, ".lock"))
-	if err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	err = allocate(l)
-	if err == nil {
-		err = l.save()
-	}
-	unlockClaims()
-	if err != nil {
+	if err := l.claimAddresses(ctx); err != nil {
 		return nil, err
 	}
 
-	g, gctx = errgroup.WithContext(ctx)
+	if err := l.ensureHosts(ctx, logw); err != nil {
+		return l, err
+	}
+	if err := l.writeClientFiles(); err != nil {
+		return l, err
+	}
+	return l, l.applySpecs(ctx, cfg)
+}
+
+// makeLabDir creates the lab dir and its hosts directory, mode 0755 so that
+// the postgres and sshplay users can traverse them.
+func makeLabDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "hosts"), 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	return nil
+}
+
+// ensureHosts runs ensureHost for every host in parallel, then saves the
+// state (also after an error, so that Open + Down can clean up).
+func (l *Lab) ensureHosts(ctx context.Context, logw io.Writer) error {
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(8, 4*runtime.NumCPU()))
 	for i := range l.Hosts {
 		h := &l.Hosts[i]
@@ -288,17 +311,57 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 			return l.ensureHost(gctx, logw, h)
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	if serr := l.save(); err == nil {
 		err = serr
 	}
+	return err
+}
+
+// claimAddresses gives every host an address (allocate, under the
+// machine-wide claims lock) and saves the state while still holding it.
+func (l *Lab) claimAddresses(ctx context.Context) error {
+	if err := os.MkdirAll(claimsDir, 0o755); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	unlockClaims, err := lock(ctx, filepath.Join(claimsDir, ".lock"))
 	if err != nil {
-		return l, err
+		return fmt.Errorf("lab: %w", err)
 	}
-	if err := l.writeClientFiles(); err != nil {
-		return l, err
+	defer unlockClaims()
+	if err := allocate(l); err != nil {
+		return err
 	}
-	return l, nil
+	return l.save()
+}
+
+// checkConfig rejects bad input to Up before anything is done, and returns
+// the absolute lab dir. Standbys and client-certificate users may name any
+// host the lab will have: db01..dbNN, or more when it has more already.
+func checkConfig(cfg Config) (string, error) {
+	if cfg.N < 1 || cfg.N > MaxHosts {
+		return "", &ConfigError{Msg: fmt.Sprintf("number of hosts must be 1..%d, got %d", MaxHosts, cfg.N)}
+	}
+	if cfg.Dir == "" {
+		return "", &ConfigError{Msg: "no lab dir given"}
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return "", &ConfigError{Msg: fmt.Sprintf("lab dir %s: %v", cfg.Dir, err)}
+	}
+	if !safeDir.MatchString(dir) {
+		return "", &ConfigError{Msg: fmt.Sprintf("lab dir %q: use only letters, digits and ._/+@,=~- in the path", dir)}
+	}
+	n, current := cfg.N, map[string]string{}
+	if old, err := Open(dir); err == nil {
+		n = max(n, len(old.Hosts))
+		for _, h := range old.Hosts {
+			if h.Primary != "" {
+				current[h.Name] = h.Primary
+			}
+		}
+	}
+	return dir, checkSpecs(cfg, n, current)
 }
 
 // ensureHost creates h if it was never (completely) created, follows an
@@ -330,22 +393,13 @@ func (l *Lab) ensureHost(ctx context.Context, logw io.Writer, h *Host) error {
 	if h.PGPassword, err = readPassword(p.password); err != nil {
 		return fmt.Errorf("host %s: postgres %w", h.Name, err)
 	}
-	if listen, err := confValue(h.ConfigFile, "listen_addresses"); err != nil {
-		return fmt.Errorf("host %s: %w", h.Name, err)
-	} else if listen != h.Addr {
-		// The host got a new address (its old one was taken while it was
-		// down, or the lab state was lost).
-		if err := l.stopHost(ctx, h, p); err != nil {
+	if err := l.followAddress(ctx, logw, h, p); err != nil {
+		return err
+	}
+	if h.Primary != "" {
+		if err := l.refreshStandby(ctx, h, p); err != nil {
 			return err
 		}
-		uid, gid := pgIDs()
-		if err := readdressConf(h.ConfigFile, h.Addr, uid, gid); err != nil {
-			return fmt.Errorf("host %s: move to %s: %w", h.Name, h.Addr, err)
-		}
-		if err := readdressConf(filepath.Join(p.pristine, "postgresql.conf"), h.Addr, 0, 0); err != nil {
-			return fmt.Errorf("host %s: move to %s: %w", h.Name, h.Addr, err)
-		}
-		fmt.Fprintf(logw, "lab: %s moved from %s to %s\n", h.Name, listen, h.Addr)
 	}
 	changed, err := l.writeSSHDConfig(h, p)
 	if err != nil {
@@ -366,6 +420,31 @@ func (l *Lab) ensureHost(ctx context.Context, logw io.Writer, h *Host) error {
 	if !wasUp {
 		fmt.Fprintf(logw, "lab: %s %s started in %s\n", h.Name, h.Addr, time.Since(start).Round(time.Millisecond))
 	}
+	return nil
+}
+
+// followAddress rewrites listen_addresses (live and pristine) when the
+// host got a new address: its old one was taken while it was down, or the
+// lab state was lost. Its postgres and sshd are stopped first.
+func (l *Lab) followAddress(ctx context.Context, logw io.Writer, h *Host, p hostPaths) error {
+	listen, err := confValue(h.ConfigFile, "listen_addresses")
+	if err != nil {
+		return fmt.Errorf("host %s: %w", h.Name, err)
+	}
+	if listen == h.Addr {
+		return nil
+	}
+	if err := l.stopHost(ctx, h, p); err != nil {
+		return err
+	}
+	uid, gid := pgIDs()
+	if err := readdressConf(h.ConfigFile, h.Addr, uid, gid); err != nil {
+		return fmt.Errorf("host %s: move to %s: %w", h.Name, h.Addr, err)
+	}
+	if err := readdressConf(filepath.Join(p.pristine, "postgresql.conf"), h.Addr, 0, 0); err != nil {
+		return fmt.Errorf("host %s: move to %s: %w", h.Name, h.Addr, err)
+	}
+	fmt.Fprintf(logw, "lab: %s moved from %s to %s\n", h.Name, listen, h.Addr)
 	return nil
 }
 
@@ -481,6 +560,15 @@ func Open(dir string) (*Lab, error) {
 	return &l, nil
 }
 
+// saveAll saves the state and rewrites the client files (pgpass follows
+// the postgres passwords, which change when a host becomes a standby).
+func (l *Lab) saveAll() error {
+	if err := l.save(); err != nil {
+		return err
+	}
+	return l.writeClientFiles()
+}
+
 func (l *Lab) save() error {
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
@@ -562,44 +650,105 @@ func (l *Lab) StartHost(ctx context.Context, name string) error {
 	return l.startHost(ctx, h, pathsFor(l.Dir, name))
 }
 
-// Status reports, per host, whether sshd and postgres run and whether ssl
-// is on (SHOW ssl as postgres over the unix socket).
+// Status reports, per host, whether sshd and postgres run, whether ssl is
+// on (SHOW ssl as postgres over the unix socket) and, for standbys and
+// their primaries, how they are linked.
 func (l *Lab) Status(ctx context.Context) ([]HostStatus, error) {
 	st := make([]HostStatus, len(l.Hosts))
 	err := l.eachHost(ctx, func(ctx context.Context, h *Host, p hostPaths) error {
 		s := &st[h.index(l)]
-		*s = HostStatus{Host: h.Name, Addr: h.Addr, Layout: h.Layout, SSHD: sshdRunning(p), Postgres: pgRunning(p)}
+		*s = HostStatus{Host: h.Name, Addr: h.Addr, Layout: h.Layout, SSHD: sshdRunning(p), Postgres: pgRunning(p),
+			Primary: h.Primary, PrimarySSLMode: h.PrimarySSLMode, Standbys: l.standbysOf(h.Name)}
 		if !s.Postgres {
 			return nil
 		}
-		out, err := psql(ctx, h, p, "SHOW ssl")
-		if err != nil {
+		if h.Primary == "" {
+			out, err := psql(ctx, h, p, "SHOW ssl")
+			s.SSL = out
 			return err
 		}
-		s.SSL = out
-		return nil
+		out, err := psql(ctx, h, p, "SELECT current_setting('ssl') || '|' || coalesce((SELECT status FROM pg_stat_wal_receiver), 'stopped')")
+		s.SSL, s.WALReceiver, _ = strings.Cut(out, "|")
+		return err
 	})
 	return st, err
 }
 
-// Reset puts every host back to its pristine PostgreSQL configuration:
-// postgres is stopped, postgresql.conf, pg_hba.conf, pg_ident.conf and
-// postgresql.auto.conf are restored, every file added since creation to the
-// data and configuration directories (server.crt, server.key, root.crt,
-// backups) is removed, and the host is started again.
+// Reset puts every host back to how Up created it: postgres is stopped,
+// postgresql.conf, pg_hba.conf, pg_ident.conf and postgresql.auto.conf are
+// restored, every file added since creation to the data and configuration
+// directories (server.crt, server.key, root.crt, backups) is removed, and
+// the host is started again. A standby gets a fresh copy of the template
+// cluster and its own postgres password back, and is independent again;
+// roles the lab added (ReplicationUser, client-certificate users) are
+// dropped and the host's client CA copy removed.
 func (l *Lab) Reset(ctx context.Context) error {
 	unlock, err := lock(ctx, l.lockFile())
 	if err != nil {
 		return fmt.Errorf("lab: %w", err)
 	}
 	defer unlock()
-	return l.eachHost(ctx, func(ctx context.Context, h *Host, p hostPaths) error {
-		if err := stopPostgres(ctx, h, p); err != nil {
+	for _, h := range l.Hosts {
+		if h.Primary != "" { // its fresh cluster comes from the template
+			if err := ensureTemplate(ctx); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	err = l.eachHost(ctx, l.resetHost)
+	if serr := l.saveAll(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// resetHost is Reset for one host.
+func (l *Lab) resetHost(ctx context.Context, h *Host, p hostPaths) error {
+	if err := stopPostgres(ctx, h, p); err != nil {
+		return err
+	}
+	standby := h.Primary != ""
+	if standby {
+		if err := recloneTemplate(ctx, h, p); err != nil {
 			return err
 		}
-		if err := restorePristine(h, p); err != nil {
-			return err
+	}
+	if err := restorePristine(h, p); err != nil {
+		return err
+	}
+	for _, f := range []string{tlsDir(p), replicatorPasswordFile(p)} {
+		if err := removeIfExists(f); err != nil {
+			return fmt.Errorf("host %s: reset: %w", h.Name, err)
 		}
-		return l.startHost(ctx, h, p)
-	})
+	}
+	if err := l.startHost(ctx, h, p); err != nil {
+		return err
+	}
+	if !standby {
+		return dropLabRoles(ctx, h, p)
+	}
+	// A fresh cluster: no lab roles, and the postgres role has no password.
+	pw, err := readPassword(p.password)
+	if err != nil {
+		return fmt.Errorf("host %s: postgres %w", h.Name, err)
+	}
+	h.PGPassword = pw
+	if err := setPassword(ctx, h, p); err != nil {
+		return err
+	}
+	h.Primary, h.PrimarySSLMode = "", ""
+	return removeIfExists(rolesFile(p))
+}
+
+// Query runs sql (one statement, or several separated by semicolons) as
+// the postgres superuser on host over its unix socket, with psql -XAt, and
+// returns the output: one line per row, columns separated by "|". It works
+// on a standby too (read-only).
+func (l *Lab) Query(ctx context.Context, host, sql string) (string, error) {
+	h, err := l.Host(host)
+	if err != nil {
+		return "", err
+	}
+	return psqlSecret(ctx, h, pathsFor(l.Dir, h.Name), sql, "")
 }

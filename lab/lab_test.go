@@ -244,6 +244,9 @@ func TestUpRejectsBadInput(t *testing.T) {
 		{Dir: "/tmp/x", N: 201},
 		{Dir: "/tmp/with space", N: 1},
 		{Dir: "", N: 1},
+		{Dir: "/tmp/x", N: 2, Standbys: []lab.StandbySpec{{Standby: "db05", Primary: "db01"}}},
+		{Dir: "/tmp/x", N: 2, Standbys: []lab.StandbySpec{{Standby: "db02", Primary: "db01", Options: lab.StandbyOptions{SSLMode: "on"}}}},
+		{Dir: "/tmp/x", N: 2, ClientCerts: []lab.ClientCertSpec{{Host: "db01", Role: "postgres"}}},
 	} {
 		_, err := lab.Up(context.Background(), cfg)
 		var ce *lab.ConfigError

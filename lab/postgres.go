@@ -380,9 +380,21 @@ func psql(ctx context.Context, h *Host, p hostPaths, sql string) (string, error)
 	return out, nil
 }
 
+// psqlSecret runs SQL that holds secret (a password) as the postgres
+// superuser over the host's socket. The SQL goes on psql's stdin, never on
+// its command line, and secret is masked in the error.
+func psqlSecret(ctx context.Context, h *Host, p hostPaths, sql, secret string) (string, error) {
+	out, err := asPostgresIn(ctx, cmdInput{stdin: sql}, "psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+		"-h", p.run, "-p", strconv.Itoa(h.PGPort), "-U", PGUser, "-d", "postgres", "-f", "-")
+	if err != nil {
+		return "", fmt.Errorf("host %s: psql: %s", h.Name, redactPW(err.Error(), secret))
+	}
+	return out, nil
+}
+
 // setPassword gives the postgres role the host's password (scram-sha-256).
 func setPassword(ctx context.Context, h *Host, p hostPaths) error {
-	_, err := psql(ctx, h, p, "ALTER ROLE "+PGUser+" PASSWORD "+quoteConf(h.PGPassword))
+	_, err := psqlSecret(ctx, h, p, "ALTER ROLE "+PGUser+" PASSWORD "+quoteConf(h.PGPassword), h.PGPassword)
 	return err
 }
 

@@ -102,6 +102,37 @@ func Check() error {
 // file, not a pipe, so a daemon that keeps an inherited descriptor open can
 // never make run hang.
 func run(ctx context.Context, name string, args ...string) (string, error) {
+	return runIn(ctx, cmdInput{}, name, args...)
+}
+
+// cmdInput is what a command gets besides its arguments. Secrets travel
+// here (stdin, environment), never in argv, where any local user could read
+// them in /proc.
+type cmdInput struct {
+	// env, when not nil, replaces the PG* variables of our environment, so
+	// that a PGHOST or PGSSLMODE of the caller never changes what a lab
+	// command connects to.
+	env []string
+	// stdin is fed to the command ("" gives it an empty stdin).
+	stdin string
+}
+
+// environ returns the environment a command with in runs with.
+func (in cmdInput) environ() []string {
+	if in.env == nil {
+		return nil // exec: inherit ours
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PG") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, in.env...)
+}
+
+// runIn is run with stdin and environment from in.
+func runIn(ctx context.Context, in cmdInput, name string, args ...string) (string, error) {
 	f, err := os.CreateTemp("", "sshplay-lab-out-")
 	if err != nil {
 		return "", fmt.Errorf("run %s: %w", name, err)
@@ -113,6 +144,10 @@ func run(ctx context.Context, name string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.Dir = "/"
+	cmd.Env = in.environ()
+	if in.stdin != "" {
+		cmd.Stdin = strings.NewReader(in.stdin)
+	}
 	runErr := cmd.Run()
 	b, err := os.ReadFile(f.Name())
 	if err != nil {
@@ -130,7 +165,13 @@ func run(ctx context.Context, name string, args ...string) (string, error) {
 
 // asPostgres runs a PostgreSQL binary as the postgres OS user.
 func asPostgres(ctx context.Context, bin string, args ...string) (string, error) {
-	return run(ctx, "runuser", append([]string{"-u", PGUser, "--", filepath.Join(PGBinDir, bin)}, args...)...)
+	return asPostgresIn(ctx, cmdInput{}, bin, args...)
+}
+
+// asPostgresIn is asPostgres with stdin and environment from in (runuser
+// without --login passes the environment on).
+func asPostgresIn(ctx context.Context, in cmdInput, bin string, args ...string) (string, error) {
+	return runIn(ctx, in, "runuser", append([]string{"-u", PGUser, "--", filepath.Join(PGBinDir, bin)}, args...)...)
 }
 
 func commandName(name string, args []string) string {

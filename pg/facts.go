@@ -3,7 +3,10 @@ package pg
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"path"
@@ -96,6 +99,13 @@ type Facts struct {
 	UnfinishedRun string `json:"unfinished_run,omitempty"`
 	// TLS is the state of the TLS files; nil when not gathered.
 	TLS *TLSState `json:"tls,omitempty"`
+	// CAText is the file ssl_ca_file names as the server would read it
+	// ("" when the setting is empty or the file is missing): the CAs
+	// that clients' certificates are verified against.
+	CAText string `json:"ca_text,omitempty"`
+	// Impact is who depends on the server's TLS and pg_hba.conf now:
+	// live TCP sessions, replication links in both directions.
+	Impact *Impact `json:"impact,omitempty"`
 	// Stale names the parts a module of this run has changed since they
 	// were gathered (see the Part constants): they must be read again.
 	Stale []string `json:"stale,omitempty"`
@@ -158,10 +168,14 @@ type TLSState struct {
 	// server runs as, who must own server.key.
 	ClusterUser string `json:"cluster_user,omitempty"`
 	// DirExists says whether the TLS directory exists.
-	DirExists bool    `json:"dir_exists"`
-	Cert      TLSFile `json:"cert"`
-	Root      TLSFile `json:"root"`
-	CSR       TLSFile `json:"csr"`
+	DirExists bool `json:"dir_exists"`
+	// KeyPubSHA256 is the hex SHA-256 of the public key's DER (empty
+	// when there is no usable key): two hosts with the same value share a
+	// private key (a standby cloned with pg_basebackup).
+	KeyPubSHA256 string  `json:"key_pub_sha256,omitempty"`
+	Cert         TLSFile `json:"cert"`
+	Root         TLSFile `json:"root"`
+	CSR          TLSFile `json:"csr"`
 }
 
 // TLS file names in the TLS directory.
@@ -174,7 +188,13 @@ const (
 
 // factsSQL returns one JSON object. It needs PostgreSQL 10 or later
 // (pg_hba_file_rules) and a superuser (pg_file_settings, pg_read_file).
-const factsSQL = `SELECT current_setting('data_directory');
+const factsSQL = `SELECT current_setting('server_version_num')::int >= 120000 AS sshplay_gss \gset
+\if :sshplay_gss
+\set sshplay_gss_col 'coalesce((SELECT g.encrypted FROM pg_stat_gssapi g WHERE g.pid = a.pid), false)'
+\else
+\set sshplay_gss_col 'false'
+\endif
+SELECT current_setting('data_directory');
 SELECT current_setting('config_file');
 SELECT current_setting('hba_file');
 SELECT json_build_object(
@@ -204,7 +224,10 @@ SELECT json_build_object(
  'hba_text', translate(encode(pg_read_binary_file(current_setting('hba_file')), 'base64'), E'\n', ''),
  'hba_errors', (SELECT coalesce(json_agg(json_build_object('file_name', current_setting('hba_file'),
      'line_number', coalesce(line_number, 0), 'error', error) ORDER BY line_number), '[]'::json)
-   FROM pg_hba_file_rules WHERE error IS NOT NULL)
+   FROM pg_hba_file_rules WHERE error IS NOT NULL),
+ 'ca_text', CASE WHEN current_setting('ssl_ca_file') <> ''
+   THEN coalesce(pg_read_file(current_setting('ssl_ca_file'), 0, 1048576, true), '') ELSE '' END,
+ 'impact', ` + impactSQL + `
 );
 `
 
@@ -224,12 +247,17 @@ type GatherOptions struct {
 	TLS bool
 	// TLSDir is where they are; "" means the data directory.
 	TLSDir string
+	// ciphers, when set, is a cipher list (ssl_ciphers) to try with the
+	// host's openssl in the same round trip. Only GatherChecked sets it,
+	// as only it takes the verdict off the output.
+	ciphers string
 }
 
 // factsScript runs, in one round trip: psql (SQL on stdin; the server's own
 // psql when the socket's lock file names a running postmaster, so Debian's
 // Perl wrapper is skipped), the Patroni and openssl probes, and optionally
-// the TLS file probe. The [p] keeps grep from matching its own command line.
+// the TLS file probe, then the cipher check (last, see cutCipherCheck).
+// The [p] keeps grep from matching its own command line.
 func factsScript(o GatherOptions) string {
 	t := o.Target
 	var b strings.Builder
@@ -255,7 +283,7 @@ fi
 	}
 	b.WriteString("; do printf 'D %s\\n' \"$d\"; for f in \"$d\"/*" + BackupInfix + "[0-9]*Z; do [ -f \"$f\" ] && printf 'F %s\\n' \"$f\"; done; done; :\n")
 	if !o.TLS {
-		return b.String()
+		return b.String() + cipherCheckScript(o.ciphers)
 	}
 	dir := `${out%%"$nl"*}`
 	if o.TLSDir != "" {
@@ -275,7 +303,7 @@ f() { if [ ! -e "$2" ]; then printf '` + fileMarker + ` %s -1\n' "$1"
  else printf '` + fileMarker + ` %s -2\n' "$1"; fi; }
 f cert "$d/` + CertFile + `"; f root "$d/` + RootFile + `"; f csr "$d/` + CSRFile + `"
 `)
-	return b.String()
+	return b.String() + cipherCheckScript(o.ciphers)
 }
 
 // patroniProbe prints, on one line, the /proc entries of running Patroni
@@ -468,6 +496,7 @@ func parseTLS(s string) (*TLSState, error) {
 	case "missing":
 	case "ok":
 		st.KeyExists, st.KeyPub = true, body+"\n"
+		st.KeyPubSHA256 = PublicKeySHA256([]byte(st.KeyPub))
 	default:
 		st.KeyExists, st.KeyProblem = true, body
 		if body == "" {
@@ -564,6 +593,7 @@ func (f *Facts) MarshalJSON() ([]byte, error) { return json.Marshal(f.Map()) }
 func (f *Facts) Map() map[string]any {
 	r := *f
 	r.ConfigText, r.HBAText, r.Journal = nil, nil, nil
+	r.Impact = f.Impact.redacted()
 	r.Stale = append([]string(nil), f.Stale...)
 	for _, p := range []string{PartConfig, PartHBA, PartJournal} {
 		if !slices.Contains(r.Stale, p) {
@@ -653,6 +683,17 @@ func OpenSSLAddext(version string) bool {
 		return true
 	}
 	return false
+}
+
+// PublicKeySHA256 is the hex SHA-256 of a PEM public key's DER, "" when
+// pubPEM holds none.
+func PublicKeySHA256(pubPEM []byte) string {
+	b, _ := pem.Decode(pubPEM)
+	if b == nil {
+		return ""
+	}
+	sum := sha256.Sum256(b.Bytes)
+	return hex.EncodeToString(sum[:])
 }
 
 func truncate(s string, n int) string {

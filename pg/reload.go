@@ -1,10 +1,18 @@
 package pg
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path"
+	"strconv"
 	"strings"
+
+	"al.essio.dev/pkg/shellescape"
 
 	"github.com/sshplay/sshplay/transport"
 )
@@ -53,13 +61,101 @@ func ReadSettings(ctx context.Context, c transport.Conn, t Target) ([]Setting, e
 	return querySettings(ctx, c, t, settingsSQL)
 }
 
-// Reload signals the postmaster to reload, waits settle (e.g. "0.02"
-// seconds) in the same session and reads the running ssl settings: one
-// round trip. The backend applies the reload between statements, so the
-// settings are the new ones once the postmaster has re-read the files
-// (which may take longer: poll ReadSettings then).
-func Reload(ctx context.Context, c transport.Conn, t Target, settle string) ([]Setting, error) {
-	return querySettings(ctx, c, t, "SELECT pg_reload_conf();\nSELECT pg_sleep("+QuoteLiteral(settle)+"::float8);\n"+settingsSQL)
+// ReloadOptions say where Reload looks for the server's log.
+type ReloadOptions struct {
+	// DataDir is the cluster's data directory: its postmaster.pid names
+	// the postmaster whose standard error may be the log.
+	DataDir string
+}
+
+// ReloadResult is what a reload showed, and what ReloadProgress needs to
+// look again.
+type ReloadResult struct {
+	// Processed: the postmaster has handled the SIGHUP, SSL part
+	// included (a session it started afterwards sees pg_conf_load_time()
+	// past T0).
+	Processed bool
+	// Settings are the running ssl settings as that session saw them
+	// (nil until Processed).
+	Settings []Setting
+	// T0 is the server's clock (epoch seconds) just before the signal.
+	T0 string
+	// LogFile is the server log that was read: pg_current_logfile() with
+	// the logging collector, else the regular file the postmaster's
+	// standard error goes to; "" when there is neither.
+	LogFile string
+	// Log is what the log gained since the reload says (once Processed).
+	Log ReloadLog
+
+	logPath   string // where the host reads LogFile (/proc/PID/fd/2 for stderr)
+	logOffset int64  // LogFile's size before the reload
+	token     string // in the check line a session logs once Processed
+}
+
+// Reload signals the postmaster to reload and proves what came of it, in
+// one round trip: it notes the server log's size, sends pg_reload_conf(),
+// waits (up to about a second) until a new session shows that the
+// postmaster has handled the signal, reads the running ssl settings there,
+// has that session log a check line, and reads what the log gained up to
+// it. The postmaster handles the signal on its own time and reports a
+// rejected part (SSL files, pg_hba.conf) only in its log, so a caller
+// whose result is not Processed asks again with ReloadProgress.
+func Reload(ctx context.Context, c transport.Conn, t Target, o ReloadOptions) (*ReloadResult, error) {
+	token, err := checkToken()
+	if err != nil {
+		return nil, err
+	}
+	return runReloadScript(ctx, c, reloadScript(t, o.DataDir, token), token)
+}
+
+// ReloadProgress looks again, one round trip, after a Reload whose result
+// was not Processed: a new session, the settings, the log since the reload.
+func ReloadProgress(ctx context.Context, c transport.Conn, t Target, r *ReloadResult) (*ReloadResult, error) {
+	if _, err := strconv.ParseFloat(r.T0, 64); err != nil {
+		return nil, fmt.Errorf("host %s: reload progress: bad reload time %q", c.Host(), r.T0)
+	}
+	script := "LC_ALL=C; export LC_ALL\n" + psqlFunc(t) +
+		"t0=" + shellescape.Quote(r.T0) + "; size=" + strconv.FormatInt(r.logOffset, 10) +
+		"; log=" + shellescape.Quote(r.logPath) + "; src=" + shellescape.Quote(r.LogFile) + "\n" +
+		progressScript(r.token)
+	return runReloadScript(ctx, c, script, r.token)
+}
+
+// Markers in the reload script's output.
+const (
+	reloadMarker   = "@@sshplay-reload@@"
+	settingsMarker = "@@sshplay-settings@@"
+	logMarker      = "@@sshplay-log@@"
+)
+
+// checkLine is the text of the line a session logs once the postmaster
+// has handled the reload: the log holds every line of the reload up to it.
+const checkLine = "sshplay reload check "
+
+// logReadMax caps what is read of the log's gain.
+const logReadMax = 256 << 10
+
+// checkToken makes the check line of one reload unique on the host.
+func checkToken() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("reload check token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// psqlFunc defines q, psql with t's options and connection, taking more
+// options ("-v name=value") before the connection's.
+func psqlFunc(t Target) string {
+	prog := "psql"
+	if t.Bindir != "" {
+		prog = path.Join(t.Bindir, "psql")
+	}
+	conn := t.connArgs()
+	if t.SocketDir != "" {
+		conn = append([]string{"-h", t.SocketDir}, conn...)
+	}
+	return "q() { " + shellescape.QuoteCommand(append([]string{prog}, t.argv()...)) + ` "$@" ` + shellescape.QuoteCommand(conn) + "; }\n"
 }
 
 func querySettings(ctx context.Context, c transport.Conn, t Target, sql string) ([]Setting, error) {
@@ -67,8 +163,16 @@ func querySettings(ctx context.Context, c transport.Conn, t Target, sql string) 
 	if err != nil {
 		return nil, err
 	}
-	// The JSON array comes last (earlier statements print t or nothing;
-	// json_agg may break lines).
+	s, err := parseSettings(out)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", c.Host(), err)
+	}
+	return s, nil
+}
+
+// parseSettings reads the JSON array of settingsSQL, which comes last
+// (earlier statements print t or nothing; json_agg may break lines).
+func parseSettings(out []byte) ([]Setting, error) {
 	last := strings.TrimSpace(string(out))
 	if !strings.HasPrefix(last, "[") {
 		if i := strings.Index(last, "\n["); i >= 0 {
@@ -77,7 +181,133 @@ func querySettings(ctx context.Context, c transport.Conn, t Target, sql string) 
 	}
 	var s []Setting
 	if err := json.Unmarshal([]byte(last), &s); err != nil {
-		return nil, fmt.Errorf("host %s: parse pg_settings: %w (output %q)", c.Host(), err, truncate(string(out), 200))
+		return nil, fmt.Errorf("parse pg_settings: %w (output %q)", err, truncate(string(out), 200))
 	}
 	return s, nil
+}
+
+// logFileSQL prints the logging collector's current file (resolved
+// against the data directory), or nothing when the collector is off.
+const logFileSQL = `SELECT CASE WHEN current_setting('logging_collector')::bool AND pg_current_logfile() IS NOT NULL
+  THEN CASE WHEN pg_current_logfile() LIKE '/%' THEN pg_current_logfile()
+    ELSE current_setting('data_directory') || '/' || pg_current_logfile() END
+  ELSE '' END;
+`
+
+// reloadScript finds the server's log and notes its size, reloads
+// (pg_reload_conf() right after reading the server's clock), then runs
+// progressScript. A failure to find the log never stops the reload.
+func reloadScript(t Target, dataDir, token string) string {
+	var b strings.Builder
+	b.WriteString("LC_ALL=C; export LC_ALL\n")
+	b.WriteString(psqlFunc(t))
+	b.WriteString("log=$(q 2>/dev/null <<'SSHPLAY_SQL'\n" + logFileSQL + "SSHPLAY_SQL\n) || log=\nsrc=$log\n")
+	if dataDir != "" {
+		// Without the collector the log is wherever the postmaster's
+		// standard error goes (pg_ctl -l, pg_ctlcluster): read it
+		// through /proc when it is a regular file, never a pipe.
+		b.WriteString(`if [ -z "$log" ] && pid=$(head -n 1 ` + shellescape.Quote(path.Join(dataDir, "postmaster.pid")) + ` 2>/dev/null) && [ -n "$pid" ] && [ -f "/proc/$pid/fd/2" ] && [ -r "/proc/$pid/fd/2" ]; then
+ log=/proc/$pid/fd/2; src=$(readlink "$log" 2>/dev/null) || src=$log
+fi
+`)
+	}
+	b.WriteString(`size=-1; [ -z "$log" ] || size=$(stat -L -c %s -- "$log" 2>/dev/null) || size=-1
+r=$(q <<'SSHPLAY_SQL'
+SELECT extract(epoch FROM clock_timestamp());
+SELECT pg_reload_conf();
+SSHPLAY_SQL
+) || exit
+t0=$(printf '%s\n' "$r" | head -n 1)
+`)
+	b.WriteString(progressScript(token))
+	return b.String()
+}
+
+// progressScript waits (about a second at most) until a new session sees
+// pg_conf_load_time() past $t0: the postmaster starts sessions only
+// between signals, so it has then finished the reload, SSL part included.
+// That session reads the ssl settings and logs the check line; the script
+// prints what it learned and, once the check line is in the log (the
+// logging collector writes asynchronously), the log's gain since $size.
+func progressScript(token string) string {
+	check := checkLine + token
+	return `i=0
+while :; do
+ s=$(q -v sshplay_t0="$t0" <<'SSHPLAY_SQL'
+SELECT extract(epoch FROM pg_conf_load_time()) > :'sshplay_t0'::numeric AS sshplay_done \gset
+\if :sshplay_done
+SET log_error_verbosity = terse;
+SET log_min_error_statement = panic;
+DO $sshplay$BEGIN RAISE LOG '` + check + `'; END$sshplay$;
+` + settingsSQL + `\endif
+SSHPLAY_SQL
+ ) || exit
+ if [ -n "$s" ] || [ $i -ge 40 ]; then break; fi
+ i=$((i+1)); sleep 0.02
+done
+printf '` + reloadMarker + ` %s %s\n%s\n%s\n` + settingsMarker + `\n%s\n` + logMarker + `\n' "$t0" "$size" "$log" "$src" "$s"
+if [ -n "$s" ] && [ "$size" -ge 0 ]; then
+ i=0
+ while [ $i -lt 50 ] && ! tail -c +$((size+1)) -- "$log" 2>/dev/null | head -c ` + strconv.Itoa(logReadMax) + ` | grep -qF '` + check + `'; do i=$((i+1)); sleep 0.02; done
+ tail -c +$((size+1)) -- "$log" 2>/dev/null | head -c ` + strconv.Itoa(logReadMax) + `
+fi
+`
+}
+
+// runReloadScript runs a reload script and parses its report.
+func runReloadScript(ctx context.Context, c transport.Conn, script, token string) (*ReloadResult, error) {
+	res, err := c.Run(ctx, script, transport.RunOptions{})
+	if err != nil {
+		var ee *transport.ExitError
+		if errors.As(err, &ee) {
+			stderr := ee.Stderr
+			if res != nil && len(res.Stderr) > 0 {
+				stderr = string(res.Stderr)
+			}
+			return nil, &PsqlError{Host: c.Host(), Stderr: stderr, Code: ee.Code}
+		}
+		return nil, fmt.Errorf("host %s: reload: %w", c.Host(), err)
+	}
+	r, err := parseReloadOutput(res.Stdout, token)
+	if err != nil {
+		return nil, fmt.Errorf("host %s: reload: %w", c.Host(), err)
+	}
+	return r, nil
+}
+
+// parseReloadOutput reads what progressScript printed.
+func parseReloadOutput(out []byte, token string) (*ReloadResult, error) {
+	i := bytes.Index(out, []byte(reloadMarker+" "))
+	if i < 0 {
+		return nil, fmt.Errorf("no report in the output %q", truncate(string(out), 200))
+	}
+	head, rest, ok1 := strings.Cut(string(out[i+len(reloadMarker)+1:]), "\n"+settingsMarker+"\n")
+	settings, gain, ok2 := strings.Cut(rest, "\n"+logMarker+"\n")
+	fields := strings.SplitN(head, "\n", 3)
+	if !ok1 || !ok2 || len(fields) != 3 {
+		return nil, fmt.Errorf("bad report %q", truncate(string(out[i:]), 200))
+	}
+	t0, size, _ := strings.Cut(fields[0], " ")
+	r := &ReloadResult{T0: t0, LogFile: fields[2], logPath: fields[1], token: token, logOffset: -1}
+	if n, err := strconv.ParseInt(size, 10, 64); err == nil {
+		r.logOffset = n
+	}
+	if strings.TrimSpace(settings) == "" {
+		return r, nil
+	}
+	s, err := parseSettings([]byte(settings))
+	if err != nil {
+		return nil, err
+	}
+	r.Processed, r.Settings = true, s
+	switch {
+	case r.logPath == "":
+		r.LogFile = ""
+		r.Log = ReloadLog{Why: "no server log found (no logging collector, and the postmaster's standard error is not a regular file)"}
+	case r.logOffset < 0:
+		r.Log = ReloadLog{Why: "cannot read the size of " + r.LogFile}
+	default:
+		r.Log = ScanReloadLog(gain, checkLine+token)
+	}
+	return r, nil
 }

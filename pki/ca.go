@@ -69,6 +69,23 @@ type InitOptions struct {
 	Days int
 }
 
+// RootSubject is the subject (as pkix.Name.String prints it) of the root
+// Init creates with these options, so that a plan can name the root
+// clients will trust before the CA exists.
+func (o InitOptions) RootSubject() string { return caSubject(o.rootCN()).String() }
+
+func (o InitOptions) rootCN() string {
+	if o.CommonName == "" {
+		return "sshplay root CA"
+	}
+	return o.CommonName
+}
+
+// caSubject is the subject of sshplay's CA certificates.
+func caSubject(cn string) pkix.Name {
+	return pkix.Name{CommonName: cn, Organization: []string{"sshplay"}}
+}
+
 // CA is a loaded certificate authority. It is safe for concurrent use.
 type CA struct {
 	dir      string
@@ -105,11 +122,6 @@ func Init(dir string, opts InitOptions) (*CA, error) {
 	if days == 0 {
 		days = DefaultCADays
 	}
-	cn := opts.CommonName
-	if cn == "" {
-		cn = "sshplay root CA"
-	}
-
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("ca init %s: %w", dir, err)
@@ -117,16 +129,8 @@ func Init(dir string, opts InitOptions) (*CA, error) {
 	mu, _ := procLocks.LoadOrStore(abs, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := privateDir(dir); err != nil {
 		return nil, fmt.Errorf("ca init %s: %w", dir, err)
-	}
-	if st, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("ca init %s: %w", dir, err)
-	} else if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("ca init %s: restrict to 0700: %w", dir, err)
-		}
 	}
 	unlock, err := lockDir(dir)
 	if err != nil {
@@ -135,65 +139,94 @@ func Init(dir string, opts InitOptions) (*CA, error) {
 	defer unlock()
 
 	now := time.Now()
-	rootCertPath := filepath.Join(dir, RootCertFile)
-	if _, err := os.Stat(rootCertPath); errors.Is(err, fs.ErrNotExist) {
-		rootKey, err := loadOrCreateKey(filepath.Join(dir, RootKeyFile), keyType)
-		if err != nil {
-			return nil, fmt.Errorf("ca init %s: %w", dir, err)
-		}
-		tmpl, err := caTemplate(cn, rootKey.Public(), now, now.AddDate(0, 0, days), 1)
-		if err != nil {
-			return nil, fmt.Errorf("ca init %s: %w", dir, err)
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, rootKey.Public(), rootKey)
-		if err != nil {
-			return nil, fmt.Errorf("ca init %s: create root certificate: %w", dir, err)
-		}
-		if err := writeFileAtomic(rootCertPath, pemCert(der), 0o644); err != nil {
-			return nil, fmt.Errorf("ca init %s: %w", dir, err)
-		}
-	} else if err != nil {
+	if err := createRoot(dir, keyType, opts.rootCN(), now, days); err != nil {
 		return nil, fmt.Errorf("ca init %s: %w", dir, err)
 	}
-
 	if opts.Intermediate {
-		interCertPath := filepath.Join(dir, IntermediateCertFile)
-		if _, err := os.Stat(interCertPath); errors.Is(err, fs.ErrNotExist) {
-			root, _, rootKey, err := loadPair(dir, RootCertFile, RootKeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("ca init %s: %w", dir, err)
-			}
-			// The intermediate uses the root's key type.
-			interKey, err := loadOrCreateKey(filepath.Join(dir, IntermediateKeyFile), keyTypeOf(rootKey.Public()))
-			if err != nil {
-				return nil, fmt.Errorf("ca init %s: %w", dir, err)
-			}
-			notAfter := now.AddDate(0, 0, days)
-			if notAfter.After(root.NotAfter) {
-				notAfter = root.NotAfter
-			}
-			icn := root.Subject.CommonName
-			if opts.CommonName == "" || icn == "" {
-				icn = "sshplay intermediate CA"
-			} else {
-				icn += " intermediate"
-			}
-			tmpl, err := caTemplate(icn, interKey.Public(), now, notAfter, 0)
-			if err != nil {
-				return nil, fmt.Errorf("ca init %s: %w", dir, err)
-			}
-			der, err := x509.CreateCertificate(rand.Reader, tmpl, root, interKey.Public(), rootKey)
-			if err != nil {
-				return nil, fmt.Errorf("ca init %s: create intermediate certificate: %w", dir, err)
-			}
-			if err := writeFileAtomic(interCertPath, pemCert(der), 0o644); err != nil {
-				return nil, fmt.Errorf("ca init %s: %w", dir, err)
-			}
-		} else if err != nil {
+		if err := addIntermediate(dir, opts.CommonName == "", now, days); err != nil {
 			return nil, fmt.Errorf("ca init %s: %w", dir, err)
 		}
 	}
 	return Open(dir)
+}
+
+// privateDir creates dir 0700, or tightens an existing one to 0700: it
+// holds the CA's private keys.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("restrict to 0700: %w", err)
+		}
+	}
+	return nil
+}
+
+// createRoot makes the self-signed root in dir unless root.crt exists
+// (a root key without its certificate is reused, see loadOrCreateKey).
+func createRoot(dir, keyType, cn string, now time.Time, days int) error {
+	rootCertPath := filepath.Join(dir, RootCertFile)
+	if _, err := os.Stat(rootCertPath); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	rootKey, err := loadOrCreateKey(filepath.Join(dir, RootKeyFile), keyType)
+	if err != nil {
+		return err
+	}
+	tmpl, err := caTemplate(cn, rootKey.Public(), now, now.AddDate(0, 0, days), 1)
+	if err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, rootKey.Public(), rootKey)
+	if err != nil {
+		return fmt.Errorf("create root certificate: %w", err)
+	}
+	return writeFileAtomic(rootCertPath, pemCert(der), 0o644)
+}
+
+// addIntermediate makes the intermediate in dir, signed by the root and of
+// the root's key type, unless intermediate.crt exists. It never outlives
+// the root. defaultName: the root has the default name, so the
+// intermediate gets the default one too (else the root's, + "
+// intermediate").
+func addIntermediate(dir string, defaultName bool, now time.Time, days int) error {
+	interCertPath := filepath.Join(dir, IntermediateCertFile)
+	if _, err := os.Stat(interCertPath); !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	root, _, rootKey, err := loadPair(dir, RootCertFile, RootKeyFile)
+	if err != nil {
+		return err
+	}
+	interKey, err := loadOrCreateKey(filepath.Join(dir, IntermediateKeyFile), keyTypeOf(rootKey.Public()))
+	if err != nil {
+		return err
+	}
+	notAfter := now.AddDate(0, 0, days)
+	if notAfter.After(root.NotAfter) {
+		notAfter = root.NotAfter
+	}
+	icn := root.Subject.CommonName
+	if defaultName || icn == "" {
+		icn = "sshplay intermediate CA"
+	} else {
+		icn += " intermediate"
+	}
+	tmpl, err := caTemplate(icn, interKey.Public(), now, notAfter, 0)
+	if err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, root, interKey.Public(), rootKey)
+	if err != nil {
+		return fmt.Errorf("create intermediate certificate: %w", err)
+	}
+	return writeFileAtomic(interCertPath, pemCert(der), 0o644)
 }
 
 // Open loads the CA in dir. It refuses key files readable by group or others
@@ -324,7 +357,7 @@ func caTemplate(cn string, pub crypto.PublicKey, now, notAfter time.Time, maxPat
 	}
 	return &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"sshplay"}},
+		Subject:               caSubject(cn),
 		NotBefore:             now.Add(-clockSkew),
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,

@@ -8,7 +8,9 @@
 // host cannot obtain a certificate for a name it chose itself. CertInfo,
 // NeedsRenewal, PublicKeyMatches and VerifyChain answer "is the certificate a
 // host presents still the one we want?". WriteCSR and ReadSigned are the file
-// exchange used when an external CA signs instead.
+// exchange used when an external CA signs instead. NewTrustBundle builds a
+// server's ssl_ca_file: sshplay's root plus the client CAs the server
+// trusted before, which clients presenting certificates depend on.
 //
 // pki never sees a server's private key (keys are made on the server, only
 // CSRs travel), never opens a network connection, never overwrites an

@@ -32,6 +32,11 @@ type SignRequest struct {
 	Days int
 	// Now is the issue time; zero means time.Now().
 	Now time.Time
+	// ByRoot signs with the root even when the CA has an intermediate: a
+	// job that no longer wants an intermediate (tls_intermediate: false)
+	// must get leaves that chain to the root alone. The leaf then goes to
+	// ssl_cert_file without ChainPEM.
+	ByRoot bool
 }
 
 // ErrBadCSR is wrapped by Sign's errors about the CSR itself (unparsable,
@@ -43,7 +48,7 @@ var ErrBadCSR = errors.New("bad certificate request")
 // ssl_cert_file). The CSR's signature is checked, then only its public key
 // is used. Ed25519/Ed448 keys, RSA keys under 2048 bits and elliptic curves
 // other than P-256/P-384/P-521 are refused. The intermediate signs when
-// there is one, else the root.
+// there is one (unless req.ByRoot), else the root.
 func (ca *CA) Sign(csrPEM []byte, req SignRequest) ([]byte, error) {
 	csr, err := ParseCSR(csrPEM)
 	if err != nil {
@@ -52,51 +57,20 @@ func (ca *CA) Sign(csrPEM []byte, req SignRequest) ([]byte, error) {
 	if err := checkLeafKey(csr.PublicKey); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadCSR, err)
 	}
-	if len(req.DNSNames) == 0 && len(req.IPs) == 0 {
-		return nil, errors.New("sign: no DNS names or IP addresses requested")
+	leaf, err := req.leaf()
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
 	}
-	var dns []string
-	for _, n := range req.DNSNames {
-		c, err := normalizeDNSName(n)
-		if err != nil {
-			return nil, fmt.Errorf("sign: %w", err)
-		}
-		dns = appendUnique(dns, c)
-	}
-	var ips []net.IP
-	for _, ip := range req.IPs {
-		if ip == nil || (ip.To4() == nil && len(ip) != net.IPv6len) {
-			return nil, fmt.Errorf("sign: invalid IP address %v", ip)
-		}
-		ips = appendUniqueIP(ips, ip)
-	}
-	if req.Days < 0 {
-		return nil, fmt.Errorf("sign: days must be positive, got %d", req.Days)
-	}
-	days := req.Days
-	if days == 0 {
-		days = DefaultLeafDays
-	}
-	now := req.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	cn := req.CommonName
-	switch {
-	case cn != "":
-	case len(dns) > 0:
-		cn = dns[0]
-	default:
-		cn = ips[0].String()
-	}
-
 	issuer, key := ca.signer()
-	notAfter := now.AddDate(0, 0, days)
+	if req.ByRoot {
+		issuer, key = ca.root, ca.rootKey
+	}
+	if !leaf.now.Before(issuer.NotAfter) {
+		return nil, fmt.Errorf("sign: issuer %q expired on %s", issuer.Subject.CommonName, issuer.NotAfter.Format(time.RFC3339))
+	}
+	notAfter := leaf.now.AddDate(0, 0, leaf.days)
 	if notAfter.After(issuer.NotAfter) {
 		notAfter = issuer.NotAfter
-	}
-	if !now.Before(issuer.NotAfter) {
-		return nil, fmt.Errorf("sign: issuer %q expired on %s", issuer.Subject.CommonName, issuer.NotAfter.Format(time.RFC3339))
 	}
 	serial, err := randomSerial()
 	if err != nil {
@@ -112,15 +86,15 @@ func (ca *CA) Sign(csrPEM []byte, req SignRequest) ([]byte, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             now.Add(-clockSkew),
+		Subject:               pkix.Name{CommonName: leaf.cn},
+		NotBefore:             leaf.now.Add(-clockSkew),
 		NotAfter:              notAfter,
 		KeyUsage:              usage,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  false,
-		DNSNames:              dns,
-		IPAddresses:           ips,
+		DNSNames:              leaf.dns,
+		IPAddresses:           leaf.ips,
 		SubjectKeyId:          ski,
 		AuthorityKeyId:        issuer.SubjectKeyId,
 		SignatureAlgorithm:    sigAlgFor(key.Public()),
@@ -130,6 +104,54 @@ func (ca *CA) Sign(csrPEM []byte, req SignRequest) ([]byte, error) {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	return pemCert(der), nil
+}
+
+// leafFields are a SignRequest checked and with its defaults applied.
+type leafFields struct {
+	dns  []string
+	ips  []net.IP
+	cn   string
+	days int
+	now  time.Time
+}
+
+// leaf checks the request (names required and valid, days not negative)
+// and applies the defaults.
+func (req SignRequest) leaf() (*leafFields, error) {
+	if len(req.DNSNames) == 0 && len(req.IPs) == 0 {
+		return nil, errors.New("no DNS names or IP addresses requested")
+	}
+	l := &leafFields{days: req.Days, now: req.Now, cn: req.CommonName}
+	for _, n := range req.DNSNames {
+		c, err := normalizeDNSName(n)
+		if err != nil {
+			return nil, err
+		}
+		l.dns = appendUnique(l.dns, c)
+	}
+	for _, ip := range req.IPs {
+		if ip == nil || (ip.To4() == nil && len(ip) != net.IPv6len) {
+			return nil, fmt.Errorf("invalid IP address %v", ip)
+		}
+		l.ips = appendUniqueIP(l.ips, ip)
+	}
+	if req.Days < 0 {
+		return nil, fmt.Errorf("days must be positive, got %d", req.Days)
+	}
+	if l.days == 0 {
+		l.days = DefaultLeafDays
+	}
+	if l.now.IsZero() {
+		l.now = time.Now()
+	}
+	switch {
+	case l.cn != "":
+	case len(l.dns) > 0:
+		l.cn = l.dns[0]
+	default:
+		l.cn = l.ips[0].String()
+	}
+	return l, nil
 }
 
 // ParseCSR decodes a PEM certificate request and checks its signature.

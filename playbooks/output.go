@@ -159,6 +159,15 @@ func (hr *HostResult) shownResult() map[string]any {
 		return map[string]any{"censored": NoLogMessage, "changed": hr.Status == tasks.StatusChanged}
 	}
 	m, _ := maskValue(hr.Result, hr.Secrets).(map[string]any)
+	if _, ok := m[tasks.RepeatedFactsKey]; ok {
+		c := make(map[string]any, len(m))
+		for k, v := range m {
+			if k != tasks.RepeatedFactsKey {
+				c[k] = v
+			}
+		}
+		m = c
+	}
 	return m
 }
 
@@ -395,7 +404,7 @@ func (r *textReporter) HostResult(hr *HostResult) {
 			line += "\n" + r.color(cCyan, "...ignoring")
 		}
 	case tasks.StatusChanged:
-		line = r.color(cYellow, "changed: "+host+item+r.planNote(hr)+r.details(hr))
+		line = r.color(cYellow, "changed: "+host+item+r.planNote(hr)+r.outcome(hr)+r.details(hr))
 	case tasks.StatusSkipped:
 		if hr.WouldRun {
 			line = r.color(cCyan, "skipping: "+host+item+" (would run)")
@@ -403,7 +412,7 @@ func (r *textReporter) HostResult(hr *HostResult) {
 			line = r.color(cCyan, "skipping: "+host+item)
 		}
 	default:
-		line = r.color(cGreen, "ok: "+host+item+r.details(hr))
+		line = r.color(cGreen, "ok: "+host+item+r.outcome(hr)+r.details(hr))
 	}
 	fmt.Fprintln(r.w, line)
 }
@@ -426,10 +435,33 @@ func (r *textReporter) planNote(hr *HostResult) string {
 	return " (" + maskString(hr.Summary, hr.Secrets) + ")"
 }
 
+// outcome is what a real run did, in the module's own few words
+// (tasks.OutcomeKey), so that a run says "reloaded" or "key kept" per host
+// without -v. A check run shows it for tasks with nothing to change (what
+// the plan found); for changes it shows the plan instead (planNote).
+func (r *textReporter) outcome(hr *HostResult) string {
+	if hr.NoLog || r.opts.Check && hr.Status != tasks.StatusOK {
+		return ""
+	}
+	if o, ok := hr.Result[tasks.OutcomeKey].(string); ok && o != "" {
+		return " (" + maskString(o, hr.Secrets) + ")"
+	}
+	return ""
+}
+
 // details is what follows "ok: [h]": the debug message, or the whole
-// result with -v.
+// result with -v (facts another task already showed only from -vvv on).
 func (r *textReporter) details(hr *HostResult) string {
 	res := hr.shownResult()
+	if repeated, _ := hr.Result[tasks.RepeatedFactsKey].(bool); repeated && r.opts.Verbose < 3 {
+		c := make(map[string]any, len(res))
+		for k, v := range res {
+			if k != "ansible_facts" {
+				c[k] = v
+			}
+		}
+		res = c
+	}
 	if hr.Task.Module == "debug" && !hr.HasItem {
 		shown := map[string]any{}
 		for k, v := range res {

@@ -127,6 +127,17 @@ type Change struct {
 	RunsInCheck bool
 }
 
+// Result keys every module may set for the output layers.
+const (
+	// OutcomeKey holds a few words on what a task did to the host
+	// ("reloaded", "key kept", "certificate renewed, 364 days"), shown
+	// after the host's status line without -v.
+	OutcomeKey = "outcome"
+	// RepeatedFactsKey marks a result whose ansible_facts repeat what an
+	// earlier task already showed: text output leaves them out below -vvv.
+	RepeatedFactsKey = "_sshplay_repeated_facts"
+)
+
 // Env is what a module sees of the host and the run.
 type Env struct {
 	// Host is the inventory name.

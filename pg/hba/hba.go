@@ -59,7 +59,9 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
-// RejectComment is written above the reject lines EnforceSSL inserts.
+// RejectComment is written above the reject lines EnforceSSL inserts. It
+// marks them as EnforceSSL's own: only lines right under it are ever
+// moved by a later run.
 const RejectComment = "# sshplay: refuse non-TLS TCP connections"
 
 func isTCPType(t string) bool {
@@ -109,7 +111,8 @@ func splitPhysical(content []byte) []physical {
 
 // entries groups physical lines into logical lines as PostgreSQL 16 does:
 // a line whose last character (after dropping "\r") is a backslash
-// continues on the next one.
+// continues on the next one. The backslash is dropped even on the last
+// line of the file, where there is nothing to continue on.
 func entries(ph []physical) []*entry {
 	var out []*entry
 	for i := 0; i < len(ph); {
@@ -120,12 +123,11 @@ func entries(ph []physical) []*entry {
 			e.segStart = append(e.segStart, sb.Len())
 			e.count++
 			i++
-			if strings.HasSuffix(t, `\`) && i < len(ph) {
-				sb.WriteString(t[:len(t)-1])
-				continue
+			cont := strings.HasSuffix(t, `\`)
+			sb.WriteString(strings.TrimSuffix(t, `\`))
+			if !cont {
+				break
 			}
-			sb.WriteString(t)
-			break
 		}
 		e.logical = sb.String()
 		e.fields, e.comment = tokenize(e.logical)
@@ -315,25 +317,58 @@ func Parse(content []byte) ([]Record, []Include, error) {
 
 // EnforceOptions tune EnforceSSL.
 type EnforceOptions struct {
-	// OmitReject skips the hostnossl reject lines; by default (false) they
-	// are inserted.
+	// OmitReject skips adding the hostnossl reject lines; by default
+	// (false) they are added. Reject lines an earlier run wrote in a place
+	// that shadows a keeper (see EnforceSSL) are moved either way.
 	OmitReject bool
 }
 
 // EnforceSSL rewrites pg_hba.conf so TCP clients must use TLS:
-//   - every "host" record (replication ones too) becomes "hostssl", padded
-//     so the following columns stay where they were when spaces allow;
+//   - every "host" and "hostnogssenc" record (replication ones too)
+//     becomes "hostssl", keeping the following columns where they were
+//     when spaces allow. Both types match plaintext as well as TLS; TLS
+//     connections are never GSSAPI-encrypted, so for them the meaning is
+//     unchanged;
 //   - unless opts.OmitReject, "hostnossl all all 0.0.0.0/0 reject" and
-//     "hostnossl all all ::/0 reject", under RejectComment, are inserted
-//     before the first TCP record or include directive (at the end when
-//     there is neither), unless equivalent rejects are already there.
+//     "hostnossl all all ::/0 reject", under RejectComment, are added
+//     where they shadow nothing that must still match (below), unless
+//     equivalent reject lines are already in such a place.
+//
+// Placement. First match wins. After the conversion only hostnossl
+// records can match a plaintext connection, so wherever the reject lines
+// stand (before any include directive), they refuse every plaintext
+// connection that no hostnossl record ahead of them admits. Their place
+// decides what else they hide: hostnossl also matches GSSAPI-encrypted
+// connections, so every record behind them that could match those, or
+// plaintext, is dead. Hence a "keeper" — any hostgssenc record, and any
+// hostnossl record whose method is not reject (a plaintext exception
+// written on purpose) — must come before them. The rule: the reject lines
+// go after the last keeper, before the first TCP record (other than an
+// equivalent reject line) or include directive that follows it, above
+// the comment lines directly over that record, or at the end of the file
+// when nothing follows; without a keeper that is before the first TCP
+// record or include directive, as always. An include directive ahead of
+// the last keeper thus stays ahead of the reject lines, so host lines in
+// its files keep accepting plaintext: keepers win, and Review reports the
+// directive. A hostnossl record that rejects is no keeper: what it
+// refuses, the reject lines refuse too.
+//
+// Reject lines in a valid place (after the last keeper, before the first
+// include directive after it) count as present, whoever wrote them. The
+// lines EnforceSSL wrote itself (RejectComment and the reject lines right
+// under it) that sit anywhere else are moved, comment included, to the
+// place above, or dropped when equivalent lines are already there; lines
+// an administrator wrote are never moved. So a file converted by an older
+// version, which put the lines first, gets its hostgssenc records and
+// hostnossl exceptions back, and running EnforceSSL on its own output
+// changes nothing.
 //
 // "local", "hostssl", "hostnossl" and "hostgssenc" records, comments and
-// order are untouched. Note that the reject lines also refuse
-// GSSAPI-encrypted connections (hostnossl matches them), so hostgssenc
-// records after them no longer match. Running it twice changes nothing the
-// second time. Include directives are not followed: check the files they
-// name separately.
+// the order of records are untouched. Include directives are not
+// followed: check the files they name separately. Note that the reject
+// lines' "all" does not match physical replication connections (only the
+// "replication" keyword does); after the conversion nothing in this file
+// admits them in plaintext except hostnossl records naming replication.
 func EnforceSSL(content []byte, opts EnforceOptions) (newContent []byte, changed bool) {
 	ph := splitPhysical(content)
 	ps := parseEntries(ph)
@@ -341,104 +376,58 @@ func EnforceSSL(content []byte, opts EnforceOptions) (newContent []byte, changed
 	if len(ph) > 0 && strings.HasSuffix(ph[0].text, "\r") {
 		nl = "\r\n"
 	}
-
-	// 1. host -> hostssl, in place.
 	for _, p := range ps {
-		if p.rec == nil || p.rec.Type != TypeHost {
-			continue
-		}
-		if rewriteType(ph, p.e, TypeHostSSL) {
-			changed = true
+		if p.rec != nil && (p.rec.Type == TypeHost || p.rec.Type == TypeHostNoGSSEnc) {
+			rewriteType(ph, p.e, TypeHostSSL)
 		}
 	}
-
-	// 2. reject lines.
-	var insert []physical
-	at := len(ph)
-	if !opts.OmitReject {
-		var v4, v6 bool
-		for _, p := range ps {
-			if p.include != nil {
-				at = p.e.first
-				break
-			}
-			if p.rec == nil || !p.rec.IsTCP() {
-				continue
-			}
-			r4, r6 := rejectCovers(p.rec)
-			if !r4 && !r6 {
-				at = p.e.first
-				break
-			}
-			v4, v6 = v4 || r4, v6 || r6
-		}
-		cols := columnsFor(ps, ph)
-		if !v4 || !v6 {
-			if !hasLine(ph, RejectComment) {
-				insert = append(insert, physical{RejectComment, nl})
-			}
-			if !v4 {
-				insert = append(insert, physical{layout(cols, TypeHostNoSSL, "all", "all", "0.0.0.0/0", "reject"), nl})
-			}
-			if !v6 {
-				insert = append(insert, physical{layout(cols, TypeHostNoSSL, "all", "all", "::/0", "reject"), nl})
-			}
-		}
-	}
-	if len(insert) > 0 {
-		at = aboveComments(ph, at)
-		if at > 0 && ph[at-1].eol == "" {
-			ph[at-1].eol = nl
-		}
-		if at > 0 && strings.HasSuffix(strings.TrimSuffix(ph[at-1].text, "\r"), `\`) {
-			// The line before would continue into ours: an empty line
-			// ends the continuation first.
-			insert = append([]physical{{"", nl}}, insert...)
-		}
-		out := make([]physical, 0, len(ph)+len(insert))
-		out = append(out, ph[:at]...)
-		out = append(out, insert...)
-		out = append(out, ph[at:]...)
-		ph = out
-		changed = true
-	}
-	if !changed {
-		return content, false
-	}
+	pl := planRejects(ps, ph, opts.OmitReject, nl)
 	var b bytes.Buffer
-	for _, l := range ph {
+	for _, l := range pl.apply(ph, nl) {
 		b.WriteString(l.text)
 		b.WriteString(l.eol)
+	}
+	if bytes.Equal(b.Bytes(), content) {
+		return content, false
 	}
 	return b.Bytes(), true
 }
 
-// IsEnforced reports whether content leaves no plain "host" record and
-// refuses non-TLS TCP connections (IPv4 and IPv6) before any other TCP
-// record or include directive. Included files are not examined.
+// IsEnforced reports whether content makes plaintext TCP impossible except
+// where the file allows it on purpose: no "host" or "hostnogssenc" record
+// is left (both accept plaintext), and reject lines covering every IPv4
+// and every IPv6 address for all databases and users (as EnforceSSL
+// writes them, or equivalent) come before any include directive. Records
+// before the reject lines may be anything else: hostssl and hostgssenc
+// never match plaintext, and a hostnossl record that lets plaintext in is
+// an explicit exception (Review lists them). Where the reject lines sit
+// relative to hostgssenc records does not matter here, so a file an older
+// version converted is enforced even though EnforceSSL would still move
+// its reject lines.
+//
+// Included files are not examined; an include directive before the reject
+// lines makes the answer false because its files may hold host lines.
+// Note that "all" in the database field does not match physical
+// replication connections: in this file only records naming
+// "replication" can let them in, and after the conversion those accept
+// plaintext only as hostnossl exceptions; files included after the reject
+// lines are still reached by them.
 func IsEnforced(content []byte) bool {
-	ps := parseEntries(splitPhysical(content))
-	var v4, v6 bool
-	stopped := false
-	for _, p := range ps {
+	var v4, v6, included bool
+	for _, p := range parseEntries(splitPhysical(content)) {
 		if p.include != nil {
-			stopped = true
+			included = true
 		}
 		if p.rec == nil || !p.rec.IsTCP() {
 			continue
 		}
-		if p.rec.Type == TypeHost {
+		if p.rec.Type == TypeHost || p.rec.Type == TypeHostNoGSSEnc {
 			return false
 		}
-		if stopped {
-			continue
+		if !included {
+			r4, r6 := rejectCovers(p.rec)
+			v4, v6 = v4 || r4, v6 || r6
 		}
-		r4, r6 := rejectCovers(p.rec)
-		if !r4 && !r6 {
-			stopped = true
-			continue
-		}
-		v4, v6 = v4 || r4, v6 || r6
 	}
 	return v4 && v6
 }
@@ -481,10 +470,12 @@ func rejectCovers(r *Record) (v4, v6 bool) {
 	return false, true
 }
 
-// rewriteType replaces the connection-type word of e with typ. When the
-// word is followed by spaces on the same physical line, spaces are removed
-// so the next column keeps its position (at least one space stays).
-func rewriteType(ph []physical, e *entry, typ string) bool {
+// rewriteType replaces the connection-type word of e with typ, keeping the
+// next column where it was when the line is laid out with spaces: a longer
+// word eats spaces after it (at least one stays), a shorter one is padded
+// when the line is aligned (it has a run of spaces after the word), so a
+// diff shows one changed word instead of a shifted line.
+func rewriteType(ph []physical, e *entry, typ string) {
 	t := e.fields[0][0]
 	k, off := locate(e, t.start)
 	k2, _ := locate(e, t.end-1)
@@ -496,22 +487,23 @@ func rewriteType(ph []physical, e *entry, typ string) bool {
 		for j := e.first + 1; j < e.first+e.count; j++ {
 			ph[j] = physical{}
 		}
-		return true
+		return
 	}
 	p := &ph[e.first+k]
 	text := p.text
 	wordEnd := off + (t.end - t.start)
-	spaces := 0
-	for wordEnd+spaces < len(text) && text[wordEnd+spaces] == ' ' {
-		spaces++
-	}
+	after := text[wordEnd:]
+	spaces := len(after) - len(strings.TrimLeft(after, " "))
+	nextIsTab := spaces < len(after) && after[spaces] == '\t'
 	grow := len(typ) - (t.end - t.start)
-	drop := 0
-	if grow > 0 && spaces > 1 && (wordEnd+spaces >= len(text) || text[wordEnd+spaces] != '\t') {
+	drop, pad := 0, 0
+	switch {
+	case grow > 0 && spaces > 1 && !nextIsTab:
 		drop = min(grow, spaces-1)
+	case grow < 0 && spaces > 0 && !nextIsTab && strings.Contains(after, "  "):
+		pad = -grow
 	}
-	p.text = text[:off] + typ + text[wordEnd+drop:]
-	return true
+	p.text = text[:off] + typ + strings.Repeat(" ", pad) + text[wordEnd+drop:]
 }
 
 // locate maps an offset in e.logical to (physical line index within e,
@@ -584,13 +576,4 @@ func aboveComments(ph []physical, at int) int {
 		at--
 	}
 	return at
-}
-
-func hasLine(ph []physical, text string) bool {
-	for _, l := range ph {
-		if strings.TrimSpace(l.text) == text {
-			return true
-		}
-	}
-	return false
 }

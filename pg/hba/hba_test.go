@@ -16,33 +16,65 @@ func goldenDiff(t *testing.T, name string, before, after []byte) {
 	golden.Diff(t, name, before, after)
 }
 
+// goldenCase is a testdata file whose EnforceSSL diff is pinned in
+// testdata/NAME.golden, with what IsEnforced says before and after.
+type goldenCase struct {
+	name                          string
+	enforcedBefore, enforcedAfter bool
+}
+
+func goldenCases() []goldenCase {
+	return []goldenCase{
+		{"debian", false, true}, {"rhel", false, true}, {"mixed", false, true},
+		{"include", false, true}, {"localonly", false, true}, {"partial", false, true},
+		{"crlf", false, true}, {"gssenc", false, true}, {"nossl-exception", false, true},
+		{"nogssenc", false, true}, {"include-late", false, true},
+		// The hostgssenc record after the include keeps the reject lines
+		// behind the include: not enforced, and Review says why.
+		{"include-first", false, false},
+		{"moved", false, true}, {"moved-partial", true, true}, {"moved-crlf", true, true},
+	}
+}
+
 func TestEnforceSSLGolden(t *testing.T) {
-	for _, name := range []string{"debian", "rhel", "mixed", "include", "localonly", "partial", "crlf"} {
-		t.Run(name, func(t *testing.T) {
-			before := read(t, name+".hba")
-			if IsEnforced(before) {
-				t.Fatal("IsEnforced before enforcing")
+	for _, c := range goldenCases() {
+		t.Run(c.name, func(t *testing.T) {
+			before := read(t, c.name+".hba")
+			if got := IsEnforced(before); got != c.enforcedBefore {
+				t.Errorf("IsEnforced before = %v, want %v", got, c.enforcedBefore)
 			}
 			after, changed := EnforceSSL(before, EnforceOptions{})
 			if !changed {
 				t.Fatal("EnforceSSL reported no change")
 			}
-			goldenDiff(t, name, before, after)
-			if !IsEnforced(after) {
-				t.Error("IsEnforced false after EnforceSSL")
+			goldenDiff(t, c.name, before, after)
+			if got := IsEnforced(after); got != c.enforcedAfter {
+				t.Errorf("IsEnforced after = %v, want %v", got, c.enforcedAfter)
 			}
-			again, changed := EnforceSSL(after, EnforceOptions{})
-			if changed || !bytes.Equal(again, after) {
-				t.Errorf("second EnforceSSL changed the file:\n%s", again)
-			}
-			checkSemantics(t, before, after)
+			checkAfterEnforce(t, before, after, false)
 		})
 	}
 }
 
-// checkSemantics compares the records before and after: same count plus the
-// inserted rejects, host became hostssl, every other field equal.
-func checkSemantics(t *testing.T, before, after []byte) {
+// checkAfterEnforce holds for every EnforceSSL output: a second run
+// changes nothing, records are kept, the reject lines sit in a valid
+// place, and no connection changes its fate except plaintext ones.
+func checkAfterEnforce(t *testing.T, before, after []byte, omit bool) {
+	t.Helper()
+	again, changed := EnforceSSL(after, EnforceOptions{OmitReject: omit})
+	if changed || !bytes.Equal(again, after) {
+		t.Errorf("second EnforceSSL changed the file:\n%s", again)
+	}
+	checkRecordsKept(t, before, after)
+	checkPlacement(t, after, omit)
+	checkMeaning(t, before, after)
+}
+
+// checkRecordsKept compares the records before and after, reject lines
+// equivalent to EnforceSSL's left out (they may be added or moved): same
+// order, host and hostnogssenc became hostssl, every other field equal.
+// Reject lines an administrator wrote (not under RejectComment) all stay.
+func checkRecordsKept(t *testing.T, before, after []byte) {
 	t.Helper()
 	rb, ib, errB := Parse(before)
 	ra, ia, errA := Parse(after)
@@ -52,20 +84,14 @@ func checkSemantics(t *testing.T, before, after []byte) {
 	if len(ib) != len(ia) {
 		t.Fatalf("includes %d -> %d", len(ib), len(ia))
 	}
-	var kept []Record
-	for _, r := range ra {
-		if r4, r6 := rejectCovers(&r); (r4 || r6) && !containsRaw(rb, r.Raw) {
-			continue // inserted
-		}
-		kept = append(kept, r)
-	}
-	if len(kept) != len(rb) {
-		t.Fatalf("records %d -> %d (without inserted rejects)", len(rb), len(kept))
+	rb, ra = withoutRejects(rb), withoutRejects(ra)
+	if len(ra) != len(rb) {
+		t.Fatalf("records %d -> %d (reject lines left out)", len(rb), len(ra))
 	}
 	for i, b := range rb {
-		a := kept[i]
+		a := ra[i]
 		wantType := b.Type
-		if wantType == TypeHost {
+		if wantType == TypeHost || wantType == TypeHostNoGSSEnc {
 			wantType = TypeHostSSL
 		}
 		if a.Type != wantType {
@@ -73,19 +99,71 @@ func checkSemantics(t *testing.T, before, after []byte) {
 		}
 		if strings.Join(a.Database, ",") != strings.Join(b.Database, ",") || strings.Join(a.User, ",") != strings.Join(b.User, ",") ||
 			a.Address != b.Address || a.Mask != b.Mask || a.Method != b.Method ||
-			strings.Join(a.Options, " ") != strings.Join(b.Options, " ") || a.Comment != b.Comment || a.Lines != b.Lines {
+			strings.Join(a.Options, " ") != strings.Join(b.Options, " ") || a.Comment != b.Comment {
 			t.Errorf("line %d changed beyond its type:\n%+v\n%+v", b.Line, b, a)
+		}
+	}
+	kept := map[string]int{}
+	for _, raw := range adminRejects(after) {
+		kept[raw]++
+	}
+	for _, raw := range adminRejects(before) {
+		if kept[raw]--; kept[raw] < 0 {
+			t.Errorf("administrator's reject line %q gone", raw)
 		}
 	}
 }
 
-func containsRaw(rs []Record, raw string) bool {
+func withoutRejects(rs []Record) []Record {
+	var out []Record
 	for _, r := range rs {
-		if r.Raw == raw {
-			return true
+		if !isCoveringReject(&r) {
+			out = append(out, r)
 		}
 	}
-	return false
+	return out
+}
+
+// adminRejects are the raw texts of covering reject lines not under
+// RejectComment.
+func adminRejects(content []byte) []string {
+	ps := parseEntries(splitPhysical(content))
+	own := map[int]bool{}
+	for _, b := range ownBlocks(ps) {
+		for i := b.start; i < b.end; i++ {
+			own[i] = true
+		}
+	}
+	var out []string
+	for i, p := range ps {
+		if p.rec != nil && isCoveringReject(p.rec) && !own[i] {
+			out = append(out, strings.TrimSpace(p.rec.Raw))
+		}
+	}
+	return out
+}
+
+// checkPlacement: EnforceSSL's own reject lines are all in the valid
+// region, and (unless omitted) the region holds IPv4 and IPv6 reject lines.
+func checkPlacement(t *testing.T, after []byte, omit bool) {
+	t.Helper()
+	ps := parseEntries(splitPhysical(after))
+	lo, hi := rejectRegion(ps)
+	for _, b := range ownBlocks(ps) {
+		if b.start <= lo || b.end > hi {
+			t.Errorf("reject lines at line %d are outside the valid place (after entry %d, before %d)", ps[b.start].e.first+1, lo, hi)
+		}
+	}
+	var v4, v6 bool
+	for i := lo + 1; i < hi; i++ {
+		if ps[i].rec != nil {
+			r4, r6 := rejectCovers(ps[i].rec)
+			v4, v6 = v4 || r4, v6 || r6
+		}
+	}
+	if !omit && !(v4 && v6) {
+		t.Errorf("no IPv4 and IPv6 reject lines after the last hostgssenc/hostnossl record:\n%s", after)
+	}
 }
 
 func TestEnforceSSLKeepsColumns(t *testing.T) {
@@ -146,7 +224,11 @@ func TestIsEnforced(t *testing.T) {
 		{"mask form", "hostnossl all all 0.0.0.0 0.0.0.0 reject\nhostnossl all all :: :: reject\n", true},
 		{"no tcp at all but rejects", "local all all peer\nhostnossl all all all reject\n", true},
 		{"host left", "hostnossl all all all reject\nhost all all 10.0.0.0/8 md5\n", false},
-		{"reject after a rule", "hostssl all all 0.0.0.0/0 md5\nhostnossl all all all reject\n", false},
+		{"reject after rules that never admit plaintext", "hostssl all all 0.0.0.0/0 md5\nhostgssenc all all all gss\nhostnossl all all all reject\n", true},
+		{"reject after a plaintext exception", "hostnossl all nagios 10.9.0.10/32 md5\nhostnossl all all all reject\n", true},
+		{"reject shadowing hostgssenc still refuses plaintext", "hostnossl all all all reject\nhostgssenc all all all gss\n", true},
+		{"hostnogssenc left", "hostnossl all all all reject\nhostnogssenc all all 10.0.0.0/8 md5\n", false},
+		{"include after the rejects", "hostnossl all all all reject\ninclude_dir 'hba.d'\n", true},
 		{"only v4", "hostnossl all all 0.0.0.0/0 reject\nhostssl all all 0.0.0.0/0 md5\n", false},
 		{"not /0", "hostnossl all all 0.0.0.0/1 reject\nhostnossl all all ::/0 reject\n", false},
 		{"not all users", "hostnossl all app all reject\n", false},
@@ -252,9 +334,26 @@ func TestContinuationEdgeCases(t *testing.T) {
 	}
 }
 
+func TestTrailingBackslashOnTheLastLineIsDropped(t *testing.T) {
+	// PostgreSQL 16 strips a continuation backslash even with no line
+	// after it; keeping it would read an option that later vanishes once
+	// lines are appended.
+	rs, _, err := Parse([]byte("hostgssenc all all all gss \\"))
+	if err != nil || len(rs) != 1 || len(rs[0].Options) != 0 || rs[0].Method != "gss" {
+		t.Fatalf("Parse = %+v, %v", rs, err)
+	}
+	in := "include x\n" + RejectComment + "\nhostnossl all all all reject \\"
+	out, _ := EnforceSSL([]byte(in), EnforceOptions{})
+	if want := RejectComment + "\nhostnossl all all all reject \ninclude x\n"; string(out) != want {
+		t.Fatalf("moved line: %q, want %q", out, want)
+	}
+}
+
 func TestCRLFKept(t *testing.T) {
-	after, _ := EnforceSSL(read(t, "crlf.hba"), EnforceOptions{})
-	if n, crlf := strings.Count(string(after), "\n"), strings.Count(string(after), "\r\n"); n != crlf {
-		t.Fatalf("%d of %d line ends are CRLF:\n%q", crlf, n, after)
+	for _, name := range []string{"crlf.hba", "moved-crlf.hba"} {
+		after, _ := EnforceSSL(read(t, name), EnforceOptions{})
+		if n, crlf := strings.Count(string(after), "\n"), strings.Count(string(after), "\r\n"); n != crlf {
+			t.Errorf("%s: %d of %d line ends are CRLF:\n%q", name, crlf, n, after)
+		}
 	}
 }

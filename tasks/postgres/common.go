@@ -25,6 +25,7 @@ func Register() {
 		tasks.Register(tasks.ModuleFunc(planKey), "pg_tls_key", "sshplay.postgres.pg_tls_key")
 		tasks.Register(tasks.ModuleFunc(planSign), "tls_sign", "pg_tls_sign", "sshplay.postgres.tls_sign")
 		tasks.Register(tasks.ModuleFunc(planConf), "pg_conf", "sshplay.postgres.pg_conf")
+		tasks.Register(tasks.ModuleFunc(planReplication), "pg_replication", "sshplay.postgres.pg_replication")
 		tasks.Register(tasks.ModuleFunc(planHBA), "pg_hba", "sshplay.postgres.pg_hba")
 		tasks.Register(tasks.ModuleFunc(planReload), "pg_reload", "sshplay.postgres.pg_reload")
 		tasks.Register(tasks.ModuleFunc(planVerify), "pg_tls_verify", "sshplay.postgres.pg_tls_verify")
@@ -252,9 +253,14 @@ func hostFacts(ctx context.Context, env *tasks.Env, p *params, withTLS bool, nee
 	if err != nil || reg == nil {
 		return f, err
 	}
-	// A gather refreshes everything but the TLS files it did not read.
+	// A gather refreshes everything but the TLS files it did not read,
+	// and the journal: in a check run the one earlier modules planned is
+	// not on the host, so the gather cannot see it.
 	if !withTLS && reg.IsStale(pg.PartTLS) {
-		f.Stale = []string{pg.PartTLS}
+		f = f.MarkStale(pg.PartTLS)
+	}
+	if reg.IsStale(pg.PartJournal) {
+		f = f.MarkStale(pg.PartJournal)
 	}
 	return f, nil
 }
@@ -277,6 +283,7 @@ func factsResult(res map[string]any, f *pg.Facts, stale ...string) map[string]an
 	// The facts themselves, not a map: later modules use them as they are
 	// and every result shares their texts (see pg.Facts.Map).
 	res["ansible_facts"] = map[string]any{"pg": f.MarkStale(stale...)}
+	res[tasks.RepeatedFactsKey] = true
 	return res
 }
 

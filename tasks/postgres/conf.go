@@ -147,11 +147,13 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 					e.reset = append(e.reset, s.Name)
 				}
 			}
+			// The run's ALTER SYSTEM RESET rewrites the file: show that.
+			e.after = pgconf.ResetAuto(before, e.reset)
 		}
 		edits = append(edits, e)
 	}
 	if len(edits) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: factsResult(map[string]any{"changed_settings": []string{}}, f)}, nil
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: factsResult(map[string]any{"changed_settings": []string{}, tasks.OutcomeKey: "ssl settings unchanged"}, f)}, nil
 	}
 	var changedNames []string
 	for _, s := range want {
@@ -199,7 +201,8 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 				return nil, err
 			}
 		}
-		return map[string]any{"changed_settings": changedNames, "files": paths}, nil
+		return map[string]any{"changed_settings": changedNames, "files": paths,
+			tasks.OutcomeKey: "edited " + strings.Join(paths, ", ") + ": " + strings.Join(changedNames, ", ")}, nil
 	}
 	return ch, nil
 }
@@ -235,7 +238,7 @@ func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts
 		}
 	}
 	if len(todo) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already set", Result: factsResult(map[string]any{"changed_settings": []string{}}, f)}, nil
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already set", Result: factsResult(map[string]any{"changed_settings": []string{}, tasks.OutcomeKey: "ssl settings unchanged"}, f)}, nil
 	}
 	var sql strings.Builder
 	var changed []string
@@ -264,7 +267,7 @@ func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts
 			if err := pg.Exec(ctx, env.Conn, targetFor(p, f), sql.String()); err != nil {
 				return nil, err
 			}
-			return map[string]any{"changed_settings": changed, "files": []string{autoConf}}, nil
+			return map[string]any{"changed_settings": changed, "files": []string{autoConf}, tasks.OutcomeKey: "ALTER SYSTEM SET " + strings.Join(changed, ", ")}, nil
 		},
 	}, nil
 }

@@ -5,6 +5,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -44,6 +45,22 @@ func (a invAdapter) Groups() map[string][]string      { return a.inv.GroupHosts(
 
 func play(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra map[string]any) (*playbooks.Summary, string) {
 	t.Helper()
+	return playFormat(t, ctx, l, check, extra, "text")
+}
+
+// playJSON runs the playbook with JSON output and decodes it.
+func playJSON(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra map[string]any) (*playbooks.Summary, *playbooks.JSONDoc) {
+	t.Helper()
+	sum, out := playFormat(t, ctx, l, check, extra, "json")
+	var doc playbooks.JSONDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json output: %v\n%s", err, out)
+	}
+	return sum, &doc
+}
+
+func playFormat(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra map[string]any, format string) (*playbooks.Summary, string) {
+	t.Helper()
 	core.Register()
 	postgres.Register()
 	playbooks.Register()
@@ -70,6 +87,7 @@ func play(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra map[s
 		Diff:      true,
 		ExtraVars: extra,
 		Out:       &out,
+		Format:    format,
 	})
 	if err != nil {
 		t.Fatalf("run playbook: %v\n%s", err, out.String())
@@ -183,14 +201,19 @@ func TestLabPlaybookRollback(t *testing.T) {
 	if err := os.Remove(key); err != nil {
 		t.Fatal(err)
 	}
-	// A cipher list the server cannot load (only on the bad host): the
-	// reload keeps TLS off silently; the proof must catch it and the
-	// rescue roll the host back.
-	hv := filepath.Join(l.Dir, "host_vars")
-	if err := os.MkdirAll(hv, 0o755); err != nil {
+	// A CRL file the server cannot read, set by the operator while ssl
+	// was off (only on the bad host): the TLS reload keeps TLS off
+	// silently; its log check catches it and the rescue rolls the host
+	// back.
+	crl := filepath.Join(l.Dir, "unreadable-crl.pem")
+	if err := os.WriteFile(crl, []byte("not a CRL\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(hv, bad.Name+".yml"), []byte("pg_ssl_ciphers: NO-SUCH-CIPHER\n"), 0o644); err != nil {
+	conf, err := os.ReadFile(bad.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad.ConfigFile, append(conf, []byte("\nssl_crl_file = '"+crl+"'\n")...), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	hbaBefore, err := os.ReadFile(bad.HBAFile)

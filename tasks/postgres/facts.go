@@ -22,7 +22,7 @@ func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks
 	if err := checkVars(env, p); err != nil {
 		return nil, err
 	}
-	f, err := gatherTLS(ctx, env, p, true)
+	f, err := gatherChecked(ctx, env, p)
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +39,21 @@ func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks
 		Summary: summary,
 		Result:  map[string]any{"ansible_facts": map[string]any{"pg": f}, "pg": f, "msg": summary},
 	}, nil
+}
+
+// gatherChecked is gatherTLS (with the TLS files) that also tries
+// pg_ssl_ciphers with the host's openssl in the same round trip, and fails
+// the host before anything changes when the server could not use it.
+func gatherChecked(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
+	o := pg.GatherOptions{Target: target(p), TLS: true, TLSDir: p.str("pg_tls_dir", "")}
+	f, cc, err := pg.GatherChecked(ctx, env.Conn, o, p.str("pg_ssl_ciphers", ""))
+	if err != nil {
+		return nil, err
+	}
+	if err := refuse(env, f); err != nil {
+		return nil, err
+	}
+	return f, cipherProblem(env, f, cc)
 }
 
 func onOff(b bool) string {

@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"net"
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +27,8 @@ import (
 )
 
 var keyParams = append([]string{"pg_tls_dir", "tls_key_type", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir",
-	"tls_san", "tls_renew_before_days", "tls_intermediate", "inventory_dir", "sshplay_inventory_dir", "ansible_become_password", "ansible_become_pass"}, commonParams...)
+	"tls_san", "tls_renew_before_days", "tls_intermediate", "inventory_dir", "sshplay_inventory_dir", "ansible_become_password", "ansible_become_pass",
+	"peer_key_sha256"}, commonParams...)
 
 // keyTypes are the accepted tls_key_type values.
 var keyTypes = map[string]string{
@@ -197,29 +199,222 @@ func renewBefore(p *params) time.Duration {
 // csrMatches reports whether a CSR on the host is for pubPEM and asks for
 // exactly names.
 func csrMatches(csrPEM, pubPEM []byte, names pg.Names) bool {
+	csr, ok := csrForKey(csrPEM, pubPEM)
+	return ok && names.Equal(csr.DNSNames, csr.IPAddresses)
+}
+
+// csrForKey parses a CSR and reports whether it is for the public key
+// pubPEM (whatever names it asks for).
+func csrForKey(csrPEM, pubPEM []byte) (*x509.CertificateRequest, bool) {
 	csr, err := pki.ParseCSR(csrPEM)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	der, err := x509.MarshalPKIXPublicKey(csr.PublicKey)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	b, _ := pem.Decode(pubPEM)
-	if b == nil || !bytes.Equal(b.Bytes, der) {
-		return false
+	return csr, b != nil && bytes.Equal(b.Bytes, der)
+}
+
+// nextKey is where a new key waits in an external CA rollover: beside the
+// live server.key, which the server keeps using (with its certificate)
+// until the external CA has signed the new key's CSR. server.csr is that
+// key's CSR meanwhile.
+func (t tlsFiles) nextKey() string { return t.Key + ".next" }
+
+// peerKey is another play host's key fingerprint, from pg_tls_key's
+// peer_key_sha256 argument.
+type peerKey struct {
+	Host       string
+	SHA256     string // hex SHA-256 of the public key's DER
+	InRecovery bool   // a standby
+}
+
+// peerKeys reads peer_key_sha256. The playbook passes a list of mappings
+// {host, sha256, in_recovery}, one per play host (see the set_fact
+// pg_key_peer in postgres-tls.yml); a mapping host -> sha256 (or host ->
+// {sha256, in_recovery}) works too. Entries without a fingerprint (a host
+// with no key yet, or whose facts are not known) are skipped.
+func peerKeys(p *params) ([]peerKey, error) {
+	v, ok := p.raw("peer_key_sha256")
+	if !ok {
+		return nil, nil
 	}
-	return names.Equal(csr.DNSNames, csr.IPAddresses)
+	var out []peerKey
+	add := func(host string, e any) error {
+		pk, err := parsePeerKey(host, e)
+		if err != nil {
+			return &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: %v", err)}
+		}
+		switch {
+		case pk.SHA256 == "":
+		case pk.Host == "":
+			return &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: fingerprint %s without a host", truncateText(pk.SHA256, 16))}
+		default:
+			out = append(out, pk)
+		}
+		return nil
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			m, isMap := e.(map[string]any)
+			if !isMap {
+				if e == nil || strings.TrimSpace(fmt.Sprint(e)) == "" {
+					continue
+				}
+				return nil, &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: want mappings {host, sha256, in_recovery}, got %q", fmt.Sprint(e))}
+			}
+			host, _ := m["host"].(string)
+			if err := add(host, m); err != nil {
+				return nil, err
+			}
+		}
+	case map[string]any:
+		for h, e := range x {
+			if err := add(h, e); err != nil {
+				return nil, err
+			}
+		}
+	case string:
+		if strings.TrimSpace(x) != "" {
+			return nil, &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: want a list of {host, sha256, in_recovery} or a mapping host: sha256, got %q", truncateText(x, 60))}
+		}
+	default:
+		return nil, &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: want a list or a mapping, got %T", v)}
+	}
+	return out, nil
+}
+
+// parsePeerKey reads one peer entry: a fingerprint, or a mapping with
+// sha256 and in_recovery.
+func parsePeerKey(host string, e any) (peerKey, error) {
+	pk := peerKey{Host: strings.TrimSpace(host)}
+	var sha any = e
+	if m, ok := e.(map[string]any); ok {
+		sha = m["sha256"]
+		if r, ok := m["in_recovery"]; ok && r != nil {
+			b, err := toBool(r)
+			if err != nil {
+				return pk, fmt.Errorf("host %s: in_recovery: %v", host, err)
+			}
+			pk.InRecovery = b
+		}
+	}
+	if sha == nil {
+		return pk, nil
+	}
+	pk.SHA256 = strings.ToLower(strings.TrimSpace(fmt.Sprint(sha)))
+	if pk.SHA256 == "" {
+		return pk, nil
+	}
+	if b, err := hex.DecodeString(pk.SHA256); err != nil || len(b) != 32 {
+		return pk, fmt.Errorf("host %s: want a hex SHA-256, got %q", host, truncateText(pk.SHA256, 70))
+	}
+	return pk, nil
+}
+
+// keySharers finds the play hosts whose key is this host's (same public
+// key fingerprint) and decides who keeps it. One host keeps a shared key:
+// a primary before a standby (a standby cloned with pg_basebackup carries
+// its primary's server.key), then the first by name; each other host gets
+// a key of its own. Every host decides alike, since each sees the same
+// fingerprints. It returns the hosts sharing the key and the one keeping
+// it ("" when no other host shares it).
+func keySharers(self peerKey, peers []peerKey) (shared []string, keeper string) {
+	if self.SHA256 == "" {
+		return nil, ""
+	}
+	cands := []peerKey{self}
+	for _, pk := range peers {
+		if pk.Host != self.Host && pk.SHA256 == self.SHA256 {
+			cands = append(cands, pk)
+			shared = append(shared, pk.Host)
+		}
+	}
+	if len(shared) == 0 {
+		return nil, ""
+	}
+	sort.Strings(shared)
+	sort.SliceStable(cands, func(i, j int) bool {
+		if cands[i].InRecovery != cands[j].InRecovery {
+			return !cands[i].InRecovery
+		}
+		return cands[i].Host < cands[j].Host
+	})
+	return shared, cands[0].Host
+}
+
+// keyPlan is what pg_tls_key decides for one host, stage by stage: which
+// key the host must have (decideKey), where a new one goes (live, or
+// staged beside the live pair), and whether a CSR must be written
+// (decideCSR).
+type keyPlan struct {
+	p     *params
+	kt    string
+	peers []peerKey
+	tt    *tlsTarget
+	ks    *keyState // the live server.key
+	next  *keyState // server.key.next, probed only for a staged rollover
+	// cert is server.crt as the plan read it (certRead: read already).
+	cert        []byte
+	certPending bool
+	certRead    bool
+	// newWhy says why the live key cannot stay ("" when it can);
+	// sharedWith are the hosts that share it, keeper the one keeping it.
+	newWhy     string
+	sharedWith []string
+	keeper     string
+	// staged: the new key waits as server.key.next (external CA, and a
+	// live key+certificate pair that must keep serving).
+	staged  bool
+	genKey  bool   // Apply generates a key at keyPath
+	keyPath string // the key the CSR is (or would be) for
+	needCSR bool
+	csrWhy  string
+	permFix string
+	reads   []tasks.Precondition
 }
 
 // planKey keeps or (re)creates server.key on the host, and writes a CSR
-// when the certificate needs (re)issuing.
+// when the certificate needs (re)issuing. In external CA mode a host whose
+// key and certificate are live gets its new key as server.key.next, so the
+// server keeps a matching pair until tls_sign swaps both at once.
 func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	kp, err := newKeyPlan(ctx, env, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := kp.decideKey(ctx, env); err != nil {
+		return nil, err
+	}
+	if !kp.genKey {
+		if err := kp.decideCSR(ctx, env); err != nil {
+			return nil, err
+		}
+	}
+	if ks := kp.ks; ks.Exists && (!kp.genKey || kp.staged) {
+		// The live key stays live: the server must be able to read it.
+		kp.permFix = keyPermProblem(ks.Mode, ks.Owner, ks.ClusterUser)
+	}
+	return kp.change(), nil
+}
+
+// newKeyPlan reads the arguments, the facts and the live key; a key that
+// exists but cannot be used fails the host (it is never replaced behind
+// the operator's back).
+func newKeyPlan(ctx context.Context, env *tasks.Env, args map[string]any) (*keyPlan, error) {
 	p, err := newParams("pg_tls_key", env, args, keyParams...)
 	if err != nil {
 		return nil, err
 	}
 	kt, err := keyType(p)
+	if err != nil {
+		return nil, err
+	}
+	peers, err := peerKeys(p)
 	if err != nil {
 		return nil, err
 	}
@@ -230,155 +425,327 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if err != nil {
 		return nil, err
 	}
-	f, files, names, ts := tt.facts, tt.files, tt.names, tt.tls
-	var ks *keyState
-	if ts != nil {
-		ks = keyStateOf(ts)
-	} else if ks, err = probeKey(ctx, env.Conn, files.Key, f.DataDirectory); err != nil {
+	kp := &keyPlan{p: p, kt: kt, peers: peers, tt: tt, keyPath: tt.files.Key}
+	if tt.tls != nil {
+		kp.ks = keyStateOf(tt.tls)
+	} else if kp.ks, err = probeKey(ctx, env.Conn, tt.files.Key, tt.facts.DataDirectory); err != nil {
 		return nil, err
 	}
-	if ks.Problem != "" {
+	if ks := kp.ks; ks.Problem != "" {
 		perm := ""
 		if ks.Owner != "" {
 			perm = fmt.Sprintf(" (mode %04o, owner %s)", ks.Mode, ks.Owner)
 		}
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: existing key %s%s cannot be used: %s; not replacing it (move it away to have a new one generated)", env.Host, files.Key, perm, ks.Problem)}
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: existing key %s%s cannot be used: %s; not replacing it (move it away to have a new one generated)", env.Host, tt.files.Key, perm, ks.Problem)}
 	}
-	newKey := !ks.Exists || ks.Algo != kt
-	permFix := ""
-	if ks.Exists && !newKey {
-		permFix = keyPermProblem(ks.Mode, ks.Owner, ks.ClusterUser)
+	return kp, nil
+}
+
+// decideKey says whether the live key stays: it must exist, be of
+// tls_key_type and belong to this host alone. A new key replaces
+// server.key directly, unless in external CA mode a live key+certificate
+// pair exists: then it is staged (see stage).
+func (kp *keyPlan) decideKey(ctx context.Context, env *tasks.Env) error {
+	ks := kp.ks
+	switch {
+	case !ks.Exists:
+		kp.newWhy = "no key"
+	case ks.Algo != kp.kt:
+		kp.newWhy = fmt.Sprintf("%s key, %s wanted", ks.Algo, kp.kt)
 	}
+	if ks.Exists {
+		self := peerKey{Host: kp.p.str("inventory_hostname", env.Host), SHA256: pg.PublicKeySHA256(ks.PubPEM), InRecovery: kp.tt.facts.InRecovery}
+		kp.sharedWith, kp.keeper = keySharers(self, kp.peers)
+		if kp.keeper != "" && kp.keeper != self.Host {
+			kp.newWhy = joinNonEmpty("; ", kp.newWhy, fmt.Sprintf("key shared with %s (a pg_basebackup clone?): generating a key of its own", strings.Join(kp.sharedWith, ", ")))
+		}
+	}
+	if kp.newWhy == "" {
+		return nil
+	}
+	live, err := kp.livePair(ctx, env)
+	if err != nil {
+		return err
+	}
+	if !live || !externalMode(kp.p) {
+		kp.genKey = true
+		return nil
+	}
+	return kp.stage(ctx, env)
+}
+
+// livePair reports whether server.key and server.crt belong together: the
+// pair the server serves, or loads at its next reload. A new key must not
+// break it before its own certificate is there.
+func (kp *keyPlan) livePair(ctx context.Context, env *tasks.Env) (bool, error) {
+	if !kp.ks.Exists {
+		return false, nil
+	}
+	cert, pending, err := kp.liveCert(ctx, env)
+	if err != nil || pending || len(cert) == 0 {
+		return false, err
+	}
+	ok, err := pki.PublicKeyMatches(cert, kp.ks.PubPEM)
+	return err == nil && ok, nil
+}
+
+// liveCert reads server.crt once for the plan.
+func (kp *keyPlan) liveCert(ctx context.Context, env *tasks.Env) ([]byte, bool, error) {
+	if !kp.certRead {
+		files := kp.tt.files
+		cert, pending, err := tlsText(ctx, env.Conn, files.Cert, tsFile(kp.tt.tls, "cert"), &kp.reads)
+		if err != nil {
+			return nil, false, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
+		}
+		kp.cert, kp.certPending, kp.certRead = cert, pending, true
+	}
+	return kp.cert, kp.certPending, nil
+}
+
+// stage plans the new key as server.key.next. A key an earlier run staged
+// there is reused when it is usable, of tls_key_type and this host's own,
+// so reruns while the external CA has not answered change nothing.
+func (kp *keyPlan) stage(ctx context.Context, env *tasks.Env) error {
+	kp.staged = true
+	kp.keyPath = kp.tt.files.nextKey()
+	next, err := probeKey(ctx, env.Conn, kp.keyPath, kp.tt.facts.DataDirectory)
+	if err != nil {
+		return err
+	}
+	kp.next = next
+	sha := pg.PublicKeySHA256(next.PubPEM)
+	shared := false
+	for _, pk := range kp.peers {
+		shared = shared || pk.SHA256 == sha
+	}
+	kp.genKey = !next.Exists || next.Problem != "" || next.Algo != kp.kt || shared || bytes.Equal(next.PubPEM, kp.ks.PubPEM)
+	return nil
+}
+
+// decideCSR says whether server.csr must be (re)written for the key that
+// stays: the staged key always needs its certificate; the live key only
+// when server.crt must be (re)issued. An existing CSR for that key and the
+// wanted names is kept.
+func (kp *keyPlan) decideCSR(ctx context.Context, env *tasks.Env) error {
+	files, names := kp.tt.files, kp.tt.names
+	pub := kp.ks.PubPEM
+	if kp.staged {
+		pub = kp.next.PubPEM
+		kp.csrWhy = "the staged key needs its certificate"
+	} else {
+		cert, pending, err := kp.liveCert(ctx, env)
+		if err != nil {
+			return err
+		}
+		root, err := trustRoot(kp.p)
+		if err != nil {
+			return fmt.Errorf("host %s: %w", env.Host, err)
+		}
+		kp.csrWhy = certCheck(cert, root, pub, names, renewBefore(kp.p))
+		if kp.csrWhy == "" && !pending {
+			kp.csrWhy = issuerProblem(kp.p, cert)
+		}
+		if kp.csrWhy == "" && !pending {
+			return nil
+		}
+	}
+	csr, _, err := tlsText(ctx, env.Conn, files.CSR, tsFile(kp.tt.tls, "csr"), &kp.reads)
+	if err != nil {
+		return fmt.Errorf("host %s: read %s: %w", env.Host, files.CSR, err)
+	}
+	kp.needCSR = !csrMatches(csr, pub, names)
+	return nil
+}
+
+// reasons lists what the plan would do, in the order Apply does it.
+func (kp *keyPlan) reasons() []string {
+	ks, files := kp.ks, kp.tt.files
 	cluster := ks.ClusterUser
 	if cluster == "" {
 		cluster = "the cluster user"
 	}
-	var reasons []string
+	var r []string
 	if !ks.DirExists {
-		reasons = append(reasons, fmt.Sprintf("would create directory %s (0700, owner %s)", files.Dir, cluster))
+		r = append(r, fmt.Sprintf("would create directory %s (0700, owner %s)", files.Dir, cluster))
 	}
-	if permFix != "" {
-		reasons = append(reasons, fmt.Sprintf("would chmod 0600 and chown %s %s (%s)", cluster, files.Key, permFix))
+	if kp.permFix != "" {
+		r = append(r, fmt.Sprintf("would chmod 0600 and chown %s %s (%s)", cluster, files.Key, kp.permFix))
 	}
 	switch {
-	case !ks.Exists:
-		reasons = append(reasons, fmt.Sprintf("would generate %s key %s (0600, on the host)", kt, files.Key))
-	case newKey:
-		reasons = append(reasons, fmt.Sprintf("would replace %s key %s with a new %s key", ks.Algo, files.Key, kt))
+	case kp.staged && kp.genKey:
+		r = append(r, fmt.Sprintf("would generate %s key %s (0600, owner %s, on the host) beside the live %s, which keeps serving with its certificate until the external CA has signed the new key (%s)", kp.kt, kp.keyPath, cluster, files.Key, kp.newWhy))
+	case kp.staged:
+		r = append(r, fmt.Sprintf("%s key %s staged earlier is kept (%s)", kp.kt, kp.keyPath, kp.newWhy))
+	case kp.genKey && !ks.Exists:
+		r = append(r, fmt.Sprintf("would generate %s key %s (0600, on the host)", kp.kt, files.Key))
+	case kp.genKey:
+		r = append(r, fmt.Sprintf("would replace %s key %s with a new %s key (%s)", ks.Algo, files.Key, kp.kt, kp.newWhy))
 	}
-	var reads []tasks.Precondition
-	needCSR := newKey
-	if !newKey {
-		cert, pending, err := tlsText(ctx, env.Conn, files.Cert, tsFile(ts, "cert"), &reads)
-		if err != nil {
-			return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.Cert, err)
-		}
-		root, err := trustRoot(p)
-		if err != nil {
-			return nil, fmt.Errorf("host %s: %w", env.Host, err)
-		}
-		why := certCheck(cert, root, ks.PubPEM, names, renewBefore(p))
-		if why == "" && !pending {
-			why = issuerProblem(p, cert)
-		}
-		if pending || why != "" {
-			csr, _, err := tlsText(ctx, env.Conn, files.CSR, tsFile(ts, "csr"), &reads)
-			if err != nil {
-				return nil, fmt.Errorf("host %s: read %s: %w", env.Host, files.CSR, err)
-			}
-			if !csrMatches(csr, ks.PubPEM, names) {
-				needCSR = true
-				reasons = append(reasons, "certificate needs issuing ("+why+")")
-			}
-		}
+	if kp.needCSR && !kp.genKey && !kp.staged {
+		r = append(r, "certificate needs issuing ("+kp.csrWhy+")")
 	}
-	if needCSR {
-		reasons = append(reasons, fmt.Sprintf("would write CSR %s for %s", files.CSR, names))
+	if kp.genKey || kp.needCSR {
+		r = append(r, fmt.Sprintf("would write CSR %s for %s (key %s)", files.CSR, kp.tt.names, kp.keyPath))
 	}
-	if !newKey && !needCSR && permFix == "" && ks.DirExists {
-		return &tasks.Change{Action: tasks.None, Summary: fmt.Sprintf("%s key %s kept", ks.Algo, files.Key),
-			Result: factsResult(map[string]any{"key": files.Key, "key_type": ks.Algo, "csr": false}, f)}, nil
+	return r
+}
+
+// change turns the decisions into the plan.
+func (kp *keyPlan) change() *tasks.Change {
+	files, f := kp.tt.files, kp.tt.facts
+	if !kp.genKey && !kp.needCSR && kp.permFix == "" && kp.ks.DirExists {
+		return &tasks.Change{Action: tasks.None, Summary: kp.keptSummary(), Reads: kp.reads,
+			Result: factsResult(kp.result(false), f)}
 	}
 	action := tasks.Update
-	if !ks.Exists {
+	if !kp.ks.Exists {
 		action = tasks.Create
 	}
 	var writes []transport.PlannedFile
-	if newKey {
-		writes = append(writes, transport.PlannedFile{Path: files.Key, Pending: true, Mode: 0o600})
+	if kp.genKey {
+		writes = append(writes, transport.PlannedFile{Path: kp.keyPath, Pending: true, Mode: 0o600})
 	}
-	if newKey || needCSR {
+	if kp.genKey || kp.needCSR {
 		writes = append(writes, transport.PlannedFile{Path: files.CSR, Pending: true, Mode: 0o644})
-	}
-	addext := pg.OpenSSLAddext(f.OpenSSLVersion)
-	result := map[string]any{"key": files.Key, "key_type": kt, "csr": true, "csr_path": files.CSR, "names": names.String()}
-	if !newKey && !needCSR {
-		result["csr"] = false
-		delete(result, "csr_path")
 	}
 	return &tasks.Change{
 		Action:  action,
-		Summary: strings.Join(reasons, "; "),
-		Reads:   reads,
+		Summary: strings.Join(kp.reasons(), "; "),
+		Reads:   kp.reads,
 		Writes:  writes,
-		Result:  factsResult(maps.Clone(result), f, pg.PartTLS, pg.PartJournal),
-		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-			j := journaler(ctx, env, p, f)
-			if !ks.DirExists {
-				if err := makeTLSDir(ctx, env, p, files.Dir, ks.ClusterUser); err != nil {
-					return nil, err
-				}
-			}
-			if permFix != "" {
-				if err := j.Before(ctx, files.Key); err != nil {
-					return nil, err
-				}
-				if err := fixKeyPerms(ctx, env, p, files.Key, ks.Owner, ks.ClusterUser); err != nil {
-					return nil, err
-				}
-			}
-			if !newKey && !needCSR {
-				nf := f.MarkStale(pg.PartJournal)
-				if ts != nil {
-					st := *ts
-					st.KeyMode, st.DirExists = 0o600, true
-					if ks.ClusterUser != "" {
-						st.KeyOwner = ks.ClusterUser
-					}
-					nf.TLS = &st
-				} else {
-					nf = nf.MarkStale(pg.PartTLS)
-				}
-				return factsResult(maps.Clone(result), nf), nil
-			}
-			backup := []string{files.CSR}
-			if newKey {
-				backup = []string{files.Key, files.CSR}
-			}
-			if err := j.Before(ctx, backup...); err != nil {
-				return nil, err
-			}
-			pub, csr, err := makeKeyCSR(ctx, env.Conn, files, names, addext, newKey, kt)
-			if err != nil {
-				return nil, err
-			}
-			// What the command printed is the new state of the key and CSR.
-			nf := f.MarkStale(pg.PartJournal)
-			if ts != nil {
-				st := *ts
-				st.KeyExists, st.KeyPub, st.KeyProblem = true, string(pub), ""
-				st.DirExists = true
-				if newKey {
-					st.KeyMode, st.KeyOwner = 0o600, ks.ClusterUser
-				}
-				st.CSR = pg.TLSFile{Exists: true, Content: string(csr)}
-				nf.TLS = &st
-			} else {
-				nf = nf.MarkStale(pg.PartTLS)
-			}
-			return factsResult(maps.Clone(result), nf), nil
-		},
-	}, nil
+		Result:  factsResult(kp.result(kp.genKey || kp.needCSR), f, pg.PartTLS, pg.PartJournal),
+		Apply:   kp.apply,
+	}
+}
+
+// keptSummary is the plan's line when nothing changes.
+func (kp *keyPlan) keptSummary() string {
+	s := fmt.Sprintf("%s key %s kept", kp.ks.Algo, kp.tt.files.Key)
+	if kp.staged {
+		s = fmt.Sprintf("%s key %s staged (%s); %s key %s stays live until tls_sign installs the new key with its certificate", kp.kt, kp.keyPath, kp.newWhy, kp.ks.Algo, kp.tt.files.Key)
+	}
+	if kp.keeper != "" {
+		s += fmt.Sprintf(" (also on %s, which get a key of their own)", strings.Join(kp.sharedWith, ", "))
+	}
+	return s
+}
+
+// result is what pg_tls_key registers: the key, whether a CSR was
+// written, and the staged key of a rollover.
+func (kp *keyPlan) result(csr bool) map[string]any {
+	r := map[string]any{"key": kp.tt.files.Key, "key_type": kp.ks.Algo, "csr": csr}
+	if kp.genKey && !kp.staged {
+		r["key_type"] = kp.kt
+	}
+	if csr {
+		r["csr_path"], r["names"] = kp.tt.files.CSR, kp.tt.names.String()
+	}
+	if kp.staged {
+		r["next_key"], r["next_key_type"] = kp.keyPath, kp.kt
+	}
+	if len(kp.sharedWith) > 0 {
+		r["shared_with"] = kp.sharedWith
+	}
+	r[tasks.OutcomeKey] = kp.outcome()
+	return r
+}
+
+// outcome is what a host's line says pg_tls_key did (or would do).
+func (kp *keyPlan) outcome() string {
+	var o string
+	switch {
+	case kp.staged && kp.genKey:
+		o = fmt.Sprintf("new %s key staged as %s (%s)", kp.kt, kp.keyPath, kp.newWhy)
+	case kp.staged:
+		o = "staged key " + kp.keyPath + " waits for its certificate"
+	case kp.genKey:
+		o = fmt.Sprintf("new %s key (%s)", kp.kt, kp.newWhy)
+	case kp.needCSR:
+		o = "key kept, CSR written"
+	default:
+		o = "key kept"
+	}
+	if kp.keeper != "" && !kp.genKey && !kp.staged {
+		o += "; " + strings.Join(kp.sharedWith, ", ") + " share it and get their own"
+	}
+	return o
+}
+
+// apply carries the plan out: directory, permissions, then the key and
+// CSR in one command on the host, each file backed up in the journal first.
+func (kp *keyPlan) apply(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+	f, files, ks := kp.tt.facts, kp.tt.files, kp.ks
+	j := journaler(ctx, env, kp.p, f)
+	if !ks.DirExists {
+		if err := makeTLSDir(ctx, env, kp.p, files.Dir, ks.ClusterUser); err != nil {
+			return nil, err
+		}
+	}
+	if kp.permFix != "" {
+		if err := j.Before(ctx, files.Key); err != nil {
+			return nil, err
+		}
+		if err := fixKeyPerms(ctx, env, kp.p, files.Key, ks.Owner, ks.ClusterUser); err != nil {
+			return nil, err
+		}
+	}
+	if !kp.genKey && !kp.needCSR {
+		return factsResult(kp.result(false), kp.factsAfter(nil, nil)), nil
+	}
+	backup := []string{files.CSR}
+	if kp.genKey {
+		backup = []string{kp.keyPath, files.CSR}
+	}
+	if err := j.Before(ctx, backup...); err != nil {
+		return nil, err
+	}
+	pub, csr, err := makeKeyCSR(ctx, env.Conn, kp.keyPath, files.CSR, kp.tt.names, pg.OpenSSLAddext(f.OpenSSLVersion), kp.genKey, kp.kt)
+	if err != nil {
+		return nil, err
+	}
+	return factsResult(kp.result(true), kp.factsAfter(pub, csr)), nil
+}
+
+// factsAfter are the facts once Apply is done: what the command printed is
+// the new state of the key and CSR (pub and csr nil when none was
+// written). A staged key leaves the live key's facts as they are.
+func (kp *keyPlan) factsAfter(pub, csr []byte) *pg.Facts {
+	nf := kp.tt.facts.MarkStale(pg.PartJournal)
+	ts := kp.tt.tls
+	if ts == nil {
+		return nf.MarkStale(pg.PartTLS)
+	}
+	st := *ts
+	st.DirExists = true
+	if kp.permFix != "" {
+		st.KeyMode = 0o600
+		if kp.ks.ClusterUser != "" {
+			st.KeyOwner = kp.ks.ClusterUser
+		}
+	}
+	if csr != nil {
+		st.CSR = pg.TLSFile{Exists: true, Content: string(csr)}
+	}
+	if pub != nil && !kp.staged {
+		st.KeyExists, st.KeyPub, st.KeyProblem = true, string(pub), ""
+		st.KeyPubSHA256 = pg.PublicKeySHA256(pub)
+		if kp.genKey {
+			st.KeyMode, st.KeyOwner = 0o600, kp.ks.ClusterUser
+		}
+	}
+	nf.TLS = &st
+	return nf
+}
+
+// joinNonEmpty joins the non-empty parts with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var out []string
+	for _, s := range parts {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 // keyStateOf turns the facts' key probe into a keyState.
@@ -480,35 +847,37 @@ func tlsText(ctx context.Context, c transport.Conn, file string, tf *pg.TLSFile,
 }
 
 // makeKeyCSR runs, in one command on the host, openssl genpkey (when
-// newKey) and openssl req (-addext on OpenSSL 1.1.1+, a small config file
-// with -reqexts before that), and prints the public key and the CSR.
-func makeKeyCSR(ctx context.Context, c transport.Conn, files tlsFiles, names pg.Names, addext, newKey bool, kt string) (pub, csr []byte, err error) {
+// newKey: to keyPath, 0600 under umask 077, renamed into place) and
+// openssl req for keyPath (-addext on OpenSSL 1.1.1+, a small config file
+// with -reqexts before that) to csrPath, and prints the public key and the
+// CSR.
+func makeKeyCSR(ctx context.Context, c transport.Conn, keyPath, csrPath string, names pg.Names, addext, newKey bool, kt string) (pub, csr []byte, err error) {
 	var cmd string
 	if newKey {
-		tmp := shellescape.Quote(files.Key + ".sshplay-new")
+		tmp := shellescape.Quote(keyPath + ".sshplay-new")
 		cmd = "(umask 077 && openssl genpkey " + keyTypes[kt] + " -out " + tmp + " && chmod 600 " + tmp +
-			" && mv -f " + tmp + " " + shellescape.Quote(files.Key) + ") </dev/null >&2 || exit 1\n"
+			" && mv -f " + tmp + " " + shellescape.Quote(keyPath) + ") </dev/null >&2 || exit 1\n"
 	}
 	subj := "/CN=" + names.CommonName(c.Host())
-	tmp := files.CSR + ".sshplay-new"
+	tmp := csrPath + ".sshplay-new"
 	if addext {
-		cmd += shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", files.Key, "-passin", "pass:", "-subj", subj,
+		cmd += shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", keyPath, "-passin", "pass:", "-subj", subj,
 			"-addext", "subjectAltName=" + names.SubjectAltName(), "-out", tmp})
 	} else {
 		cnf := "[req]\ndistinguished_name=dn\n[dn]\n[san]\nsubjectAltName=" + names.SubjectAltName() + "\n"
 		cmd += "cnf=$(mktemp) && printf '%s' " + shellescape.Quote(cnf) + " > \"$cnf\" && " +
-			shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", files.Key, "-passin", "pass:", "-subj", subj, "-reqexts", "san", "-out", tmp}) +
+			shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", keyPath, "-passin", "pass:", "-subj", subj, "-reqexts", "san", "-out", tmp}) +
 			" -config \"$cnf\"; rc=$?; rm -f \"$cnf\"; [ $rc -eq 0 ]"
 	}
-	cmd += " </dev/null >&2 && chmod 644 " + shellescape.Quote(tmp) + " && mv -f " + shellescape.Quote(tmp) + " " + shellescape.Quote(files.CSR) +
-		" && openssl pkey -in " + shellescape.Quote(files.Key) + " -passin pass: -pubout </dev/null && cat -- " + shellescape.Quote(files.CSR)
+	cmd += " </dev/null >&2 && chmod 644 " + shellescape.Quote(tmp) + " && mv -f " + shellescape.Quote(tmp) + " " + shellescape.Quote(csrPath) +
+		" && openssl pkey -in " + shellescape.Quote(keyPath) + " -passin pass: -pubout </dev/null && cat -- " + shellescape.Quote(csrPath)
 	res, err := c.Run(ctx, cmd, transport.RunOptions{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: %w", c.Host(), files.CSR, err)
+		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: %w", c.Host(), csrPath, err)
 	}
 	pubOut, csrOut, ok := strings.Cut(string(res.Stdout), "-----END PUBLIC KEY-----\n")
 	if !ok || !strings.Contains(csrOut, "CERTIFICATE REQUEST") {
-		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: unexpected output %q", c.Host(), files.CSR, truncateText(string(res.Stdout), 120))
+		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: unexpected output %q", c.Host(), csrPath, truncateText(string(res.Stdout), 120))
 	}
 	return []byte(pubOut + "-----END PUBLIC KEY-----\n"), []byte(csrOut), nil
 }

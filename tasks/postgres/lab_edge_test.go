@@ -127,14 +127,15 @@ func TestLabEdgeCases(t *testing.T) {
 		t.Errorf("db03: the corrupt key was replaced")
 	}
 
-	// db02 fresh with a cipher list the server cannot load: the reload
-	// keeps TLS off silently, the proof catches it, the rollback undoes
-	// every change.
+	// db02 fresh with a cipher list the host's OpenSSL cannot use: the
+	// facts step refuses it before anything changes.
 	if err := l.Reset(ctx); err != nil {
 		t.Fatal(err)
 	}
 	bogus := newDriver(t, l, map[string]any{"pg_ssl_ciphers": "NO-SUCH-CIPHER"})
-	requireRolledBack(bogus.run(ctx, false, db2)[db2.Name], db2.Name, "pg_tls_verify")
+	if r := bogus.run(ctx, false, db2)[db2.Name]; r.failedStep != "pg_facts" || !strings.Contains(r.failMsg, "accepts no cipher") || len(r.changed) != 0 {
+		t.Errorf("db02 with NO-SUCH-CIPHER: failed at %q (%s), changed %v; want pg_facts, nothing changed", r.failedStep, r.failMsg, r.changed)
+	}
 	for _, hh := range []lab.Host{db2} {
 		if got := strings.TrimSpace(psqlOn(t, ctx, d, hh, "SHOW ssl;")); got != "off" {
 			t.Errorf("%s: ssl = %s after rollback, want off", hh.Name, got)

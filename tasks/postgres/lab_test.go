@@ -135,34 +135,62 @@ func (d *driver) runHost(ctx context.Context, h lab.Host, check bool) *hostRun {
 		r.failedStep, r.failMsg = "pg_facts", o.Result["msg"].(string)
 		return r
 	}
-	changed := func() bool {
-		for _, n := range []string{"pg_tls_key", "tls_sign", "pg_conf", "pg_hba"} {
+	changed := func(names ...string) string {
+		for _, n := range names {
 			if o := r.outcomes[n]; o != nil && truthy(o.Result["changed"]) {
-				return true
+				return "true"
 			}
 		}
-		return false
+		return "false"
 	}
-	block := []string{"pg_tls_key", "tls_sign", "pg_conf", "pg_hba", "pg_reload", "pg_tls_verify", "pg_tls_commit"}
-	for _, name := range block {
+	// The block of playbooks/postgres-tls.yml, in its order: TLS live and
+	// proven first, then the standby's link, then enforcement.
+	tlsChanged := func() map[string]any {
+		return map[string]any{"changed": changed("pg_tls_key", "tls_sign", "pg_conf")}
+	}
+	block := []struct {
+		mod, key string
+		args     func() map[string]any
+	}{
+		{"pg_tls_key", "", nil},
+		{"tls_sign", "", nil},
+		{"pg_conf", "", nil},
+		{"pg_reload", "pg_reload/tls", tlsChanged},
+		{"pg_tls_verify", "pg_tls_verify/tls", func() map[string]any { a := tlsChanged(); a["stage"] = "tls"; return a }},
+		{"pg_replication", "", nil},
+		{"pg_hba", "", nil},
+		{"pg_reload", "", func() map[string]any { return map[string]any{"changed": changed("pg_hba"), "stage": "hba"} }},
+		{"pg_tls_verify", "", func() map[string]any {
+			refused := r.outcomes["pg_hba"] != nil && truthy(r.outcomes["pg_hba"].Result["enforce_refused"])
+			return map[string]any{"changed": changed("pg_tls_key", "tls_sign", "pg_conf", "pg_hba", "pg_replication"), "enforced": fmt.Sprint(!refused)}
+		}},
+		{"pg_tls_commit", "", nil},
+	}
+	for _, st := range block {
 		var args map[string]any
-		if name == "pg_reload" || name == "pg_tls_verify" {
-			args = map[string]any{"changed": fmt.Sprint(changed())}
+		if st.args != nil {
+			args = st.args()
 		}
-		o := exec(name, args)
+		o := exec(st.mod, args)
+		if st.key != "" {
+			r.outcomes[st.key] = o
+		}
 		if o.Status == tasks.StatusFailed || o.Status == tasks.StatusUnreachable {
-			r.failedStep, r.failMsg = name, fmt.Sprint(o.Result["msg"])
+			r.failedStep, r.failMsg = st.mod, fmt.Sprint(o.Result["msg"])
 			vars["ansible_failed_result"] = o.Result
 			rb := exec("pg_tls_rollback", nil)
 			r.rolledBack = truthy(rb.Result["rolled_back"])
 			r.failMsg = fmt.Sprint(rb.Result["msg"])
 			return r
 		}
-		if name == "tls_sign" && truthy(o.Result["csr_pending"]) {
-			exec("pg_tls_commit", nil)
+		if st.mod == "tls_sign" && truthy(o.Result["csr_pending"]) {
+			exec("pg_tls_commit", map[string]any{"keep_csr": true})
 			r.ended = true
 			return r
 		}
+	}
+	if o := r.outcomes["pg_hba"]; o != nil && truthy(o.Result["enforce_refused"]) {
+		r.failedStep, r.failMsg = "enforce", fmt.Sprint(o.Result["msg"])
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/sshplay/sshplay/transport"
 )
 
-var reloadParams = append([]string{"changed", "pg_tls_dir", "pg_ssl_min_protocol_version", "pg_ssl_ciphers",
+var reloadParams = append([]string{"changed", "stage", "pg_tls_dir", "pg_ssl_min_protocol_version", "pg_ssl_ciphers",
 	"pg_restart_command", "pg_restart_log", "pg_ready_timeout", "ansible_become_password", "ansible_become_pass"}, commonParams...)
 
 // planReload decides reload or restart from what this run changes: ssl
@@ -26,51 +27,33 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 		return nil, err
 	}
 	changedArg := p.boolean("changed", false)
+	stage := p.str("stage", "tls")
 	timeout := time.Duration(p.integer("pg_ready_timeout", 60)) * time.Second
 	if p.err != nil {
 		return nil, p.err
 	}
-	f, err := hostFacts(ctx, env, p, false, pg.PartSettings)
-	if err != nil {
-		return nil, err
-	}
+	var f *pg.Facts
 	var reasons []string
 	restart := false
-	want := wantedSettings(p, f)
-	for _, s := range want {
-		st, ok := f.Setting(s.Name)
-		if !ok || sameSetting(f, s.Name, s.Value, st.Setting) {
-			continue
+	switch stage {
+	case "tls":
+		if f, err = hostFacts(ctx, env, p, false, pg.PartSettings); err != nil {
+			return nil, err
 		}
-		reasons = append(reasons, fmt.Sprintf("%s: %s -> %s (%s)", s.Name, st.Setting, s.Value, st.Context))
-		if st.Context == "postmaster" {
-			restart = true
+		if reasons, restart, err = reloadReasons(ctx, env, p, f, changedArg); err != nil {
+			return nil, err
 		}
-	}
-	for _, st := range f.Settings {
-		if st.PendingRestart {
-			restart = true
-			reasons = append(reasons, st.Name+" is pending a restart")
+	case "hba":
+		// The second reload of the job: only pg_hba.conf's change counts
+		// (the TLS reload before it applied everything else).
+		if f, err = hostFacts(ctx, env, p, false); err != nil {
+			return nil, err
 		}
-	}
-	if changedArg {
-		reasons = append(reasons, "earlier tasks changed TLS files")
-	} else {
-		// Files journaled by this run (the facts' copy unless a module
-		// of this run has written the journal since).
-		var j *pg.Journal
-		if f.IsStale(pg.PartJournal) {
-			if j, err = pg.ReadJournal(ctx, env.Conn, f.DataDirectory); err != nil {
-				return nil, err
-			}
-		} else if len(f.Journal) > 0 {
-			if j, err = pg.DecodeJournal(f.Journal); err != nil {
-				return nil, fmt.Errorf("host %s: %s: %w", env.Host, pg.JournalPath(f.DataDirectory), err)
-			}
+		if changedArg {
+			reasons = []string{"pg_hba.conf changed"}
 		}
-		if j != nil && len(j.Entries) > 0 {
-			reasons = append(reasons, fmt.Sprintf("%d file(s) changed in this run", len(j.Entries)))
-		}
+	default:
+		return nil, &argError{fmt.Sprintf("pg_reload: stage: want tls or hba, got %q", stage)}
 	}
 	if len(reasons) == 0 {
 		return &tasks.Change{Action: tasks.None, Summary: "nothing to reload", Result: factsResult(map[string]any{"action": "none"}, f)}, nil
@@ -101,6 +84,46 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 			return factsResult(res, f, pg.PartSettings), nil
 		},
 	}, nil
+}
+
+// reloadReasons says why the TLS stage reloads (or restarts): wanted ssl
+// settings the server does not run yet (a postmaster-context one needs a
+// restart), pending restarts, changed: true from the playbook, or files
+// journaled by this run (an interrupted run left them edited).
+func reloadReasons(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, changedArg bool) (reasons []string, restart bool, err error) {
+	for _, s := range wantedSettings(p, f) {
+		st, ok := f.Setting(s.Name)
+		if !ok || sameSetting(f, s.Name, s.Value, st.Setting) {
+			continue
+		}
+		reasons = append(reasons, fmt.Sprintf("%s: %s -> %s (%s)", s.Name, st.Setting, s.Value, st.Context))
+		restart = restart || st.Context == "postmaster"
+	}
+	for _, st := range f.Settings {
+		if st.PendingRestart {
+			restart = true
+			reasons = append(reasons, st.Name+" is pending a restart")
+		}
+	}
+	if changedArg {
+		return append(reasons, "earlier tasks changed TLS files"), restart, nil
+	}
+	// Files journaled by this run (the facts' copy unless a module of
+	// this run has written the journal since).
+	var j *pg.Journal
+	if f.IsStale(pg.PartJournal) {
+		if j, err = pg.ReadJournal(ctx, env.Conn, f.DataDirectory); err != nil {
+			return nil, false, err
+		}
+	} else if len(f.Journal) > 0 {
+		if j, err = pg.DecodeJournal(f.Journal); err != nil {
+			return nil, false, fmt.Errorf("host %s: %s: %w", env.Host, pg.JournalPath(f.DataDirectory), err)
+		}
+	}
+	if j != nil && len(j.Entries) > 0 {
+		reasons = append(reasons, fmt.Sprintf("%d file(s) changed in this run", len(j.Entries)))
+	}
+	return reasons, restart, nil
 }
 
 func restartPlan(ctx context.Context, c transport.Conn, p *params, f *pg.Facts) (*pg.RestartPlan, error) {
@@ -159,12 +182,12 @@ func validate(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, key
 	return nil
 }
 
-// reloadPoll is how often the running settings are read after a reload
-// until the new values show (the postmaster applies them asynchronously).
+// reloadPoll is how often a reload's progress is read again while the
+// postmaster has not handled it or the new values do not show yet.
 const reloadPoll = 20 * time.Millisecond
 
-// reloadWait is how long the new values may take to show after a reload.
-var reloadWait = 10 * time.Second
+// reloadWait is how long a reload may take to show.
+const reloadWait = 10 * time.Second
 
 // notLive lists the wanted settings the running server does not show yet:
 // "ssl_min_protocol_version = TLSv1.2 (want TLSv1.3)".
@@ -180,6 +203,92 @@ func notLive(f *pg.Facts, want []pgconf.Setting, settings []pg.Setting) string {
 	return strings.Join(out, ", ")
 }
 
+// reloadCheck says what reloadConfirmed waits for and how it names the
+// configuration in a failure.
+type reloadCheck struct {
+	// DataDir is the cluster's data directory (its postmaster.pid leads
+	// to the log when the postmaster's standard error is the log).
+	DataDir string
+	// NotLive, when set, names the wanted values the running settings
+	// do not show yet ("" once they all show).
+	NotLive func([]pg.Setting) string
+	// What qualifies "configuration" in a failure: "new TLS", "restored".
+	What string
+}
+
+// reloadConfirmed reloads the server and proves that the reload took,
+// because pg_reload_conf() returns true whatever the postmaster makes of
+// the files: it waits (up to reloadWait) until the postmaster has handled
+// the reload and check.NotLive is satisfied, and fails with the server
+// log's own lines when they say a part was not applied (SSL files,
+// pg_hba.conf, a setting): pg_settings shows new values then, while the
+// old SSL context stays live. A log that cannot be found or read is no
+// failure: the result says so (Log.Checked false) and the certificate
+// fingerprint in pg_tls_verify stays the proof. pg_reload calls it; so
+// should pg_tls_rollback after restoring files (What: "restored").
+func reloadConfirmed(ctx context.Context, env *tasks.Env, t pg.Target, check reloadCheck) (*pg.ReloadResult, error) {
+	r, err := pg.Reload(ctx, env.Conn, t, pg.ReloadOptions{DataDir: check.DataDir})
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(reloadWait)
+	for {
+		missing := ""
+		if r.Processed {
+			if len(r.Log.Failures) > 0 {
+				quoted := make([]string, len(r.Log.Failures))
+				for i, l := range r.Log.Failures {
+					quoted[i] = strconv.Quote(l)
+				}
+				return r, &tasks.Failed{Msg: fmt.Sprintf("host %s: the server did not apply the %s configuration: %s", env.Host, check.What, strings.Join(quoted, ", ")),
+					Result: logResult(map[string]any{"action": "reload"}, r)}
+			}
+			if check.NotLive == nil {
+				return r, nil
+			}
+			if missing = check.NotLive(r.Settings); missing == "" {
+				return r, nil
+			}
+		}
+		if !time.Now().Before(deadline) {
+			// Fail (the rescue rolls the host back) rather than report a
+			// reload that did not happen.
+			msg := fmt.Sprintf("host %s: the postmaster did not handle the reload within %s (new sessions' pg_conf_load_time() did not advance)", env.Host, reloadWait)
+			if r.Processed {
+				msg = fmt.Sprintf("host %s: after the reload pg_settings still shows %s (waited %s); the server did not apply the %s configuration, see its log", env.Host, missing, reloadWait, check.What)
+			}
+			return r, &tasks.Failed{Msg: msg, Result: logResult(map[string]any{"action": "reload"}, r)}
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(reloadPoll):
+		}
+		if r, err = pg.ReloadProgress(ctx, env.Conn, t, r); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// logResult adds to res what the server log said about reload r, and the
+// task's one-line outcome, which says when the log could not be checked.
+func logResult(res map[string]any, r *pg.ReloadResult) map[string]any {
+	if r == nil || !r.Processed {
+		return res
+	}
+	res["log_checked"], res["log_file"] = r.Log.Checked, r.LogFile
+	if len(r.Log.Failures) > 0 {
+		res["log_lines"] = r.Log.Failures
+	}
+	if r.Log.Checked {
+		res[tasks.OutcomeKey] = "reloaded; the server log shows it applied"
+		return res
+	}
+	res["log_not_checked"] = r.Log.Why
+	res[tasks.OutcomeKey] = "reloaded; server log not checked (" + r.Log.Why + "); pg_tls_verify's certificate fingerprint is the proof"
+	return res
+}
+
 func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, restart bool, rp *pg.RestartPlan, timeout time.Duration) (map[string]any, error) {
 	t := targetFor(p, f)
 	if err := validate(ctx, env, t, f, filesFor(p, f).Key); err != nil {
@@ -191,50 +300,23 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 		}
 		return map[string]any{"action": "restart", "method": rp.Method}, nil
 	}
-	// Reload, wait a moment in the same session, read the settings; poll
-	// until the wanted values show, then look for settings that need a
+	// Reload and prove it took, then look for settings that need a
 	// restart.
 	want := wantedSettings(p, f)
-	live := func(settings []pg.Setting) bool {
-		nf := *f
-		nf.Settings = settings
-		for _, s := range want {
-			if st, ok := nf.Setting(s.Name); ok && !sameSetting(&nf, s.Name, s.Value, st.Setting) && !st.PendingRestart {
-				return false
-			}
-		}
-		return true
-	}
-	settings, err := pg.Reload(ctx, env.Conn, t, "0.02")
+	r, err := reloadConfirmed(ctx, env, t, reloadCheck{DataDir: f.DataDirectory, What: "new TLS",
+		NotLive: func(s []pg.Setting) string { return notLive(f, want, s) }})
 	if err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(reloadWait)
-	for !live(settings) {
-		if !time.Now().Before(deadline) {
-			// The server did not take the new values: fail (the rescue
-			// rolls the host back) rather than report a reload that did
-			// not happen.
-			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: after the reload pg_settings still shows %s (waited %s); the server did not apply the new configuration, see its log",
-				env.Host, notLive(f, want, settings), reloadWait)}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(reloadPoll):
-		}
-		if settings, err = pg.ReadSettings(ctx, env.Conn, t); err != nil {
-			return nil, err
-		}
-	}
+	res := logResult(map[string]any{"action": "reload"}, r)
 	var pending []string
-	for _, st := range settings {
+	for _, st := range r.Settings {
 		if st.PendingRestart {
 			pending = append(pending, st.Name)
 		}
 	}
 	if len(pending) == 0 {
-		return map[string]any{"action": "reload"}, nil
+		return res, nil
 	}
 	if rp == nil {
 		if rp, err = restartPlan(ctx, env.Conn, p, f); err != nil {
@@ -244,7 +326,9 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 	if err := doRestart(ctx, env, p, t, rp, timeout); err != nil {
 		return nil, err
 	}
-	return map[string]any{"action": "restart", "method": rp.Method, "pending_restart": pending}, nil
+	res["action"], res["method"], res["pending_restart"] = "restart", rp.Method, pending
+	res[tasks.OutcomeKey] = "restarted (" + rp.Method + ") for " + strings.Join(pending, ", ")
+	return res, nil
 }
 
 // doRestart runs the restart command (as root for systemctl and

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -68,19 +70,8 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: failed, and rollback failed: %v (cause: %s)", env.Host, rbErr, reason), Result: res}
 			}
 			t := targetFor(p, f)
-			if _, err := pg.Query(ctx, env.Conn, t, "SELECT pg_reload_conf();"); err != nil {
-				// The server is down (a failed restart): start it again.
-				rp, perr := pg.DecideRestart(mustProbe(ctx, env.Conn, f), f, p.str("pg_restart_command", ""), p.str("pg_restart_log", ""))
-				if perr != nil {
-					return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but the server is down and cannot be restarted: %v", env.Host, perr), Result: res}
-				}
-				c := env.Conn
-				if rp.AsRoot {
-					c = c.Become(transport.Become{Enabled: true, Password: p.str("ansible_become_password", p.str("ansible_become_pass", ""))})
-				}
-				if _, err := c.Run(ctx, rp.Command, transport.RunOptions{}); err != nil {
-					return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but restart failed: %v", env.Host, err), Result: res}
-				}
+			if err := reloadRestored(ctx, env, p, f, t, res); err != nil {
+				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but %v", env.Host, err), Result: res}
 			}
 			if err := waitReady(ctx, env.Conn, t, timeout); err != nil {
 				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but %v", env.Host, err), Result: res}
@@ -96,6 +87,37 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 			return factsResult(res, f, pg.PartTLS, pg.PartJournal, pg.PartConfig, pg.PartHBA, pg.PartSettings), nil
 		},
 	}, nil
+}
+
+// reloadRestored reloads the restored files and proves the reload took; a
+// server that is down (a failed restart left it so) is started again. A
+// fault the restored files carried from before the run is reported in res
+// (reload_problems), not as a failure: the server keeps what it had.
+func reloadRestored(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, t pg.Target, res map[string]any) error {
+	r, err := reloadConfirmed(ctx, env, t, reloadCheck{DataDir: f.DataDirectory, What: "restored"})
+	var pe *pg.PsqlError
+	switch {
+	case err == nil:
+		return nil
+	case r != nil && len(r.Log.Failures) > 0:
+		res["reload_problems"] = r.Log.Failures
+		return nil
+	case r == nil && errors.As(err, &pe):
+	default:
+		return fmt.Errorf("the reload failed: %w", err)
+	}
+	rp, err := pg.DecideRestart(mustProbe(ctx, env.Conn, f), f, p.str("pg_restart_command", ""), p.str("pg_restart_log", ""))
+	if err != nil {
+		return fmt.Errorf("the server is down and cannot be restarted: %w", err)
+	}
+	c := env.Conn
+	if rp.AsRoot {
+		c = asRoot(env, p)
+	}
+	if _, err := c.Run(ctx, rp.Command, transport.RunOptions{}); err != nil {
+		return fmt.Errorf("restart failed: %w", err)
+	}
+	return nil
 }
 
 // failedMsg is the message of the task that failed (ansible_failed_result
@@ -117,21 +139,32 @@ func mustProbe(ctx context.Context, c transport.Conn, f *pg.Facts) *pg.RestartPr
 	return probe
 }
 
-var commitParams = commonParams
+var commitParams = append([]string{"pg_tls_dir", "keep_csr"}, commonParams...)
 
-// planCommit ends a successful run: the journal goes, and the backups of
-// earlier runs next to the files this run changed are deleted (this run's
-// backups stay until the next successful run that changes something).
+// planCommit ends a successful run: the journal goes, the backups of
+// earlier runs next to the files this run changed are deleted, and so is
+// whatever the run left inside the data directory that a pg_basebackup
+// clone must not carry: this run's backups there and the CSR (unless
+// keep_csr: an external CA has not answered yet). Backups outside the data
+// directory stay until the next successful run that changes something.
 func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
 	p, err := newParams("pg_tls_commit", env, args, commitParams...)
 	if err != nil {
 		return nil, err
 	}
+	keepCSR := p.boolean("keep_csr", false)
+	if p.err != nil {
+		return nil, p.err
+	}
 	f, err := clusterFacts(ctx, env, p)
 	if err != nil {
 		return nil, err
 	}
-	if !f.IsStale(pg.PartJournal) && len(f.Journal) == 0 {
+	var doomed []string
+	if csr := filesFor(p, f).CSR; !keepCSR && insideDir(f.DataDirectory, csr) && csrLeft(ctx, env.Conn, p, f, csr) {
+		doomed = append(doomed, csr)
+	}
+	if !f.IsStale(pg.PartJournal) && len(f.Journal) == 0 && len(doomed) == 0 {
 		// No journal when the facts were read, and no module of this run
 		// has written one since: nothing to commit, no round trip.
 		return &tasks.Change{Action: tasks.None, Summary: "nothing to commit"}, nil
@@ -140,42 +173,85 @@ func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	if err != nil {
 		return nil, err
 	}
-	if j == nil {
+	jp := pg.JournalPath(f.DataDirectory)
+	var summary []string
+	switch {
+	case j != nil:
+		old, err := oldBackups(ctx, env, f, j)
+		if err != nil {
+			return nil, err
+		}
+		doomed = append(doomed, old...)
+		for _, e := range j.Entries {
+			if e.Backup != "" && insideDir(f.DataDirectory, e.Backup) {
+				doomed = append(doomed, e.Backup)
+			}
+		}
+		summary = append(summary, "would clear the journal of run "+j.Run)
+	case f.IsStale(pg.PartJournal):
+		// A check run: the journal and backups are planned by earlier
+		// tasks, not written.
+		summary = append(summary, "would clear this run's journal and delete its backups inside "+f.DataDirectory)
+	}
+	if len(doomed) > 0 {
+		summary = append(summary, "delete "+strings.Join(doomed, ", "))
+	}
+	if len(summary) == 0 {
 		return &tasks.Change{Action: tasks.None, Summary: "nothing to commit"}, nil
 	}
+	run := ""
+	if j != nil {
+		run = j.Run
+	}
+	return &tasks.Change{
+		Action:  tasks.Delete,
+		Summary: strings.Join(summary, "; "),
+		Writes:  []transport.PlannedFile{{Path: jp, Removed: true}},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			for _, o := range append(doomed, jp) {
+				if err := env.Conn.Remove(ctx, o); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return nil, fmt.Errorf("host %s: delete %s: %w", env.Host, o, err)
+				}
+			}
+			nf := f.MarkStale(pg.PartTLS)
+			nf.Journal = nil
+			nf.Stale = slices.DeleteFunc(nf.Stale, func(s string) bool { return s == pg.PartJournal })
+			return factsResult(map[string]any{"run": run, "deleted": doomed,
+				tasks.OutcomeKey: fmt.Sprintf("committed; %d file(s) deleted", len(doomed))}, nf), nil
+		},
+	}, nil
+}
+
+// oldBackups are the backups of earlier runs next to the files run j
+// changed (from the facts' listing when it covers those directories).
+func oldBackups(ctx context.Context, env *tasks.Env, f *pg.Facts, j *pg.Journal) ([]string, error) {
 	var dirs []string
 	for _, e := range j.Entries {
 		dirs = append(dirs, path.Dir(e.Path))
 	}
-	// The facts listed the backups; the ones made since are this run's.
-	old, listed := f.BackupsFromFacts(dirs, j.Run)
-	if !listed {
-		if old, err = pg.OldBackups(ctx, env.Conn, dirs, j.Run); err != nil {
-			return nil, err
-		}
+	if old, listed := f.BackupsFromFacts(dirs, j.Run); listed {
+		return old, nil
 	}
-	jp := pg.JournalPath(f.DataDirectory)
-	summary := "would clear the journal of run " + j.Run
-	if len(old) > 0 {
-		summary += " and delete older backups " + strings.Join(old, ", ")
+	return pg.OldBackups(ctx, env.Conn, dirs, j.Run)
+}
+
+// insideDir reports whether p lies inside dir.
+func insideDir(dir, p string) bool {
+	return dir != "" && strings.HasPrefix(path.Clean(p), path.Clean(dir)+"/")
+}
+
+// csrLeft reports whether the CSR is on the host: from the TLS facts when
+// they are fresh (no round trip on a run that changed nothing), else asked.
+func csrLeft(ctx context.Context, c transport.Conn, p *params, f *pg.Facts, csr string) bool {
+	if ts := tlsFacts(p, f); ts != nil {
+		return ts.CSR.Exists
 	}
-	return &tasks.Change{
-		Action:  tasks.Delete,
-		Summary: summary,
-		Writes:  []transport.PlannedFile{{Path: jp, Removed: true}},
-		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-			for _, o := range old {
-				if err := env.Conn.Remove(ctx, o); err != nil {
-					return nil, fmt.Errorf("host %s: delete old backup %s: %w", env.Host, o, err)
-				}
-			}
-			if err := env.Conn.Remove(ctx, jp); err != nil {
-				return nil, fmt.Errorf("host %s: clear journal: %w", env.Host, err)
-			}
-			nf := f.MarkStale()
-			nf.Journal = nil
-			nf.Stale = slices.DeleteFunc(nf.Stale, func(s string) bool { return s == pg.PartJournal })
-			return factsResult(map[string]any{"run": j.Run, "deleted_backups": old}, nf), nil
-		},
-	}, nil
+	return mayExist(ctx, c, csr)
+}
+
+// mayExist reports whether a file exists on the host or is planned by an
+// earlier task of this check run.
+func mayExist(ctx context.Context, c transport.Conn, p string) bool {
+	_, err := c.Stat(ctx, p)
+	return err == nil || errors.Is(err, transport.ErrPending)
 }

@@ -68,7 +68,8 @@ func checkVars(env *tasks.Env, p *params) error {
 			add("%s %d: want 1 or more seconds", n, v)
 		}
 	}
-	for _, n := range []string{"pg_tls_enforce", "pg_hba_reject_plain", "tls_intermediate"} {
+	enforceMode(p) // a boolean or "force"
+	for _, n := range []string{"pg_hba_reject_plain", "tls_intermediate"} {
 		p.boolean(n, false)
 	}
 	if d := p.str("pg_tls_dir", ""); d != "" && !path.IsAbs(d) {
@@ -84,4 +85,19 @@ func checkVars(env *tasks.Env, p *params) error {
 		return nil
 	}
 	return &tasks.Failed{Msg: fmt.Sprintf("host %s: bad variables (nothing was changed): %s", env.Host, strings.Join(problems, "; "))}
+}
+
+// cipherProblem fails the host when its own OpenSSL lists no cipher from
+// pg_ssl_ciphers: the server would reject the list at the reload, keep its
+// old SSL context and still show the new list in pg_settings.
+func cipherProblem(env *tasks.Env, f *pg.Facts, cc pg.CipherCheck) error {
+	if cc.Usable() {
+		return nil
+	}
+	ossl := "the host's OpenSSL"
+	if v := pg.OpenSSLName(f.OpenSSLVersion); v != "" {
+		ossl += " (" + v + ")"
+	}
+	return &tasks.Failed{Msg: fmt.Sprintf("host %s: pg_ssl_ciphers %q: %s accepts no cipher from it (nothing was changed)", env.Host, cc.List, ossl),
+		Result: map[string]any{"openssl_error": cc.Error}}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 var verifyParams = append([]string{"changed", "pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "inventory_dir", "sshplay_inventory_dir",
-	"pg_host", "pg_user", "pg_password", "pg_password_file", "pg_passfile", "pg_connect_timeout", "pg_tls_enforce"}, commonParams...)
+	"pg_host", "pg_user", "pg_password", "pg_password_file", "pg_passfile", "pg_connect_timeout", "pg_tls_enforce", "stage", "enforced"}, commonParams...)
 
 // VerifyHost proves every address of one host: verify-full against root,
 // certificate fingerprint equal to expectSHA (when set), plaintext refused
@@ -39,10 +39,23 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 		return nil, err
 	}
 	changedBefore := p.boolean("changed", false)
-	enforce := p.boolean("pg_tls_enforce", true)
+	enforce, force := enforceMode(p)
+	enforce = p.boolean("enforced", enforce)
 	port := p.integer("pg_port", 5432)
+	stage := p.str("stage", "final")
 	if p.err != nil {
 		return nil, p.err
+	}
+	if stage != "tls" && stage != "final" {
+		return nil, &argError{fmt.Sprintf("pg_tls_verify: stage: want tls or final, got %q", stage)}
+	}
+	if stage == "tls" {
+		// The handshake proof between the TLS reload and enforcement:
+		// pg_hba.conf must not refuse plaintext before TLS is proven.
+		enforce = false
+		if !changedBefore {
+			return &tasks.Change{Action: tasks.None, Summary: "TLS unchanged; proven after enforcement"}, nil
+		}
 	}
 	f, err := hostFacts(ctx, env, p, true)
 	if err != nil {
@@ -54,9 +67,14 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	if len(addrs) == 0 {
 		addrs = []string{env.Host}
 	}
+	links := stage == "final" && f.Impact.HasReplication()
+	summary := fmt.Sprintf("would verify verify-full TLS on %s port %d", strings.Join(addrs, ", "), port)
+	if links {
+		summary += " and TLS on every replication link"
+	}
 	return &tasks.Change{
 		Action:      tasks.Run,
-		Summary:     fmt.Sprintf("would verify verify-full TLS on %s port %d", strings.Join(addrs, ", "), port),
+		Summary:     summary,
 		RunsInCheck: !changedBefore && f.SSLOn(),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			root, err := trustRoot(p)
@@ -83,6 +101,11 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 				return nil, err
 			}
 			res := verifyResult(env.Host, results)
+			if links {
+				if err := proveLinks(ctx, env, targetFor(p, f), res, enforce && !force); err != nil {
+					return res, err
+				}
+			}
 			for _, r := range results {
 				if !r.OK {
 					msg := fmt.Sprintf("host %s: TLS proof failed on %s:%d: %s", env.Host, r.Addr, r.Port, r.Error)
@@ -113,6 +136,10 @@ func verifyResult(host string, results []*pg.VerifyResult) map[string]any {
 	if len(results) > 0 {
 		r := results[0]
 		res["version"], res["cipher"], res["bits"], res["sha256"] = r.Version, r.Cipher, r.Bits, r.SHA256
+		res[tasks.OutcomeKey] = fmt.Sprintf("verify-full ok on %d address(es), %s", len(results), r.Version)
+		if !ok {
+			res[tasks.OutcomeKey] = "verify-full FAILED"
+		}
 	}
 	return res
 }
@@ -125,4 +152,58 @@ func ProofLine(host string, r *pg.VerifyResult) string {
 		status = "FAILED: " + r.Error
 	}
 	return fmt.Sprintf("%s | %s:%d | %s | %s | %d | %s | verify-full %s", host, r.Addr, r.Port, r.Version, r.Cipher, r.Bits, r.SHA256, status)
+}
+
+// proveLinks adds the server's replication links to the proof: each
+// walsender with its TLS version and cipher, the standby's own link with
+// its sslmode. With strict, a plaintext walsender fails the proof: it
+// would be refused at its next reconnect.
+func proveLinks(ctx context.Context, env *tasks.Env, t pg.Target, res map[string]any, strict bool) error {
+	l, err := pg.ReadLinks(ctx, env.Conn, t)
+	if err != nil {
+		return err
+	}
+	lines := []string{res["proof"].(string)}
+	var list []any
+	var plain []string
+	for _, s := range l.Senders {
+		status := "replication TLS ok"
+		if !s.SSL {
+			status = "replication PLAINTEXT"
+			plain = append(plain, fmt.Sprintf("%s from %s", s.Application, s.ClientAddr))
+		}
+		lines = append(lines, fmt.Sprintf("%s | replication to %s (%s) | %s | %s | %d | - | %s",
+			env.Host, s.Application, s.ClientAddr, dash(s.Version), dash(s.Cipher), s.Bits, status))
+		list = append(list, map[string]any{"direction": "to standby", "application_name": s.Application, "client_addr": s.ClientAddr,
+			"ssl": s.SSL, "version": s.Version, "cipher": s.Cipher, "state": s.State})
+	}
+	if r := l.Receiver; r != nil {
+		mode := conninfoParam(r.Conninfo, "sslmode")
+		lines = append(lines, fmt.Sprintf("%s | replication from %s:%s | - | - | 0 | - | %s, sslmode=%s",
+			env.Host, conninfoParam(r.Conninfo, "host"), conninfoParam(r.Conninfo, "port"), r.Status, dash(mode)))
+		list = append(list, map[string]any{"direction": "from primary", "status": r.Status, "sslmode": mode})
+	}
+	res["proof"], res["replication"] = strings.Join(lines, "\n"), list
+	if strict && len(plain) > 0 {
+		return &tasks.Failed{Msg: fmt.Sprintf("host %s: replication without TLS after enforcement: %s (refused at the next reconnect)", env.Host, strings.Join(plain, ", ")), Result: res}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// conninfoParam reads one parameter of a conninfo ("" when unset or the
+// string does not parse).
+func conninfoParam(conninfo, key string) string {
+	c, err := pg.ParseConninfo(conninfo)
+	if err != nil {
+		return ""
+	}
+	v, _ := c.Get(key)
+	return v
 }
