@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
 // ignoredExts are the file endings Ansible skips in an inventory directory:
@@ -27,6 +30,12 @@ var ignoredExts = []string{".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", "
 // group_vars/ and host_vars/ beside each file source (inside each directory
 // source) are read too.
 func Load(paths []string) (*Inventory, error) {
+	return LoadContext(context.Background(), paths)
+}
+
+// LoadContext is Load that stops, with ctx's error, once ctx is cancelled:
+// a large inventory must not hold off Ctrl-C.
+func LoadContext(ctx context.Context, paths []string) (*Inventory, error) {
 	if len(paths) == 0 {
 		return nil, &Error{Msg: "no inventory given"}
 	}
@@ -49,19 +58,19 @@ func Load(paths []string) (*Inventory, error) {
 			}
 			return nil, fmt.Errorf("inventory %s: %w", p, err)
 		case st.IsDir():
-			if err := inv.loadDir(p); err != nil {
+			if err := inv.loadDir(ctx, p); err != nil {
 				return nil, err
 			}
 			inv.varDirs = append(inv.varDirs, varDir{base: p})
 		default:
-			if err := inv.loadFile(p); err != nil {
+			if err := inv.loadFile(ctx, p); err != nil {
 				return nil, err
 			}
 			inv.varDirs = append(inv.varDirs, varDir{base: filepath.Dir(p)})
 		}
 	}
 	inv.reconcile()
-	if err := inv.loadVarFiles(); err != nil {
+	if err := inv.loadVarFiles(ctx); err != nil {
 		return nil, err
 	}
 	return inv, nil
@@ -96,7 +105,7 @@ func ignoredName(name string) bool {
 	return false
 }
 
-func (inv *Inventory) loadDir(dir string) error {
+func (inv *Inventory) loadDir(ctx context.Context, dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("inventory directory %s: %w", dir, err)
@@ -109,15 +118,18 @@ func (inv *Inventory) loadDir(dir string) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("inventory %s: %w", dir, err)
+		}
 		p := filepath.Join(dir, name)
 		st, err := os.Stat(p)
 		if err != nil {
 			return fmt.Errorf("inventory %s: %w", p, err)
 		}
 		if st.IsDir() {
-			err = inv.loadDir(p)
+			err = inv.loadDir(ctx, p)
 		} else {
-			err = inv.loadFile(p)
+			err = inv.loadFile(ctx, p)
 		}
 		if err != nil {
 			return err
@@ -146,6 +158,8 @@ func (f Format) String() string {
 // DetectFormat picks the parser for a file: .yml, .yaml and .json are YAML,
 // .ini is INI; anything else is YAML when its content is a YAML mapping
 // (as Ansible's yaml plugin accepts files without an extension), else INI.
+// A mapping that breaks the YAML alias rule is YAML too, so that the YAML
+// reader, not the INI one, refuses it.
 func DetectFormat(name string, data []byte) Format {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".yml", ".yaml", ".json":
@@ -153,23 +167,24 @@ func DetectFormat(name string, data []byte) Format {
 	case ".ini":
 		return FormatINI
 	}
-	var n yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&n); err != nil {
-		return FormatINI
+	doc, err := yamlx.Parse(context.Background(), name, data)
+	var ye *yamlx.Error
+	if errors.As(err, &ye) {
+		return FormatYAML
 	}
-	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 && n.Content[0].Kind == yaml.MappingNode {
+	if err == nil && doc != nil && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
 		return FormatYAML
 	}
 	return FormatINI
 }
 
-func (inv *Inventory) loadFile(p string) error {
+func (inv *Inventory) loadFile(ctx context.Context, p string) error {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return fmt.Errorf("inventory %s: %w", p, err)
 	}
 	if DetectFormat(p, data) == FormatYAML {
-		return inv.parseYAMLInventory(p, data)
+		return inv.parseYAMLInventory(ctx, p, data)
 	}
 	err = inv.parseINI(p, data)
 	if err != nil && bytes.HasPrefix(data, []byte("#!")) {

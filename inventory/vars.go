@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ type varDir struct {
 // name; the first that exists wins.
 var varFileExts = []string{"", ".yml", ".yaml", ".json"}
 
-func (inv *Inventory) loadVarFiles() error {
+func (inv *Inventory) loadVarFiles(ctx context.Context) error {
 	for i := range inv.varDirs {
 		vd := &inv.varDirs[i]
 		vd.groups = map[string]map[string]any{}
@@ -35,7 +36,7 @@ func (inv *Inventory) loadVarFiles() error {
 			if !hasEntityFile(gnames, g.Name) {
 				continue
 			}
-			m, err := readEntityVars(gdir, g.Name)
+			m, err := readEntityVars(ctx, gdir, g.Name)
 			if err != nil {
 				return err
 			}
@@ -47,7 +48,7 @@ func (inv *Inventory) loadVarFiles() error {
 			if !hasEntityFile(hnames, h.Name) {
 				continue
 			}
-			m, err := readEntityVars(hdir, h.Name)
+			m, err := readEntityVars(ctx, hdir, h.Name)
 			if err != nil {
 				return err
 			}
@@ -84,7 +85,7 @@ func hasEntityFile(names map[string]bool, name string) bool {
 
 // readEntityVars reads dir/NAME, NAME.yml, NAME.yaml or NAME.json (the first
 // that exists), or every file of the folder dir/NAME/ in lexical order.
-func readEntityVars(dir, name string) (map[string]any, error) {
+func readEntityVars(ctx context.Context, dir, name string) (map[string]any, error) {
 	if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return nil, nil
 	}
@@ -104,7 +105,7 @@ func readEntityVars(dir, name string) (map[string]any, error) {
 		}
 		out := map[string]any{}
 		for _, f := range files {
-			m, err := readVarsFile(f)
+			m, err := readVarsFile(ctx, f)
 			if err != nil {
 				return nil, err
 			}
@@ -155,12 +156,12 @@ func varDirFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-func readVarsFile(p string) (map[string]any, error) {
+func readVarsFile(ctx context.Context, p string) (map[string]any, error) {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("vars file %s: %w", p, err)
 	}
-	root, err := readYAML(p, data)
+	root, err := readYAML(ctx, p, data)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +171,7 @@ func readVarsFile(p string) (map[string]any, error) {
 	if resolveAlias(root).Kind != yaml.MappingNode {
 		return nil, errorf(nodePos(p, root), "vars file must be a mapping of variables, got %s", kindName(root))
 	}
-	v, err := yamlValue(p, root, nil)
+	v, err := yamlValue(p, root, &valueWalk{ctx: ctx, file: p})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package inventory
 
 import (
+	"context"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -8,8 +10,8 @@ import (
 // Ansible only warns about (unknown keys, groups that are not mappings).
 
 // parseYAMLInventory reads one YAML (or JSON) inventory file into inv.
-func (inv *Inventory) parseYAMLInventory(file string, data []byte) error {
-	root, err := readYAML(file, data)
+func (inv *Inventory) parseYAMLInventory(ctx context.Context, file string, data []byte) error {
+	root, err := readYAML(ctx, file, data)
 	if err != nil {
 		return err
 	}
@@ -20,28 +22,23 @@ func (inv *Inventory) parseYAMLInventory(file string, data []byte) error {
 	if root.Kind != yaml.MappingNode {
 		return errorf(nodePos(file, root), "expected a mapping of groups at the top, got %s", kindName(root))
 	}
-	b := &expandBudget{}
+	w := &valueWalk{ctx: ctx, file: file}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if _, err := inv.yamlGroup(file, root.Content[i], root.Content[i+1], 0, b); err != nil {
+		if _, err := inv.yamlGroup(file, root.Content[i], root.Content[i+1], 0, w); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// b counts the nodes built from the file: a group body reached through an
-// alias is walked again each time, so nested group aliases are bounded the
-// same way as nested variable aliases.
-func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int, b *expandBudget) (*Group, error) {
+// A group body reached through an alias is walked again each time; what
+// that costs is bounded by the alias rule readYAML applied to the file.
+func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int, w *valueWalk) (*Group, error) {
 	pos := nodePos(file, keyNode)
 	if depth > 100 {
 		return nil, errorf(pos, "groups nested too deeply")
 	}
-	if val.Kind == yaml.AliasNode {
-		b.aliasDepth++
-		defer func() { b.aliasDepth-- }()
-	}
-	if err := b.spend(file, keyNode); err != nil {
+	if err := w.step(); err != nil {
 		return nil, err
 	}
 	name, err := mapKey(file, keyNode)
@@ -79,7 +76,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int,
 				if err != nil {
 					return nil, err
 				}
-				x, err := yamlValue(file, ev, b)
+				x, err := yamlValue(file, ev, w)
 				if err != nil {
 					return nil, err
 				}
@@ -87,7 +84,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int,
 					return nil, err
 				}
 			case "children":
-				child, err := inv.yamlGroup(file, ek, ev, depth+1, b)
+				child, err := inv.yamlGroup(file, ek, ev, depth+1, w)
 				if err != nil {
 					return nil, err
 				}
@@ -95,7 +92,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int,
 					return nil, err
 				}
 			case "hosts":
-				if err := inv.yamlHost(file, g, ek, ev, b); err != nil {
+				if err := inv.yamlHost(file, g, ek, ev, w); err != nil {
 					return nil, err
 				}
 			}
@@ -116,9 +113,9 @@ func sectionEntries(file, group, section string, v *yaml.Node) ([]*yaml.Node, er
 	return nil, errorf(nodePos(file, v), "group %q: %s must be a mapping, got %s", group, section, kindName(v))
 }
 
-func (inv *Inventory) yamlHost(file string, g *Group, k, v *yaml.Node, b *expandBudget) error {
+func (inv *Inventory) yamlHost(file string, g *Group, k, v *yaml.Node, w *valueWalk) error {
 	pos := nodePos(file, k)
-	if err := b.spend(file, k); err != nil {
+	if err := w.step(); err != nil {
 		return err
 	}
 	orig := v
@@ -136,7 +133,7 @@ func (inv *Inventory) yamlHost(file string, g *Group, k, v *yaml.Node, b *expand
 	}
 	var vars map[string]any
 	if !isNull(v) {
-		x, err := yamlValue(file, orig, b)
+		x, err := yamlValue(file, orig, w)
 		if err != nil {
 			return err
 		}

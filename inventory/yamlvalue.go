@@ -1,7 +1,7 @@
 package inventory
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
 // Ansible reads YAML with PyYAML, a YAML 1.1 parser: plain yes/no/on/off are
@@ -18,21 +20,21 @@ import (
 // here with the YAML 1.1 rules; quoted scalars stay strings.
 
 // readYAML parses one YAML document into its root node (nil when the file
-// holds no document). Syntax errors carry file and line.
-func readYAML(file string, data []byte) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+// holds no document), under yamlx's alias rule. Syntax errors and refused
+// aliases carry file and line; a cancelled ctx gives its error.
+func readYAML(ctx context.Context, file string, data []byte) (*yaml.Node, error) {
+	dec := yamlx.NewDecoder(ctx, file, data)
+	doc, err := dec.Decode()
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, nil
 		}
-		return nil, yamlError(file, data, err)
+		return nil, readError(ctx, file, data, err)
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if extra, err := dec.Decode(); err == nil {
 		return nil, &Error{File: file, Line: extra.Line, Msg: "expected a single YAML document, found several"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(file, data, err)
+		return nil, readError(ctx, file, data, err)
 	}
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
@@ -40,7 +42,20 @@ func readYAML(file string, data []byte) (*yaml.Node, error) {
 		}
 		return doc.Content[0], nil
 	}
-	return &doc, nil
+	return doc, nil
+}
+
+// readError turns what yamlx returned into this package's *Error, leaving
+// a cancelled context's error as it is.
+func readError(ctx context.Context, file string, data []byte, err error) error {
+	var ye *yamlx.Error
+	switch {
+	case errors.As(err, &ye):
+		return &Error{File: ye.File, Line: ye.Line, Col: ye.Col, Msg: ye.Msg}
+	case ctx.Err() != nil:
+		return err
+	}
+	return yamlError(ctx, file, data, err)
 }
 
 var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -51,14 +66,14 @@ var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // 1: did not find expected key"), so the line is refined: the first prefix
 // of the document, in whole lines, that fails with the same message ends at
 // the offending line.
-func yamlError(file string, data []byte, err error) *Error {
+func yamlError(ctx context.Context, file string, data []byte, err error) *Error {
 	msg := err.Error()
 	m := reYAMLLine.FindStringSubmatch(msg)
 	if m == nil {
 		return &Error{File: file, Msg: msg}
 	}
 	line, _ := strconv.Atoi(m[1])
-	if l := failingLine(data, m[2]); l > line {
+	if l := failingLine(ctx, data, m[2]); l > line {
 		line = l
 	}
 	return &Error{File: file, Line: line, Msg: "yaml: " + m[2]}
@@ -66,8 +81,9 @@ func yamlError(file string, data []byte, err error) *Error {
 
 // failingLine returns the smallest n such that the first n lines of data
 // fail to parse with message want, by binary search (a longer prefix that
-// holds the bad line fails the same way); 0 when no prefix does.
-func failingLine(data []byte, want string) int {
+// holds the bad line fails the same way); 0 when no prefix does, or when
+// ctx is cancelled.
+func failingLine(ctx context.Context, data []byte, want string) int {
 	ends := []int{}
 	for i, c := range data {
 		if c == '\n' {
@@ -78,10 +94,9 @@ func failingLine(data []byte, want string) int {
 		ends = append(ends, len(data))
 	}
 	fails := func(n int) bool {
-		dec := yaml.NewDecoder(bytes.NewReader(data[:ends[n-1]]))
+		dec := yamlx.NewDecoder(ctx, "", data[:ends[n-1]])
 		for {
-			var doc yaml.Node
-			err := dec.Decode(&doc)
+			_, err := dec.Decode()
 			if err == nil {
 				continue
 			}
@@ -147,54 +162,38 @@ func isNull(n *yaml.Node) bool {
 	return v == nil
 }
 
-// expandBudget counts the nodes built from one file, and how many of them
-// came through an alias, so that a small file of nested aliases (a "billion
-// laughs") fails instead of expanding without limit. It applies yaml.v3's
-// own rule (decoder.go, allowedAliasRatio): a file may expand aliases
-// freely while small, but past 400,000 built nodes at most 99% of them, and
-// past 4,000,000 at most 10%, may come from aliases.
-type expandBudget struct {
-	decoded, aliased, aliasDepth int
+// valueWalk is the state of building values from one file's nodes: it
+// looks at the context every few hundred nodes, so a large file stops
+// promptly. How far aliases may multiply the walk was settled before it
+// began, by yamlx's rule in readYAML.
+type valueWalk struct {
+	ctx   context.Context
+	file  string
+	steps int
 }
 
-func allowedAliasRatio(decoded int) float64 {
-	switch {
-	case decoded <= 400_000:
-		return 0.99
-	case decoded >= 4_000_000:
-		return 0.10
-	}
-	return 0.99 - 0.89*(float64(decoded-400_000)/3_600_000)
-}
-
-// spend counts one built node; it fails once aliases make up too much of
-// what the file expanded to.
-func (b *expandBudget) spend(file string, n *yaml.Node) error {
-	b.decoded++
-	if b.aliasDepth > 0 {
-		b.aliased++
-	}
-	if b.aliased > 100 && b.decoded > 1000 && float64(b.aliased)/float64(b.decoded) > allowedAliasRatio(b.decoded) {
-		return errorf(nodePos(file, n), "excessive aliasing: YAML aliases expand to more than %d nodes", b.aliased)
+// step counts one node and returns the context's error once it is
+// cancelled.
+func (w *valueWalk) step() error {
+	if w.steps++; w.steps%256 == 0 {
+		if err := w.ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", w.file, err)
+		}
 	}
 	return nil
 }
 
 // yamlValue converts a node into Go values: nil, bool, int, float64,
-// string, []any and map[string]any. b counts the nodes built from the
-// file across calls (nil: a fresh count).
-func yamlValue(file string, n *yaml.Node, b *expandBudget) (any, error) {
-	if b == nil {
-		b = &expandBudget{}
-	}
-	return yamlValueDepth(file, n, 0, b)
+// string, []any and map[string]any.
+func yamlValue(file string, n *yaml.Node, w *valueWalk) (any, error) {
+	return yamlValueDepth(file, n, 0, w)
 }
 
-func yamlValueDepth(file string, n *yaml.Node, depth int, b *expandBudget) (any, error) {
+func yamlValueDepth(file string, n *yaml.Node, depth int, w *valueWalk) (any, error) {
 	if depth > 200 {
-		return nil, errorf(nodePos(file, n), "YAML nested too deeply (alias loop?)")
+		return nil, errorf(nodePos(file, n), "YAML nested too deeply")
 	}
-	if err := b.spend(file, n); err != nil {
+	if err := w.step(); err != nil {
 		return nil, err
 	}
 	switch n.Kind {
@@ -202,17 +201,15 @@ func yamlValueDepth(file string, n *yaml.Node, depth int, b *expandBudget) (any,
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return yamlValueDepth(file, n.Content[0], depth+1, b)
+		return yamlValueDepth(file, n.Content[0], depth+1, w)
 	case yaml.AliasNode:
-		b.aliasDepth++
-		defer func() { b.aliasDepth-- }()
-		return yamlValueDepth(file, n.Alias, depth+1, b)
+		return yamlValueDepth(file, n.Alias, depth+1, w)
 	case yaml.ScalarNode:
 		return scalarValue(file, n)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := yamlValueDepth(file, c, depth+1, b)
+			v, err := yamlValueDepth(file, c, depth+1, w)
 			if err != nil {
 				return nil, err
 			}
@@ -224,7 +221,7 @@ func yamlValueDepth(file string, n *yaml.Node, depth int, b *expandBudget) (any,
 		// Merge keys (<<) first so the mapping's own keys win.
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
-				if err := mergeInto(file, out, n.Content[i+1], depth, b); err != nil {
+				if err := mergeInto(file, out, n.Content[i+1], depth, w); err != nil {
 					return nil, err
 				}
 			}
@@ -238,7 +235,7 @@ func yamlValueDepth(file string, n *yaml.Node, depth int, b *expandBudget) (any,
 			if err != nil {
 				return nil, err
 			}
-			v, err := yamlValueDepth(file, n.Content[i+1], depth+1, b)
+			v, err := yamlValueDepth(file, n.Content[i+1], depth+1, w)
 			if err != nil {
 				return nil, err
 			}
@@ -249,11 +246,7 @@ func yamlValueDepth(file string, n *yaml.Node, depth int, b *expandBudget) (any,
 	return nil, nil
 }
 
-func mergeInto(file string, out map[string]any, n *yaml.Node, depth int, b *expandBudget) error {
-	if n.Kind == yaml.AliasNode {
-		b.aliasDepth++
-		defer func() { b.aliasDepth-- }()
-	}
+func mergeInto(file string, out map[string]any, n *yaml.Node, depth int, w *valueWalk) error {
 	n = resolveAlias(n)
 	var srcs []*yaml.Node
 	switch n.Kind {
@@ -266,7 +259,7 @@ func mergeInto(file string, out map[string]any, n *yaml.Node, depth int, b *expa
 	}
 	// Earlier mappings in a merge list win over later ones.
 	for i := len(srcs) - 1; i >= 0; i-- {
-		v, err := yamlValueDepth(file, srcs[i], depth+1, b)
+		v, err := yamlValueDepth(file, srcs[i], depth+1, w)
 		if err != nil {
 			return err
 		}

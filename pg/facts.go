@@ -64,6 +64,9 @@ type Facts struct {
 	User             string        `json:"user"`
 	PostmasterPID    int           `json:"postmaster_pid"`
 	Settings         []Setting     `json:"settings"`
+	// PendingRestart names every setting (not only ssl ones) edited and
+	// reloaded but waiting for a restart: normal on a live cluster.
+	PendingRestart []string `json:"pending_restart"`
 	FileSettings     []FileSetting `json:"file_settings"`
 	HBAErrors        []HBAError    `json:"hba_errors"`
 	// ConfPatroniMark: the config or hba file starts with Patroni's own
@@ -215,6 +218,7 @@ SELECT json_build_object(
      'source', source, 'sourcefile', coalesce(sourcefile, ''), 'sourceline', coalesce(sourceline, 0),
      'pending_restart', pending_restart) ORDER BY name), '[]'::json)
    FROM pg_settings WHERE name LIKE 'ssl%'),
+ 'pending_restart', (SELECT coalesce(json_agg(name ORDER BY name), '[]'::json) FROM pg_settings WHERE pending_restart),
  'file_settings', (SELECT coalesce(json_agg(json_build_object('sourcefile', coalesce(sourcefile, ''),
      'sourceline', coalesce(sourceline, 0), 'seqno', coalesce(seqno, 0), 'name', coalesce(name, ''),
      'setting', coalesce(setting, ''), 'applied', applied, 'error', coalesce(error, '')) ORDER BY seqno), '[]'::json)
@@ -261,8 +265,8 @@ type GatherOptions struct {
 func factsScript(o GatherOptions) string {
 	t := o.Target
 	var b strings.Builder
-	b.WriteString("LC_ALL=C; export LC_ALL; psql=psql; bindir=; hopt=" + shellescape.Quote(t.SocketDir) + "; sock=$hopt\n")
-	b.WriteString(`[ -n "$sock" ] || case "${PGHOST-}" in /*) sock=$PGHOST ;; '') sock=` + DefaultSocketDir + ` ;; esac` + "\n")
+	b.WriteString("LC_ALL=C; export LC_ALL; psql=psql; bindir=\n")
+	b.WriteString(socketDirScript(t))
 	b.WriteString(`if [ -n "$sock" ] && pid=$(head -n 1 "$sock/.s.PGSQL.` + strconv.Itoa(t.port()) + `.lock" 2>/dev/null) && [ -n "$pid" ] && exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then
  exe=${exe% (deleted)}
  case "${exe##*/}" in postgres|postmaster) if [ -x "${exe%/*}/psql" ]; then bindir=${exe%/*}; psql=$bindir/psql; hopt=$sock; fi ;; esac
@@ -304,6 +308,15 @@ f() { if [ ! -e "$2" ]; then printf '` + fileMarker + ` %s -1\n' "$1"
 f cert "$d/` + CertFile + `"; f root "$d/` + RootFile + `"; f csr "$d/` + CSRFile + `"
 `)
 	return b.String() + cipherCheckScript(o.ciphers)
+}
+
+// socketDirScript sets hopt (the socket directory given, "" for psql's
+// default) and sock (the directory psql would use: the one given, else an
+// absolute PGHOST, else the compiled-in default), where the server's lock
+// file .s.PGSQL.PORT.lock names its pid and data directory.
+func socketDirScript(t Target) string {
+	return "hopt=" + shellescape.Quote(t.SocketDir) + "; sock=$hopt\n" +
+		`[ -n "$sock" ] || case "${PGHOST-}" in /*) sock=$PGHOST ;; '') sock=` + DefaultSocketDir + ` ;; esac` + "\n"
 }
 
 // patroniProbe prints, on one line, the /proc entries of running Patroni
@@ -533,6 +546,14 @@ func parseTLS(s string) (*TLSState, error) {
 	}
 	return st, nil
 }
+
+// PendingRestartError is pg_file_settings' error for a setting the files
+// change but only a restart applies: a pending restart, not a bad file.
+const PendingRestartError = "setting could not be applied"
+
+// FileError reports whether a pg_file_settings row is a real error (one
+// that makes the server reject the file), not a pending restart.
+func (fs FileSetting) FileError() bool { return fs.Error != "" && fs.Error != PendingRestartError }
 
 // Setting returns the running setting name, if the server has it.
 func (f *Facts) Setting(name string) (Setting, bool) {

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -35,8 +38,12 @@ func NewRunID(now time.Time) string { return now.UTC().Format(RunIDLayout) }
 
 // JournalEntry is one file this run changed on the host.
 type JournalEntry struct {
-	// Path is the file that was changed.
+	// Path is the file that was changed, as the run named it.
 	Path string `json:"path"`
+	// Target is the file a write to Path changes when Path is a symlink
+	// (its final target, which rollback restores; the link stays); ""
+	// when Path is not a link.
+	Target string `json:"target,omitempty"`
 	// Backup is the copy of the original; "" when Created.
 	Backup string `json:"backup,omitempty"`
 	// Created means the file did not exist before this run: rollback
@@ -47,6 +54,23 @@ type JournalEntry struct {
 	// rollback puts this mode back on the restored file. "" in journals
 	// written before the field existed: the backup's mode is kept.
 	Mode string `json:"mode,omitempty"`
+	// Owner is the original's numeric owner, "uid:gid", put back by
+	// rollback; "" in older journals.
+	Owner string `json:"owner,omitempty"`
+	// SHA256 is the original's checksum (hex), checked against the backup
+	// right after the copy and again before a rollback restores from it:
+	// a backup cut short (a full disk) is never journaled or used. ""
+	// in older journals.
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// File is the file rollback restores or removes: the link's target for a
+// symlink, else Path.
+func (e JournalEntry) File() string {
+	if e.Target != "" {
+		return e.Target
+	}
+	return e.Path
 }
 
 // Journal lists what a run changed on one host so that a failed run can be
@@ -90,13 +114,19 @@ func DecodeJournal(b []byte) (*Journal, error) {
 	return &j, nil
 }
 
-// backupCmd copies p to backup keeping owner and times, and makes the copy
-// private: a backup of a key (or of a config holding a password) must not
-// be readable by anyone the original was not meant for.
-func backupCmd(p, backup string) string {
-	return "cp -p -- " + shellescape.Quote(p) + " " + shellescape.Quote(backup) +
-		" && chmod go-rwx -- " + shellescape.Quote(backup)
-}
+// backupFuncs are the shell functions of a backup command. sshplay_room
+// DIR KIB fails (exit 28, ENOSPC's number) when df says DIR has less than
+// KIB KiB free, before anything is copied; a df it cannot read does not
+// block. sshplay_bk SRC BACKUP copies SRC keeping owner and times, makes
+// the copy private (a backup of a key, or of a config holding a password,
+// must not be readable by anyone the original was not meant for), and
+// proves the copy whole by its SHA-256, which it prints for the journal.
+const backupFuncs = `sshplay_room() { a=$(df -Pk -- "$1" 2>/dev/null | awk 'NR==2 {print $4}'); case $a in ''|*[!0-9]*) return 0;; esac; [ "$a" -ge "$2" ] && return 0; printf 'no space left on device: %s has %s KiB free, the backups and the rewritten files need %s KiB\n' "$1" "$a" "$2" >&2; return 28; }
+sshplay_bk() { cp -p -- "$1" "$2" && chmod go-rwx -- "$2" && s=$(sha256sum < "$1") && b=$(sha256sum < "$2") && { [ "$s" = "$b" ] || { printf 'backup %s does not match %s after the copy\n' "$2" "$1" >&2; false; }; } && printf '` + backupMark + ` %s %s\n' "${s%% *}" "$2"; }
+`
+
+// backupMark starts the line sshplay_bk prints for each verified backup.
+const backupMark = "@@sshplay-backup@@"
 
 // BackupPath is where path's backup of run goes: next to it, with the run id.
 func BackupPath(p, run string) string { return p + BackupInfix + run }
@@ -185,83 +215,202 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 	if err != nil {
 		return nil, err
 	}
-	var add []JournalEntry
-	var cps []string
-	seen := func(p string) bool {
-		return jn.Has(p) || slices.ContainsFunc(add, func(e JournalEntry) bool { return e.Path == p })
-	}
+	bp := &backupPlan{jn: jn, room: map[string]int64{}, rewrite: map[string]int64{}}
 	for _, p := range paths {
-		if seen(p) {
-			continue
-		}
-		e := JournalEntry{Path: p}
-		fi, err := j.Conn.Stat(ctx, p)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			e.Created = true
-		case err != nil:
-			return nil, fmt.Errorf("host %s: stat %s: %w", j.Conn.Host(), p, err)
-		default:
-			e.Backup = BackupPath(p, jn.Run)
-			e.Mode = fmt.Sprintf("%04o", fi.Mode.Perm())
-			cps = append(cps, backupCmd(p, e.Backup))
-		}
-		add = append(add, e)
-	}
-	if len(cps) > 0 || then != "" {
-		// A command runs anyway: back up the other files of the run now.
-		for _, p := range j.Also {
-			if p == "" || seen(p) {
-				continue
-			}
-			fi, err := j.Conn.Stat(ctx, p)
-			if err != nil {
-				continue // missing (or unreadable): a later Before decides
-			}
-			e := JournalEntry{Path: p, Backup: BackupPath(p, jn.Run), Mode: fmt.Sprintf("%04o", fi.Mode.Perm())}
-			cps = append(cps, backupCmd(p, e.Backup))
-			add = append(add, e)
+		if err := bp.add(ctx, j.Conn, p, true); err != nil {
+			return nil, err
 		}
 	}
 	var res *transport.Result
-	if len(cps) > 0 || then != "" {
-		cmd := strings.Join(cps, " && ")
-		if then != "" {
-			check := "{ " + then + "\n} && printf '" + checked + "\\n'"
-			if cmd != "" {
-				check += " && "
-			}
-			cmd = check + cmd
+	if len(bp.copies) > 0 || then != "" {
+		// A command runs anyway: back up the other files of the run now.
+		for _, p := range j.Also {
+			bp.add(ctx, j.Conn, p, false) // missing or unreadable: a later Before decides
 		}
-		res, err = j.Conn.Run(ctx, cmd, opts)
-		if res != nil && then != "" {
-			out, _, ok := bytes.Cut(res.Stdout, []byte(checked+"\n"))
-			res.Stdout = out
-			if !ok {
-				if err == nil {
-					err = errors.New("the check printed no confirmation")
-				}
-				return res, err // then failed: nothing was changed
-			}
-		}
-		if err != nil {
-			return res, fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), strings.Join(append(slices.Clone(paths), j.Also...), ", "), err)
+		names := strings.Join(append(slices.Clone(paths), j.Also...), ", ")
+		if res, err = j.runBackup(ctx, bp, then, opts, names); err != nil {
+			return res, err
 		}
 	}
-	if len(add) == 0 {
+	if len(bp.entries) == 0 {
 		return res, nil
 	}
-	next := &Journal{Run: jn.Run, Entries: append(slices.Clone(jn.Entries), add...)}
+	next := &Journal{Run: jn.Run, Entries: append(slices.Clone(jn.Entries), bp.entries...)}
 	if err := j.Conn.WriteFile(ctx, JournalPath(j.DataDir), next.Encode(), transport.WriteOptions{Mode: 0o600}); err != nil {
+		bp.discard(ctx, j.Conn)
 		return res, fmt.Errorf("host %s: write journal: %w", j.Conn.Host(), err)
 	}
 	j.cur = next
 	return res, nil
 }
 
-// Rollback restores every journaled file (newest first): backups are copied
-// back atomically, files created in the run are deleted. It removes the
-// journal when everything was restored and returns what it did.
+// backupPlan is what one backup command copies, and the room it needs.
+type backupPlan struct {
+	jn   *Journal
+	entries []JournalEntry
+	// copies index entries: the entries whose file is copied.
+	copies []int
+	// room is KiB of backups per directory; rewrite the KiB of the
+	// largest file whose rewrite (a temp file beside it) comes later.
+	room, rewrite map[string]int64
+}
+
+func (bp *backupPlan) seen(p string) bool {
+	return bp.jn.Has(p) || slices.ContainsFunc(bp.entries, func(e JournalEntry) bool { return e.Path == p })
+}
+
+// add plans p's backup: a copy of the file p resolves to (through
+// symlinks), next to p, with that file's mode and owner journaled. A
+// missing p is journaled as created when required, else left out.
+func (bp *backupPlan) add(ctx context.Context, c transport.Conn, p string, required bool) error {
+	if p == "" || bp.seen(p) {
+		return nil
+	}
+	target, fi, err := transport.ResolveLinks(ctx, c, p)
+	if err != nil || (fi == nil && !required) {
+		return err
+	}
+	e := JournalEntry{Path: p}
+	if target != p {
+		e.Target = target
+	}
+	if fi == nil {
+		e.Created = true
+		bp.entries = append(bp.entries, e)
+		return nil
+	}
+	e.Backup = BackupPath(p, bp.jn.Run)
+	e.Mode = fmt.Sprintf("%04o", fi.Mode.Perm())
+	if fi.UID >= 0 && fi.GID >= 0 {
+		e.Owner = fmt.Sprintf("%d:%d", fi.UID, fi.GID)
+	}
+	kib := (fi.Size + 4095) / 4096 * 4
+	bp.room[path.Dir(e.Backup)] += kib
+	bp.rewrite[path.Dir(target)] = max(bp.rewrite[path.Dir(target)], kib)
+	bp.copies = append(bp.copies, len(bp.entries))
+	bp.entries = append(bp.entries, e)
+	return nil
+}
+
+// script is the backup command: the check then (changing nothing), the
+// room checks, then every copy, all or none: a failed copy removes the
+// backups this command made.
+func (bp *backupPlan) script(then string) string {
+	var b strings.Builder
+	b.WriteString(backupFuncs)
+	if then != "" {
+		b.WriteString("{ " + then + "\n} && printf '" + checked + "\\n'")
+		if len(bp.copies) == 0 {
+			return b.String()
+		}
+		b.WriteString(" && ")
+	}
+	dirs := slices.Sorted(maps.Keys(bp.room))
+	for _, d := range slices.Sorted(maps.Keys(bp.rewrite)) {
+		if _, ok := bp.room[d]; !ok {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		fmt.Fprintf(&b, "sshplay_room %s %d && ", shellescape.Quote(d), bp.room[d]+bp.rewrite[d]+4)
+	}
+	var cps, made []string
+	for _, i := range bp.copies {
+		e := bp.entries[i]
+		cps = append(cps, "sshplay_bk "+shellescape.Quote(e.File())+" "+shellescape.Quote(e.Backup))
+		made = append(made, shellescape.Quote(e.Backup))
+	}
+	b.WriteString("{ " + strings.Join(cps, " && ") + " || { rm -f -- " + strings.Join(made, " ") + "; exit 1; }; }")
+	return b.String()
+}
+
+// runBackup runs the backup command and journals each copy's checksum.
+func (j *Journaler) runBackup(ctx context.Context, bp *backupPlan, then string, opts transport.RunOptions, names string) (*transport.Result, error) {
+	res, err := j.Conn.Run(ctx, bp.script(then), opts)
+	var tail []byte
+	if res != nil {
+		tail = res.Stdout
+	}
+	if res != nil && then != "" {
+		out, after, ok := bytes.Cut(res.Stdout, []byte(checked+"\n"))
+		res.Stdout, tail = out, after
+		if !ok {
+			if err == nil {
+				err = errors.New("the check printed no confirmation")
+			}
+			return res, err // then failed: nothing was changed
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), names, diskFull(err))
+	}
+	sums := map[string]string{}
+	for _, l := range strings.Split(string(tail), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == backupMark {
+			sums[f[2]] = f[1]
+		}
+	}
+	for _, i := range bp.copies {
+		e := &bp.entries[i]
+		if e.SHA256 = sums[e.Backup]; e.SHA256 == "" {
+			bp.discard(ctx, j.Conn)
+			return res, fmt.Errorf("host %s: back up %s: the copy %s was not confirmed", j.Conn.Host(), e.Path, e.Backup)
+		}
+	}
+	return res, nil
+}
+
+// discard removes the backups of a plan that will not be journaled (best
+// effort: a backup nobody journaled is only an old backup to the next run).
+func (bp *backupPlan) discard(ctx context.Context, c transport.Conn) {
+	var q []string
+	for _, i := range bp.copies {
+		q = append(q, shellescape.Quote(bp.entries[i].Backup))
+	}
+	if len(q) > 0 {
+		c.Run(ctx, "rm -f -- "+strings.Join(q, " "), transport.RunOptions{})
+	}
+}
+
+// diskFullError is what the host said about a full file system; it
+// matches syscall.ENOSPC with errors.Is.
+type diskFullError struct{ msg string }
+
+func (e *diskFullError) Error() string        { return e.msg }
+func (e *diskFullError) Is(target error) bool { return target == syscall.ENOSPC }
+
+// diskFull turns a command's failure on a full file system (sshplay_room's
+// exit 28, or a tool's "No space left on device") into a *diskFullError
+// whose message says so first; other errors pass unchanged.
+func diskFull(err error) error {
+	var ee *transport.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	line := strings.TrimSpace(strings.SplitN(ee.Stderr, "\n", 2)[0])
+	for _, l := range strings.Split(ee.Stderr, "\n") {
+		if strings.Contains(l, "No space left on device") {
+			line = strings.TrimSpace(l)
+			break
+		}
+	}
+	switch {
+	case ee.Code == 28 && strings.HasPrefix(line, "no space left on device"):
+		return &diskFullError{msg: line}
+	case strings.Contains(line, "No space left on device"):
+		return &diskFullError{msg: "no space left on device (" + line + ")"}
+	}
+	return err
+}
+
+// Rollback restores every journaled file (newest first): backups are
+// checked against their journaled checksum and copied back atomically
+// (through a temp file beside the file, removed on failure), unless the
+// file already holds the backup's content, which is then not rewritten
+// (only its mode and owner are put back: a full disk cannot stop that);
+// files created in the run are deleted. A symlink's target is restored,
+// never the link. It removes the journal when everything was restored and
+// returns what it did.
 func Rollback(ctx context.Context, c transport.Conn, dataDir string) ([]string, error) {
 	jn, err := ReadJournal(ctx, c, dataDir)
 	if err != nil || jn == nil {
@@ -270,26 +419,12 @@ func Rollback(ctx context.Context, c transport.Conn, dataDir string) ([]string, 
 	var done []string
 	var errs []error
 	for i := len(jn.Entries) - 1; i >= 0; i-- {
-		e := jn.Entries[i]
-		if e.Created {
-			if err := c.Remove(ctx, e.Path); err != nil {
-				errs = append(errs, fmt.Errorf("remove %s: %w", e.Path, err))
-				continue
-			}
-			done = append(done, "removed "+e.Path)
+		what, err := undo(ctx, c, jn.Entries[i])
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		tmp := e.Path + ".sshplay-restore"
-		cmd := "cp -p -- " + shellescape.Quote(e.Backup) + " " + shellescape.Quote(tmp)
-		if e.Mode != "" {
-			cmd += " && chmod " + shellescape.Quote(e.Mode) + " -- " + shellescape.Quote(tmp)
-		}
-		cmd += " && mv -f -- " + shellescape.Quote(tmp) + " " + shellescape.Quote(e.Path)
-		if _, err := c.Run(ctx, cmd, transport.RunOptions{}); err != nil {
-			errs = append(errs, fmt.Errorf("restore %s from %s: %w", e.Path, e.Backup, err))
-			continue
-		}
-		done = append(done, "restored "+e.Path)
+		done = append(done, what)
 	}
 	if len(errs) > 0 {
 		return done, fmt.Errorf("host %s: rollback: %w", c.Host(), errors.Join(errs...))
@@ -298,6 +433,49 @@ func Rollback(ctx context.Context, c transport.Conn, dataDir string) ([]string, 
 		return done, fmt.Errorf("host %s: remove journal: %w", c.Host(), err)
 	}
 	return done, nil
+}
+
+// undo reverts one entry and says what it did.
+func undo(ctx context.Context, c transport.Conn, e JournalEntry) (string, error) {
+	if e.Created {
+		if err := c.Remove(ctx, e.File()); err != nil {
+			return "", fmt.Errorf("remove %s: %w", e.File(), err)
+		}
+		return "removed " + e.File(), nil
+	}
+	res, err := c.Run(ctx, restoreCmd(e), transport.RunOptions{})
+	if err != nil {
+		return "", fmt.Errorf("restore %s from %s: %w", e.File(), e.Backup, diskFull(err))
+	}
+	what := "restored " + e.Path
+	if e.Target != "" {
+		what += " (symlink to " + e.Target + ")"
+	}
+	if strings.TrimSpace(string(res.Stdout)) == "same" {
+		what += " (content unchanged, not rewritten)"
+	}
+	return what, nil
+}
+
+// restoreScript restores $t from $b with mode $m and owner $o (each ""
+// to keep the backup's), checking $b against $sum first.
+const restoreScript = `meta() { { [ -z "$m" ] || [ "$(stat -c %a -- "$1")" = "$m" ] || chmod "$m" -- "$1"; } && { [ -z "$o" ] || [ "$(stat -c %u:%g -- "$1")" = "$o" ] || chown -- "$o" "$1"; }; }
+bs=$(sha256sum < "$b") || exit 3
+if [ -n "$sum" ] && [ "${bs%% *}" != "$sum" ]; then printf 'backup %s is damaged (sha256 %s, journaled %s): not restoring from it\n' "$b" "${bs%% *}" "$sum" >&2; exit 3; fi
+if [ -f "$t" ] && [ "$(sha256sum < "$t" 2>/dev/null)" = "$bs" ]; then meta "$t" || exit 1; echo same; exit 0; fi
+tmp=$t.sshplay-restore
+if cp -p -- "$b" "$tmp" && meta "$tmp" && mv -f -- "$tmp" "$t"; then echo copied; exit 0; fi
+rm -f -- "$tmp"; exit 1
+`
+
+// restoreCmd is restoreScript for e.
+func restoreCmd(e JournalEntry) string {
+	mode := ""
+	if v, err := strconv.ParseUint(e.Mode, 8, 32); err == nil && e.Mode != "" {
+		mode = strconv.FormatUint(v, 8)
+	}
+	q := shellescape.Quote
+	return "t=" + q(e.File()) + " b=" + q(e.Backup) + " m=" + q(mode) + " o=" + q(e.Owner) + " sum=" + q(e.SHA256) + "\n" + restoreScript
 }
 
 // OldBackups lists the sshplay backups in the given directories that do not

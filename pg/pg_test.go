@@ -112,8 +112,8 @@ func TestDecideRestart(t *testing.T) {
 		{"systemd debian", "cgroup=0::/system.slice/system-postgresql.slice/postgresql@15-main.service;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\n", f, "", "systemd", "systemctl restart postgresql@15-main.service", true},
 		{"systemd rhel", "cgroup=0::/system.slice/postgresql-16.service;\nexe=/usr/pgsql-16/bin/postgres\n", &Facts{DataDirectory: "/var/lib/pgsql/16/data", ConfigFile: "/var/lib/pgsql/16/data/postgresql.conf"}, "", "systemd", "systemctl restart postgresql-16.service", true},
 		{"pg_ctlcluster", "cgroup=0::/user.slice;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\n", f, "", "pg_ctlcluster", "/usr/bin/pg_ctlcluster 15 main restart -m fast", true},
-		{"pg_ctl from exe", "cgroup=0::/;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\nbindir=/usr/bin\n", &Facts{DataDirectory: "/srv/pg/data", ConfigFile: "/srv/pg/etc/postgresql.conf"}, "", "pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl -D /srv/pg/data restart -m fast -w -t 120 -l /tmp/sshplay-restart-pg-0.log </dev/null", false},
-		{"pg_ctl from pg_config", "cgroup=\nexe=\nbindir=/usr/pgsql-16/bin\n", &Facts{DataDirectory: "/d"}, "", "pg_ctl", "/usr/pgsql-16/bin/pg_ctl -D /d restart", false},
+		{"pg_ctl from exe", "cgroup=0::/;\npg_ctlcluster=/usr/bin/pg_ctlcluster\nexe=/usr/lib/postgresql/15/bin/postgres\nbindir=/usr/bin\nstderr=/srv/pg/log/postgresql.log\n", &Facts{DataDirectory: "/srv/pg/data", ConfigFile: "/srv/pg/etc/postgresql.conf"}, "", "pg_ctl", "/usr/lib/postgresql/15/bin/pg_ctl -D /srv/pg/data restart -m fast -w -t 120 -l /srv/pg/log/postgresql.log </dev/null", false},
+		{"pg_ctl from pg_config", "cgroup=\nexe=\nbindir=/usr/pgsql-16/bin\nstderr=/d/log\n", &Facts{DataDirectory: "/d"}, "", "pg_ctl", "/usr/pgsql-16/bin/pg_ctl -D /d restart", false},
 		{"override", "cgroup=0::/system.slice/postgresql@15-main.service\n", f, "sudo /opt/restart-pg", "custom", "sudo /opt/restart-pg", false},
 	}
 	for _, c := range cases {

@@ -23,6 +23,11 @@ type RestartProbe struct {
 	Exe string
 	// PgConfigBindir is `pg_config --bindir` ("" when missing).
 	PgConfigBindir string
+	// StderrLog is the regular file the postmaster's standard error goes
+	// to (pg_ctl -l, pg_ctlcluster): the server's own log, where a
+	// restart's output belongs. "" when it is a pipe (the logging
+	// collector, systemd), the server is down, or it cannot be read.
+	StderrLog string
 }
 
 // RestartPlan is how to restart one cluster.
@@ -33,6 +38,40 @@ type RestartPlan struct {
 	Command string
 	// AsRoot says the command needs root (systemctl, pg_ctlcluster).
 	AsRoot bool
+	// Log is the file pg_ctl sends the server's output to when it is
+	// known before the command runs; otherwise the command picks it and
+	// prints it (see LogFile).
+	Log string
+}
+
+// restartLogMark starts the line a pg_ctl command prints with its log.
+const restartLogMark = "@@sshplay-restart-log@@"
+
+// LogFile is the log the restart command used, from its output: the
+// server's own log, or a file in a private directory it made. "" for
+// methods that log elsewhere (systemd's journal, pg_ctlcluster's file).
+func (rp RestartPlan) LogFile(stdout []byte) string {
+	for _, l := range strings.Split(string(stdout), "\n") {
+		if v, ok := strings.CutPrefix(l, restartLogMark+" "); ok {
+			return v
+		}
+	}
+	return rp.Log
+}
+
+// Describe says how the restart ran, for messages: "pg_ctl (log: FILE)",
+// "systemd (systemctl restart UNIT)".
+func (rp RestartPlan) Describe(stdout []byte) string {
+	switch rp.Method {
+	case "pg_ctl":
+		if l := rp.LogFile(stdout); l != "" {
+			return "pg_ctl (log: " + l + ")"
+		}
+		return "pg_ctl"
+	case "custom":
+		return "pg_restart_command"
+	}
+	return rp.Method + " (" + rp.Command + ")"
 }
 
 // probeScript prints key=value lines; it only reads.
@@ -41,7 +80,8 @@ func probeScript(pid int) string {
 	return `printf 'cgroup=%s\n' "$(tr '\n' ';' < /proc/` + p + `/cgroup 2>/dev/null)"; ` +
 		`printf 'pg_ctlcluster=%s\n' "$(command -v pg_ctlcluster 2>/dev/null)"; ` +
 		`printf 'exe=%s\n' "$(readlink /proc/` + p + `/exe 2>/dev/null)"; ` +
-		`printf 'bindir=%s\n' "$(pg_config --bindir 2>/dev/null)"; true`
+		`printf 'bindir=%s\n' "$(pg_config --bindir 2>/dev/null)"; ` +
+		`l=$(readlink /proc/` + p + `/fd/2 2>/dev/null) && [ -f /proc/` + p + `/fd/2 ] && printf 'stderr=%s\n' "$l"; true`
 }
 
 // ProbeRestart runs the restart probe on the host (read-only).
@@ -71,6 +111,10 @@ func ParseRestartProbe(out string) *RestartProbe {
 			p.Exe = strings.TrimSuffix(v, " (deleted)")
 		case "bindir":
 			p.PgConfigBindir = v
+		case "stderr":
+			if !strings.HasSuffix(v, " (deleted)") && path.IsAbs(v) {
+				p.StderrLog = v
+			}
 		}
 	}
 	return &p
@@ -84,7 +128,10 @@ var (
 // DecideRestart picks the restart command: the override when given, else
 // the systemd unit the postmaster runs in (postgresql@15-main.service,
 // postgresql-16.service), else pg_ctlcluster for a Debian cluster under
-// /etc/postgresql, else pg_ctl of the running server's own bindir.
+// /etc/postgresql, else pg_ctl of the running server's own bindir. pg_ctl
+// appends the server's output to logFile when given, else to the file the
+// postmaster's standard error went to (the probe's StderrLog), else to
+// what pickLogScript finds on the host.
 func DecideRestart(p *RestartProbe, f *Facts, override, logFile string) (RestartPlan, error) {
 	if strings.TrimSpace(override) != "" {
 		return RestartPlan{Method: "custom", Command: override}, nil
@@ -107,27 +154,29 @@ func DecideRestart(p *RestartProbe, f *Facts, override, logFile string) (Restart
 		return RestartPlan{}, fmt.Errorf("no way to restart found: no systemd unit, no pg_ctlcluster, and the server's bindir is unknown; set pg_restart_command")
 	}
 	if logFile == "" {
-		logFile = RestartLog(f)
+		logFile = p.StderrLog
 	}
-	cmd := shellescape.QuoteCommand([]string{path.Join(bindir, "pg_ctl"), "-D", f.DataDirectory, "restart", "-m", "fast", "-w", "-t", "120", "-l", logFile}) + " </dev/null"
-	return RestartPlan{Method: "pg_ctl", Command: cmd}, nil
+	pgctl := shellescape.QuoteCommand([]string{path.Join(bindir, "pg_ctl"), "-D", f.DataDirectory, "restart", "-m", "fast", "-w", "-t", "120"})
+	if logFile != "" {
+		return RestartPlan{Method: "pg_ctl", Command: pgctl + " -l " + shellescape.Quote(logFile) + " </dev/null", Log: logFile}, nil
+	}
+	return RestartPlan{Method: "pg_ctl", Command: pickLogScript(f.DataDirectory) + "exec " + pgctl + ` -l "$log" </dev/null`}, nil
 }
 
-// RestartLog is where pg_ctl restart sends the server's output by default:
-// outside the data directory (a file there would be copied by base
-// backups and pg_rewind), one per cluster, created by the cluster user who
-// runs pg_ctl. Linux's protected_symlinks keeps a planted link in /tmp
-// from being followed.
-func RestartLog(f *Facts) string {
-	name := f.ClusterName
-	if name == "" {
-		name = "pg"
-	}
-	name = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, name)
-	return fmt.Sprintf("/tmp/sshplay-restart-%s-%d.log", name, f.Port)
+// pickLogScript sets $log for a pg_ctl whose server's log is unknown (the
+// server is down, so /proc cannot say): the logging collector's last
+// stderr file (DATA/current_logfiles, which a server started without the
+// collector removes), else a file in a new private (0700) directory made
+// by mktemp -d, never a predictable name in a shared directory. It prints
+// the choice for RestartPlan.LogFile.
+func pickLogScript(dataDir string) string {
+	d := shellescape.Quote(dataDir)
+	return `log=$(sed -n 's/^stderr //p' ` + d + `/current_logfiles 2>/dev/null | head -n 1)
+case $log in ''|/*) ;; *) log=` + d + `/$log;; esac
+if [ -z "$log" ] || [ -L "$log" ] || ! [ -f "$log" ] || ! [ -w "$log" ]; then
+ dir=$(mktemp -d "${TMPDIR:-/tmp}/sshplay-restart.XXXXXXXX") || exit
+ log=$dir/postgresql.log
+fi
+printf '` + restartLogMark + ` %s\n' "$log"
+`
 }

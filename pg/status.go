@@ -24,7 +24,11 @@ SELECT json_build_object(
  'ssl', current_setting('ssl'),
  'cert_file', current_setting('ssl_cert_file'),
  'cert', CASE WHEN current_setting('ssl_cert_file') <> '' THEN pg_read_file(current_setting('ssl_cert_file'), 0, 65536, true) END,
- 'hba', pg_read_file(current_setting('hba_file'), 0, 1048576, true)
+ 'hba', pg_read_file(current_setting('hba_file'), 0, 1048576, true),
+ 'changed_since_reload', (SELECT coalesce(json_agg(f), '[]'::json) FROM unnest(ARRAY[current_setting('hba_file'),
+     current_setting('config_file'), current_setting('data_directory') || '/postgresql.auto.conf']) AS f
+   WHERE (pg_stat_file(f, true)).modification > pg_conf_load_time()),
+ 'pending_restart', (SELECT coalesce(json_agg(name ORDER BY name), '[]'::json) FROM pg_settings WHERE pending_restart)
 );
 `
 
@@ -47,7 +51,15 @@ type HostStatus struct {
 	// KeyProblem says why the server would refuse its private key (mode
 	// or owner), "" when it is fine or unknown.
 	KeyProblem string
+	// NotApplied are configuration files changed on disk after the
+	// server last read them (an interrupted run, a hand edit): what
+	// Enforced and the files say is not what the server does yet.
+	NotApplied []string
+	// PendingRestart are settings that wait for a restart.
+	PendingRestart []string
 }
+
+
 
 // statMarker starts the key file's stat line in the status script output.
 const statMarker = "@@sshplay-stat@@"
@@ -89,7 +101,7 @@ func KeyPermProblem(mode uint32, owner, clusterUser string) string {
 // OK reports whether the host is fully as wanted: ssl on, TLS enforced, a
 // certificate, and every address proven with verify-full.
 func (s *HostStatus) OK() bool {
-	if s.Unreachable || s.Err != "" || !s.SSL || (!s.Enforced && !s.EnforceOff) || !s.HasCert || len(s.Verify) == 0 || s.KeyProblem != "" {
+	if s.Unreachable || s.Err != "" || !s.SSL || (!s.Enforced && !s.EnforceOff) || !s.HasCert || len(s.Verify) == 0 || s.KeyProblem != "" || len(s.NotApplied) > 0 {
 		return false
 	}
 	for _, v := range s.Verify {
@@ -151,18 +163,22 @@ func Status(ctx context.Context, c transport.Conn, host string, o StatusOptions)
 		}
 	}
 	var raw struct {
-		SSL      string  `json:"ssl"`
-		CertFile string  `json:"cert_file"`
-		Cert     *string `json:"cert"`
-		HBA      *string `json:"hba"`
+		SSL      string   `json:"ssl"`
+		CertFile string   `json:"cert_file"`
+		Cert     *string  `json:"cert"`
+		HBA      *string  `json:"hba"`
+		Changed  []string `json:"changed_since_reload"`
+		Pending  []string `json:"pending_restart"`
 	}
 	if err := json.Unmarshal(out, &raw); err != nil {
 		s.Err = fmt.Sprintf("parse status: %v", err)
 		return s
 	}
 	s.SSL = raw.SSL == "on"
+	s.NotApplied, s.PendingRestart = raw.Changed, raw.Pending
 	if raw.HBA != nil {
-		s.Enforced = pghba.IsEnforced([]byte(*raw.HBA))
+		// pg_hba.conf edited but not reloaded does not refuse anyone yet.
+		s.Enforced = pghba.IsEnforced([]byte(*raw.HBA)) && len(s.NotApplied) == 0
 	}
 	expect := ""
 	if raw.Cert != nil && *raw.Cert != "" {
@@ -243,10 +259,16 @@ func (s *HostStatus) Row() []string {
 	}
 	enf := "no"
 	switch {
+	case len(s.NotApplied) > 0:
+		enf = "edited, not applied"
+		vs = append(vs, "changed on disk since the last reload: "+strings.Join(s.NotApplied, ", "))
 	case s.Enforced:
 		enf = "yes"
 	case s.EnforceOff:
 		enf = "no (not wanted)"
+	}
+	if len(s.PendingRestart) > 0 {
+		vs = append(vs, "pending restart: "+strings.Join(s.PendingRestart, ", "))
 	}
 	return []string{s.Host, yn(s.SSL), enf, subj, issuer, days, strings.Join(vs, "; ")}
 }

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/sshplay/sshplay/tasks"
 )
 
@@ -138,11 +136,10 @@ func includeVars(ctx context.Context, env *tasks.Env, args map[string]any) (*tas
 	if err != nil {
 		return nil, fmt.Errorf("include_vars: %w", err)
 	}
-	var vars map[string]any
-	if err := yaml.Unmarshal(data, &vars); err != nil {
-		return nil, fmt.Errorf("include_vars %s: %w", file, err)
+	vars, err := readVars(ctx, file, data)
+	if err != nil {
+		return nil, fmt.Errorf("include_vars: %w", err)
 	}
-	vars, _ = normalize(vars).(map[string]any)
 	if name, _ := args["name"].(string); name != "" {
 		vars = map[string]any{name: vars}
 	}

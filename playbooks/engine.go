@@ -2,6 +2,8 @@ package playbooks
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"github.com/sshplay/sshplay/internal/suggest"
@@ -155,8 +157,13 @@ type runner struct {
 	order   []string
 	mu      sync.Mutex
 	started bool // --start-at-task found
-	groups  map[string][]string
-	global  secretSet // secrets of the inventory and extra vars
+	// runStarted identifies this run among others on the same hosts
+	// (sshplay_run_started): when it began, to the nanosecond, plus a
+	// random tie-breaker; fixed width, so that comparing two as strings
+	// orders the runs.
+	runStarted string
+	groups     map[string][]string
+	global     secretSet // secrets of the inventory and extra vars
 }
 
 // Run validates and runs the playbooks in order. Parse errors have been
@@ -180,7 +187,7 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 	if opts.Trace != nil {
 		opts.Trace = &lockedWriter{w: opts.Trace}
 	}
-	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == ""}
+	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == "", runStarted: runStartedNow()}
 	r.groups = opts.Inventory.Groups()
 	r.runSecrets()
 	switch {
@@ -567,4 +574,11 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// runStartedNow is a run's sshplay_run_started value.
+func runStartedNow() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405.000000000Z") + "." + hex.EncodeToString(b[:])
 }

@@ -1,6 +1,7 @@
 package playbooks
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
 // Embedded holds the playbooks shipped inside the sshplay binary (the *.yml
@@ -34,20 +37,25 @@ func EmbeddedNames() []string {
 // Load finds and parses a playbook: a file path first; then, when no such
 // file exists, NAME or NAME.yml among the embedded playbooks.
 func Load(name string) (*Playbook, error) {
+	return LoadContext(context.Background(), name)
+}
+
+// LoadContext is Load that stops, with ctx's error, once ctx is cancelled.
+func LoadContext(ctx context.Context, name string) (*Playbook, error) {
 	if _, err := os.Stat(name); err == nil {
-		return LoadFile(name)
+		return loadFile(ctx, name)
 	}
 	base := strings.TrimSuffix(name, ".yml")
 	if !strings.ContainsAny(base, "/\\") {
 		file := base + ".yml"
 		if data, err := fs.ReadFile(Embedded, file); err == nil {
-			pb, err := Parse("embedded:"+file, data)
+			pb, err := ParseContext(ctx, "embedded:"+file, data)
 			if err != nil {
 				return nil, err
 			}
 			pb.FS = Embedded
 			pb.Dir = "."
-			if err := pb.checkVarsFiles(); err != nil {
+			if err := pb.checkVarsFiles(ctx); err != nil {
 				return nil, err
 			}
 			return pb, nil
@@ -60,16 +68,43 @@ func Load(name string) (*Playbook, error) {
 	return nil, &ParseError{File: name, Msg: msg}
 }
 
-// decodeVars reads a YAML mapping of variables (vars_files, -e @file).
-func decodeVars(name string, data []byte) (map[string]any, error) {
-	var n yaml.Node
-	if err := yaml.Unmarshal(data, &n); err != nil {
+// parseYAML reads the first YAML document of data under yamlx's alias rule
+// and returns its root node (nil when there is none). Errors are
+// *ParseError with the file's position, or ctx's error once cancelled.
+func parseYAML(ctx context.Context, name string, data []byte) (*yaml.Node, error) {
+	doc, err := yamlx.Parse(ctx, name, data)
+	var ye *yamlx.Error
+	switch {
+	case errors.As(err, &ye):
+		return nil, &ParseError{File: ye.File, Line: ye.Line, Col: ye.Col, Msg: ye.Msg}
+	case err != nil && ctx.Err() != nil:
+		return nil, err
+	case err != nil:
 		return nil, yamlError(name, err)
+	case doc == nil || len(doc.Content) == 0:
+		return nil, nil
 	}
-	if n.Kind == 0 || len(n.Content) == 0 {
+	return doc.Content[0], nil
+}
+
+// decodeVars reads a YAML mapping of variables for the engine, which reads
+// vars_files when a play starts (a templated name is known only then).
+// Static entries have been read once already, with the load's context, by
+// checkVarsFiles.
+func decodeVars(name string, data []byte) (map[string]any, error) {
+	return readVars(context.Background(), name, data)
+}
+
+// readVars reads a YAML mapping of variables: a vars_files or include_vars
+// file, -e @file or an inline -e mapping.
+func readVars(ctx context.Context, name string, data []byte) (map[string]any, error) {
+	root, err := parseYAML(ctx, name, data)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
 		return map[string]any{}, nil
 	}
-	root := n.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, &ParseError{File: name, Line: root.Line, Col: root.Column, Msg: "a vars file must be a mapping of variables, got " + kindName(root)}
 	}
@@ -84,6 +119,12 @@ func decodeVars(name string, data []byte) (map[string]any, error) {
 // ParseExtraVars reads one -e value: k=v pairs, a JSON/YAML mapping, or
 // @file (YAML or JSON).
 func ParseExtraVars(arg string) (map[string]any, error) {
+	return ParseExtraVarsContext(context.Background(), arg)
+}
+
+// ParseExtraVarsContext is ParseExtraVars that stops reading a YAML file
+// or mapping, with ctx's error, once ctx is cancelled.
+func ParseExtraVarsContext(ctx context.Context, arg string) (map[string]any, error) {
 	arg = strings.TrimSpace(arg)
 	switch {
 	case strings.HasPrefix(arg, "@"):
@@ -95,9 +136,9 @@ func ParseExtraVars(arg string) (map[string]any, error) {
 			}
 			return nil, fmt.Errorf("extra vars %s: %w", file, err)
 		}
-		return decodeVars(file, data)
+		return readVars(ctx, file, data)
 	case strings.HasPrefix(arg, "{"):
-		return decodeVars("-e", []byte(arg))
+		return readVars(ctx, "-e", []byte(arg))
 	}
 	kv, err := ParseKV("", arg)
 	if err != nil || len(kv) == 0 {

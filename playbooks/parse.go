@@ -1,9 +1,9 @@
 package playbooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +15,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sshplay/sshplay/internal/suggest"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -99,10 +100,32 @@ func lookupModule(name string) bool {
 	return ok
 }
 
+// parser is the state of one Parse. err is the first *ParseError, or the
+// context's error once ctx is cancelled; every walk loop stops when it is
+// set.
 type parser struct {
+	ctx  context.Context
 	file string
 	tpl  *template.Engine
-	err  *ParseError
+	err  error
+	// walked holds the anchored nodes whose templates have been checked:
+	// an alias to one of them is not walked again, so checking stays
+	// linear in the text however often a value is aliased.
+	walked map[*yaml.Node]bool
+	steps  int
+}
+
+// stopped reports whether parsing must end: an error is recorded, or ctx
+// has been cancelled (then its error becomes the parse's), looked at every
+// few hundred calls so the check costs nothing.
+func (p *parser) stopped() bool {
+	if p.err != nil {
+		return true
+	}
+	if p.steps++; p.steps%256 == 0 && p.ctx.Err() != nil {
+		p.err = fmt.Errorf("%s: %w", p.file, p.ctx.Err())
+	}
+	return p.err != nil
 }
 
 func (p *parser) fail(n *yaml.Node, format string, args ...any) {
@@ -120,6 +143,12 @@ func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, 
 
 // LoadFile reads and parses a playbook from the disk.
 func LoadFile(path string) (*Playbook, error) {
+	return loadFile(context.Background(), path)
+}
+
+// loadFile reads and parses a playbook from the disk, stopping when ctx is
+// cancelled.
+func loadFile(ctx context.Context, path string) (*Playbook, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -127,7 +156,7 @@ func LoadFile(path string) (*Playbook, error) {
 		}
 		return nil, fmt.Errorf("read playbook %s: %w", path, err)
 	}
-	pb, err := Parse(path, data)
+	pb, err := ParseContext(ctx, path, data)
 	if err != nil {
 		return nil, err
 	}
@@ -136,22 +165,24 @@ func LoadFile(path string) (*Playbook, error) {
 		return nil, fmt.Errorf("playbook %s: %w", path, err)
 	}
 	pb.Dir = abs
-	if err := pb.checkVarsFiles(); err != nil {
+	if err := pb.checkVarsFiles(ctx); err != nil {
 		return nil, err
 	}
 	return pb, nil
 }
 
-// checkVarsFiles makes every vars_files entry without a template exist
-// (relative to the playbook), so a missing one stops the run before
+// checkVarsFiles reads every vars_files entry without a template
+// (relative to the playbook) as the run will, so a missing or malformed
+// one, or one that breaks the YAML alias rule, stops the run before
 // anything runs. Templated names are only known at run time.
-func (pb *Playbook) checkVarsFiles() error {
+func (pb *Playbook) checkVarsFiles(ctx context.Context) error {
 	for _, play := range pb.Plays {
 		for i, f := range play.VarsFiles {
 			if template.IsTemplate(f) {
 				continue
 			}
-			if _, err := pb.readFile(f); err != nil {
+			data, err := pb.readFile(f)
+			if err != nil {
 				pos := play.Pos
 				if i < len(play.VarsFilesPos) {
 					pos = play.VarsFilesPos[i]
@@ -162,6 +193,9 @@ func (pb *Playbook) checkVarsFiles() error {
 				}
 				return &ParseError{File: pos.File, Line: pos.Line, Col: pos.Col, Msg: msg}
 			}
+			if _, err := readVars(ctx, f, data); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -170,21 +204,29 @@ func (pb *Playbook) checkVarsFiles() error {
 // Parse decodes a playbook. name is used in error positions. Modules must
 // be registered (tasks.Register) before parsing.
 func Parse(name string, data []byte) (*Playbook, error) {
-	p := &parser{file: name, tpl: template.New()}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(name, err)
+	return ParseContext(context.Background(), name, data)
+}
+
+// ParseContext is Parse that stops, with ctx's error, once ctx is
+// cancelled: a large playbook must not hold off Ctrl-C.
+func ParseContext(ctx context.Context, name string, data []byte) (*Playbook, error) {
+	p := &parser{ctx: ctx, file: name, tpl: template.New(), walked: map[*yaml.Node]bool{}}
+	root, err := parseYAML(ctx, name, data)
+	if err != nil {
+		return nil, err
 	}
 	pb := &Playbook{Path: name, Dir: filepath.Dir(name)}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if root == nil {
 		return nil, &ParseError{File: name, Msg: "empty playbook: want a list of plays"}
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.SequenceNode {
 		p.fail(root, "a playbook is a list of plays, got %s", kindName(root))
 		return nil, p.err
 	}
 	for _, n := range root.Content {
+		if p.stopped() {
+			return nil, p.err
+		}
 		if play := p.play(n); play != nil {
 			pb.Plays = append(pb.Plays, play)
 		}
@@ -423,14 +465,22 @@ func normalize(v any) any {
 	return v
 }
 
+// walkTemplates checks every template string of a value. A node reached
+// again through an alias has been checked already and is skipped.
 func (p *parser) walkTemplates(n *yaml.Node) {
 	n = resolveAlias(n)
+	if n.Anchor != "" {
+		if p.walked[n] {
+			return
+		}
+		p.walked[n] = true
+	}
 	switch n.Kind {
 	case yaml.ScalarNode:
 		p.checkTemplate(n, n.Value)
 	case yaml.MappingNode, yaml.SequenceNode:
 		for _, c := range n.Content {
-			if p.err != nil {
+			if p.stopped() {
 				return
 			}
 			p.walkTemplates(c)
@@ -598,6 +648,9 @@ func (p *parser) taskList(n *yaml.Node, what string, handlers bool) []*Task {
 	}
 	var out []*Task
 	for _, e := range n.Content {
+		if p.stopped() {
+			return nil
+		}
 		t := p.task(resolveAlias(e), handlers)
 		if p.err != nil {
 			return nil

@@ -474,6 +474,7 @@ func (r *runner) magic(pr *playRun, h *hostState) map[string]any {
 		"groups":                   groups,
 		"hostvars":                 hostvars,
 		"ansible_check_mode":       r.opts.Check,
+		"sshplay_run_started":      r.runStarted,
 		"ansible_diff_mode":        r.opts.Diff,
 		"playbook_dir":             pr.pb.Dir,
 		"ansible_play_hosts":       play,

@@ -7,8 +7,16 @@ package transport
 // destination, writes the temp file inside it, fsyncs, chowns, chmods,
 // renames it over the destination and removes the directory: SFTP creates
 // files at the server's umask (often 0644), so the content is never in a
-// file that another local user could open. It never writes a destination
-// in place and never leaves its temp file or directory behind on failure.
+// file that another local user could open. A destination that is a symlink
+// is followed: the file it points at is replaced, in its own directory,
+// and the link stays.
+//
+// A write never writes a destination in place and never leaves its temp
+// file or directory behind on a failure it can still act on; it checks
+// (statvfs, asked in parallel) that the data fits before writing, and says
+// "no space left on device" where OpenSSH's sftp-server only says
+// "Failure". What a dropped connection could not clean up is swept by the
+// first write into the same directory on a later connection (see sweep).
 
 import (
 	"bytes"
@@ -24,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"al.essio.dev/pkg/shellescape"
 	"github.com/pkg/sftp"
@@ -49,6 +58,13 @@ type fileSystem interface {
 	// rename replaces newName atomically.
 	rename(oldName, newName string) error
 	remove(name string) error
+	// readDir describes the entries of a directory (Path is the entry's
+	// full path, symlinks not followed).
+	readDir(name string) ([]*FileInfo, error)
+	// statVFS describes the file system holding name; nil without error
+	// when the host cannot say (an SFTP server without OpenSSH's
+	// statvfs@openssh.com).
+	statVFS(name string) (*fsSpace, error)
 }
 
 type tempFile interface {
@@ -129,87 +145,208 @@ func removeOp(ctx context.Context, host string, fsys fileSystem, p string) error
 
 const keepModeBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 
-// writeFileOp writes p atomically; see Conn.WriteFile.
-func writeFileOp(ctx context.Context, host string, fsys fileSystem, ids idResolver, p string, data []byte, opts WriteOptions) (err error) {
+// maxLinkHops is how many symlinks a path may go through, as Linux allows.
+const maxLinkHops = 40
+
+// writeFileOp writes p atomically; see Conn.WriteFile. A symlink at p is
+// followed to its final target, which is replaced in its own directory
+// with its own mode and owner while the link stays: config management and
+// Debian alternatives link configuration files, and an edit through the
+// link means the file it points at.
+func writeFileOp(ctx context.Context, host string, fsys fileSystem, hs writeHost, p string, data []byte, opts WriteOptions) error {
 	if err := ctx.Err(); err != nil {
 		return opError(host, "write", p, err)
 	}
-	prev, err := fsys.lstat(p)
+	dst, prev, err := followLinks(p, func(q string) (*FileInfo, error) { return lstatLink(fsys, q) })
+	label := p
+	if err == nil && dst != p {
+		label = p + " (symlink to " + dst + ")"
+	}
 	switch {
-	case err == nil && prev.Mode.IsDir():
-		return opError(host, "write", p, errors.New("is a directory"))
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return opError(host, "write", p, err)
 	case err != nil:
-		prev = nil
+		return opError(host, "write", p, err)
+	case prev != nil && prev.Mode.IsDir():
+		return opError(host, "write", label, errors.New("is a directory"))
 	}
-	if prev != nil && prev.Mode&fs.ModeSymlink != 0 {
-		// The link itself is replaced by the file, like rename(2) does;
-		// its mode and owner are not those of a file to keep.
-		prev = nil
+	meta, err := writeMeta(ctx, hs, prev, opts)
+	if err != nil {
+		return opError(host, "write", label, err)
 	}
-	mode := opts.Mode & keepModeBits
-	if mode == 0 {
-		mode = 0o644
-		if prev != nil {
-			mode = prev.Mode & keepModeBits
+	w := &atomicWrite{fsys: fsys, hs: hs, dst: dst, data: data, meta: meta}
+	if err := w.run(); err != nil {
+		return opError(host, "write", label, err)
+	}
+	return nil
+}
+
+// lstatLink is lstat with LinkTarget filled for a symlink.
+func lstatLink(fsys fileSystem, p string) (*FileInfo, error) {
+	fi, err := fsys.lstat(p)
+	if err == nil && fi.Mode&fs.ModeSymlink != 0 {
+		if fi.LinkTarget, err = fsys.readLink(p); err != nil {
+			return nil, fmt.Errorf("readlink %s: %w", p, err)
 		}
 	}
-	uid, gid := -1, -1
+	return fi, err
+}
+
+// followLinks follows symlinks on the final component of p and returns the
+// path reached and what is there (nil when nothing is: a new file, or a
+// dangling link whose target a write creates). A relative link target is
+// taken from the link's directory.
+func followLinks(p string, lstat func(string) (*FileInfo, error)) (string, *FileInfo, error) {
+	for range maxLinkHops {
+		fi, err := lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return p, nil, nil
+		case err != nil:
+			return "", nil, err
+		case fi.Mode&fs.ModeSymlink == 0:
+			return p, fi, nil
+		}
+		t := fi.LinkTarget
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(p), t)
+		}
+		p = t
+	}
+	return "", nil, fmt.Errorf("%s: too many levels of symbolic links", p)
+}
+
+// ResolveLinks follows symlinks on the final component of p on c's host
+// (through Stat, so it works on every Conn) and returns the file a write to
+// p would change, with its description; the description is nil when that
+// file does not exist. A file that is not a link resolves to itself.
+func ResolveLinks(ctx context.Context, c Conn, p string) (string, *FileInfo, error) {
+	dst, fi, err := followLinks(p, func(q string) (*FileInfo, error) { return c.Stat(ctx, q) })
+	if err != nil {
+		return "", nil, fmt.Errorf("host %s: resolve %s: %w", c.Host(), p, hostless(c.Host(), err))
+	}
+	return dst, fi, nil
+}
+
+// fileMeta is the mode and owner a write gives its file; -1 keeps an id.
+type fileMeta struct {
+	mode     fs.FileMode
+	uid, gid int
+	label    string // owner:group as the caller named them, for errors
+}
+
+// writeMeta decides the new file's mode and owner: opts first, then those
+// of the file replaced (prev), then 0644 and the writing user.
+func writeMeta(ctx context.Context, ids idResolver, prev *FileInfo, opts WriteOptions) (fileMeta, error) {
+	m := fileMeta{mode: opts.Mode & keepModeBits, uid: -1, gid: -1}
+	if m.mode == 0 {
+		m.mode = 0o644
+		if prev != nil {
+			m.mode = prev.Mode & keepModeBits
+		}
+	}
+	var err error
 	if opts.Owner != "" {
-		if uid, err = ids.uid(ctx, opts.Owner); err != nil {
-			return opError(host, "write", p, err)
+		if m.uid, err = ids.uid(ctx, opts.Owner); err != nil {
+			return m, err
 		}
 	} else if prev != nil {
-		uid = prev.UID
+		m.uid = prev.UID
 	}
 	if opts.Group != "" {
-		if gid, err = ids.gid(ctx, opts.Group); err != nil {
-			return opError(host, "write", p, err)
+		if m.gid, err = ids.gid(ctx, opts.Group); err != nil {
+			return m, err
 		}
 	} else if prev != nil {
-		gid = prev.GID
+		m.gid = prev.GID
 	}
+	m.label = ownerLabel(opts, m.uid, m.gid)
+	return m, nil
+}
 
-	dir, base := path.Split(p)
-	priv, err := makePrivateDir(fsys, dir+".sshplay-"+randomHex(6))
+// atomicWrite is one write of data to dst through a private temporary
+// directory beside dst (see the file comment).
+type atomicWrite struct {
+	fsys fileSystem
+	hs   writeHost
+	dst  string
+	data []byte
+	meta fileMeta
+}
+
+// run makes the private directory, checks there is room (asked while the
+// directory is made), writes the temp file and renames it over dst. On any
+// failure the temp file and directory are removed; the first write into a
+// directory on this connection also sweeps leftovers of dropped ones.
+func (w *atomicWrite) run() error {
+	dir, base := path.Split(w.dst)
+	priv := dir + ".sshplay-" + randomHex(6)
+	if dir == "" {
+		dir = "."
+	}
+	space := w.askSpace(dir)
+	priv, self, err := makePrivateDir(w.fsys, priv)
 	if err != nil {
-		return opError(host, "write", p, err)
+		space()
+		return w.explain(dir, err)
 	}
+	defer w.sweep(dir, priv, self)()
 	tmp := priv + "/" + base
-	var f tempFile
-	closed, created := false, false
-	defer func() {
-		if err == nil {
-			return
-		}
-		if f != nil && !closed {
-			f.Close()
-		}
-		if created {
-			fsys.remove(tmp)
-		}
-		fsys.rmdir(priv)
-	}()
-	if f, err = fsys.createExcl(tmp); err != nil {
-		return opError(host, "write", p, fmt.Errorf("create temporary file: %w", err))
+	if err := w.roomFor(dir, space(), self.UID); err != nil {
+		w.cleanup("", priv)
+		return err
 	}
-	created = true
-	if err = f.chmod(0o600); err != nil {
-		return opError(host, "write", p, fmt.Errorf("chmod temporary file: %w", err))
+	if err := w.writeTemp(tmp); err != nil {
+		w.cleanup(tmp, priv)
+		return w.explain(dir, err)
 	}
-	if _, err = f.Write(data); err != nil {
-		return opError(host, "write", p, err)
+	if err := w.fsys.rename(tmp, w.dst); err != nil {
+		w.cleanup(tmp, priv)
+		return fmt.Errorf("rename into place: %w", err)
 	}
-	if err = f.sync(); err != nil {
-		return opError(host, "write", p, fmt.Errorf("fsync: %w", err))
+	if err := w.fsys.rmdir(priv); err != nil {
+		return fmt.Errorf("remove temporary directory %s: %w", priv, err)
 	}
+	return nil
+}
+
+// cleanup removes the temp file (always ours: it is inside our private
+// directory) and the directory, ignoring what is already gone.
+func (w *atomicWrite) cleanup(tmp, priv string) {
+	if tmp != "" {
+		w.fsys.remove(tmp)
+	}
+	w.fsys.rmdir(priv)
+}
+
+// writeTemp creates tmp, writes the data, fsyncs, and gives it its owner
+// and mode (0600 until then); the file is closed on every path.
+func (w *atomicWrite) writeTemp(tmp string) error {
+	f, err := w.fsys.createExcl(tmp)
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	if err := w.fill(f, tmp); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (w *atomicWrite) fill(f tempFile, tmp string) error {
+	if err := f.chmod(0o600); err != nil {
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if _, err := f.Write(w.data); err != nil {
+		return err
+	}
+	if err := f.sync(); err != nil {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	uid, gid := w.meta.uid, w.meta.gid
 	if uid >= 0 || gid >= 0 {
 		if uid < 0 || gid < 0 {
-			cur, serr := fsys.lstat(tmp)
-			if serr != nil {
-				err = serr
-				return opError(host, "write", p, err)
+			cur, err := w.fsys.lstat(tmp)
+			if err != nil {
+				return err
 			}
 			if uid < 0 {
 				uid = cur.UID
@@ -218,23 +355,12 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, ids idResolv
 				gid = cur.GID
 			}
 		}
-		if err = f.chown(uid, gid); err != nil {
-			return opError(host, "write", p, fmt.Errorf("chown to %s: %w", ownerLabel(opts, uid, gid), err))
+		if err := f.chown(uid, gid); err != nil {
+			return fmt.Errorf("chown to %s: %w", w.meta.label, err)
 		}
 	}
-	if err = f.chmod(mode); err != nil {
-		return opError(host, "write", p, fmt.Errorf("chmod %04o: %w", mode.Perm(), err))
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return opError(host, "write", p, err)
-	}
-	if err = fsys.rename(tmp, p); err != nil {
-		return opError(host, "write", p, fmt.Errorf("rename into place: %w", err))
-	}
-	created = false
-	if err = fsys.rmdir(priv); err != nil {
-		return opError(host, "write", p, fmt.Errorf("remove temporary directory %s: %w", priv, err))
+	if err := f.chmod(w.meta.mode); err != nil {
+		return fmt.Errorf("chmod %04o: %w", w.meta.mode.Perm(), err)
 	}
 	return nil
 }
@@ -243,23 +369,233 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, ids idResolv
 // anything is created in it: SFTP's mkdir takes the server's umask, but
 // a file inside a 0700 directory cannot be opened by another user whatever
 // its own mode. It checks the result is a real directory with mode 0700
-// and removes it on any failure.
-func makePrivateDir(fsys fileSystem, name string) (string, error) {
+// and removes it on any failure. It returns the directory's description:
+// its owner is the writing user, its time the host's clock now.
+func makePrivateDir(fsys fileSystem, name string) (string, *FileInfo, error) {
 	if err := fsys.mkdir(name); err != nil {
-		return "", fmt.Errorf("create temporary directory: %w", err)
+		return "", nil, fmt.Errorf("create temporary directory: %w", err)
 	}
+	var fi *FileInfo
 	err := fsys.chmod(name, 0o700)
 	if err == nil {
-		var fi *FileInfo
 		if fi, err = fsys.lstat(name); err == nil && (!fi.Mode.IsDir() || fi.Mode.Perm() != 0o700) {
 			err = fmt.Errorf("is %s, want a directory with mode 0700", fi.Mode)
 		}
 	}
 	if err != nil {
 		fsys.rmdir(name)
-		return "", fmt.Errorf("make temporary directory %s private: %w", name, err)
+		return "", nil, fmt.Errorf("make temporary directory %s private: %w", name, err)
 	}
-	return name, nil
+	return name, fi, nil
+}
+
+// fsSpace is what statvfs says about the file system holding a path.
+type fsSpace struct {
+	avail     uint64 // bytes an unprivileged user may still write
+	availRoot uint64 // bytes root may still write (reserved blocks too)
+	block     uint64 // allocation unit
+	files     uint64 // inodes in all (0: the file system does not count them)
+	freeFiles uint64 // inodes an unprivileged user may still use
+}
+
+// askSpace starts asking, concurrently with what the write does next, how
+// much room the file system holding dir has; the returned func waits for
+// the answer (nil when the host cannot say). Asking in parallel keeps the
+// check off the write's chain of round trips.
+func (w *atomicWrite) askSpace(dir string) func() *fsSpace {
+	ch := make(chan *fsSpace, 1)
+	go func() {
+		sp, err := w.fsys.statVFS(dir)
+		if err != nil {
+			sp = nil
+		}
+		ch <- sp
+	}()
+	var got *fsSpace
+	done := false
+	return func() *fsSpace {
+		if !done {
+			got, done = <-ch, true
+		}
+		return got
+	}
+}
+
+// need is what the data takes on a file system: whole blocks, plus one for
+// the private directory.
+func (w *atomicWrite) need(sp *fsSpace) uint64 {
+	b := max(sp.block, 1)
+	return (uint64(len(w.data))+b-1)/b*b + b
+}
+
+// roomFor fails, before anything is written, when the file system cannot
+// take the data: a write that hits ENOSPC halfway wastes the round trips
+// and, over SFTP, reports only "Failure".
+func (w *atomicWrite) roomFor(dir string, sp *fsSpace, uid int) error {
+	if sp == nil {
+		return nil
+	}
+	free := sp.avail
+	if uid == 0 {
+		free = sp.availRoot
+	}
+	if sp.files > 0 && sp.freeFiles == 0 && uid != 0 {
+		return &spaceError{dir: dir, inodes: true}
+	}
+	if need := w.need(sp); free < need {
+		return &spaceError{dir: dir, free: free, need: need}
+	}
+	return nil
+}
+
+// explain turns a failed write into a *spaceError when the file system is
+// full: OpenSSH's sftp-server maps ENOSPC (like every errno it has no code
+// for) to SSH_FX_FAILURE, "Failure", so the error alone cannot say. It asks
+// statvfs once the temp file is gone; with room enough the error stays.
+func (w *atomicWrite) explain(dir string, err error) error {
+	var se *sftp.StatusError
+	if !errors.As(err, &se) || se.FxCode() != sftp.ErrSSHFxFailure {
+		return err
+	}
+	sp, serr := w.fsys.statVFS(dir)
+	if serr != nil || sp == nil {
+		return err
+	}
+	if sp.files > 0 && sp.freeFiles == 0 {
+		return &spaceError{dir: dir, inodes: true, cause: err}
+	}
+	if need := w.need(sp); sp.avail < need {
+		return &spaceError{dir: dir, free: sp.avail, need: need, cause: err}
+	}
+	return err
+}
+
+// spaceError says a write does not fit on the host's file system. It
+// matches syscall.ENOSPC with errors.Is.
+type spaceError struct {
+	dir        string
+	free, need uint64
+	inodes     bool
+	cause      error // what the host said, when it said something else
+}
+
+func (e *spaceError) Error() string {
+	if e.inodes {
+		return "no space left on device: no free inodes in " + e.dir
+	}
+	return fmt.Sprintf("no space left on device: %s has %s free, the file needs %s", strings.TrimSuffix(e.dir, "/"), byteSize(e.free), byteSize(e.need))
+}
+
+func (e *spaceError) Is(target error) bool { return target == syscall.ENOSPC }
+func (e *spaceError) Unwrap() error        { return e.cause }
+
+// byteSize prints n in B, KiB or MiB.
+func byteSize(n uint64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// leftoverAge is how old a temporary directory of ours must be before a
+// later write into the same directory takes it for the remains of a
+// dropped connection and removes it: a write still in progress on another
+// connection has touched its file more recently than that.
+const leftoverAge = time.Hour
+
+// isTempDirName reports whether name is that of a write's private
+// directory: ".sshplay-" and twelve lower-case hex digits (never a
+// journal, a backup or a restore file, whose names differ).
+func isTempDirName(name string) bool {
+	hexPart, ok := strings.CutPrefix(name, ".sshplay-")
+	if !ok || len(hexPart) != 12 {
+		return false
+	}
+	for _, r := range hexPart {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// sweep starts removing, concurrently with the write, what dropped
+// connections left in dir: private directories of the writing user (the
+// owner of own, our fresh one) older than leftoverAge by the host's clock
+// (own's time). It runs on the first write into dir by that user on this
+// connection only, so it costs one directory listing per directory and
+// run, off the write's chain of round trips. The returned func waits for it.
+func (w *atomicWrite) sweep(dir, own string, self *FileInfo) func() {
+	if !w.hs.firstWriteInto(self.UID, dir) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ents, err := w.fsys.readDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if e.Path != own && isTempDirName(path.Base(e.Path)) && e.Mode.IsDir() && e.UID == self.UID &&
+				self.ModTime.Sub(e.ModTime) >= leftoverAge {
+				removeLeftover(w.fsys, e.Path, self.ModTime)
+			}
+		}
+	}()
+	return func() { <-done }
+}
+
+// removeLeftover removes a leftover private directory and the partial files
+// in it, unless one of them was written to within leftoverAge of now.
+func removeLeftover(fsys fileSystem, d string, now time.Time) {
+	inside, err := fsys.readDir(d)
+	if err != nil {
+		return
+	}
+	for _, f := range inside {
+		if !f.Mode.IsRegular() || now.Sub(f.ModTime) < leftoverAge {
+			return
+		}
+	}
+	for _, f := range inside {
+		fsys.remove(f.Path)
+	}
+	fsys.rmdir(d)
+}
+
+// writeHost is what a write needs of its connection besides the file
+// system: the host's user and group ids, and which directories it has
+// already swept for leftovers.
+type writeHost interface {
+	idResolver
+	// firstWriteInto reports whether this is the first write by uid into
+	// dir on this connection, and records it.
+	firstWriteInto(uid int, dir string) bool
+}
+
+// sweptDirs records, for one connection, the directories each user has
+// written into. The zero value is ready to use.
+type sweptDirs struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (s *sweptDirs) firstWriteInto(uid int, dir string) bool {
+	key := strconv.Itoa(uid) + ":" + path.Clean(dir)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen[key] {
+		return false
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[key] = true
+	return true
 }
 
 func ownerLabel(opts WriteOptions, uid, gid int) string {
@@ -331,6 +667,37 @@ func (s sftpFS) rename(oldName, newName string) error {
 
 func (s sftpFS) remove(name string) error { return s.c.Remove(name) }
 
+func (s sftpFS) readDir(name string) ([]*FileInfo, error) {
+	ents, err := s.c.ReadDir(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*FileInfo, 0, len(ents))
+	for _, st := range ents {
+		fi := &FileInfo{Path: path.Join(name, st.Name()), Size: st.Size(), Mode: st.Mode(), ModTime: st.ModTime(), UID: -1, GID: -1}
+		if fs, ok := st.Sys().(*sftp.FileStat); ok {
+			fi.UID, fi.GID = int(fs.UID), int(fs.GID)
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
+
+func (s sftpFS) statVFS(name string) (*fsSpace, error) {
+	if _, ok := s.c.HasExtension("statvfs@openssh.com"); !ok {
+		return nil, nil
+	}
+	st, err := s.c.StatVFS(name)
+	if err != nil {
+		return nil, err
+	}
+	unit := st.Frsize
+	if unit == 0 {
+		unit = st.Bsize
+	}
+	return &fsSpace{avail: st.Bavail * unit, availRoot: st.Bfree * unit, block: max(st.Bsize, unit), files: st.Files, freeFiles: st.Favail}, nil
+}
+
 type sftpFile struct {
 	f *sftp.File
 	c *sftp.Client
@@ -388,6 +755,32 @@ func (osFS) createExcl(name string) (tempFile, error) {
 func (osFS) rename(oldName, newName string) error { return os.Rename(oldName, newName) }
 func (osFS) remove(name string) error             { return os.Remove(name) }
 
+func (o osFS) readDir(name string) ([]*FileInfo, error) {
+	ents, err := os.ReadDir(name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*FileInfo, 0, len(ents))
+	for _, e := range ents {
+		if fi, err := o.lstat(path.Join(name, e.Name())); err == nil {
+			out = append(out, fi)
+		}
+	}
+	return out, nil
+}
+
+func (osFS) statVFS(name string) (*fsSpace, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(name, &st); err != nil {
+		return nil, &fs.PathError{Op: "statfs", Path: name, Err: err}
+	}
+	unit := uint64(st.Frsize)
+	if unit == 0 {
+		unit = uint64(st.Bsize)
+	}
+	return &fsSpace{avail: st.Bavail * unit, availRoot: st.Bfree * unit, block: max(uint64(st.Bsize), unit), files: st.Files, freeFiles: st.Ffree}, nil
+}
+
 type osFile struct{ f *os.File }
 
 func (f osFile) Write(p []byte) (int, error) { return f.f.Write(p) }
@@ -398,6 +791,13 @@ func (f osFile) Close() error                { return f.f.Close() }
 
 // localIDs resolves names with os/user.
 type localIDs struct{}
+
+// localHost is the writeHost of the control machine: os/user for names,
+// and the directories swept by this LocalConn and its views.
+type localHost struct {
+	localIDs
+	sweptDirs
+}
 
 func (localIDs) uid(_ context.Context, name string) (int, error) {
 	if n, err := strconv.Atoi(name); err == nil {
@@ -433,8 +833,10 @@ func (localIDs) names(_ context.Context, uid, gid int) (string, string) {
 }
 
 // remoteIDs resolves names by running commands on the host as the login
-// user, each name and id once per connection.
+// user, each name and id once per connection. It is the connection's
+// writeHost too: it records the directories swept for leftovers.
 type remoteIDs struct {
+	sweptDirs
 	run func(ctx context.Context, cmd string) (string, error)
 
 	mu     sync.Mutex

@@ -28,9 +28,10 @@ type LocalConn struct {
 }
 
 // localState is shared by a LocalConn and its Become views: the sudo'd
-// sftp-servers, one per become user.
+// sftp-servers, one per become user, and what writes remember.
 type localState struct {
 	sftps *sftpCache
+	host  *localHost
 }
 
 var _ Conn = (*LocalConn)(nil)
@@ -41,7 +42,7 @@ func Local() Conn { return NewLocalConn("localhost") }
 // NewLocalConn returns a Conn for the control machine with the given
 // inventory name.
 func NewLocalConn(name string) *LocalConn {
-	return &LocalConn{name: name, state: &localState{sftps: newSFTPCache()}}
+	return &LocalConn{name: name, state: &localState{sftps: newSFTPCache(), host: &localHost{}}}
 }
 
 // Host is the inventory name.
@@ -108,13 +109,14 @@ func (c *LocalConn) Stat(ctx context.Context, path string) (*FileInfo, error) {
 	return statOp(ctx, c.name, fsys, localIDs{}, path)
 }
 
-// WriteFile replaces path atomically; see Conn.WriteFile.
+// WriteFile replaces path atomically (through a symlink, its target); see
+// Conn.WriteFile.
 func (c *LocalConn) WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error {
 	fsys, err := c.fs(ctx)
 	if err != nil {
 		return opError(c.name, "write", path, err)
 	}
-	return writeFileOp(ctx, c.name, fsys, localIDs{}, path, data, opts)
+	return writeFileOp(ctx, c.name, fsys, c.state.host, path, data, opts)
 }
 
 // Remove deletes path; a missing path is not an error.

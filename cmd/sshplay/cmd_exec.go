@@ -87,11 +87,11 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 		return usageError{errors.New("exec: no inventory given (use -i)")}
 	}
 	registerModules()
-	extra, err := parseExtraVars(opts.ExtraVars)
+	extra, err := parseExtraVars(ctx, opts.ExtraVars)
 	if err != nil {
 		return err
 	}
-	inv, err := inventory.Load(g.Inventories)
+	inv, err := inventory.LoadContext(ctx, g.Inventories)
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}

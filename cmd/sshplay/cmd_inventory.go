@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -44,14 +45,14 @@ func newInventoryCommand(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInventory(g, opts, args)
+			return runInventory(cmd.Context(), g, opts, args)
 		},
 	}
 	opts.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runInventory(g *globals, opts inventoryOptions, args []string) error {
+func runInventory(ctx context.Context, g *globals, opts inventoryOptions, args []string) error {
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("inventory: no inventory given (use -i)")}
 	}
@@ -64,7 +65,7 @@ func runInventory(g *globals, opts inventoryOptions, args []string) error {
 	if n != 1 {
 		return usageError{errors.New("inventory: give exactly one of --list, --graph or --host")}
 	}
-	inv, err := inventory.Load(g.Inventories)
+	inv, err := inventory.LoadContext(ctx, g.Inventories)
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}

@@ -68,7 +68,7 @@ func runPGStatus(ctx context.Context, g *globals, opts pgStatusOptions) error {
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("pg status: no inventory given (use -i)")}
 	}
-	inv, err := inventory.Load(g.Inventories)
+	inv, err := inventory.LoadContext(ctx, g.Inventories)
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}

@@ -83,13 +83,13 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 		return usageError{fmt.Errorf("--output: want text or json, got %q", opts.Output)}
 	}
 	registerModules()
-	extra, err := parseExtraVars(opts.ExtraVars)
+	extra, err := parseExtraVars(ctx, opts.ExtraVars)
 	if err != nil {
 		return err
 	}
 	var pbs []*playbooks.Playbook
 	for _, a := range args {
-		pb, err := playbooks.Load(a)
+		pb, err := playbooks.LoadContext(ctx, a)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("play: no inventory given (use -i)")}
 	}
-	inv, err := inventory.Load(g.Inventories)
+	inv, err := inventory.LoadContext(ctx, g.Inventories)
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
@@ -216,10 +216,10 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func parseExtraVars(args []string) (map[string]any, error) {
+func parseExtraVars(ctx context.Context, args []string) (map[string]any, error) {
 	out := map[string]any{}
 	for _, a := range args {
-		m, err := playbooks.ParseExtraVars(a)
+		m, err := playbooks.ParseExtraVarsContext(ctx, a)
 		if err != nil {
 			return nil, err
 		}

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/sshplay/sshplay/internal/suggest"
+	"github.com/sshplay/sshplay/internal/yamlx"
 	"github.com/sshplay/sshplay/playbooks"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -64,6 +66,9 @@ func (g *globals) AddFlags(f *pflag.FlagSet) {
 func (g *globals) load(cmd *cobra.Command) error {
 	v := g.v
 	if cfg := findConfig(); cfg != "" {
+		if err := checkConfigYAML(cmd, cfg); err != nil {
+			return err
+		}
 		v.SetConfigFile(cfg)
 		if err := v.ReadInConfig(); err != nil {
 			return usageError{fmt.Errorf("config %s: %w", cfg, err)}
@@ -171,6 +176,25 @@ func findConfig() string {
 		}
 	}
 	return ""
+}
+
+// checkConfigYAML holds sshplay.yaml to the alias rule every YAML input of
+// sshplay obeys (internal/yamlx) before viper decodes it with a YAML
+// library of its own. Syntax errors are left for viper to report.
+func checkConfigYAML(cmd *cobra.Command, file string) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return usageError{fmt.Errorf("config %s: %w", file, err)}
+	}
+	var ye *yamlx.Error
+	if _, err := yamlx.Parse(ctx, file, data); errors.As(err, &ye) || (err != nil && ctx.Err() != nil) {
+		return err
+	}
+	return nil
 }
 
 // isUsage reports whether err is bad user input (exit 5): any error in the

@@ -3,6 +3,7 @@ package template
 // Ansible filters and tests that gonja lacks, and the lookup() function.
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
 var ansibleFilters = map[string]exec.FilterFunction{
@@ -266,9 +269,17 @@ func filterFromYAML(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *ex
 	if in.IsError() {
 		return in
 	}
-	var v any
-	if err := yaml.Unmarshal([]byte(in.String()), &v); err != nil {
+	// A filter has no context to honour; the alias rule still bounds what
+	// the text may expand to.
+	doc, err := yamlx.Parse(context.Background(), "input", []byte(in.String()))
+	if err != nil {
 		return errValue("from_yaml: %v", err)
+	}
+	var v any
+	if doc != nil {
+		if err := doc.Decode(&v); err != nil {
+			return errValue("from_yaml: %v", err)
+		}
 	}
 	return exec.AsValue(jsonable(v))
 }

@@ -82,7 +82,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		}
 	}
 	for _, fs := range f.FileSettings {
-		if fs.Error != "" {
+		if fs.FileError() {
 			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: the configuration on disk already has an error at %s:%d: %s; fix it first", env.Host, fs.SourceFile, fs.SourceLine, fs.Error)}
 		}
 	}

@@ -124,8 +124,18 @@ func TestLabPlaybook(t *testing.T) {
 		if !strings.Contains(out, h.Name+" | "+h.Addr+":5432 | TLSv1.3") || !strings.Contains(out, "verify-full ok") {
 			t.Errorf("%s: no proof line in output:\n%s", h.Name, out)
 		}
+		// What happened, per host, without -v.
+		for _, want := range []string{"changed: [" + h.Name + "] (new ecdsa-p256 key", "changed: [" + h.Name + "] (certificate issued by the root, 365 days",
+			"changed: [" + h.Name + "] (reloaded; the server log shows it applied)", "changed: [" + h.Name + "] (TLS required for TCP in "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: the run does not say %q:\n%s", h.Name, want, out)
+			}
+		}
 	}
 	sum, out = play(t, ctx, l, false, nil)
+	if !strings.Contains(out, "ok: [db01] (key kept)") || !strings.Contains(out, "ok: [db01] (certificate good") {
+		t.Errorf("the rerun does not say what it kept:\n%s", out)
+	}
 	for _, h := range l.Hosts {
 		if st := sum.Stats[h.Name]; st == nil || st.Changed != 0 || st.Failed != 0 {
 			t.Errorf("second run: %s stats %+v\n%s", h.Name, st, out)
@@ -154,6 +164,21 @@ func TestLabPlaybook(t *testing.T) {
 			t.Errorf("status %s not ok: %v", s.Host, s.Row())
 		}
 		t.Logf("status: %s", strings.Join(s.Row(), " | "))
+	}
+	// pg_hba.conf edited but not reloaded (an interrupted run, a hand
+	// edit): the status says so instead of "enforced".
+	db1 := l.Hosts[0]
+	time.Sleep(1100 * time.Millisecond) // file times have whole seconds
+	hba, err := os.ReadFile(db1.HBAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db1.HBAFile, append(hba, "# edited\n"...), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = pg.StatusAll(ctx, hosts[:1], pool.Conn, pg.StatusAllOptions{Forks: 1, Timeout: 5 * time.Second})
+	if len(res) != 1 || res[0].OK() || res[0].Row()[2] != "edited, not applied" {
+		t.Errorf("status after an unapplied edit: %v", res[0].Row())
 	}
 	// Against another CA's root (--root) every host fails verify-full.
 	other, err := pki.Init(filepath.Join(t.TempDir(), "other"), pki.InitOptions{})

@@ -16,9 +16,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/lab"
 	"github.com/sshplay/sshplay/lab/labtest"
+	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/playbooks"
+	"github.com/sshplay/sshplay/transport"
 )
 
 // labSQL runs sql on a lab host as postgres through its socket.
@@ -118,14 +121,15 @@ func TestLabStandbysMoveToTLSBeforeTheirPrimaryRefusesPlaintext(t *testing.T) {
 		}
 	}
 	// Nothing a pg_basebackup would copy: no backups, CSR or journal in
-	// the data directories.
+	// the data directories (the run lock's file holds no secret and no
+	// lock: flock state is not copied).
 	for _, h := range l.Hosts {
 		ents, err := os.ReadDir(h.DataDir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range ents {
-			if n := e.Name(); strings.Contains(n, ".sshplay") || n == "server.csr" {
+			if n := e.Name(); n != pg.LockName && strings.Contains(n, ".sshplay") || n == "server.csr" {
 				t.Errorf("%s: %s left in the data directory", h.Name, n)
 			}
 		}
@@ -324,4 +328,96 @@ func plannedDiff(t *testing.T, doc *playbooks.JSONDoc, host, path string) string
 	}
 	t.Fatalf("%s: no planned diff for %s", host, path)
 	return ""
+}
+
+// TestLabTwoRunsAtOnceNeverInterleaveOnACluster: two runs of the job
+// started together on the same hosts never interleave on a cluster and
+// never wait for each other forever: a host one run cannot have fails
+// there, naming the holder and changing nothing, and no run rolls back what
+// the other proved.
+func TestLabTwoRunsAtOnceNeverInterleaveOnACluster(t *testing.T) {
+	l := labtest.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var rs [2]string
+	done := make(chan struct{})
+	for i := range rs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			_, rs[i] = play(t, ctx, l, false, map[string]any{"pg_lock_timeout": 120})
+		}()
+	}
+	<-done
+	<-done
+	for i, out := range rs {
+		if strings.Contains(out, "rolled back") || strings.Contains(out, "waited 2m") {
+			t.Errorf("run %d rolled back or waited out its lock timeout:\n%s", i, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "FAILED!") && !strings.Contains(line, "holds this cluster's lock: sshplay run by ") {
+				t.Errorf("run %d failed for another reason than the lock: %s", i, line)
+			}
+		}
+	}
+	sum, out := play(t, ctx, l, false, nil)
+	for _, h := range l.Hosts {
+		if st := sum.Stats[h.Name]; st == nil || st.Failed != 0 {
+			t.Errorf("a third run: %s stats %+v\n%s", h.Name, st, out)
+		}
+		if err := plainLogin(ctx, h); err == nil {
+			t.Errorf("%s: plaintext accepted after the runs", h.Name)
+		}
+	}
+}
+
+// TestLabRunWaitsForTheLockOrFailsNamingTheHolder: a run that finds a
+// cluster locked by an earlier run fails that host at once, naming the
+// holder and changing nothing; with pg_lock_timeout it waits and goes on
+// once the lock is free.
+func TestLabRunWaitsForTheLockOrFailsNamingTheHolder(t *testing.T) {
+	l := labtest.New(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	inv, err := inventory.Load([]string{l.InventoryINI()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := transport.NewPool(transport.PoolOptions{})
+	defer pool.Close()
+	hold := func() []*pg.RunLock {
+		var locks []*pg.RunLock
+		for _, h := range l.Hosts {
+			conn, err := pool.Conn(ctx, h.Name, inv.HostVars(h.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lk, err := pg.AcquireRunLock(ctx, conn.Become(transport.Become{Enabled: true, User: "postgres"}),
+				pg.Target{SocketDir: h.SocketDir, Port: h.PGPort}, "00000000T000000.000000000Z.test", "the test's own holder", 0)
+			if err != nil {
+				t.Fatalf("%s: %v", h.Name, err)
+			}
+			locks = append(locks, lk)
+		}
+		return locks
+	}
+	locks := hold()
+	sum, out := play(t, ctx, l, false, nil)
+	if sum.Failed() != len(l.Hosts) || strings.Count(out, "holds this cluster's lock: the test's own holder") != len(l.Hosts) {
+		t.Fatalf("want every host failed naming the holder:\n%s", out)
+	}
+	for _, h := range l.Hosts {
+		if _, err := os.Stat(filepath.Join(h.DataDir, "server.key")); err == nil {
+			t.Errorf("%s: a locked-out run wrote server.key", h.Name)
+		}
+	}
+	go func() {
+		time.Sleep(3 * time.Second)
+		for _, lk := range locks {
+			lk.Release()
+		}
+	}()
+	sum, out = play(t, ctx, l, false, map[string]any{"pg_lock_timeout": 60})
+	if sum.Failed() != 0 {
+		t.Fatalf("a run with a lock timeout: %d failed:\n%s", sum.Failed(), out)
+	}
 }

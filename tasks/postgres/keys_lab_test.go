@@ -73,23 +73,65 @@ func signAnswer(t *testing.T, ext *pki.CA, dir string, h lab.Host, extra ...stri
 	t.Helper()
 	csr, err := os.ReadFile(filepath.Join(dir, h.Name+".csr"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", h.Name, err)
 	}
 	leaf, err := ext.Sign(csr, pki.SignRequest{DNSNames: append([]string{h.Name}, extra...), IPs: parseIPs(h.Addr), Days: 90})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: external CA: sign: %v", h.Name, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, h.Name+".crt"), append(leaf, ext.ChainPEM()...), 0o644); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", h.Name, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "root.crt"), ext.RootPEM(), 0o644); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", h.Name, err)
 	}
 	sha, err := pg.CertSHA256(leaf)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", h.Name, err)
 	}
 	return sha
+}
+
+// labBothLayouts brings up db01 (Debian layout: postgresql.conf and
+// pg_hba.conf outside the data directory) and db02 (RHEL layout: both in
+// it), the two layouts every lab test of the TLS job runs on.
+func labBothLayouts(t *testing.T) *lab.Lab {
+	t.Helper()
+	l := labtest.New(t, 2)
+	for i, want := range []string{lab.LayoutDebian, lab.LayoutRHEL} {
+		if h := l.Hosts[i]; h.Layout != want {
+			t.Fatalf("lab host %s has the %s layout, want %s", h.Name, h.Layout, want)
+		}
+	}
+	return l
+}
+
+// eachHost runs check on every host, each as the subtest PHASE/HOST (HOST
+// alone when phase is ""), so that a failure on one layout does not hide
+// the other's result. When check stopped early on some host (t.Fatal), the
+// test stops once every host was checked, as it would have stopped on that
+// host alone.
+func eachHost(t *testing.T, phase string, hosts []lab.Host, check func(t *testing.T, h lab.Host)) {
+	t.Helper()
+	stopped := false
+	perHost := func(t *testing.T) {
+		for _, h := range hosts {
+			finished := false
+			t.Run(h.Name, func(t *testing.T) {
+				check(t, h)
+				finished = true
+			})
+			stopped = stopped || !finished
+		}
+	}
+	if phase == "" {
+		perHost(t)
+	} else {
+		t.Run(phase, perHost)
+	}
+	if stopped {
+		t.FailNow()
+	}
 }
 
 // samePlan compares a --check run with the real run after it on one host:
@@ -120,127 +162,165 @@ func samePlan(t *testing.T, what string, check, run *hostRun) {
 // TestLabExternalStaleAnswer: in external mode, a certificate the external
 // CA returned in an earlier round (DIR/HOST.crt, now for other names) is
 // ignored, and --check says so exactly as the run does: the host writes
-// its new CSR out and waits; nothing fails, nothing is rolled back.
+// its new CSR out and waits; nothing fails, nothing is rolled back. It
+// runs on db01 (Debian layout) and db02 (RHEL layout).
 func TestLabExternalStaleAnswer(t *testing.T) {
-	l := labtest.New(t, 1)
+	l := labBothLayouts(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h := l.Hosts[0]
 	dir := filepath.Join(l.Dir, "csr")
 	ext, err := pki.Init(filepath.Join(t.TempDir(), "ext-ca"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newDriver(t, l, map[string]any{"tls_ca_mode": "external"})
-	if r := d.run(ctx, false)[h.Name]; !r.ended {
-		t.Fatalf("first run: want ended with a CSR, got %q %s", r.failedStep, r.failMsg)
+	first := d.run(ctx, false)
+	eachHost(t, "first run", l.Hosts, func(t *testing.T, h lab.Host) {
+		if r := first[h.Name]; !r.ended {
+			t.Fatalf("%s: first run: want ended with a CSR, got %q %s", h.Name, r.failedStep, r.failMsg)
+		}
+	})
+	for _, h := range l.Hosts {
+		signAnswer(t, ext, dir, h)
 	}
-	signAnswer(t, ext, dir, h)
 	requireAllProven(t, d.run(ctx, false), l.Hosts)
 
 	// New names: the answer of the first round is stale now.
 	d2 := newDriver(t, l, map[string]any{"tls_ca_mode": "external", "tls_san": []any{"db-extra.example"}})
-	check := d2.run(ctx, true)[h.Name]
-	run := d2.run(ctx, false)[h.Name]
-	samePlan(t, "new names", check, run)
-	if !run.ended || run.rolledBack {
-		t.Fatalf("new names: want the host to wait for the external CA, got ended %v rolled back %v (%s)", run.ended, run.rolledBack, run.failMsg)
-	}
-	msg, _ := run.outcomes["tls_sign"].Result["msg"].(string)
-	crt := filepath.Join(dir, h.Name+".crt")
-	if !strings.Contains(msg, crt+" is stale (names differ") || !strings.Contains(msg, "must match "+filepath.Join(h.DataDir, "server.key")) {
-		t.Errorf("new names: tls_sign msg %q, want it to call %s stale and name the key", msg, crt)
-	}
-	// The external CA answers for the new names: installed and proven.
-	signAnswer(t, ext, dir, h, "db-extra.example")
-	check = d2.run(ctx, true)[h.Name]
+	checks := d2.run(ctx, true)
 	runs := d2.run(ctx, false)
-	samePlan(t, "answer", check, runs[h.Name])
-	requireAllProven(t, runs, l.Hosts)
+	eachHost(t, "new names", l.Hosts, func(t *testing.T, h lab.Host) {
+		run := runs[h.Name]
+		samePlan(t, h.Name+": new names", checks[h.Name], run)
+		if !run.ended || run.rolledBack {
+			t.Fatalf("%s: new names: want the host to wait for the external CA, got ended %v rolled back %v (%s)", h.Name, run.ended, run.rolledBack, run.failMsg)
+		}
+		msg, _ := run.outcomes["tls_sign"].Result["msg"].(string)
+		crt := filepath.Join(dir, h.Name+".crt")
+		if !strings.Contains(msg, crt+" is stale (names differ") || !strings.Contains(msg, "must match "+filepath.Join(h.DataDir, "server.key")) {
+			t.Errorf("%s: new names: tls_sign msg %q, want it to call %s stale and name the key", h.Name, msg, crt)
+		}
+	})
+	// The external CA answers for the new names: installed and proven.
+	for _, h := range l.Hosts {
+		signAnswer(t, ext, dir, h, "db-extra.example")
+	}
+	checks = d2.run(ctx, true)
+	runs = d2.run(ctx, false)
+	eachHost(t, "answer", l.Hosts, func(t *testing.T, h lab.Host) {
+		samePlan(t, h.Name+": answer", checks[h.Name], runs[h.Name])
+		requireAllProven(t, runs, []lab.Host{h})
+	})
 }
 
 // TestLabExternalKeyRollover: a converged host in external mode gets a new
 // key type. The new key waits as server.key.next (0600, the cluster
 // user's) with its CSR while the live key and certificate keep serving;
 // once the external CA has signed, certificate and key are swapped
-// together and proven.
+// together and proven. It runs on db01 (Debian layout) and db02 (RHEL
+// layout).
 func TestLabExternalKeyRollover(t *testing.T) {
-	l := labtest.New(t, 1)
+	l := labBothLayouts(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	h := l.Hosts[0]
 	dir := filepath.Join(l.Dir, "csr")
-	key, next := filepath.Join(h.DataDir, "server.key"), filepath.Join(h.DataDir, "server.key.next")
+	keyFiles := func(h lab.Host) (key, next string) {
+		return filepath.Join(h.DataDir, "server.key"), filepath.Join(h.DataDir, "server.key.next")
+	}
 	ext, err := pki.Init(filepath.Join(t.TempDir(), "ext-ca"), pki.InitOptions{Intermediate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := newDriver(t, l, map[string]any{"tls_ca_mode": "external"})
 	d.run(ctx, false)
-	oldCert := signAnswer(t, ext, dir, h)
-	requireAllProven(t, d.run(ctx, false), l.Hosts)
-	oldKey, _ := keyFilePub(t, key)
-	if got := served(t, ctx, h, ext.RootPEM()); got != oldCert {
-		t.Fatalf("served %s, want %s", got, oldCert)
+	oldCert, oldKey := map[string]string{}, map[string]string{}
+	for _, h := range l.Hosts {
+		oldCert[h.Name] = signAnswer(t, ext, dir, h)
 	}
+	requireAllProven(t, d.run(ctx, false), l.Hosts)
+	eachHost(t, "converged", l.Hosts, func(t *testing.T, h lab.Host) {
+		key, _ := keyFiles(h)
+		oldKey[h.Name], _ = keyFilePub(t, key)
+		if got := served(t, ctx, h, ext.RootPEM()); got != oldCert[h.Name] {
+			t.Fatalf("%s: served %s, want %s", h.Name, got, oldCert[h.Name])
+		}
+	})
 
 	d2 := newDriver(t, l, map[string]any{"tls_ca_mode": "external", "tls_key_type": "rsa-2048"})
-	check := d2.run(ctx, true)[h.Name]
-	run := d2.run(ctx, false)[h.Name]
-	samePlan(t, "new key type", check, run)
-	if !run.ended {
-		t.Fatalf("new key type: want the host to wait for the external CA, got %q %s", run.failedStep, run.failMsg)
-	}
-	if s := run.outcomes["pg_tls_key"].Change.Summary; !strings.Contains(s, next) || !strings.Contains(s, "beside the live") {
-		t.Errorf("pg_tls_key plan %q, want the new key staged as %s", s, next)
-	}
-	if sha, _ := keyFilePub(t, key); sha != oldKey {
-		t.Fatalf("server.key was replaced while its certificate is live")
-	}
-	nextSHA, nextAlgo := keyFilePub(t, next)
-	if nextAlgo != "rsa-2048" {
-		t.Errorf("server.key.next is %s", nextAlgo)
-	}
-	requireOwnKeyFile(t, next)
-	csr, err := os.ReadFile(filepath.Join(dir, h.Name+".csr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c, err := pki.ParseCSR(csr); err != nil || pubSHA(t, c.PublicKey) != nextSHA {
-		t.Errorf("the CSR written out is not for server.key.next (%v)", err)
-	}
-	if msg, _ := run.outcomes["tls_sign"].Result["msg"].(string); !strings.Contains(msg, "must match "+next) {
-		t.Errorf("tls_sign msg %q does not name the key the certificate must match", msg)
-	}
-	if got := served(t, ctx, h, ext.RootPEM()); got != oldCert {
-		t.Errorf("while waiting the server presents %s, want the live %s", got, oldCert)
-	}
-	// Rerun while the external CA has not answered: nothing changes.
-	if r := d2.run(ctx, false)[h.Name]; !r.ended || len(r.changed) != 0 {
-		t.Errorf("rerun while waiting: ended %v changed %v (%s)", r.ended, r.changed, r.failMsg)
-	}
-
-	newCert := signAnswer(t, ext, dir, h)
-	check = d2.run(ctx, true)[h.Name]
+	checks := d2.run(ctx, true)
 	runs := d2.run(ctx, false)
-	samePlan(t, "answer", check, runs[h.Name])
-	requireAllProven(t, runs, l.Hosts)
-	if s := runs[h.Name].outcomes["tls_sign"].Change.Summary; !strings.Contains(s, "move "+next+" over "+key) {
-		t.Errorf("tls_sign plan %q, want the swap", s)
+	nextSHA := map[string]string{}
+	eachHost(t, "new key type", l.Hosts, func(t *testing.T, h lab.Host) {
+		key, next := keyFiles(h)
+		run := runs[h.Name]
+		samePlan(t, h.Name+": new key type", checks[h.Name], run)
+		if !run.ended {
+			t.Fatalf("%s: new key type: want the host to wait for the external CA, got %q %s", h.Name, run.failedStep, run.failMsg)
+		}
+		if s := run.outcomes["pg_tls_key"].Change.Summary; !strings.Contains(s, next) || !strings.Contains(s, "beside the live") {
+			t.Errorf("%s: pg_tls_key plan %q, want the new key staged as %s", h.Name, s, next)
+		}
+		if sha, _ := keyFilePub(t, key); sha != oldKey[h.Name] {
+			t.Fatalf("%s: server.key was replaced while its certificate is live", h.Name)
+		}
+		sha, algo := keyFilePub(t, next)
+		nextSHA[h.Name] = sha
+		if algo != "rsa-2048" {
+			t.Errorf("%s: server.key.next is %s", h.Name, algo)
+		}
+		requireOwnKeyFile(t, next)
+		csr, err := os.ReadFile(filepath.Join(dir, h.Name+".csr"))
+		if err != nil {
+			t.Fatalf("%s: %v", h.Name, err)
+		}
+		if c, err := pki.ParseCSR(csr); err != nil || pubSHA(t, c.PublicKey) != sha {
+			t.Errorf("%s: the CSR written out is not for server.key.next (%v)", h.Name, err)
+		}
+		if msg, _ := run.outcomes["tls_sign"].Result["msg"].(string); !strings.Contains(msg, "must match "+next) {
+			t.Errorf("%s: tls_sign msg %q does not name the key the certificate must match", h.Name, msg)
+		}
+		if got := served(t, ctx, h, ext.RootPEM()); got != oldCert[h.Name] {
+			t.Errorf("%s: while waiting the server presents %s, want the live %s", h.Name, got, oldCert[h.Name])
+		}
+	})
+	// Rerun while the external CA has not answered: nothing changes.
+	waiting := d2.run(ctx, false)
+	eachHost(t, "rerun while waiting", l.Hosts, func(t *testing.T, h lab.Host) {
+		if r := waiting[h.Name]; !r.ended || len(r.changed) != 0 {
+			t.Errorf("%s: rerun while waiting: ended %v changed %v (%s)", h.Name, r.ended, r.changed, r.failMsg)
+		}
+	})
+
+	newCert := map[string]string{}
+	for _, h := range l.Hosts {
+		newCert[h.Name] = signAnswer(t, ext, dir, h)
 	}
-	if sha, algo := keyFilePub(t, key); sha != nextSHA || algo != "rsa-2048" {
-		t.Errorf("server.key is %s %s, want the staged key", algo, sha)
-	}
-	requireOwnKeyFile(t, key)
-	if _, err := os.Stat(next); err == nil {
-		t.Errorf("%s left after the swap", next)
-	}
-	if got := served(t, ctx, h, ext.RootPEM()); got != newCert {
-		t.Errorf("after the swap the server presents %s, want %s", got, newCert)
-	}
-	if r := d2.run(ctx, false)[h.Name]; len(r.changed) != 0 || r.failedStep != "" {
-		t.Errorf("rerun after the swap changed %v (%s)", r.changed, r.failMsg)
-	}
+	checks = d2.run(ctx, true)
+	runs = d2.run(ctx, false)
+	eachHost(t, "answer", l.Hosts, func(t *testing.T, h lab.Host) {
+		key, next := keyFiles(h)
+		samePlan(t, h.Name+": answer", checks[h.Name], runs[h.Name])
+		requireAllProven(t, runs, []lab.Host{h})
+		if s := runs[h.Name].outcomes["tls_sign"].Change.Summary; !strings.Contains(s, "move "+next+" over "+key) {
+			t.Errorf("%s: tls_sign plan %q, want the swap", h.Name, s)
+		}
+		if sha, algo := keyFilePub(t, key); sha != nextSHA[h.Name] || algo != "rsa-2048" {
+			t.Errorf("%s: server.key is %s %s, want the staged key", h.Name, algo, sha)
+		}
+		requireOwnKeyFile(t, key)
+		if _, err := os.Stat(next); err == nil {
+			t.Errorf("%s: %s left after the swap", h.Name, next)
+		}
+		if got := served(t, ctx, h, ext.RootPEM()); got != newCert[h.Name] {
+			t.Errorf("%s: after the swap the server presents %s, want %s", h.Name, got, newCert[h.Name])
+		}
+	})
+	reruns := d2.run(ctx, false)
+	eachHost(t, "rerun after the swap", l.Hosts, func(t *testing.T, h lab.Host) {
+		if r := reruns[h.Name]; len(r.changed) != 0 || r.failedStep != "" {
+			t.Errorf("%s: rerun after the swap changed %v (%s)", h.Name, r.changed, r.failMsg)
+		}
+	})
 }
 
 // requireOwnKeyFile: a key file the server accepts, 0600 and the cluster

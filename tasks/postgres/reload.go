@@ -13,7 +13,7 @@ import (
 	"github.com/sshplay/sshplay/transport"
 )
 
-var reloadParams = append([]string{"changed", "stage", "pg_tls_dir", "pg_ssl_min_protocol_version", "pg_ssl_ciphers",
+var reloadParams = append([]string{"changed", "stage", "pg_allow_restart", "pg_tls_dir", "pg_ssl_min_protocol_version", "pg_ssl_ciphers",
 	"pg_restart_command", "pg_restart_log", "pg_ready_timeout", "ansible_become_password", "ansible_become_pass"}, commonParams...)
 
 // planReload decides reload or restart from what this run changes: ssl
@@ -32,9 +32,14 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	if p.err != nil {
 		return nil, p.err
 	}
+	allowRestart := p.boolean("pg_allow_restart", false)
+	if p.err != nil {
+		return nil, p.err
+	}
 	var f *pg.Facts
 	var reasons []string
 	restart := false
+	note := ""
 	switch stage {
 	case "tls":
 		if f, err = hostFacts(ctx, env, p, false, pg.PartSettings); err != nil {
@@ -42,6 +47,12 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 		}
 		if reasons, restart, err = reloadReasons(ctx, env, p, f, changedArg); err != nil {
 			return nil, err
+		}
+		if other := otherPending(f); len(other) > 0 && allowRestart {
+			restart = true
+			reasons = append(reasons, strings.Join(other, ", ")+" pending a restart (pg_allow_restart)")
+		} else if len(other) > 0 {
+			note = strings.Join(other, ", ") + " pending a restart, not needed for TLS: left pending (pg_allow_restart: true restarts)"
 		}
 	case "hba":
 		// The second reload of the job: only pg_hba.conf's change counts
@@ -56,7 +67,8 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 		return nil, &argError{fmt.Sprintf("pg_reload: stage: want tls or hba, got %q", stage)}
 	}
 	if len(reasons) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "nothing to reload", Result: factsResult(map[string]any{"action": "none"}, f)}, nil
+		s := withNote("nothing to reload", note)
+		return &tasks.Change{Action: tasks.None, Summary: s, Result: factsResult(map[string]any{"action": "none", tasks.OutcomeKey: s}, f)}, nil
 	}
 	if f.ServerVersionNum < 100000 {
 		restart = true
@@ -74,16 +86,38 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	}
 	return &tasks.Change{
 		Action:  tasks.Update,
-		Summary: "would " + verb + ": " + strings.Join(reasons, "; "),
+		Summary: withNote("would "+verb+": "+strings.Join(reasons, "; "), note),
 		Result:  factsResult(map[string]any{"action": strings.Fields(verb)[0], "reasons": reasons}, f, pg.PartSettings),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			res, err := applyReload(ctx, env, p, f, restart, rp, timeout)
 			if err != nil {
 				return res, err
 			}
+			if o, _ := res[tasks.OutcomeKey].(string); note != "" {
+				res[tasks.OutcomeKey] = withNote(o, note)
+			}
 			return factsResult(res, f, pg.PartSettings), nil
 		},
 	}, nil
+}
+
+// otherPending lists the settings other than ssl ones that wait for a
+// restart: normal on a live cluster, and no reason to fail the TLS job.
+func otherPending(f *pg.Facts) []string {
+	var out []string
+	for _, n := range f.PendingRestart {
+		if !strings.HasPrefix(n, "ssl") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func withNote(s, note string) string {
+	if note == "" {
+		return s
+	}
+	return s + "; " + note
 }
 
 // reloadReasons says why the TLS stage reloads (or restarts): wanted ssl
@@ -156,7 +190,7 @@ func validate(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, key
 		errs = append(errs, why)
 	}
 	for _, fs := range d.FileSettings {
-		if fs.Error != "" {
+		if fs.FileError() {
 			errs = append(errs, fmt.Sprintf("%s:%d: %s", fs.SourceFile, fs.SourceLine, fs.Error))
 		}
 	}

@@ -342,7 +342,11 @@ func (s *signState) applyInternal(ctx context.Context, env *tasks.Env) (map[stri
 	if s.intermediate {
 		issuer = "the intermediate"
 	}
-	return s.finish(install(ctx, env, s.p, s.f, s.ts, s.files, leaf, s.trust.PEM))("certificate issued by " + issuer)
+	verb := "issued"
+	if s.cert != nil || s.certPending {
+		verb = "renewed"
+	}
+	return s.finish(install(ctx, env, s.p, s.f, s.ts, s.files, leaf, s.trust.PEM))(fmt.Sprintf("certificate %s by %s, %d days", verb, issuer, s.days))
 }
 
 // finish adds trusted_cas and the outcome to an Apply's result.

@@ -69,7 +69,7 @@ func checkVars(env *tasks.Env, p *params) error {
 		}
 	}
 	enforceMode(p) // a boolean or "force"
-	for _, n := range []string{"pg_hba_reject_plain", "tls_intermediate"} {
+	for _, n := range []string{"pg_hba_reject_plain", "tls_intermediate", "pg_allow_restart"} {
 		p.boolean(n, false)
 	}
 	if d := p.str("pg_tls_dir", ""); d != "" && !path.IsAbs(d) {

@@ -1,0 +1,23 @@
+// Package yamlx is the one place sshplay turns YAML text into a yaml.Node
+// tree: playbooks, vars_files, include_vars files, -e @file and inline -e
+// mappings, inventories, group_vars and host_vars, the from_yaml filter and
+// sshplay.yaml all come through Parse or a Decoder.
+//
+// It exists for one rule, kept here so every input obeys the same one: a
+// document may grow through aliases by at most MaxAliasNodes nodes, counted
+// on the tree before anything walks it or decodes it into Go values. A
+// "billion laughs" (a: &a [x,x,...]; b: &b [*a,*a,...]; ...) is a few
+// hundred bytes that expand to hundreds of millions of nodes; every later
+// walk (template checks, value conversion, the engine's variable rendering)
+// would pay for each of them, without any point at which a signal is
+// noticed. Counting with each anchored node's size remembered keeps the
+// count itself linear in the text.
+//
+// Parsing honours its context: input reaches yaml.v3 through a reader that
+// fails once the context is cancelled, and the counting walk checks it too,
+// so Ctrl-C stops the parse of a large file promptly.
+//
+// yamlx never decodes into Go values, never resolves scalars and never
+// formats errors beyond its own: callers keep their YAML dialect (YAML 1.1
+// for inventories, yaml.v3's for playbooks) and their error types.
+package yamlx
