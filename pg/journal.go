@@ -114,18 +114,8 @@ func DecodeJournal(b []byte) (*Journal, error) {
 	return &j, nil
 }
 
-// backupFuncs are the shell functions of a backup command. sshplay_room
-// DIR KIB fails (exit 28, ENOSPC's number) when df says DIR has less than
-// KIB KiB free, before anything is copied; a df it cannot read does not
-// block. sshplay_bk SRC BACKUP copies SRC keeping owner and times, makes
-// the copy private (a backup of a key, or of a config holding a password,
-// must not be readable by anyone the original was not meant for), and
-// proves the copy whole by its SHA-256, which it prints for the journal.
-const backupFuncs = `sshplay_room() { a=$(df -Pk -- "$1" 2>/dev/null | awk 'NR==2 {print $4}'); case $a in ''|*[!0-9]*) return 0;; esac; [ "$a" -ge "$2" ] && return 0; printf 'no space left on device: %s has %s KiB free, the backups and the rewritten files need %s KiB\n' "$1" "$a" "$2" >&2; return 28; }
-sshplay_bk() { cp -p -- "$1" "$2" && chmod go-rwx -- "$2" && s=$(sha256sum < "$1") && b=$(sha256sum < "$2") && { [ "$s" = "$b" ] || { printf 'backup %s does not match %s after the copy\n' "$2" "$1" >&2; false; }; } && printf '` + backupMark + ` %s %s\n' "${s%% *}" "$2"; }
-`
-
-// backupMark starts the line sshplay_bk prints for each verified backup.
+// backupMark is printed by a backup command between its copies and their
+// checksums.
 const backupMark = "@@sshplay-backup@@"
 
 // BackupPath is where path's backup of run goes: next to it, with the run id.
@@ -246,7 +236,7 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 
 // backupPlan is what one backup command copies, and the room it needs.
 type backupPlan struct {
-	jn   *Journal
+	jn      *Journal
 	entries []JournalEntry
 	// copies index entries: the entries whose file is copied.
 	copies []int
@@ -293,11 +283,13 @@ func (bp *backupPlan) add(ctx context.Context, c transport.Conn, p string, requi
 }
 
 // script is the backup command: the check then (changing nothing), the
-// room checks, then every copy, all or none: a failed copy removes the
-// backups this command made.
+// room check, then every copy (keeping owner and times, made private: a
+// backup of a key, or of a config holding a password, must not be readable
+// by anyone the original was not meant for) and one sha256sum of every
+// original and copy, all or none: a failure removes the backups this
+// command made.
 func (bp *backupPlan) script(then string) string {
 	var b strings.Builder
-	b.WriteString(backupFuncs)
 	if then != "" {
 		b.WriteString("{ " + then + "\n} && printf '" + checked + "\\n'")
 		if len(bp.copies) == 0 {
@@ -305,26 +297,45 @@ func (bp *backupPlan) script(then string) string {
 		}
 		b.WriteString(" && ")
 	}
-	dirs := slices.Sorted(maps.Keys(bp.room))
-	for _, d := range slices.Sorted(maps.Keys(bp.rewrite)) {
-		if _, ok := bp.room[d]; !ok {
-			dirs = append(dirs, d)
-		}
+	need := map[string]int64{}
+	for d, k := range bp.room {
+		need[d] += k
 	}
-	for _, d := range dirs {
-		fmt.Fprintf(&b, "sshplay_room %s %d && ", shellescape.Quote(d), bp.room[d]+bp.rewrite[d]+4)
+	for d, k := range bp.rewrite {
+		need[d] += k
 	}
-	var cps, made []string
+	b.WriteString(roomCheck(need) + " && { ")
+	var sums, made []string
 	for _, i := range bp.copies {
-		e := bp.entries[i]
-		cps = append(cps, "sshplay_bk "+shellescape.Quote(e.File())+" "+shellescape.Quote(e.Backup))
-		made = append(made, shellescape.Quote(e.Backup))
+		src, dst := shellescape.Quote(bp.entries[i].File()), shellescape.Quote(bp.entries[i].Backup)
+		b.WriteString("cp -p -- " + src + " " + dst + " && chmod go-rwx -- " + dst + " && ")
+		sums = append(sums, src, dst)
+		made = append(made, dst)
 	}
-	b.WriteString("{ " + strings.Join(cps, " && ") + " || { rm -f -- " + strings.Join(made, " ") + "; exit 1; }; }")
+	b.WriteString("printf '" + backupMark + "\\n' && sha256sum -- " + strings.Join(sums, " ") +
+		" || { rm -f -- " + strings.Join(made, " ") + "; exit 1; }; }")
 	return b.String()
 }
 
-// runBackup runs the backup command and journals each copy's checksum.
+// roomCheck is the part of a backup command that fails (exit 28, ENOSPC's
+// number) before anything is copied when a directory has less free than
+// need[dir] KiB, plus one 4 KiB block for a write's private directory: one
+// stat -f for all of them. A host whose stat cannot say is not blocked.
+func roomCheck(need map[string]int64) string {
+	var cases strings.Builder
+	var dirs []string
+	for _, d := range slices.Sorted(maps.Keys(need)) {
+		fmt.Fprintf(&cases, " %s) k=%d;;", shellescape.Quote(d), need[d]+4)
+		dirs = append(dirs, shellescape.Quote(d))
+	}
+	return "stat -f -c '%a %S %n' -- " + strings.Join(dirs, " ") + " 2>/dev/null | { bad=0; while read -r a s n; do " +
+		"case $n in" + cases.String() + " *) continue;; esac; case $a$s in ''|*[!0-9]*) continue;; esac; f=$((a * s / 1024)); " +
+		"if [ \"$f\" -lt \"$k\" ]; then printf 'no space left on device: %s has %s KiB free, the backups and the rewritten files need %s KiB\\n' \"$n\" \"$f\" \"$k\" >&2; bad=28; fi; " +
+		"done; exit $bad; }"
+}
+
+// runBackup runs the backup command and journals each copy's checksum,
+// after checking it against the original's.
 func (j *Journaler) runBackup(ctx context.Context, bp *backupPlan, then string, opts transport.RunOptions, names string) (*transport.Result, error) {
 	res, err := j.Conn.Run(ctx, bp.script(then), opts)
 	var tail []byte
@@ -344,20 +355,27 @@ func (j *Journaler) runBackup(ctx context.Context, bp *backupPlan, then string, 
 	if err != nil {
 		return res, fmt.Errorf("host %s: back up %s: %w", j.Conn.Host(), names, diskFull(err))
 	}
-	sums := map[string]string{}
-	for _, l := range strings.Split(string(tail), "\n") {
-		if f := strings.Fields(l); len(f) == 3 && f[0] == backupMark {
-			sums[f[2]] = f[1]
-		}
-	}
-	for _, i := range bp.copies {
+	_, sums, _ := bytes.Cut(tail, []byte(backupMark+"\n"))
+	lines := strings.Split(string(sums), "\n")
+	for n, i := range bp.copies {
 		e := &bp.entries[i]
-		if e.SHA256 = sums[e.Backup]; e.SHA256 == "" {
+		if 2*n+1 >= len(lines) || sumOf(lines[2*n]) == "" || sumOf(lines[2*n]) != sumOf(lines[2*n+1]) {
 			bp.discard(ctx, j.Conn)
-			return res, fmt.Errorf("host %s: back up %s: the copy %s was not confirmed", j.Conn.Host(), e.Path, e.Backup)
+			return res, fmt.Errorf("host %s: back up %s: the copy %s does not match %s", j.Conn.Host(), e.Path, e.Backup, e.File())
 		}
+		e.SHA256 = sumOf(lines[2*n])
 	}
 	return res, nil
+}
+
+// sumOf is the checksum on a line of sha256sum ("HEX  NAME", with a
+// leading backslash when the name needed escaping).
+func sumOf(line string) string {
+	f := strings.Fields(strings.TrimPrefix(line, "\\"))
+	if len(f) == 0 || len(f[0]) != 64 {
+		return ""
+	}
+	return f[0]
 }
 
 // discard removes the backups of a plan that will not be journaled (best

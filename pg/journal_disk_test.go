@@ -114,21 +114,28 @@ func TestLabDiskFullBackupRefusedBeforeCopying(t *testing.T) {
 	conf := filepath.Join(dir, "postgresql.conf")
 	body := bytes.Repeat([]byte("# setting = value\n"), 2000) // 36 KB
 	writeAs(t, c, conf, body, 0o644)
-	defer fill(t, dir, 40<<10)() // room for the backup, not also for the rewrite
-
-	j := &Journaler{Conn: c, DataDir: h.DataDir, Run: "20261128T000000Z"}
-	err := j.Before(ctx, conf)
-	if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "back up "+conf+": no space left on device: "+dir+" has ") {
-		t.Fatalf("backup on a full disk: %v, want no space left on device naming %s", err, dir)
-	}
-	if _, err := os.Stat(BackupPath(conf, "20261128T000000Z")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a backup was left: %v", err)
-	}
-	if jn, err := ReadJournal(ctx, c, h.DataDir); err != nil || jn != nil {
-		t.Errorf("journal after the refused backup: %+v %v", jn, err)
-	}
-	if b, _ := os.ReadFile(conf); !bytes.Equal(b, body) {
-		t.Error("the live file changed")
+	for _, free := range []uint64{
+		16 << 10, // not even room for the backup: a copy would be cut short
+		40 << 10, // room for the backup, not also for the rewritten file
+	} {
+		t.Run(strconv.FormatUint(free>>10, 10)+"KiB free", func(t *testing.T) {
+			defer fill(t, dir, free)()
+			j := &Journaler{Conn: c, DataDir: h.DataDir, Run: "20261128T000000Z"}
+			err := j.Before(ctx, conf)
+			t.Logf("%v", err)
+			if !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "back up "+conf+": no space left on device: "+dir+" has ") {
+				t.Fatalf("backup on a full disk: %v, want no space left on device naming %s", err, dir)
+			}
+			if _, err := os.Stat(BackupPath(conf, "20261128T000000Z")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a backup was left: %v", err)
+			}
+			if jn, err := ReadJournal(ctx, c, h.DataDir); err != nil || jn != nil {
+				t.Errorf("journal after the refused backup: %+v %v", jn, err)
+			}
+			if b, _ := os.ReadFile(conf); !bytes.Equal(b, body) {
+				t.Error("the live file changed")
+			}
+		})
 	}
 }
 

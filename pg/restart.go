@@ -144,10 +144,15 @@ func DecideRestart(p *RestartProbe, f *Facts, override, logFile string) (Restart
 			return RestartPlan{Method: "pg_ctlcluster", Command: shellescape.QuoteCommand([]string{p.PgCtlCluster, m[1], m[2], "restart", "-m", "fast"}), AsRoot: true}, nil
 		}
 	}
+	// The running server's bindir; for a server that is down, the one
+	// the facts saw it run from, before whatever pg_config is on PATH.
 	bindir := ""
-	if p.Exe != "" {
+	switch {
+	case p.Exe != "":
 		bindir = path.Dir(p.Exe)
-	} else if p.PgConfigBindir != "" {
+	case f.Bindir != "":
+		bindir = f.Bindir
+	case p.PgConfigBindir != "":
 		bindir = p.PgConfigBindir
 	}
 	if bindir == "" {

@@ -66,7 +66,10 @@ type Options struct {
 	BecomeDefault bool
 	BecomeUser    string
 
-	Forks         int
+	Forks int
+	// TaskTimeout bounds each attempt of a task on a host (Ansible's
+	// TASK_TIMEOUT, --task-timeout); 0: no limit. See tasktimeout.go.
+	TaskTimeout   time.Duration
 	Check, Diff   bool
 	ExtraVars     map[string]any
 	Tags          []string

@@ -545,7 +545,7 @@ func (r *runner) runTask(ctx context.Context, pr *playRun, t *Task, h *hostState
 		return r.finish(h, t, in, out, start, nil)
 	}
 	scope := r.scope(pr, h, in, t, nil)
-	r.collectSecrets(h, scope)
+	r.collectSecrets(h, scope, t.Args)
 	var result map[string]any
 	if !t.HasLoop {
 		ok, err := r.when(scope, in, t)
@@ -587,7 +587,7 @@ func (r *runner) runLoop(ctx context.Context, pr *playRun, t *Task, h *hostState
 			break
 		}
 		iscope := r.scope(pr, h, in, t, map[string]any{t.LoopVar: template.Literal{V: item}, "ansible_loop": template.Literal{V: map[string]any{"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items)-1, "length": len(items)}}})
-		r.collectSecrets(h, iscope)
+		r.collectSecrets(h, iscope, t.Args)
 		label := item
 		if t.LoopLabel != "" {
 			if l, err := iscope.Render(t.LoopLabel); err == nil {
@@ -738,7 +738,7 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 	}
 	var out *tasks.Outcome
 	for a := 1; a <= attempts; a++ {
-		out = tasks.Execute(ctx, mod, tenv, args, eo)
+		out = r.executeOnce(ctx, t, mod, tenv, args, eo)
 		if out.Result == nil {
 			out.Result = map[string]any{}
 		}

@@ -15,6 +15,8 @@ package playbooks
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/sshplay/sshplay/internal/secret"
@@ -89,13 +91,49 @@ func (s *secretSet) addNested(v any, render func(any) any) {
 	}
 }
 
+// templateBlock is one {{ ... }} expression of a template text.
+var templateBlock = regexp.MustCompile(`\{\{-?(.*?)-?\}\}`)
+
+// identifier is a name an expression may read; stringLiteral is text it
+// only quotes ('not secret' reads no variable).
+var (
+	identifier    = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+	stringLiteral = regexp.MustCompile(`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"`)
+)
+
+// addTainted adds what a template derives from a secret: every {{ }}
+// expression under v that reads a secret-named variable (db_password |
+// upper, db_password[:4], hostvars[h].vault_token) is rendered on its own
+// and its value is masked like the secret itself, since it gives the
+// secret away just as well.
+func (s *secretSet) addTainted(v any, render func(any) any) {
+	switch x := unwrapLiteral(v).(type) {
+	case map[string]any:
+		for _, e := range x {
+			s.addTainted(e, render)
+		}
+	case []any:
+		for _, e := range x {
+			s.addTainted(e, render)
+		}
+	case string:
+		for _, m := range templateBlock.FindAllStringSubmatch(x, -1) {
+			names := identifier.FindAllString(stringLiteral.ReplaceAllString(m[1], ""), -1)
+			if slices.ContainsFunc(names, secret.IsSecretName) {
+				s.addLeaves(render("{{" + m[1] + "}}"))
+			}
+		}
+	}
+}
+
 // skipSecretScan are variables never scanned: magic variables that hold
 // other hosts' views (inventory secrets are collected once per run).
 var skipSecretScan = map[string]bool{"hostvars": true, "groups": true, "omit": true,
 	"ansible_play_hosts": true, "ansible_play_hosts_all": true, "ansible_play_batch": true}
 
-// collectSecrets adds the secrets a task's scope holds to the host's set.
-func (r *runner) collectSecrets(h *hostState, scope *template.Scope) {
+// collectSecrets adds the secrets a task's scope holds to the host's set,
+// and what the task's own arguments derive from them.
+func (r *runner) collectSecrets(h *hostState, scope *template.Scope, args map[string]any) {
 	var found secretSet
 	render := func(v any) any {
 		out, err := scope.Template(v)
@@ -117,7 +155,9 @@ func (r *runner) collectSecrets(h *hostState, scope *template.Scope) {
 			continue
 		}
 		found.addNested(raw, render)
+		found.addTainted(raw, render)
 	}
+	found.addTainted(args, render)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, v := range found.list {

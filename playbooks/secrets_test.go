@@ -204,3 +204,28 @@ func TestMaskValueWalksEveryList(t *testing.T) {
 		}
 	}
 }
+
+// What a template derives from a secret (through a filter, a slice, in a
+// variable or a task argument) is masked like the secret itself.
+func TestValuesDerivedFromSecretsAreMasked(t *testing.T) {
+	_, out := runDir(t, newFleet(1), nil, `
+- hosts: all
+  vars:
+    db_password: s3cretvalue
+    derived: "{{ db_password | upper }}"
+  tasks:
+    - debug: msg="derived {{ derived }}"
+    - debug: msg="prefix {{ db_password[:7] }} suffix"
+    - debug: msg="plain {{ 'not secret' | upper }}"
+`)
+	for _, leak := range []string{"S3CRETVALUE", "s3cretv"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("output shows %q:\n%s", leak, out)
+		}
+	}
+	for _, want := range []string{"derived ********", "prefix ******** suffix", "plain NOT SECRET"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

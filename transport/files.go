@@ -331,6 +331,10 @@ func (w *atomicWrite) writeTemp(tmp string) error {
 	return f.Close()
 }
 
+// fill writes the open temp file: mode 0600 before any content (the
+// private directory already hides it; this keeps a file created at a
+// loose umask from ever holding data), the data, fsync, then the owner and
+// the final mode, given only to complete content.
 func (w *atomicWrite) fill(f tempFile, tmp string) error {
 	if err := f.chmod(0o600); err != nil {
 		return fmt.Errorf("chmod temporary file: %w", err)

@@ -29,11 +29,22 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// hangAfter is how long a host may send nothing at all after an operation
-// on it was cancelled before it is declared dead. A live sshd answers a
-// keepalive in milliseconds; 5 s leaves room for a loaded one, and bounds
-// how long Ctrl-C waits for a frozen host.
-const hangAfter = 5 * time.Second
+// maxHangAfter is how long a host may send nothing at all after an
+// operation on it was cancelled before it is declared dead. A live sshd
+// answers a keepalive in milliseconds; 5 s leaves room for a loaded one,
+// and bounds how long Ctrl-C waits for a frozen host.
+const maxHangAfter = 5 * time.Second
+
+// hangAfter is maxHangAfter, or the keepalive's own limit when that is
+// shorter: a user who declares a host dead after 2 s of silence does not
+// want a cancel to wait 5.
+func (h *sshHost) hangAfter() time.Duration {
+	t := h.target
+	if limit := t.KeepaliveInterval * time.Duration(max(t.KeepaliveCountMax, 1)); limit > 0 {
+		return min(limit, maxHangAfter)
+	}
+	return maxHangAfter
+}
 
 // NoAnswerError is why a connection was closed: the host sent nothing —
 // no output, no reply to a keepalive — for Silence. It comes wrapped in an
@@ -135,8 +146,9 @@ func (h *sshHost) deadCause() error {
 }
 
 // watchCancelled runs once an operation's context has ended, until done
-// is closed (the operation returned): it probes the host every hangAfter,
-// and declares it dead when nothing at all arrived since the last probe.
+// is closed (the operation returned): it probes the host every
+// hangAfter(), and declares it dead when nothing at all arrived since the
+// last probe.
 // A live host keeps answering, so an operation on it is waited for as
 // long as it takes to end (a killed command, a file operation).
 func (h *sshHost) watchCancelled(done <-chan struct{}) {
@@ -148,7 +160,7 @@ func (h *sshHost) watchCancelled(done <-chan struct{}) {
 			return
 		case <-h.lost:
 			return
-		case <-time.After(hangAfter):
+		case <-time.After(h.hangAfter()):
 		}
 		if heard := h.wc.heard(); heard.Before(asked) {
 			h.declareDead(time.Since(heard))
@@ -170,9 +182,10 @@ func (h *sshHost) guard(ctx context.Context, op func()) {
 	stop()
 }
 
-// newSession opens a session channel, giving up when ctx ends: opening
-// waits for the host's confirmation, which a frozen host never sends. A
-// session confirmed after the caller gave up is closed at once.
+// newSession opens a session channel. Opening waits for the host's
+// confirmation, which a frozen host never sends: once ctx ends, the host
+// is watched (watchCancelled) until the confirmation comes, the session
+// then being closed at once, or the host is given up on.
 func (h *sshHost) newSession(ctx context.Context) (*ssh.Session, error) {
 	type opened struct {
 		s   *ssh.Session
@@ -195,6 +208,6 @@ func (h *sshHost) newSession(ctx context.Context) (*ssh.Session, error) {
 		}
 		close(arrived)
 	}()
-	go h.watchCancelled(arrived)
+	h.watchCancelled(arrived)
 	return nil, ctx.Err()
 }

@@ -2,10 +2,13 @@ package transport
 
 // pool.go keeps one connection per host for a whole run: a host is dialled
 // at most once (concurrent callers wait for the same dial, a failed dial is
-// remembered and returned again), dials run in parallel up to a limit, and
-// every warning about a host's connection settings is printed once (an
-// ignored ssh option once for all hosts). It never
-// dials a host twice in a run and never drops a warning silently.
+// remembered and returned again; within that one Dial, attempts that fail
+// for a transient reason are retried, see Target.Retries), dials run in
+// parallel up to a limit, and every warning about a host's connection
+// settings is printed once (an ignored ssh option once for all hosts).
+// Close closes every host at once, so a host that stopped answering costs
+// the run one wait (see SSHConn.Close), not one per host. It never dials a
+// host twice in a run and never drops a warning silently.
 
 import (
 	"context"
@@ -14,6 +17,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -33,6 +37,9 @@ type PoolOptions struct {
 	// Trace, when set, receives one line per remote operation with its
 	// duration (sshplay -vvv).
 	Trace io.Writer
+	// RetryLog, when set, receives one line per connection attempt that
+	// failed for a transient reason and is tried again (sshplay -vv).
+	RetryLog io.Writer
 }
 
 // HostVars is one inventory host and its variables.
@@ -65,6 +72,9 @@ func NewPool(opts PoolOptions) *Pool {
 		opts.Stderr = os.Stderr
 	}
 	opts.Stderr = &lockedWriter{w: opts.Stderr}
+	if opts.RetryLog != nil {
+		opts.RetryLog = &lockedWriter{w: opts.RetryLog}
+	}
 	n := opts.MaxParallelDials
 	if n <= 0 {
 		n = 8
@@ -123,6 +133,11 @@ func (p *Pool) dial(ctx context.Context, name string, vars map[string]any) (Conn
 		return p.traced(NewLocalConn(name)), nil
 	}
 	t.Stderr = p.opts.Stderr
+	if log := p.opts.RetryLog; log != nil {
+		t.OnRetry = func(attempt int, err error, pause time.Duration) {
+			fmt.Fprintf(log, "host %s: connection attempt %d failed, trying again in %s: %v\n", name, attempt, pause.Round(10*time.Millisecond), hostless(name, err))
+		}
+	}
 	if t.HostKeyChecking == HostKeyOff {
 		p.warn(fmt.Sprintf("host %s: host key checking is off: the server's identity is not verified", name))
 	}
@@ -203,7 +218,11 @@ func (p *Pool) Close() error {
 	entries := p.hosts
 	p.hosts = map[string]*poolEntry{}
 	p.mu.Unlock()
-	var errs []error
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
 	for _, e := range entries {
 		select {
 		case <-e.done:
@@ -211,12 +230,20 @@ func (p *Pool) Close() error {
 			// A dial in flight closes its own result (see Conn).
 			continue
 		}
-		if e.conn != nil {
-			if err := e.conn.Close(); err != nil {
-				errs = append(errs, err)
-			}
+		if e.conn == nil {
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := e.conn.Close(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

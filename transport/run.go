@@ -379,16 +379,23 @@ func runCommand(ctx context.Context, host string, start starter, cmd string, opt
 // gets between SIGTERM and SIGKILL.
 const stopGroupGrace = 2 * time.Second
 
+// stopGroupLimit bounds a whole stopGroup: opening the session, sudo,
+// the grace, the SIGKILL. Every cancelled host stops its group at the same
+// time, from its own goroutine, so Ctrl-C waits for the slowest host, at
+// most this long, not for their sum.
+const stopGroupLimit = stopGroupGrace + 5*time.Second
+
 // stopGroup ends the process group pgid of a cancelled sudo'd command: a
 // new session runs kill as the same become user (with the same password),
 // SIGTERM first, SIGKILL for whatever is left after stopGroupGrace. It
 // signals only the group the command's own shell reported, never by name.
-// pgid 0 (not reported: sudo never ran the command) is a no-op.
+// pgid 0 (not reported: sudo never ran the command) is a no-op. It gives
+// up after stopGroupLimit, saying so in the error.
 func stopGroup(host string, start starter, sudo *sudoCall, pgid int) error {
 	if pgid <= 1 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), stopGroupGrace+10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), stopGroupLimit)
 	defer cancel()
 	g := strconv.Itoa(pgid)
 	tries := strconv.Itoa(int(stopGroupGrace / (100 * time.Millisecond)))

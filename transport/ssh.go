@@ -3,10 +3,12 @@ package transport
 // ssh.go is the SSH implementation of Conn on golang.org/x/crypto/ssh: one
 // SSH connection per host (through ProxyJump bastions when configured),
 // reused by every command and file operation; SFTP over that same connection,
-// opened lazily once per become user (a sudo'd sftp-server for become);
-// keepalives that close a dead connection. It never sends a password or a
-// become password on a command line, and never dials a host a second time
-// for the same SSHConn.
+// opened lazily once per become user (a sudo'd sftp-server for become).
+// Dialling is in dial.go; telling a live host from a dead one (keepalives,
+// cancelled operations) in liveness.go. It never sends a password or a
+// become password on a command line, never dials a host a second time for
+// the same SSHConn, and never leaves a caller waiting on a host that has
+// stopped answering.
 
 import (
 	"context"
@@ -16,7 +18,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"time"
 
 	"al.essio.dev/pkg/shellescape"
 	"github.com/pkg/sftp"
@@ -37,8 +38,10 @@ var _ Conn = (*SSHConn)(nil)
 const maxSessionsPerHost = 6
 
 type sshHost struct {
-	target  Target
-	client  *ssh.Client
+	target Target
+	client *ssh.Client
+	// wc is what client reads through: when the host last sent anything.
+	wc      *watchedConn
 	hops    []*ssh.Client
 	ids     *remoteIDs
 	slots   chan struct{}
@@ -53,187 +56,15 @@ type sshHost struct {
 	sftps      *sftpCache
 	serverPath string
 	closed     bool
+	// dead is why the host was given up on (see liveness.go); nil while
+	// it answers.
+	dead *NoAnswerError
 }
 
-// Dial connects to t (through t.ProxyJump, if any), checks its host key and
-// logs in. Any failure is an *UnreachableError wrapping the cause: a
-// *HostKeyError, an *AuthError, or a network error.
-func Dial(ctx context.Context, t Target) (*SSHConn, error) {
-	if t.Name == "" {
-		t.Name = t.Addr
-	}
-	if t.Port == 0 {
-		t.Port = 22
-	}
-	if t.ConnectTimeout <= 0 {
-		t.ConnectTimeout = defaultConnectTimeout
-	}
-	if t.HostKeyChecking == "" {
-		t.HostKeyChecking = HostKeyStrict
-	}
-	h := &sshHost{target: t, slots: make(chan struct{}, maxSessionsPerHost), stopKA: make(chan struct{}), sftps: newSFTPCache()}
-	var via *ssh.Client
-	for _, hop := range t.ProxyJump {
-		if hop.Port == 0 {
-			hop.Port = 22
-		}
-		if hop.ConnectTimeout <= 0 {
-			hop.ConnectTimeout = t.ConnectTimeout
-		}
-		if hop.HostKeyChecking == "" {
-			hop.HostKeyChecking = t.HostKeyChecking
-		}
-		if hop.Stderr == nil {
-			hop.Stderr = t.Stderr
-		}
-		c, err := dialOne(ctx, hop, via)
-		if err != nil {
-			h.closeHops()
-			return nil, &UnreachableError{Host: t.Name, Err: fmt.Errorf("jump host %s: %w", hop.Name, hostless(hop.Name, err))}
-		}
-		h.hops = append(h.hops, c)
-		via = c
-	}
-	c, err := dialOne(ctx, t, via)
-	if err != nil {
-		h.closeHops()
-		return nil, &UnreachableError{Host: t.Name, Err: err}
-	}
-	h.client = c
-	h.lost = make(chan struct{})
-	go func() {
-		c.Wait()
-		close(h.lost)
-	}()
-	h.ids = newRemoteIDs(func(ctx context.Context, cmd string) (string, error) {
-		res, err := runCommand(ctx, t.Name, h.start, cmd, RunOptions{}, nil)
-		if res == nil {
-			return "", err
-		}
-		return string(res.Stdout), err
-	})
-	if t.KeepaliveInterval > 0 {
-		go h.keepalive(t.KeepaliveInterval, max(t.KeepaliveCountMax, 1))
-	}
-	return &SSHConn{h: h}, nil
-}
-
-// dialOne opens one SSH connection to t, over via when set.
-func dialOne(ctx context.Context, t Target, via *ssh.Client) (*ssh.Client, error) {
-	addr := t.Address()
-	cb, algos, err := hostKeyCallback(t)
-	if err != nil {
-		return nil, err
-	}
-	auth := buildAuth(t)
-	defer auth.close()
-	cfg := &ssh.ClientConfig{
-		User:              t.User,
-		Auth:              auth.methods,
-		HostKeyCallback:   cb,
-		HostKeyAlgorithms: algos,
-		Timeout:           t.ConnectTimeout,
-	}
-	dctx, cancel := context.WithTimeout(ctx, t.ConnectTimeout)
-	defer cancel()
-	var nc net.Conn
-	var proxy *proxyConn
-	switch {
-	case via == nil && t.ProxyCommand != "":
-		if proxy, err = dialProxyCommand(dctx, t.ProxyCommand, addr, t.stderr()); err == nil {
-			nc = proxy
-		}
-	case via == nil:
-		var d net.Dialer
-		nc, err = d.DialContext(dctx, "tcp", addr)
-	default:
-		nc, err = via.DialContext(dctx, "tcp", addr)
-	}
-	if err != nil {
-		if dctx.Err() != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("connect to %s: timed out after %s", addr, t.ConnectTimeout)
-		}
-		return nil, fmt.Errorf("connect to %s: %w", addr, err)
-	}
-	// A watchdog rather than SetDeadline: channels through a jump host do
-	// not support deadlines.
-	stop := context.AfterFunc(dctx, func() { nc.Close() })
-	sc, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
-	ok := stop()
-	if ok && err == nil && proxy != nil {
-		// From here the ProxyCommand lives as long as the connection.
-		ok = proxy.detach()
-	}
-	if !ok {
-		if sc != nil {
-			sc.Close()
-		}
-		nc.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("ssh handshake with %s: %w", addr, ctx.Err())
-		}
-		return nil, fmt.Errorf("ssh handshake with %s: timed out after %s", addr, t.ConnectTimeout)
-	}
-	if err != nil {
-		nc.Close()
-		var hk *HostKeyError
-		if errors.As(err, &hk) {
-			return nil, hk
-		}
-		if isAuthFailure(err) {
-			return nil, &AuthError{User: t.User, Addr: t.Addr, Tried: auth.tried, Err: err}
-		}
-		return nil, fmt.Errorf("ssh handshake with %s: %w", addr, unwrapHandshake(err))
-	}
-	return ssh.NewClient(sc, chans, reqs), nil
-}
-
-// unwrapHandshake drops x/crypto's "ssh: handshake failed:" prefix when the
-// cause is our own error (host key callback).
-func unwrapHandshake(err error) error {
-	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), "ssh: handshake failed: ") {
-		return u
-	}
-	return err
-}
-
-// keepalive sends keepalive@openssh.com every interval and closes the
-// connection after max unanswered requests in a row.
-func (h *sshHost) keepalive(interval time.Duration, max int) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	missed := 0
-	for {
-		select {
-		case <-h.stopKA:
-			return
-		case <-tick.C:
-		}
-		reply := make(chan error, 1)
-		go func() {
-			_, _, err := h.client.SendRequest("keepalive@openssh.com", true, nil)
-			reply <- err
-		}()
-		select {
-		case <-h.stopKA:
-			return
-		case err := <-reply:
-			if err != nil {
-				h.client.Close()
-				return
-			}
-			missed = 0
-		case <-time.After(interval):
-			missed++
-			if missed >= max {
-				h.client.Close()
-				return
-			}
-		}
-	}
-}
-
-// start runs line through /bin/sh -c in a new session.
+// start runs line through /bin/sh -c in a new session. Once ctx ends,
+// the host is watched until the command has ended (see watchCancelled):
+// a command killed on a host that no longer answers ends with the
+// connection, not when the host comes back.
 func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
 	select {
 	case h.slots <- struct{}{}:
@@ -241,7 +72,7 @@ func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writ
 		return nil, nil, ctx.Err()
 	}
 	release := sync.OnceFunc(func() { <-h.slots })
-	s, err := h.client.NewSession()
+	s, err := h.newSession(ctx)
 	if err != nil {
 		release()
 		return nil, nil, fmt.Errorf("open session: %w", err)
@@ -258,13 +89,16 @@ func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writ
 		release()
 		return nil, nil, fmt.Errorf("start: %w", err)
 	}
-	return stdin, &sshProc{s: s, release: release}, nil
+	p := &sshProc{s: s, release: release, ended: make(chan struct{})}
+	p.unwatch = context.AfterFunc(ctx, func() { h.watchCancelled(p.ended) })
+	return stdin, p, nil
 }
 
 // startPersistent is start for long-lived sessions (sudo'd sftp-server);
-// they do not count against the command session limit.
-func (h *sshHost) startPersistent(_ context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
-	s, err := h.client.NewSession()
+// they do not count against the command session limit, and outlive ctx
+// once started.
+func (h *sshHost) startPersistent(ctx context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
+	s, err := h.newSession(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open session: %w", err)
 	}
@@ -278,16 +112,22 @@ func (h *sshHost) startPersistent(_ context.Context, line string, stdout, stderr
 		s.Close()
 		return nil, nil, fmt.Errorf("start: %w", err)
 	}
-	return stdin, &sshProc{s: s, release: func() {}}, nil
+	return stdin, &sshProc{s: s, release: func() {}, ended: make(chan struct{}), unwatch: func() bool { return true }}, nil
 }
 
 type sshProc struct {
 	s       *ssh.Session
 	release func()
+	// ended is closed when the session has ended; unwatch stops watching
+	// the host for the command's context (see start).
+	ended   chan struct{}
+	unwatch func() bool
 }
 
 func (p *sshProc) wait() (int, error) {
 	err := p.s.Wait()
+	close(p.ended)
+	p.unwatch()
 	p.s.Close()
 	p.release()
 	if err == nil {
@@ -310,9 +150,14 @@ func (p *sshProc) wait() (int, error) {
 	return -1, err
 }
 
+// kill asks sshd to SIGKILL the command's process group and closes the
+// session, from its own goroutine: on a host that stopped reading, the
+// writes could block until the connection is given up on.
 func (p *sshProc) kill() {
-	p.s.Signal(ssh.SIGKILL)
-	p.s.Close()
+	go func() {
+		p.s.Signal(ssh.SIGKILL)
+		p.s.Close()
+	}()
 }
 
 // Host is the inventory name.
@@ -339,7 +184,8 @@ func (c *SSHConn) Run(ctx context.Context, cmd string, opts RunOptions) (*Result
 }
 
 // checkLost turns the error of an operation that failed because the
-// connection went away into an *UnreachableError.
+// connection went away into an *UnreachableError, whose cause is a
+// *NoAnswerError when sshplay gave the host up (see liveness.go).
 func (h *sshHost) checkLost(err error) error {
 	if err == nil {
 		return nil
@@ -347,6 +193,9 @@ func (h *sshHost) checkLost(err error) error {
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return err
+	}
+	if cause := h.deadCause(); cause != nil && h.usable() == nil {
+		return &UnreachableError{Host: h.target.Name, Err: cause}
 	}
 	select {
 	case <-h.lost:
@@ -359,43 +208,56 @@ func (h *sshHost) checkLost(err error) error {
 	}
 }
 
+// fileOp runs f on this view's SFTP file system (opened on first use).
+// SFTP calls do not take a context: guard watches the host once ctx ends,
+// so an operation on a host that stops answering returns when its
+// connection is given up on.
+func (c *SSHConn) fileOp(ctx context.Context, op, path string, f func(fileSystem) error) error {
+	var err error
+	c.h.guard(ctx, func() {
+		fsys, ferr := c.fs(ctx)
+		if ferr != nil {
+			err = opError(c.Host(), op, path, ferr)
+			return
+		}
+		err = f(fsys)
+	})
+	return c.h.checkLost(err)
+}
+
 // ReadFile reads path over SFTP.
 func (c *SSHConn) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	fsys, err := c.fs(ctx)
-	if err != nil {
-		return nil, c.h.checkLost(opError(c.Host(), "read", path, err))
-	}
-	b, err := readFileOp(ctx, c.Host(), fsys, path)
-	return b, c.h.checkLost(err)
+	var b []byte
+	err := c.fileOp(ctx, "read", path, func(fsys fileSystem) (err error) {
+		b, err = readFileOp(ctx, c.Host(), fsys, path)
+		return err
+	})
+	return b, err
 }
 
 // Stat describes path (not following a final symlink), with owner and
 // group names resolved on the host.
 func (c *SSHConn) Stat(ctx context.Context, path string) (*FileInfo, error) {
-	fsys, err := c.fs(ctx)
-	if err != nil {
-		return nil, c.h.checkLost(opError(c.Host(), "stat", path, err))
-	}
-	fi, err := statOp(ctx, c.Host(), fsys, c.h.ids, path)
-	return fi, c.h.checkLost(err)
+	var fi *FileInfo
+	err := c.fileOp(ctx, "stat", path, func(fsys fileSystem) (err error) {
+		fi, err = statOp(ctx, c.Host(), fsys, c.h.ids, path)
+		return err
+	})
+	return fi, err
 }
 
 // WriteFile replaces path atomically over SFTP; see Conn.
 func (c *SSHConn) WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error {
-	fsys, err := c.fs(ctx)
-	if err != nil {
-		return c.h.checkLost(opError(c.Host(), "write", path, err))
-	}
-	return c.h.checkLost(writeFileOp(ctx, c.Host(), fsys, c.h.ids, path, data, opts))
+	return c.fileOp(ctx, "write", path, func(fsys fileSystem) error {
+		return writeFileOp(ctx, c.Host(), fsys, c.h.ids, path, data, opts)
+	})
 }
 
 // Remove deletes path; a missing path is not an error.
 func (c *SSHConn) Remove(ctx context.Context, path string) error {
-	fsys, err := c.fs(ctx)
-	if err != nil {
-		return c.h.checkLost(opError(c.Host(), "remove", path, err))
-	}
-	return c.h.checkLost(removeOp(ctx, c.Host(), fsys, path))
+	return c.fileOp(ctx, "remove", path, func(fsys fileSystem) error {
+		return removeOp(ctx, c.Host(), fsys, path)
+	})
 }
 
 // Become returns a view acting as b.User through sudo. Becoming the login
@@ -414,7 +276,9 @@ func (c *SSHConn) Become(b Become) Conn {
 }
 
 // Close closes the SFTP sessions, the connection and any jump hosts. Views
-// made by Become share it; closing one closes all.
+// made by Become share it; closing one closes all. Closing an SFTP session
+// waits for the host to confirm; a host that sends nothing for hangAfter
+// has its connection closed under it, so Close never hangs on a dead host.
 func (c *SSHConn) Close() error {
 	var err error
 	c.h.closeMu.Do(func() {
@@ -422,7 +286,9 @@ func (c *SSHConn) Close() error {
 		c.h.closed = true
 		c.h.mu.Unlock()
 		close(c.h.stopKA)
-		c.h.sftps.closeAll(true)
+		now, cancel := context.WithCancel(context.Background())
+		cancel()
+		c.h.guard(now, func() { c.h.sftps.closeAll(true) })
 		err = c.h.client.Close()
 		c.h.closeHops()
 		if errors.Is(err, net.ErrClosed) {

@@ -73,10 +73,20 @@ type Target struct {
 	// command whose stdin/stdout carry the SSH connection, as with ssh's
 	// ProxyCommand; %h, %p, %r, %n and %% are expanded.
 	ProxyCommand string
-	// ConnectTimeout bounds the TCP connect plus the SSH handshake and auth.
+	// ConnectTimeout bounds the TCP connect, then the wait for the
+	// server's SSH banner; after the banner, the handshake and login fail
+	// only when the server sends nothing for that long (see dial.go).
 	ConnectTimeout time.Duration
-	// KeepaliveInterval is the period of keepalive@openssh.com requests;
-	// after KeepaliveCountMax unanswered ones the connection is closed.
+	// Retries is how many more connection attempts are made after one
+	// that failed for a transient reason (see dial.go); 0: none.
+	Retries int
+	// OnRetry, when set, is told of every failed attempt that will be
+	// retried (attempt counts from 1) and of the pause before the next.
+	OnRetry func(attempt int, err error, pause time.Duration)
+	// KeepaliveInterval is how long the host may send nothing before it
+	// is sent a keepalive@openssh.com request; a host that sends nothing
+	// for KeepaliveInterval × KeepaliveCountMax is given up on (its
+	// connection closed, its operations unreachable). 0 turns it off.
 	KeepaliveInterval time.Duration
 	KeepaliveCountMax int
 	// AgentSocket is the ssh-agent socket; "" means $SSH_AUTH_SOCK.
@@ -116,6 +126,10 @@ type Overrides struct {
 	// Timeout is the connect timeout used when neither the inventory nor
 	// ssh_config sets one; 0 means 10 s.
 	Timeout time.Duration
+	// Retries is the number of connection retries (--retries) used when
+	// neither the inventory (ansible_ssh_retries) nor ssh options
+	// (ConnectionAttempts) set one; 0 means none, Ansible's default.
+	Retries int
 	// SSHConfigFile is the ssh_config to read; "" means ~/.ssh/config and
 	// /etc/ssh/ssh_config, "none" means none.
 	SSHConfigFile string
@@ -126,6 +140,13 @@ type Overrides struct {
 }
 
 const defaultConnectTimeout = 10 * time.Second
+
+// Keepalive defaults, as ServerAliveInterval=15 ServerAliveCountMax=3: a
+// host that sends nothing for 45 s is given up on.
+const (
+	defaultKeepaliveInterval = 15 * time.Second
+	defaultKeepaliveCountMax = 3
+)
 
 // TargetError is bad connection input for one host (an invalid port, an
 // unbalanced quote in ssh args). It is bad user input: exit code 5.
@@ -305,21 +326,11 @@ func targetFromVars(name string, vars map[string]any, ov Overrides) (Target, []s
 		}
 	}
 
-	t.KeepaliveInterval = 15 * time.Second
-	t.KeepaliveCountMax = 3
-	if v, ok := args.get("serveraliveinterval"); ok {
-		if t.KeepaliveInterval, err = parseSeconds(v); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh option ServerAliveInterval: %w", err)
-		}
-	} else if v := cfg.get(alias, "ServerAliveInterval"); v != "" {
-		if t.KeepaliveInterval, err = parseSeconds(v); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh_config ServerAliveInterval for %s: %w", alias, err)
-		}
+	if err := t.keepaliveFrom(&args, cfg, alias); err != nil {
+		return t, args.warnings, err
 	}
-	if v, ok := args.get("serveralivecountmax"); ok {
-		if t.KeepaliveCountMax, err = strconv.Atoi(v); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh option ServerAliveCountMax: %w", err)
-		}
+	if err := t.retriesFrom(vars, &args, cfg, alias, ov.Retries); err != nil {
+		return t, args.warnings, err
 	}
 
 	if v, ok := args.get("proxycommand"); ok {
@@ -559,7 +570,8 @@ func (a *sshArgs) option(host, key, val string) {
 	case "identityfile":
 		a.identityFiles = append(a.identityFiles, val)
 	case "userknownhostsfile", "stricthostkeychecking", "proxyjump", "proxycommand", "port", "user",
-		"identitiesonly", "connecttimeout", "hostname", "serveraliveinterval", "serveralivecountmax":
+		"identitiesonly", "connecttimeout", "hostname", "serveraliveinterval", "serveralivecountmax",
+		"connectionattempts":
 		a.set(lk, val)
 	default:
 		a.warn(host, key)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -202,6 +203,7 @@ func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbook
 		BecomeDefault: g.Become,
 		BecomeUser:    g.BecomeUser,
 		Forks:         g.Forks,
+		TaskTimeout:   time.Duration(g.TaskTimeout) * time.Second,
 		Verbose:       g.Verbose,
 		Trace:         g.Stderr,
 		Out:           g.Stdout,

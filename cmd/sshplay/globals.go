@@ -34,7 +34,12 @@ type globals struct {
 	Become          bool
 	BecomeUser      string
 	ConnectTimeout  int
-	Verbose         int
+	// Retries and TaskTimeout (seconds, 0: none) are how long a run
+	// insists on a host: see transport.Target.Retries and
+	// playbooks.Options.TaskTimeout.
+	Retries     int
+	TaskTimeout int
+	Verbose     int
 	// HostKeyCheckingSet says the user chose a policy (flag, config or
 	// environment), so it beats StrictHostKeyChecking in the inventory.
 	HostKeyCheckingSet bool
@@ -57,7 +62,9 @@ func (g *globals) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&g.PrivateKey, "private-key", "", "SSH private key file (overrides inventory)")
 	f.BoolVarP(&g.Become, "become", "b", false, "run operations with become (sudo)")
 	f.StringVar(&g.BecomeUser, "become-user", "", "become this user (default root)")
-	f.IntVarP(&g.ConnectTimeout, "timeout", "T", 10, "SSH connect timeout in seconds")
+	f.IntVarP(&g.ConnectTimeout, "timeout", "T", 10, "SSH connect timeout in seconds: the TCP connect, the server's banner, then any silence of the handshake")
+	f.IntVar(&g.Retries, "retries", 0, "connection attempts to retry after a transient failure (refused, reset, dropped, stalled handshake)")
+	f.IntVar(&g.TaskTimeout, "task-timeout", 0, "seconds each task may take on a host before it is stopped (0: no limit)")
 	f.CountVarP(&g.Verbose, "verbose", "v", "more output (repeat for more)")
 }
 
@@ -124,6 +131,12 @@ func (g *globals) load(cmd *cobra.Command) error {
 	if g.ConnectTimeout < 1 {
 		return usageError{fmt.Errorf("--timeout: must be at least 1 second, got %d", g.ConnectTimeout)}
 	}
+	if g.Retries < 0 {
+		return usageError{fmt.Errorf("--retries: must be 0 or more, got %d", g.Retries)}
+	}
+	if g.TaskTimeout < 0 {
+		return usageError{fmt.Errorf("--task-timeout: must be 0 (no limit) or more seconds, got %d", g.TaskTimeout)}
+	}
 	return nil
 }
 
@@ -135,6 +148,7 @@ func (g *globals) transportOverrides() transport.Overrides {
 		User:       g.User,
 		PrivateKey: g.PrivateKey,
 		Timeout:    time.Duration(g.ConnectTimeout) * time.Second,
+		Retries:    g.Retries,
 		Become:     g.Become,
 		BecomeUser: g.BecomeUser,
 	}
@@ -145,11 +159,15 @@ func (g *globals) transportOverrides() transport.Overrides {
 }
 
 // poolOptions configure the run's SSH connection pool: one connection per
-// host, dialled as the engine dials (playbooks.DialParallelism), every remote operation traced to
-// stderr at -vvv (plain: `sshplay play` and `exec` turn that off and let the
-// engine trace with secrets masked, see engineOptions).
+// host, dialled as the engine dials (playbooks.DialParallelism), retried
+// connection attempts told on stderr at -vv, every remote operation traced
+// to stderr at -vvv (plain: `sshplay play` and `exec` turn that off and
+// let the engine trace with secrets masked, see engineOptions).
 func (g *globals) poolOptions() transport.PoolOptions {
 	po := transport.PoolOptions{Overrides: g.transportOverrides(), Stderr: g.Stderr, MaxParallelDials: playbooks.DialParallelism(g.Forks)}
+	if g.Verbose >= 2 {
+		po.RetryLog = g.Stderr
+	}
 	if g.Verbose >= 3 {
 		po.Trace = g.Stderr
 	}

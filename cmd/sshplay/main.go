@@ -14,8 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -31,11 +29,19 @@ const (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	force, stop := onInterrupt(cancel, os.Stderr)
 	g := newGlobals(os.Stdout, os.Stderr)
 	root := newRootCommand(g)
-	err := root.ExecuteContext(ctx)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-force:
+		os.Exit(exitInterrupted)
+	}
+	stop()
 	code := exitCode(ctx, err)
 	if err != nil && !reported(err) {
 		fmt.Fprintln(os.Stderr, "sshplay: "+err.Error())

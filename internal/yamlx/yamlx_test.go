@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
+
+	"github.com/sshplay/sshplay/internal/ctxtest"
 )
 
 // laughs is a "billion laughs": level 0 is a list of nine scalars, each
@@ -105,22 +106,6 @@ func TestSyntaxErrorsAreYAMLs(t *testing.T) {
 	}
 }
 
-// countdownCtx is a context whose Err turns to context.Canceled at its
-// n-th call, so a test can cancel at a chosen point of a parse without
-// timing anything. calls counts every call.
-type countdownCtx struct {
-	context.Context
-	n     int64
-	calls atomic.Int64
-}
-
-func (c *countdownCtx) Err() error {
-	if c.calls.Add(1) >= c.n {
-		return context.Canceled
-	}
-	return nil
-}
-
 // largeDocument is legal YAML of about 400 KB: 20,000 short mappings.
 func largeDocument() []byte {
 	var b strings.Builder
@@ -132,21 +117,19 @@ func largeDocument() []byte {
 
 func TestCancelStopsTheParseOfALargeDocument(t *testing.T) {
 	data := largeDocument()
-	full := &countdownCtx{Context: context.Background(), n: 1 << 62}
+	full := ctxtest.New(0)
 	if _, err := Parse(full, "big.yml", data); err != nil {
 		t.Fatal(err)
 	}
-	total := full.calls.Load()
-	// Cancel early in the reading, half-way, and in the counting walk at
-	// the end: each time the parse returns the context's error after at
-	// most a couple more looks at it.
-	for _, at := range []int64{1, total / 2, total - 1} {
-		ctx := &countdownCtx{Context: context.Background(), n: at}
+	// Cancelled while reading or while counting, the parse returns the
+	// context's error after at most a couple more looks at it.
+	for _, at := range ctxtest.CutPoints(full.Looks()) {
+		ctx := ctxtest.New(at)
 		_, err := Parse(ctx, "big.yml", data)
 		if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "big.yml: ") {
-			t.Errorf("cancelled at look %d of %d: got %v", at, total, err)
+			t.Errorf("cancelled at look %d of %d: got %v", at, full.Looks(), err)
 		}
-		if after := ctx.calls.Load() - at; after > 2 {
+		if after := ctx.Looks() - at; after > 2 {
 			t.Errorf("cancelled at look %d: the parse looked %d more times", at, after)
 		}
 	}

@@ -171,6 +171,9 @@ type commandSpec struct {
 	removes    string
 	stdin      *string
 	stripEmpty bool
+	// script is a shell module's text, sent on stdin ahead of stdin (see
+	// scriptLine) so that it never shows in the host's process list.
+	script string
 }
 
 func planCommand(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
@@ -234,13 +237,9 @@ func planShell(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 		return nil, &argError{"shell: no command given"}
 	}
 	spec.display = text
-	spec.line = text
-	if exe != "" || spec.chdir != "" {
-		if exe == "" {
-			exe = "/bin/sh"
-		}
-		spec.line = sh(exe, "-c", text)
-	}
+	spec.script = text
+	// The text goes on stdin, not in the command line (transport.ScriptLine).
+	spec.line = transport.ScriptLine(exe)
 	if err := a.ready(); err != nil {
 		return nil, err
 	}
@@ -343,7 +342,14 @@ const ansibleTime = "2006-01-02 15:04:05.000000"
 
 func runCommand(ctx context.Context, c transport.Conn, line string, s commandSpec) (map[string]any, error) {
 	opts := transport.RunOptions{}
-	if s.stdin != nil {
+	switch {
+	case s.script != "":
+		in := ""
+		if s.stdin != nil {
+			in = *s.stdin
+		}
+		opts.Stdin = strings.NewReader(transport.ScriptInput(s.script, in))
+	case s.stdin != nil:
 		opts.Stdin = strings.NewReader(*s.stdin)
 	}
 	start := time.Now()

@@ -77,12 +77,13 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: files restored but %v", env.Host, err), Result: res}
 			}
 			res["accepts_connections"] = true
+			why := withServerStarted(reason, res)
 			if fail {
 				// A failed result carries no facts (nothing runs after it
 				// on this host, and results of failures are printed).
-				return res, &tasks.Failed{Msg: "failed (rolled back): " + reason, Result: res}
+				return res, &tasks.Failed{Msg: "failed (rolled back): " + why, Result: res}
 			}
-			res["msg"] = "rolled back: " + reason
+			res["msg"] = "rolled back: " + why
 			// Everything this run changed is undone: read it all again.
 			return factsResult(res, f, pg.PartTLS, pg.PartJournal, pg.PartConfig, pg.PartHBA, pg.PartSettings), nil
 		},
@@ -114,10 +115,27 @@ func reloadRestored(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts,
 	if rp.AsRoot {
 		c = asRoot(env, p)
 	}
-	if _, err := c.Run(ctx, rp.Command, transport.RunOptions{}); err != nil {
-		return fmt.Errorf("restart failed: %w", err)
+	out, err := c.Run(ctx, rp.Command, transport.RunOptions{})
+	var stdout []byte
+	if out != nil {
+		stdout = out.Stdout
 	}
+	if err != nil {
+		return fmt.Errorf("the server was down and starting it again with %s failed: %w", rp.Describe(stdout), err)
+	}
+	// Starting a stopped server is a step of its own: say so, and where
+	// its log went.
+	res["server_started"] = "the server was down; started it again with " + rp.Describe(stdout)
 	return nil
+}
+
+// withServerStarted adds to msg that the rollback started a stopped
+// server, when it did (res["server_started"]).
+func withServerStarted(msg string, res map[string]any) string {
+	if s, ok := res["server_started"].(string); ok {
+		return msg + "; " + s
+	}
+	return msg
 }
 
 // failedMsg is the message of the task that failed (ansible_failed_result

@@ -385,6 +385,15 @@ func (c *Conn) Run(ctx context.Context, cmd string, opts transport.RunOptions) (
 			return nil, err
 		}
 	}
+	if i := strings.Index(cmd, "{ __sshplay_n=;"); i >= 0 {
+		// A shell task's text comes on stdin (transport.ScriptLine); a
+		// "cd DIR && " before it stays.
+		script, rest, ok := transport.SplitScriptInput(string(stdin))
+		if !ok {
+			return c.finish(cmd, &transport.Result{ExitCode: 2, Stderr: []byte("fake: bad script input\n")}, opts)
+		}
+		cmd, stdin = cmd[:i]+script, []byte(rest)
+	}
 	c.f.mu.Lock()
 	c.f.runs = append(c.f.runs, cmd)
 	h := c.f.handler
