@@ -107,7 +107,7 @@ func DecodeJournal(b []byte) (*Journal, error) {
 		return nil, errors.New("parse journal: no run id")
 	}
 	for _, e := range j.Entries {
-		if !path.IsAbs(e.Path) || (!e.Created && !path.IsAbs(e.Backup)) {
+		if !path.IsAbs(e.Path) || (!e.Created && !path.IsAbs(e.Backup)) || (e.Target != "" && !path.IsAbs(e.Target)) {
 			return nil, fmt.Errorf("parse journal: entry %q: paths must be absolute", e.Path)
 		}
 	}
@@ -184,9 +184,13 @@ func (j *Journaler) RunID(ctx context.Context) (string, error) {
 // Before must be called before the paths are changed or created: it copies
 // each existing one to its backup (on the host, keeping mode and owner; the
 // content never leaves the host, so keys are safe), all in one command, and
-// journals them with one write. A file journaled earlier in the run keeps
-// its first backup. When a copy has to run anyway, the existing files of
-// j.Also ride along in the same command.
+// journals them with one write. A path that is a symlink is backed up and
+// journaled as the file it points at (the one a write changes). The
+// command first checks that the backups and the rewritten files fit, and
+// journals a backup only once its checksum matches the original's: on a
+// full disk nothing is copied and the error matches syscall.ENOSPC. A file
+// journaled earlier in the run keeps its first backup. When a copy has to
+// run anyway, the existing files of j.Also ride along in the same command.
 func (j *Journaler) Before(ctx context.Context, paths ...string) error {
 	_, err := j.backup(ctx, paths, "", transport.RunOptions{})
 	return err

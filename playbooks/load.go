@@ -108,12 +108,15 @@ func readVars(ctx context.Context, name string, data []byte) (map[string]any, er
 	if root.Kind != yaml.MappingNode {
 		return nil, &ParseError{File: name, Line: root.Line, Col: root.Column, Msg: "a vars file must be a mapping of variables, got " + kindName(root)}
 	}
-	var v any
-	if err := root.Decode(&v); err != nil {
-		return nil, &ParseError{File: name, Line: root.Line, Col: root.Column, Msg: err.Error()}
+	v, err := yamlx.Value(ctx, name, root)
+	var ye *yamlx.Error
+	if errors.As(err, &ye) {
+		return nil, &ParseError{File: ye.File, Line: ye.Line, Col: ye.Col, Msg: ye.Msg}
 	}
-	m, _ := normalize(v).(map[string]any)
-	return m, nil
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
 }
 
 // ParseExtraVars reads one -e value: k=v pairs, a JSON/YAML mapping, or

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sshplay/sshplay/internal/suggest"
+	"github.com/sshplay/sshplay/internal/yamlx"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -422,12 +423,15 @@ func (p *parser) value(n *yaml.Node, what string) any {
 	if p.err != nil {
 		return nil
 	}
-	var v any
-	if err := n.Decode(&v); err != nil {
-		p.fail(n, "%s: %v", what, err)
-		return nil
+	v, err := yamlx.Value(p.ctx, p.file, n)
+	var ye *yamlx.Error
+	switch {
+	case errors.As(err, &ye):
+		p.err = &ParseError{File: ye.File, Line: ye.Line, Col: ye.Col, Msg: what + ": " + ye.Msg}
+	case err != nil:
+		p.err = err
 	}
-	return normalize(v)
+	return v
 }
 
 func (p *parser) mapping(n *yaml.Node, what string) map[string]any {
@@ -440,29 +444,6 @@ func (p *parser) mapping(n *yaml.Node, what string) map[string]any {
 	}
 	m, _ := p.value(n, what).(map[string]any)
 	return m
-}
-
-// normalize turns map[any]any from YAML into map[string]any.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-		return x
-	case map[any]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[fmt.Sprint(k)] = normalize(e)
-		}
-		return out
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-		return x
-	}
-	return v
 }
 
 // walkTemplates checks every template string of a value. A node reached

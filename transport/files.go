@@ -158,6 +158,14 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, hs writeHost
 		return opError(host, "write", p, err)
 	}
 	dst, prev, err := followLinks(p, func(q string) (*FileInfo, error) { return lstatLink(fsys, q) })
+	if opts.ReplaceLink {
+		// The rename replaces the link itself; the new file gets its
+		// metadata from opts, not from the link's target.
+		dst, prev, err = p, nil, nil
+		if fi, lerr := fsys.lstat(p); lerr == nil && fi.Mode.IsDir() {
+			prev = fi
+		}
+	}
 	label := p
 	if err == nil && dst != p {
 		label = p + " (symlink to " + dst + ")"

@@ -111,6 +111,12 @@ type WriteOptions struct {
 	// Owner and Group are user and group names (or numeric ids as strings);
 	// "" keeps the replaced file's, or the effective user's for a new file.
 	Owner, Group string
+	// ReplaceLink makes a symlink at the path give way to the new file
+	// (Ansible's copy with follow: no). By default a write goes through
+	// the link to its target, which keeps its mode and owner, and the link
+	// stays: configuration files are often links (alternatives, config
+	// management).
+	ReplaceLink bool
 }
 
 // Become says which user to act as. The zero value means the login user.

@@ -17,7 +17,11 @@
 // fails once the context is cancelled, and the counting walk checks it too,
 // so Ctrl-C stops the parse of a large file promptly.
 //
-// yamlx never decodes into Go values, never resolves scalars and never
-// formats errors beyond its own: callers keep their YAML dialect (YAML 1.1
-// for inventories, yaml.v3's for playbooks) and their error types.
+// Value turns a tree into Go values in yaml.v3's dialect (playbooks, vars
+// files, -e, from_yaml), in linear time and honouring the context, where
+// yaml.v3's own Decode is quadratic in a mapping's size and deaf to
+// signals. Inventories keep their own YAML 1.1 conversion.
+//
+// yamlx never formats errors beyond its own *Error (callers turn it into
+// theirs) and never reads files: callers read the bytes and name them.
 package yamlx

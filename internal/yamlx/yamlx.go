@@ -21,10 +21,11 @@ import (
 // stops a large file.
 const MaxAliasNodes = 1_000_000
 
-// Error is a document sshplay refuses to expand: aliases that would add
-// more than MaxAliasNodes nodes, or an alias inside the node it names.
-// Line and Col are those of the offending alias. It is the user's input
-// (BadInput: exit 5).
+// Error is YAML that sshplay refuses: aliases that would add more than
+// MaxAliasNodes nodes, or an alias inside the node it names (Line and Col
+// are those of the alias); or, from Value, a value yaml.v3 would not
+// decode either (a duplicate key, a bad merge, a bad explicit tag). It is
+// the user's input (BadInput: exit 5).
 type Error struct {
 	File      string
 	Line, Col int

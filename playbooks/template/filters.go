@@ -277,7 +277,7 @@ func filterFromYAML(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *ex
 	}
 	var v any
 	if doc != nil {
-		if err := doc.Decode(&v); err != nil {
+		if v, err = yamlx.Value(context.Background(), "input", doc); err != nil {
 			return errValue("from_yaml: %v", err)
 		}
 	}

@@ -133,7 +133,7 @@ func planPut(ctx context.Context, env *tasks.Env, o putOpts) (*tasks.Change, err
 	cp := &contentPlan{path: real, fi: fi, exists: exists, before: before, after: o.data, attrs: attrs,
 		backup: o.backup, validate: o.validate, reads: reads, mkdirs: mkdirs, backupKey: "backup_file", result: result}
 	if replaceLink {
-		cp.fi, cp.exists = nil, false
+		cp.fi, cp.exists, cp.replaceLink = nil, false, true
 	}
 	ch := cp.change(env)
 	delete(ch.Result, "msg")

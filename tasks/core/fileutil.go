@@ -305,6 +305,9 @@ type contentPlan struct {
 	backupKey string
 	// result holds module values registered in every case.
 	result map[string]any
+	// replaceLink: a symlink at path gives way to the file (copy's
+	// follow: no); else the write goes through it.
+	replaceLink bool
 }
 
 // change builds the Change: content first, then attributes.
@@ -402,7 +405,7 @@ func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
 			}
 			out[p.backupKey] = name
 		}
-		opts := transport.WriteOptions{Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group}
+		opts := transport.WriteOptions{Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group, ReplaceLink: p.replaceLink}
 		if err := c.WriteFile(ctx, p.path, p.after, opts); err != nil {
 			return out, fmt.Errorf("host %s: write %s: %w", c.Host(), p.path, err)
 		}
