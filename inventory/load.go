@@ -161,13 +161,19 @@ func (f Format) String() string {
 // A mapping that breaks the YAML alias rule is YAML too, so that the YAML
 // reader, not the INI one, refuses it.
 func DetectFormat(name string, data []byte) Format {
+	return detectFormat(context.Background(), name, data)
+}
+
+// detectFormat is DetectFormat whose parse stops once ctx is cancelled;
+// its answer is then meaningless and the caller must look at ctx.
+func detectFormat(ctx context.Context, name string, data []byte) Format {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".yml", ".yaml", ".json":
 		return FormatYAML
 	case ".ini":
 		return FormatINI
 	}
-	doc, err := yamlx.Parse(context.Background(), name, data)
+	doc, err := yamlx.Parse(ctx, name, data)
 	var ye *yamlx.Error
 	if errors.As(err, &ye) {
 		return FormatYAML
@@ -183,7 +189,11 @@ func (inv *Inventory) loadFile(ctx context.Context, p string) error {
 	if err != nil {
 		return fmt.Errorf("inventory %s: %w", p, err)
 	}
-	if DetectFormat(p, data) == FormatYAML {
+	format := detectFormat(ctx, p, data)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("inventory %s: %w", p, err)
+	}
+	if format == FormatYAML {
 		return inv.parseYAMLInventory(ctx, p, data)
 	}
 	err = inv.parseINI(p, data)

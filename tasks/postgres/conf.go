@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -74,34 +75,57 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		return nil, err
 	}
 	want := wantedSettings(p, f)
-	names := map[string]bool{}
-	for _, s := range want {
-		names[s.Name] = true
-		if st, ok := f.Setting(s.Name); ok && st.Source == "command line" && !sameSetting(f, s.Name, s.Value, st.Setting) {
-			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s is set to %q on the server's command line (-c), which beats every file; change it where the server is started", env.Host, s.Name, st.Setting)}
-		}
-	}
-	for _, fs := range f.FileSettings {
-		if fs.FileError() {
-			return nil, &tasks.Failed{Msg: fmt.Sprintf("host %s: the configuration on disk already has an error at %s:%d: %s; fix it first", env.Host, fs.SourceFile, fs.SourceLine, fs.Error)}
-		}
+	if err := refuseConf(env, f, want); err != nil {
+		return nil, err
 	}
 	autoConf := path.Join(f.DataDirectory, "postgresql.auto.conf")
 	if method == "alter_system" {
 		return planAlterSystem(ctx, env, p, f, want, autoConf)
 	}
-
 	var reads []tasks.Precondition
-	type edit struct {
-		path          string
-		before, after []byte
-		// reset: ALTER SYSTEM RESET these names instead of writing after
-		// (postgresql.auto.conf belongs to ALTER SYSTEM; after is then
-		// only the preview of its effect).
-		reset []string
+	edits, err := confEdits(ctx, env, f, want, autoConf, &reads)
+	if err != nil {
+		return nil, err
 	}
-	var edits []edit
-	main, pending, err := plannedText(ctx, env.Conn, f.ConfigFile, f.ConfigText, !f.IsStale(pg.PartConfig), &reads)
+	if len(edits) == 0 {
+		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: factsResult(map[string]any{"changed_settings": []string{}, tasks.OutcomeKey: "ssl settings unchanged"}, f)}, nil
+	}
+	return confChange(p, f, want, edits, reads, autoConf), nil
+}
+
+// refuseConf fails the host where editing files cannot work: a wanted
+// setting given on the server's command line (it beats every file), or a
+// configuration that already has an error on disk.
+func refuseConf(env *tasks.Env, f *pg.Facts, want []pgconf.Setting) error {
+	for _, s := range want {
+		if st, ok := f.Setting(s.Name); ok && st.Source == "command line" && !sameSetting(f, s.Name, s.Value, st.Setting) {
+			return &tasks.Failed{Msg: fmt.Sprintf("host %s: %s is set to %q on the server's command line (-c), which beats every file; change it where the server is started", env.Host, s.Name, st.Setting)}
+		}
+	}
+	for _, fs := range f.FileSettings {
+		if fs.FileError() {
+			return &tasks.Failed{Msg: fmt.Sprintf("host %s: the configuration on disk already has an error at %s:%d: %s; fix it first", env.Host, fs.SourceFile, fs.SourceLine, fs.Error)}
+		}
+	}
+	return nil
+}
+
+// confEdit is one file pg_conf changes.
+type confEdit struct {
+	path          string
+	before, after []byte
+	// reset: ALTER SYSTEM RESET these names instead of writing after
+	// (postgresql.auto.conf belongs to ALTER SYSTEM; after is then the
+	// file as that statement rewrites it).
+	reset []string
+}
+
+// confEdits are the wanted settings in postgresql.conf, and every other
+// file that sets one of them (it would override or shadow it) with those
+// lines neutralised: commented out, or reset in postgresql.auto.conf.
+func confEdits(ctx context.Context, env *tasks.Env, f *pg.Facts, want []pgconf.Setting, autoConf string, reads *[]tasks.Precondition) ([]confEdit, error) {
+	var edits []confEdit
+	main, pending, err := plannedText(ctx, env.Conn, f.ConfigFile, f.ConfigText, !f.IsStale(pg.PartConfig), reads)
 	if err != nil {
 		return nil, fmt.Errorf("host %s: read %s: %w", env.Host, f.ConfigFile, err)
 	}
@@ -113,26 +137,14 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		return nil, fmt.Errorf("host %s: %s: %w", env.Host, f.ConfigFile, err)
 	}
 	if changed {
-		edits = append(edits, edit{path: f.ConfigFile, before: main, after: newMain})
+		edits = append(edits, confEdit{path: f.ConfigFile, before: main, after: newMain})
 	}
-	// Other files that set a wanted name would override or shadow it.
-	others := map[string]bool{}
-	for _, fs := range f.FileSettings {
-		if names[fs.Name] && fs.SourceFile != "" && fs.SourceFile != f.ConfigFile {
-			others[fs.SourceFile] = true
-		}
-	}
-	var otherList []string
-	for o := range others {
-		otherList = append(otherList, o)
-	}
-	sort.Strings(otherList)
 	var patterns []string
 	for _, s := range want {
 		patterns = append(patterns, s.Name)
 	}
-	for _, o := range otherList {
-		before, _, _, err := readPlanned(ctx, env.Conn, o, &reads)
+	for _, o := range otherConfFiles(f, patterns) {
+		before, _, _, err := readPlanned(ctx, env.Conn, o, reads)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: read %s: %w", env.Host, o, err)
 		}
@@ -140,7 +152,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		if !ch {
 			continue
 		}
-		e := edit{path: o, before: before, after: after}
+		e := confEdit{path: o, before: before, after: after}
 		if o == autoConf {
 			for _, s := range want {
 				if _, _, set := pgconf.Get(before, s.Name); set {
@@ -152,9 +164,27 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		}
 		edits = append(edits, e)
 	}
-	if len(edits) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: "ssl settings already in " + f.ConfigFile, Result: factsResult(map[string]any{"changed_settings": []string{}, tasks.OutcomeKey: "ssl settings unchanged"}, f)}, nil
+	return edits, nil
+}
+
+// otherConfFiles are the files besides postgresql.conf that set one of
+// names, sorted.
+func otherConfFiles(f *pg.Facts, names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, fs := range f.FileSettings {
+		if slices.Contains(names, fs.Name) && fs.SourceFile != "" && fs.SourceFile != f.ConfigFile && !seen[fs.SourceFile] {
+			seen[fs.SourceFile] = true
+			out = append(out, fs.SourceFile)
+		}
 	}
+	sort.Strings(out)
+	return out
+}
+
+// confChange is the change that writes edits (and resets what ALTER
+// SYSTEM owns), all backed up first.
+func confChange(p *params, f *pg.Facts, want []pgconf.Setting, edits []confEdit, reads []tasks.Precondition, autoConf string) *tasks.Change {
 	var changedNames []string
 	for _, s := range want {
 		if st, ok := f.Setting(s.Name); !ok || !sameSetting(f, s.Name, s.Value, st.Setting) {
@@ -204,7 +234,7 @@ func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 		return map[string]any{"changed_settings": changedNames, "files": paths,
 			tasks.OutcomeKey: "edited " + strings.Join(paths, ", ") + ": " + strings.Join(changedNames, ", ")}, nil
 	}
-	return ch, nil
+	return ch
 }
 
 func settingsText(s []pgconf.Setting) string {
