@@ -209,8 +209,12 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 			if err != nil {
 				return nil, err
 			}
-			if _, err := opts.Inventory.Hosts(pattern); err != nil {
+			hosts, err := opts.Inventory.Hosts(pattern)
+			if err != nil {
 				return nil, fmt.Errorf("%s: hosts %q: %w", play.Pos, pattern, err)
+			}
+			if err := r.checkHostVars(play, hosts); err != nil {
+				return nil, err
 			}
 		}
 	}

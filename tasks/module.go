@@ -177,6 +177,14 @@ type Module interface {
 	Plan(ctx context.Context, env *Env, args map[string]any) (*Change, error)
 }
 
+// VarsChecker is implemented by modules whose job reads host variables
+// (the flagship's pg_port, tls_cert_days, ...): the engine hands every
+// host's variables (templates left out) to CheckVars before any host is
+// connected, so a bad value is bad input (exit 5) and nothing runs.
+type VarsChecker interface {
+	CheckVars(host string, vars map[string]any) error
+}
+
 // ArgChecker is implemented by modules that can check their arguments
 // before anything runs. The playbook parser calls it for every task, so a
 // misspelt argument or an invalid choice is a parse error with file:line:col

@@ -117,3 +117,35 @@ func TestValueOfALargeMappingStopsWhenCancelled(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValueMatchesYAMLv3: whatever text yaml.v3 can decode, Value decodes
+// to the same values, and Check always ends.
+func FuzzValueMatchesYAMLv3(f *testing.F) {
+	for _, seed := range []string{
+		"a: 1\nb: [x, {c: ~}]\n",
+		"base: &b {x: 1}\nm: {<<: *b, y: 2}\nl: [*b, *b]\n",
+		"- !!binary aGk=\n- 2001-12-14\n- .nan\n- 0o17\n",
+		"1: a\n01: b\ntrue: c\n",
+		"a: &a [x, *a]\n",
+		"l0: &l0 [x,x]\nl1: &l1 [*l0,*l0]\nl2: [*l1,*l1]\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		doc, err := Parse(context.Background(), "f.yml", []byte(src))
+		if err != nil || doc == nil {
+			return
+		}
+		want, err := decodeAsYAMLv3(doc)
+		if err != nil {
+			return
+		}
+		got, err := Value(context.Background(), "f.yml", doc)
+		if err != nil {
+			t.Fatalf("yaml.v3 decodes %q, Value fails: %v", src, err)
+		}
+		if g, w := fmt.Sprintf("%#v", got), fmt.Sprintf("%#v", want); g != w {
+			t.Fatalf("%q:\n got %s\nwant %s", src, g, w)
+		}
+	})
+}

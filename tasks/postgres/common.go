@@ -21,7 +21,7 @@ var once sync.Once
 // call more than once.
 func Register() {
 	once.Do(func() {
-		tasks.Register(tasks.ModuleFunc(planFacts), "pg_facts", "sshplay.postgres.pg_facts")
+		tasks.Register(factsModule{}, "pg_facts", "sshplay.postgres.pg_facts")
 		tasks.Register(tasks.ModuleFunc(planLock), "pg_tls_lock", "sshplay.postgres.pg_tls_lock")
 		tasks.Register(tasks.ModuleFunc(planKey), "pg_tls_key", "sshplay.postgres.pg_tls_key")
 		tasks.Register(tasks.ModuleFunc(planSign), "tls_sign", "pg_tls_sign", "sshplay.postgres.tls_sign")

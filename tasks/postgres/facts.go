@@ -12,6 +12,24 @@ import (
 // nowFunc is the clock (tests pin it).
 var nowFunc = time.Now
 
+// factsModule is pg_facts: Plan gathers, CheckVars judges the job's
+// variables before anything connects.
+type factsModule struct{}
+
+func (factsModule) Plan(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	return planFacts(ctx, env, args)
+}
+
+// CheckVars implements tasks.VarsChecker: the same checks pg_facts makes
+// on the host, made on the control machine first.
+func (factsModule) CheckVars(host string, vars map[string]any) error {
+	p := &params{mod: "pg_facts", args: map[string]any{}, vars: vars}
+	if err := checkVars(&tasks.Env{Host: host}, p); err != nil {
+		return &argError{err.Error()}
+	}
+	return nil
+}
+
 // planFacts gathers the cluster's facts; it never changes anything.
 func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
 	p, err := newParams("pg_facts", env, args, append([]string{"pg_tls_dir"}, commonParams...)...)
