@@ -90,19 +90,30 @@ func (e *PsqlError) Error() string {
 
 // Query runs sql with psql on the host and returns its standard output.
 func Query(ctx context.Context, c transport.Conn, t Target, sql string) ([]byte, error) {
-	res, err := c.Run(ctx, t.Args(), transport.RunOptions{Stdin: strings.NewReader(sql)})
+	res, err := runPsql(ctx, c, t.Args(), transport.RunOptions{Stdin: strings.NewReader(sql)}, "run psql")
 	if err != nil {
-		var ee *transport.ExitError
-		if errors.As(err, &ee) {
-			stderr := ee.Stderr
-			if res != nil && len(res.Stderr) > 0 {
-				stderr = string(res.Stderr)
-			}
-			return nil, &PsqlError{Host: c.Host(), Stderr: stderr, Code: ee.Code}
-		}
-		return nil, fmt.Errorf("host %s: run psql: %w", c.Host(), err)
+		return nil, err
 	}
 	return bytes.TrimSpace(res.Stdout), nil
+}
+
+// runPsql runs a command built around psql: a non-zero exit is a
+// *PsqlError carrying psql's own complaint (the server down, a bad
+// password, an SQL error); anything else is wrapped with what.
+func runPsql(ctx context.Context, c transport.Conn, cmd string, opts transport.RunOptions, what string) (*transport.Result, error) {
+	res, err := c.Run(ctx, cmd, opts)
+	if err == nil {
+		return res, nil
+	}
+	var ee *transport.ExitError
+	if !errors.As(err, &ee) {
+		return nil, fmt.Errorf("host %s: %s: %w", c.Host(), what, err)
+	}
+	stderr := ee.Stderr
+	if res != nil && len(res.Stderr) > 0 {
+		stderr = string(res.Stderr)
+	}
+	return nil, &PsqlError{Host: c.Host(), Stderr: stderr, Code: ee.Code}
 }
 
 // Exec runs statements (no output wanted) with psql on the host.

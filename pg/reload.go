@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -256,17 +255,9 @@ fi
 
 // runReloadScript runs a reload script and parses its report.
 func runReloadScript(ctx context.Context, c transport.Conn, script, token string) (*ReloadResult, error) {
-	res, err := c.Run(ctx, script, transport.RunOptions{})
+	res, err := runPsql(ctx, c, script, transport.RunOptions{}, "reload")
 	if err != nil {
-		var ee *transport.ExitError
-		if errors.As(err, &ee) {
-			stderr := ee.Stderr
-			if res != nil && len(res.Stderr) > 0 {
-				stderr = string(res.Stderr)
-			}
-			return nil, &PsqlError{Host: c.Host(), Stderr: stderr, Code: ee.Code}
-		}
-		return nil, fmt.Errorf("host %s: reload: %w", c.Host(), err)
+		return nil, err
 	}
 	r, err := parseReloadOutput(res.Stdout, token)
 	if err != nil {

@@ -3,7 +3,6 @@ package pg
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -58,8 +57,6 @@ type HostStatus struct {
 	// PendingRestart are settings that wait for a restart.
 	PendingRestart []string
 }
-
-
 
 // statMarker starts the key file's stat line in the status script output.
 const statMarker = "@@sshplay-stat@@"
@@ -132,16 +129,8 @@ type StatusOptions struct {
 // one verify-full attempt per address. It never changes anything.
 func Status(ctx context.Context, c transport.Conn, host string, o StatusOptions) *HostStatus {
 	s := &HostStatus{Host: host, EnforceOff: o.EnforceOff}
-	res, err := c.Run(ctx, statusScript(o.Target), transport.RunOptions{Stdin: strings.NewReader(statusSQL)})
+	res, err := runPsql(ctx, c, statusScript(o.Target), transport.RunOptions{Stdin: strings.NewReader(statusSQL)}, "status")
 	if err != nil {
-		var ee *transport.ExitError
-		if errors.As(err, &ee) {
-			stderr := ee.Stderr
-			if res != nil && len(res.Stderr) > 0 {
-				stderr = string(res.Stderr)
-			}
-			err = &PsqlError{Host: c.Host(), Stderr: stderr, Code: ee.Code}
-		}
 		s.Err = err.Error()
 		return s
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sshplay/sshplay/internal/testenv"
 	pgconf "github.com/sshplay/sshplay/pg/conf"
 	pghba "github.com/sshplay/sshplay/pg/hba"
 	"github.com/sshplay/sshplay/pki"
@@ -25,10 +26,7 @@ import (
 
 func skipOrFail(t *testing.T, format string, a ...any) {
 	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI is set: "+format, a...)
-	}
-	t.Skipf(format, a...)
+	testenv.SkipOrFail(t, format, a...)
 }
 
 func pgBinDir(t *testing.T) string {

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/sshplay/sshplay/lab"
 	"github.com/sshplay/sshplay/lab/labtest"
 )
 
@@ -53,7 +50,7 @@ func TestLabNoClientIsRefusedWhileTLSFailsToLoad(t *testing.T) {
 				case <-time.After(20 * time.Millisecond):
 				}
 				attempts.Add(1)
-				if err := preferLogin(ctx, h); err != nil {
+				if err := login(ctx, h, "prefer"); err != nil {
 					refused.Add(1)
 					firstErr.LoadOrStore(h.Name, err.Error())
 				}
@@ -73,20 +70,6 @@ func TestLabNoClientIsRefusedWhileTLSFailsToLoad(t *testing.T) {
 	if attempts.Load() < 10 {
 		t.Errorf("only %d logins during the run: the test proves nothing", attempts.Load())
 	}
-}
-
-// preferLogin is a new connection as libpq's default would make it.
-func preferLogin(ctx context.Context, h lab.Host) error {
-	cfg, err := pgx.ParseConfig("host=" + h.Addr + " port=5432 user=postgres dbname=postgres sslmode=prefer connect_timeout=5")
-	if err != nil {
-		return err
-	}
-	cfg.Password = h.PGPassword
-	c, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	return c.Close(ctx)
 }
 
 // TestLabPendingRestartIsReportedNotAnError: a setting edited and reloaded

@@ -54,8 +54,11 @@ func waitSQL(t *testing.T, ctx context.Context, h lab.Host, sql, want string, li
 }
 
 // plainLogin tries a new plaintext TCP connection as postgres.
-func plainLogin(ctx context.Context, h lab.Host) error {
-	cfg, err := pgx.ParseConfig("host=" + h.Addr + " port=5432 user=postgres dbname=postgres sslmode=disable connect_timeout=5")
+func plainLogin(ctx context.Context, h lab.Host) error { return login(ctx, h, "disable") }
+
+// login tries a new TCP connection as postgres with sslmode.
+func login(ctx context.Context, h lab.Host, sslmode string) error {
+	cfg, err := pgx.ParseConfig("host=" + h.Addr + " port=5432 user=postgres dbname=postgres sslmode=" + sslmode + " connect_timeout=5")
 	if err != nil {
 		return err
 	}
