@@ -24,7 +24,12 @@
 //     metacharacters into a local ProxyCommand (refused as bad input);
 //   - write to os.Stderr behind the caller's back: ProxyCommand output and
 //     passphrase prompts go to Target.Stderr (PoolOptions.Stderr);
-//   - dial a host twice in a run, drop a warning silently, or kill a process
-//     it did not start (a cancelled command's process group is the one its
-//     own shell reported).
+//   - dial a host twice in a run (a Dial retries only its own attempts that
+//     failed for a transient reason, see dial.go), drop a warning silently,
+//     or kill a process it did not start (a cancelled command's process
+//     group is the one its own shell reported);
+//   - leave a caller waiting on a host that has stopped answering: a
+//     connection from which nothing arrives for the keepalive limit, or
+//     within seconds of a cancel, is closed and its operations fail
+//     unreachable (see liveness.go).
 package transport

@@ -34,8 +34,12 @@ type Conn interface {
 	//
 	// Under Become, a sudo that did not run the command (wrong or missing
 	// password, not in sudoers, no sudo) gives a *BecomeError, never an
-	// *ExitError. A lost connection gives an *UnreachableError. Any other
-	// error means the command could not be run at all.
+	// *ExitError. A lost connection gives an *UnreachableError; so does a
+	// host given up on because it stopped answering (its cause is then a
+	// *NoAnswerError), even when ctx was cancelled: a cancelled Run waits
+	// for a host that answers nothing a few seconds at most, never for the
+	// host to come back. Any other error means the command could not be
+	// run at all.
 	Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error)
 
 	// ReadFile returns the whole content of path. A missing file gives an
@@ -146,7 +150,8 @@ func (e *ExitError) Error() string {
 }
 
 // UnreachableError marks a host that could not be connected to or
-// authenticated against (refused, timeout, auth failure, host key). Callers
+// authenticated against (refused, timeout, auth failure, host key), whose
+// connection was lost, or that stopped answering (*NoAnswerError). Callers
 // report such hosts as unreachable rather than failed.
 type UnreachableError struct {
 	Host string

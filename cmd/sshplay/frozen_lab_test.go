@@ -55,14 +55,20 @@ func markerDir(t *testing.T) string {
 	return dir
 }
 
-// waitMarks waits until the task has started on every host named.
-func waitMarks(t *testing.T, dir string, hosts ...string) {
+// waitMarks waits until the task has started on every host named, or
+// fails the test when the run ended first.
+func waitMarks(t *testing.T, dir string, ended <-chan struct{}, hosts ...string) {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, h := range hosts {
 		for {
 			if _, err := os.Stat(filepath.Join(dir, h)); err == nil {
 				break
+			}
+			select {
+			case <-ended:
+				t.Fatalf("the run ended before the task started on %s", h)
+			default:
 			}
 			if time.Now().After(deadline) {
 				t.Fatalf("the task never started on %s", h)
@@ -114,16 +120,21 @@ func taskTimeoutOnFrozenHost(t *testing.T, l *lab.Lab) {
 		out, err string
 	}
 	done := make(chan result, 1)
+	ended := make(chan struct{})
 	go func() {
 		code, out, stderr := runCLI(t, "play", pb, "-i", l.InventoryINI(), "-e", "marks="+marks, "--task-timeout", "4")
 		done <- result{code, out, stderr}
+		close(ended)
 	}()
-	waitMarks(t, marks, "db01", "db02", "db03")
+	waitMarks(t, marks, ended, "db01", "db02", "db03")
 	labtest.FreezeSSH(t, l, "db01")
 	frozen := time.Now()
 	var r result
 	select {
 	case r = <-done:
+		if r.code == exitUsage {
+			t.Fatalf("exit 5: %s", r.err)
+		}
 	case <-time.After(4*time.Second + frozenRunBound):
 		t.Fatalf("run still going %s after db01 froze under a 4 s task timeout", 4*time.Second+frozenRunBound)
 	}
@@ -192,7 +203,7 @@ func interruptWithFrozenHost(t *testing.T, l *lab.Lab, twice bool) {
 			<-exited
 		}
 	})
-	waitMarks(t, marks, "db01", "db02", "db03")
+	waitMarks(t, marks, exited, "db01", "db02", "db03")
 	labtest.FreezeSSH(t, l, "db01")
 	time.Sleep(300 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)

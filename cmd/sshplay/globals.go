@@ -120,6 +120,11 @@ func (g *globals) load(cmd *cobra.Command) error {
 		return ferr
 	}
 	g.HostKeyCheckingSet = cmd.Flags().Changed("host-key-checking") || v.IsSet("host-key-checking")
+	return g.validate()
+}
+
+// validate rejects flag values no run can use (exit 5).
+func (g *globals) validate() error {
 	switch g.HostKeyChecking {
 	case "strict", "accept-new", "off":
 	default:
