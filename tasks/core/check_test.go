@@ -1,7 +1,7 @@
 package core
 
 // Tests that --check reports what the following real run does, task by task,
-// for dependent steps (issue 3): each scenario runs its tasks once in check
+// for dependent steps: each scenario runs its tasks once in check
 // mode over an overlay on one fake host, then for real on a fresh one, and
 // compares the statuses.
 

@@ -1,9 +1,9 @@
 package main
 
-// Tests for gaps an audit of the foundation found in the command layer:
-// bad connection settings exit 5 before anything runs, unknown commands and
-// config keys are bad input, the recap never counts unrun hosts as ok,
-// inventory output masks secrets, exec quotes words with shellescape.
+// The command layer's guards: bad connection settings exit 5 before
+// anything runs, unknown commands and config keys are bad input, the recap
+// never counts unrun hosts as ok, inventory output masks secrets, exec
+// quotes words with shellescape.
 
 import (
 	"bytes"

@@ -1,6 +1,6 @@
 package inventory
 
-// Tests for the gaps an audit of the foundation found: alias bombs, secrets
+// The inventory's guards: alias bombs, secrets
 // in output, unbalanced brackets in patterns, YAML error lines, Ansible's
 // ignored extensions in inventory directories, and the cost of big ranges.
 

@@ -1,8 +1,8 @@
 package postgres
 
-// Lab tests for the audit's findings: ALTER SYSTEM, enum case, key
-// permissions, a missing pg_tls_dir, bad variables, and a certificate that
-// does not match the key. One lab, reset between subtests.
+// Lab tests for settings and inputs of the job: ALTER SYSTEM, enum case,
+// key permissions, a missing pg_tls_dir, bad variables, and a certificate
+// that does not match the key. One lab, reset between subtests.
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 	"github.com/sshplay/sshplay/transport"
 )
 
-func TestLabFixes(t *testing.T) {
+func TestLabSettingsAndInputs(t *testing.T) {
 	l := labtest.New(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
