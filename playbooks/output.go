@@ -395,10 +395,14 @@ func (r *textReporter) HostResult(hr *HostResult) {
 	case tasks.StatusUnreachable:
 		line = r.color(cRed, "fatal: "+host+": UNREACHABLE! => "+jsonText(hr.shownResult(), false))
 	case tasks.StatusFailed:
+		if hr.Result["interrupted"] == true {
+			line = r.color(cRed, "interrupted: "+host+item)
+			break
+		}
 		if hr.HasItem {
-			line = r.color(cRed, "failed: "+host+" (item="+maskString(itemText(hr.Item), hr.Secrets)+") => "+jsonText(hr.shownResult(), false))
+			line = r.color(cRed, "failed: "+host+" (item="+maskString(itemText(hr.Item), hr.Secrets)+") => "+jsonText(r.unrepeated(hr), false))
 		} else {
-			line = r.color(cRed, "fatal: "+host+": FAILED! => "+jsonText(hr.shownResult(), false))
+			line = r.color(cRed, "fatal: "+host+": FAILED! => "+jsonText(r.unrepeated(hr), false))
 		}
 		if hr.Ignored {
 			line += "\n" + r.color(cCyan, "...ignoring")
@@ -435,6 +439,23 @@ func (r *textReporter) planNote(hr *HostResult) string {
 	return " (" + maskString(hr.Summary, hr.Secrets) + ")"
 }
 
+// unrepeated is the result as printed: facts an earlier task already
+// showed are left out below -vvv (a failure would otherwise print the
+// whole facts blob again).
+func (r *textReporter) unrepeated(hr *HostResult) map[string]any {
+	res := hr.shownResult()
+	if repeated, _ := hr.Result[tasks.RepeatedFactsKey].(bool); !repeated || r.opts.Verbose >= 3 {
+		return res
+	}
+	c := make(map[string]any, len(res))
+	for k, v := range res {
+		if k != "ansible_facts" {
+			c[k] = v
+		}
+	}
+	return c
+}
+
 // outcome is what a real run did, in the module's own few words
 // (tasks.OutcomeKey), so that a run says "reloaded" or "key kept" per host
 // without -v. A check run shows it for tasks with nothing to change (what
@@ -452,16 +473,7 @@ func (r *textReporter) outcome(hr *HostResult) string {
 // details is what follows "ok: [h]": the debug message, or the whole
 // result with -v (facts another task already showed only from -vvv on).
 func (r *textReporter) details(hr *HostResult) string {
-	res := hr.shownResult()
-	if repeated, _ := hr.Result[tasks.RepeatedFactsKey].(bool); repeated && r.opts.Verbose < 3 {
-		c := make(map[string]any, len(res))
-		for k, v := range res {
-			if k != "ansible_facts" {
-				c[k] = v
-			}
-		}
-		res = c
-	}
+	res := r.unrepeated(hr)
 	if hr.Task.Module == "debug" && !hr.HasItem {
 		shown := map[string]any{}
 		for k, v := range res {

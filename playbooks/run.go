@@ -127,7 +127,27 @@ func (r *runner) runBlock(ctx context.Context, pr *playRun, b *Task, hosts []*ho
 			failed = append(failed, h)
 		}
 	}
-	if len(b.Rescue) > 0 && len(failed) > 0 && ctx.Err() == nil {
+	rctx := ctx
+	if ctx.Err() != nil && len(b.Rescue) > 0 {
+		// Interrupted inside a block that can undo itself: every host
+		// still in it (mid-task or between two) runs the rescue, with a
+		// short grace of its own, so that it ends rolled back rather
+		// than half-changed. A second interrupt ends the process.
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), rescueGrace)
+		defer cancel()
+		failed = failed[:0]
+		for _, h := range hosts {
+			if !h.isUnreach() {
+				if !h.isFailed() {
+					h.setFailed(true)
+					h.stats.Failed++
+				}
+				failed = append(failed, h)
+			}
+		}
+	}
+	if len(b.Rescue) > 0 && len(failed) > 0 && rctx.Err() == nil {
 		rin := in.with(b)
 		rin.rescued = false
 		for _, h := range failed {
@@ -135,7 +155,7 @@ func (r *runner) runBlock(ctx context.Context, pr *playRun, b *Task, hosts []*ho
 			h.stats.Failed--
 			h.stats.Rescued++
 		}
-		r.runList(ctx, pr, b.Rescue, failed, rin)
+		r.runList(rctx, pr, b.Rescue, failed, rin)
 	}
 	if len(b.Always) > 0 && ctx.Err() == nil {
 		var wasFailed []*hostState
@@ -318,6 +338,21 @@ func (r *runner) runMeta(ctx context.Context, pr *playRun, t *Task, hosts []*hos
 
 func skippedResult() map[string]any {
 	return map[string]any{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}
+}
+
+// rescueGrace is how long the rescue of a block may take after an
+// interrupt (the first Ctrl-C; the second one ends the process).
+const rescueGrace = 15 * time.Second
+
+// interrupted marks a failed outcome as cut short by an interrupt, so
+// that a rescue and the output say so ("interrupted"), not the transport
+// error it surfaced as.
+func interrupted(out *tasks.Outcome) *tasks.Outcome {
+	if out.Status == tasks.StatusFailed {
+		out.Result["msg"] = "interrupted"
+		out.Result["interrupted"] = true
+	}
+	return out
 }
 
 func outcomeErr(err error) *tasks.Outcome {
@@ -556,6 +591,9 @@ func (r *runner) runTask(ctx context.Context, pr *playRun, t *Task, h *hostState
 			result = r.finish(h, t, in, &tasks.Outcome{Status: tasks.StatusSkipped, Result: skippedResult()}, start, nil)
 		default:
 			out := r.execute(ctx, pr, t, h, in, scope, delegate)
+			if ctx.Err() != nil {
+				out = interrupted(out)
+			}
 			if out.Status == tasks.StatusOK || out.Status == tasks.StatusChanged {
 				if out.Status == tasks.StatusChanged {
 					r.notify(pr, h, t, scope)

@@ -29,6 +29,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"syscall"
 	"time"
 
@@ -239,7 +240,7 @@ func handshakeError(t Target, addr string, auth *authSetup, err error) error {
 // unwrapHandshake drops x/crypto's "ssh: handshake failed:" prefix when the
 // cause is our own error (host key callback).
 func unwrapHandshake(err error) error {
-	if u := errors.Unwrap(err); u != nil && err.Error() == "ssh: handshake failed: "+u.Error() {
+	if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), "ssh: handshake failed: ") {
 		return u
 	}
 	return err

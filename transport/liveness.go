@@ -65,6 +65,8 @@ type watchedConn struct {
 	// the TCP connect while none has.
 	lastRead atomic.Int64
 	banner   atomic.Bool
+	// broken is set once a Read failed: the connection has ended.
+	broken atomic.Bool
 }
 
 func newWatchedConn(c net.Conn) *watchedConn {
@@ -80,6 +82,9 @@ func (c *watchedConn) Read(p []byte) (int, error) {
 		if !c.banner.Load() && bytes.IndexByte(p[:n], '\n') >= 0 {
 			c.banner.Store(true)
 		}
+	}
+	if err != nil {
+		c.broken.Store(true)
 	}
 	return n, err
 }

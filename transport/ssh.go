@@ -191,20 +191,27 @@ func (h *sshHost) checkLost(err error) error {
 		return nil
 	}
 	var ee *ExitError
-	if errors.As(err, &ee) {
-		return err
+	if errors.As(err, &ee) || h.usable() != nil {
+		return err // the command ran, or we closed the connection
 	}
-	if cause := h.deadCause(); cause != nil && h.usable() == nil {
+	if cause := h.deadCause(); cause != nil {
 		return &UnreachableError{Host: h.target.Name, Err: cause}
 	}
+	if !h.gone() {
+		return err
+	}
+	return &UnreachableError{Host: h.target.Name, Err: fmt.Errorf("connection lost: %w", hostless(h.target.Name, err))}
+}
+
+// gone reports whether the connection has ended. Reading from it failing
+// says so first: x/crypto ends the sessions (so the operation fails)
+// before the client's Wait returns.
+func (h *sshHost) gone() bool {
 	select {
 	case <-h.lost:
-		if h.usable() != nil {
-			return err // closed by us
-		}
-		return &UnreachableError{Host: h.target.Name, Err: fmt.Errorf("connection lost: %w", hostless(h.target.Name, err))}
+		return true
 	default:
-		return err
+		return h.wc.broken.Load()
 	}
 }
 

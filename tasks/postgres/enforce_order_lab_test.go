@@ -113,3 +113,60 @@ func TestLabPendingRestartIsReportedNotAnError(t *testing.T) {
 		}
 	}
 }
+
+// cancelOn cancels a run once its output shows marker.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    strings.Builder
+	marker string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.marker) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestLabInterruptedRunRollsBackEveryHost: an interrupt (Ctrl-C) in the
+// middle of the job — TLS already reloaded, pg_hba.conf not yet — rolls
+// every host back within the block's rescue, says "interrupted", and
+// leaves the configuration as it was.
+func TestLabInterruptedRunRollsBackEveryHost(t *testing.T) {
+	l := labtest.New(t, 2)
+	before := map[string][2][]byte{}
+	for _, h := range l.Hosts {
+		conf, err := os.ReadFile(h.ConfigFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hba, err := os.ReadFile(h.HBAFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[h.Name] = [2][]byte{conf, hba}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	runCtx, interrupt := context.WithCancel(ctx)
+	w := &cancelOn{marker: "TASK [prove TLS with verify-full before enforcing it]", cancel: interrupt}
+	sum := playTo(t, runCtx, l, w)
+	out := w.buf.String()
+	if !sum.Interrupted || !strings.Contains(out, "interrupted: [") || strings.Count(out, "failed (rolled back): interrupted") != len(l.Hosts) {
+		t.Fatalf("want every host interrupted and rolled back:\n%s", out)
+	}
+	for _, h := range l.Hosts {
+		conf, _ := os.ReadFile(h.ConfigFile)
+		hba, _ := os.ReadFile(h.HBAFile)
+		if string(conf) != string(before[h.Name][0]) || string(hba) != string(before[h.Name][1]) {
+			t.Errorf("%s: configuration not restored after the interrupt", h.Name)
+		}
+		if got := labSQL(t, ctx, h, "SHOW ssl"); got != "off" {
+			t.Errorf("%s: ssl = %s after the rollback", h.Name, got)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"errors"
 	"os"
 	"os/exec"
@@ -59,7 +60,22 @@ func playJSON(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra m
 	return sum, &doc
 }
 
+// playTo runs the playbook for real, its text output going to w.
+func playTo(t *testing.T, ctx context.Context, l *lab.Lab, w io.Writer) *playbooks.Summary {
+	t.Helper()
+	return runPlaybook(t, ctx, l, playbooks.Options{Out: w, Forks: 10})
+}
+
 func playFormat(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra map[string]any, format string) (*playbooks.Summary, string) {
+	t.Helper()
+	var out bytes.Buffer
+	sum := runPlaybook(t, ctx, l, playbooks.Options{Forks: 10, Check: check, Diff: true, ExtraVars: extra, Out: &out, Format: format})
+	return sum, out.String()
+}
+
+// runPlaybook runs playbooks/postgres-tls.yml on the lab with opts (the
+// inventory, connector and become filled in).
+func runPlaybook(t *testing.T, ctx context.Context, l *lab.Lab, opts playbooks.Options) *playbooks.Summary {
 	t.Helper()
 	core.Register()
 	postgres.Register()
@@ -74,25 +90,13 @@ func playFormat(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra
 	}
 	pool := transport.NewPool(transport.PoolOptions{Stderr: os.Stderr})
 	defer pool.Close()
-	var out bytes.Buffer
-	sum, err := playbooks.Run(ctx, []*playbooks.Playbook{pb}, playbooks.Options{
-		Inventory: invAdapter{inv},
-		Connector: pool,
-		Local:     transport.Local(),
-		Become: func(vars map[string]any) transport.Become {
-			return transport.BecomeFromVars(vars, transport.Overrides{})
-		},
-		Forks:     10,
-		Check:     check,
-		Diff:      true,
-		ExtraVars: extra,
-		Out:       &out,
-		Format:    format,
-	})
+	opts.Inventory, opts.Connector, opts.Local = invAdapter{inv}, pool, transport.Local()
+	opts.Become = func(vars map[string]any) transport.Become { return transport.BecomeFromVars(vars, transport.Overrides{}) }
+	sum, err := playbooks.Run(ctx, []*playbooks.Playbook{pb}, opts)
 	if err != nil {
-		t.Fatalf("run playbook: %v\n%s", err, out.String())
+		t.Fatalf("run playbook: %v", err)
 	}
-	return sum, out.String()
+	return sum
 }
 
 func TestLabPlaybook(t *testing.T) {
