@@ -6,8 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,7 +91,9 @@ func runPlaybook(t *testing.T, ctx context.Context, l *lab.Lab, opts playbooks.O
 	pool := transport.NewPool(transport.PoolOptions{Stderr: os.Stderr})
 	defer pool.Close()
 	opts.Inventory, opts.Connector, opts.Local = invAdapter{inv}, pool, transport.Local()
-	opts.Become = func(vars map[string]any) transport.Become { return transport.BecomeFromVars(vars, transport.Overrides{}) }
+	opts.Become = func(vars map[string]any) transport.Become {
+		return transport.BecomeFromVars(vars, transport.Overrides{})
+	}
 	sum, err := playbooks.Run(ctx, []*playbooks.Playbook{pb}, opts)
 	if err != nil {
 		t.Fatalf("run playbook: %v", err)
