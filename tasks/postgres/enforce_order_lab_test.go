@@ -156,7 +156,7 @@ func TestLabInterruptedRunRollsBackEveryHost(t *testing.T) {
 	w := &cancelOn{marker: "TASK [prove TLS with verify-full before enforcing it]", cancel: interrupt}
 	sum := playTo(t, runCtx, l, w)
 	out := w.buf.String()
-	if !sum.Interrupted || !strings.Contains(out, "interrupted: [") || strings.Count(out, "failed (rolled back): interrupted") != len(l.Hosts) {
+	if !sum.Interrupted || !strings.Contains(out, "interrupted: [") || strings.Count(out, "interrupted (rolled back; the run was at: prove TLS with verify-full before enforcing it)") != len(l.Hosts) {
 		t.Fatalf("want every host interrupted and rolled back:\n%s", out)
 	}
 	for _, h := range l.Hosts {

@@ -67,7 +67,7 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 			done, rbErr := pg.Rollback(ctx, env.Conn, f.DataDirectory)
 			res := map[string]any{"rolled_back": rbErr == nil, "restored": done}
 			if rbErr != nil {
-				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: failed, and rollback failed: %v (cause: %s)", env.Host, rbErr, reason), Result: res}
+				return res, &tasks.Failed{Msg: fmt.Sprintf("host %s: %s, and rollback failed: %v (cause: %s)", env.Host, leftAt(env.Vars), rbErr, reason), Result: res}
 			}
 			t := targetFor(p, f)
 			if err := reloadRestored(ctx, env, p, f, t, res); err != nil {
@@ -136,6 +136,21 @@ func withServerStarted(msg string, res map[string]any) string {
 		return msg + "; " + s
 	}
 	return msg
+}
+
+// leftAt says how the run ended on the host when its rollback cannot
+// finish: "interrupted (left at step X)" after an interrupt, else
+// "failed".
+func leftAt(vars map[string]any) string {
+	r, _ := vars["ansible_failed_result"].(map[string]any)
+	if r == nil || r["interrupted"] != true {
+		return "failed"
+	}
+	step := "?"
+	if t, ok := vars["ansible_failed_task"].(map[string]any); ok {
+		step = fmt.Sprint(t["name"])
+	}
+	return fmt.Sprintf("interrupted (left at step %q)", step)
 }
 
 // failedMsg is the message of the task that failed (ansible_failed_result
