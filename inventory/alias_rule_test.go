@@ -10,18 +10,8 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/internal/ctxtest"
+	"github.com/sshplay/sshplay/internal/yamlx/yamlxtest"
 )
-
-// laughs is a seven-level "billion laughs" (9^7, 4.8 million nodes once
-// expanded) as mapping lines under indent.
-func laughs(indent string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%sl0: &l0 [%s]\n", indent, strings.TrimSuffix(strings.Repeat("lol,", 9), ","))
-	for i := 1; i < 7; i++ {
-		fmt.Fprintf(&b, "%sl%d: &l%d [%s]\n", indent, i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d,", i-1), 9), ","))
-	}
-	return b.String()
-}
 
 // TestAliasBombRefusedInEveryInventoryInput: an inventory file's vars, its
 // group bodies, group_vars, host_vars and a YAML file without an
@@ -29,7 +19,7 @@ func laughs(indent string) string {
 // file, line and column.
 func TestAliasBombRefusedInEveryInventoryInput(t *testing.T) {
 	plain := "all:\n  hosts:\n    db1:\n"
-	inline := "all:\n  vars:\n" + laughs("    ") + "  hosts:\n    db1:\n"
+	inline := "all:\n  vars:\n" + yamlxtest.Laughs(7, "    ") + "  hosts:\n    db1:\n"
 	for _, c := range []struct{ name, source, bad string }{
 		{"inventory vars", "inv.yml", "inv.yml"},
 		{"group bodies", "groups.yml", "groups.yml"},
@@ -40,7 +30,7 @@ func TestAliasBombRefusedInEveryInventoryInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			files := map[string]string{"inv.yml": inline, "groups.yml": groupBomb(), "plain.yml": plain, "hosts": inline}
 			if strings.Contains(c.bad, "_vars/") {
-				files[c.bad] = laughs("")
+				files[c.bad] = yamlxtest.Laughs(7, "")
 			}
 			dir := writeFiles(t, files)
 			_, err := Load([]string{filepath.Join(dir, c.source)})

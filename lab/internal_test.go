@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sshplay/sshplay/internal/testenv"
 )
 
 func TestSetConf(t *testing.T) {
@@ -118,10 +120,7 @@ func TestStaleClaimTaken(t *testing.T) {
 func upForTest(t *testing.T, n int) *Lab {
 	t.Helper()
 	if err := Check(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set, so lab hosts are required: %v", err)
-		}
-		t.Skipf("skipping, no lab hosts on this machine: %v", err)
+		testenv.SkipOrFail(t, "no lab hosts on this machine: %v", err)
 	}
 	dir, err := os.MkdirTemp("/tmp", "sshplay-lab-test-")
 	if err != nil {

@@ -11,20 +11,9 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/internal/ctxtest"
+	"github.com/sshplay/sshplay/internal/yamlx/yamlxtest"
 	"github.com/sshplay/sshplay/tasks"
 )
-
-// laughs is a seven-level "billion laughs" (9^7, 4.8 million nodes once
-// expanded) as block-style mapping lines under indent. Aliases add 672,588
-// nodes up to level 5; the first alias to l5 crosses yamlx's limit.
-func laughs(indent string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%sl0: &l0 [%s]\n", indent, strings.TrimSuffix(strings.Repeat("lol,", 9), ","))
-	for i := 1; i < 7; i++ {
-		fmt.Fprintf(&b, "%sl%d: &l%d [%s]\n", indent, i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d,", i-1), 9), ","))
-	}
-	return b.String()
-}
 
 // aliasPos is the file:line:col at which text is refused: its first *l5.
 func aliasPos(file, text string) string {
@@ -45,14 +34,14 @@ func writeFile(t *testing.T, path, text string) {
 func TestAliasBombRefusedInEveryPlaybookInput(t *testing.T) {
 	registerAll()
 	dir := t.TempDir()
-	bomb := laughs("")
+	bomb := yamlxtest.Laughs(7, "")
 	writeFile(t, filepath.Join(dir, "bomb.yml"), bomb)
 	site := "- hosts: all\n  vars_files: [bomb.yml]\n  tasks:\n    - tmsg: {msg: x}\n"
 	writeFile(t, filepath.Join(dir, "site.yml"), site)
 	flow := "{" + strings.ReplaceAll(strings.TrimSuffix(bomb, "\n"), "\n", ", ") + "}"
-	playVars := "- hosts: all\n  vars:\n" + laughs("    ") + "  tasks:\n    - tmsg: {msg: x}\n"
-	taskArgs := "- hosts: all\n  tasks:\n    - tmsg:\n        msg: x\n" + laughs("        ")
-	taskVars := "- hosts: all\n  tasks:\n    - tmsg: {msg: x}\n      vars:\n" + laughs("        ")
+	playVars := "- hosts: all\n  vars:\n" + yamlxtest.Laughs(7, "    ") + "  tasks:\n    - tmsg: {msg: x}\n"
+	taskArgs := "- hosts: all\n  tasks:\n    - tmsg:\n        msg: x\n" + yamlxtest.Laughs(7, "        ")
+	taskVars := "- hosts: all\n  tasks:\n    - tmsg: {msg: x}\n      vars:\n" + yamlxtest.Laughs(7, "        ")
 	for _, c := range []struct {
 		name, file, text string
 		read             func() error

@@ -99,22 +99,7 @@ func dialThrough(t *testing.T, l *lab.Lab, h lab.Host, p *cutProxy) *SSHConn {
 	if err := os.WriteFile(kh, []byte("[127.0.0.1]:"+strconv.Itoa(p.port())+" "+h.HostKeyPub+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	vars := map[string]any{
-		"ansible_host": "127.0.0.1", "ansible_port": p.port(), "ansible_user": "sshplay",
-		"ansible_ssh_private_key_file": l.KeyFile(),
-		"ansible_ssh_common_args":      "-o UserKnownHostsFile=" + kh + " -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
-	}
-	tg, warns, err := TargetFromVars(h.Name, vars, Overrides{SSHConfigFile: "none"})
-	if err != nil || len(warns) > 0 {
-		t.Fatalf("target: %v %q", err, warns)
-	}
-	tg.AgentSocket = "/nonexistent"
-	c, err := Dial(context.Background(), tg)
-	if err != nil {
-		t.Fatalf("dial %s through the proxy: %v", h.Name, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return dialLabAt(t, l, h, "127.0.0.1", p.port(), kh)
 }
 
 // labDir makes a fresh directory on the lab host (this machine), owned by

@@ -23,12 +23,17 @@ import (
 
 func dialLabHost(t *testing.T, l *lab.Lab, h lab.Host) *SSHConn {
 	t.Helper()
+	return dialLabAt(t, l, h, h.Addr, h.SSHPort, l.KnownHostsFile())
+}
+
+// dialLabAt dials lab host h at addr:port (the host itself, or a proxy in
+// front of it), checking its host key against knownHosts.
+func dialLabAt(t *testing.T, l *lab.Lab, h lab.Host, addr string, port int, knownHosts string) *SSHConn {
+	t.Helper()
 	vars := map[string]any{
-		"ansible_host":                 h.Addr,
-		"ansible_port":                 h.SSHPort,
-		"ansible_user":                 "sshplay",
+		"ansible_host": addr, "ansible_port": port, "ansible_user": "sshplay",
 		"ansible_ssh_private_key_file": l.KeyFile(),
-		"ansible_ssh_common_args":      "-o UserKnownHostsFile=" + l.KnownHostsFile() + " -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
+		"ansible_ssh_common_args":      "-o UserKnownHostsFile=" + knownHosts + " -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
 	}
 	tg, warns, err := TargetFromVars(h.Name, vars, Overrides{SSHConfigFile: "none"})
 	if err != nil || len(warns) > 0 {
@@ -37,7 +42,7 @@ func dialLabHost(t *testing.T, l *lab.Lab, h lab.Host) *SSHConn {
 	tg.AgentSocket = "/nonexistent"
 	c, err := Dial(context.Background(), tg)
 	if err != nil {
-		t.Fatalf("dial %s: %v", h.Name, err)
+		t.Fatalf("dial %s at %s:%d: %v", h.Name, addr, port, err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c

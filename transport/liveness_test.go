@@ -213,13 +213,7 @@ func TestCancelOnFrozenHostDoesNotWait(t *testing.T) {
 			t.Fatalf("%s still waiting on the frozen host after cancel", what)
 		}
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- c.Close() }()
-	select {
-	case <-closed:
-	case <-time.After(deadlockGuard):
-		t.Fatal("Close waits on the frozen host")
-	}
+	requireCloseReturns(t, c)
 }
 
 // TestCloseDoesNotWaitOnFrozenHost: closing a connection whose host froze
@@ -236,13 +230,7 @@ func TestCloseDoesNotWaitOnFrozenHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.setFrozen(true)
-	closed := make(chan error, 1)
-	go func() { closed <- c.Close() }()
-	select {
-	case <-closed:
-	case <-time.After(deadlockGuard):
-		t.Fatal("Close waits on the frozen host")
-	}
+	requireCloseReturns(t, c)
 }
 
 // TestSlowHandshakeWithProgressSucceeds: a server that sends every part
@@ -363,5 +351,18 @@ func TestRetryPauseGrows(t *testing.T) {
 			t.Errorf("pause %d = %s after %s", n, p, prev)
 		}
 		prev = p
+	}
+}
+
+// requireCloseReturns fails the test when closing c waits on its frozen
+// host past deadlockGuard.
+func requireCloseReturns(t *testing.T, c *SSHConn) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(deadlockGuard):
+		t.Fatal("Close waits on the frozen host")
 	}
 }

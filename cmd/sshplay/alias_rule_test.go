@@ -1,23 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// laughs is a seven-level "billion laughs" (9^7 nodes once expanded) as
-// mapping lines under indent; yamlx refuses it at its first alias *l5.
-func laughs(indent string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%sl0: &l0 [%s]\n", indent, strings.TrimSuffix(strings.Repeat("lol,", 9), ","))
-	for i := 1; i < 7; i++ {
-		fmt.Fprintf(&b, "%sl%d: &l%d [%s]\n", indent, i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d,", i-1), 9), ","))
-	}
-	return b.String()
-}
+	"github.com/sshplay/sshplay/internal/yamlx/yamlxtest"
+)
 
 // TestAliasBombExitsFiveAndRunsNothing: a billion laughs in a playbook, a
 // vars file, an inventory or sshplay.yaml is bad input: exit 5, one line
@@ -31,11 +21,11 @@ func TestAliasBombExitsFiveAndRunsNothing(t *testing.T) {
 	tasks := "  tasks:\n    - file:\n        path: " + marker + "\n        state: touch\n      delegate_to: localhost\n"
 	files := map[string]string{
 		"inv.ini":      "[db]\nctl ansible_connection=local\n",
-		"bomb-inv.yml": "all:\n  vars:\n" + laughs("    ") + "  hosts:\n    ctl: {ansible_connection: local}\n",
-		"bomb.yml":     "- hosts: all\n  vars:\n" + laughs("    ") + tasks,
-		"vars.yml":     laughs(""),
+		"bomb-inv.yml": "all:\n  vars:\n" + yamlxtest.Laughs(7, "    ") + "  hosts:\n    ctl: {ansible_connection: local}\n",
+		"bomb.yml":     "- hosts: all\n  vars:\n" + yamlxtest.Laughs(7, "    ") + tasks,
+		"vars.yml":     yamlxtest.Laughs(7, ""),
 		"site.yml":     "- hosts: all\n" + tasks,
-		"config.yml":   "forks: 3\n" + laughs(""),
+		"config.yml":   "forks: 3\n" + yamlxtest.Laughs(7, ""),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {

@@ -8,20 +8,8 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/internal/ctxtest"
+	"github.com/sshplay/sshplay/internal/yamlx/yamlxtest"
 )
-
-// laughs is a "billion laughs": level 0 is a list of nine scalars, each
-// further level a list of nine aliases to the one before, so n levels
-// stand for 9^n nodes in a few hundred bytes.
-func laughs(levels int, indent string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%sl0: &l0 [%s]\n", indent, strings.TrimSuffix(strings.Repeat("lol,", 9), ","))
-	for i := 1; i < levels; i++ {
-		alias := fmt.Sprintf("*l%d", i-1)
-		fmt.Fprintf(&b, "%sl%d: &l%d [%s]\n", indent, i, i, strings.TrimSuffix(strings.Repeat(alias+",", 9), ","))
-	}
-	return b.String()
-}
 
 // firstAt returns the 1-based line and column of the first occurrence of
 // s in text.
@@ -36,7 +24,7 @@ func firstAt(t *testing.T, text, s string) (line, col int) {
 }
 
 func TestBillionLaughsRefusedAtTheAliasThatCrossesTheLimit(t *testing.T) {
-	text := laughs(9, "")
+	text := yamlxtest.Laughs(9, "")
 	_, err := Parse(context.Background(), "bomb.yml", []byte(text))
 	var e *Error
 	if !errors.As(err, &e) {
