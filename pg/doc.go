@@ -8,6 +8,6 @@
 // pg never reads a private key into the control machine, never prints a
 // password, never passes SQL on a shell command line, and never opens a
 // connection to a host except through transport.Conn (SSH) or pgx (the
-// proof). Editing postgresql.conf and pg_hba.conf text lives in pg/conf and
-// pg/hba; this package only decides and queries.
+// proof). Editing postgresql.conf and pg_hba.conf text lives in pg/pgconf and
+// pg/pghba; this package only decides and queries.
 package pg

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	pghba "github.com/sshplay/sshplay/pg/hba"
+	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/transport"
 )

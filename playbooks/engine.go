@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"io"
 	"io/fs"
 	"math"
@@ -17,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sshplay/sshplay/internal/suggest"
+	"github.com/sshplay/sshplay/tasks/overlay"
 
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
@@ -140,7 +142,7 @@ type hostState struct {
 	connErr error
 	// connReady is closed once the connection attempt is over (see connect).
 	connReady chan struct{}
-	overlay   *transport.Overlay
+	overlay   *overlay.Overlay
 	mu        sync.Mutex
 	facts     map[string]any // set_fact, include_vars, register
 	failed    bool           // failed in the current play (stops the host)
@@ -273,7 +275,7 @@ func (r *runner) host(name string) *hostState {
 	if !ok {
 		h = &hostState{name: name, facts: map[string]any{}, stats: &Stats{}, notified: map[*Task]bool{}}
 		if r.opts.Check {
-			h.overlay = transport.NewOverlay()
+			h.overlay = overlay.NewOverlay()
 		}
 		r.hosts[name] = h
 		r.order = append(r.order, name)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -157,7 +158,7 @@ func registerTestModules() {
 			content := fmt.Sprint(args["content"])
 			var reads []tasks.Precondition
 			old, exists, err := tasks.ReadFileFor(ctx, env.Conn, path, &reads)
-			if err != nil && !errors.Is(err, transport.ErrPending) {
+			if err != nil && !errors.Is(err, overlay.ErrPending) {
 				return nil, err
 			}
 			if exists && string(old) == content {
@@ -169,7 +170,7 @@ func registerTestModules() {
 			}
 			return &tasks.Change{Action: act, Reads: reads, Summary: "write " + path,
 				Diffs:  []tasks.Diff{tasks.FileDiff(path, string(old), content)},
-				Writes: []transport.PlannedFile{{Path: path, Content: []byte(content)}},
+				Writes: []overlay.PlannedFile{{Path: path, Content: []byte(content)}},
 				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 					return map[string]any{"path": path}, env.Conn.WriteFile(ctx, path, []byte(content), transport.WriteOptions{})
 				}}, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -996,12 +997,12 @@ func (r *runner) become(vars map[string]any, play *Play, in inherit, t *Task) tr
 }
 
 var (
-	localOv     *transport.Overlay
+	localOv     *overlay.Overlay
 	localOvOnce sync.Once
 )
 
-func (r *runner) localOverlay() *transport.Overlay {
-	localOvOnce.Do(func() { localOv = transport.NewOverlay() })
+func (r *runner) localOverlay() *overlay.Overlay {
+	localOvOnce.Do(func() { localOv = overlay.NewOverlay() })
 	return localOv
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -40,7 +41,7 @@ type ExecOptions struct {
 	// Check stops after Plan (the planned writes go into Overlay).
 	Check bool
 	// Overlay holds this host's planned files in a check run; may be nil.
-	Overlay *transport.Overlay
+	Overlay *overlay.Overlay
 	// ForceApply runs Apply even in check mode (task has check_mode: false).
 	ForceApply bool
 }
@@ -64,7 +65,7 @@ type Outcome struct {
 func Execute(ctx context.Context, mod Module, env *Env, args map[string]any, opts ExecOptions) *Outcome {
 	writable := env.Conn
 	planEnv := *env
-	planEnv.Conn = transport.ReadOnly(writable, opts.Overlay)
+	planEnv.Conn = overlay.View(writable, opts.Overlay)
 
 	ch, err := mod.Plan(ctx, &planEnv, args)
 	if err != nil {

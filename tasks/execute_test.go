@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/tasks/tasktest"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -17,7 +18,7 @@ func writeModule(path, content string) tasks.Module {
 	return tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, _ map[string]any) (*tasks.Change, error) {
 		var reads []tasks.Precondition
 		old, exists, err := tasks.ReadFileFor(ctx, env.Conn, path, &reads)
-		if err != nil && !errors.Is(err, transport.ErrPending) {
+		if err != nil && !errors.Is(err, overlay.ErrPending) {
 			return nil, err
 		}
 		if exists && string(old) == content {
@@ -31,7 +32,7 @@ func writeModule(path, content string) tasks.Module {
 			Action: act,
 			Diffs:  []tasks.Diff{tasks.FileDiff(path, string(old), content)},
 			Reads:  reads,
-			Writes: []transport.PlannedFile{{Path: path, Content: []byte(content)}},
+			Writes: []overlay.PlannedFile{{Path: path, Content: []byte(content)}},
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 				return nil, env.Conn.WriteFile(ctx, path, []byte(content), transport.WriteOptions{})
 			},
@@ -51,7 +52,7 @@ func TestExecuteCheckThenApply(t *testing.T) {
 	env := &tasks.Env{Host: "db1", Conn: c}
 	mod := writeModule("/etc/app.conf", "a=2\n")
 
-	ov := transport.NewOverlay()
+	ov := overlay.NewOverlay()
 	out := tasks.Execute(ctx, mod, env, nil, tasks.ExecOptions{Check: true, Overlay: ov})
 	if out.Status != tasks.StatusChanged || out.Err != nil {
 		t.Fatalf("check: status %v err %v, want changed", out.Status, out.Err)
@@ -161,7 +162,7 @@ func TestCheckRunDecided(t *testing.T) {
 				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) { return nil, nil }}, nil
 		})
 	}
-	ov := transport.NewOverlay()
+	ov := overlay.NewOverlay()
 	out := tasks.Execute(context.Background(), runMod(true), env, nil, tasks.ExecOptions{Check: true, Overlay: ov})
 	if out.Status != tasks.StatusChanged || !out.WouldRun || out.Result["changed"] != true {
 		t.Fatalf("decided: %v %v %v", out.Status, out.WouldRun, out.Result)

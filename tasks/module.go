@@ -18,6 +18,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -106,7 +107,7 @@ type Change struct {
 	Reads []Precondition
 	// Writes are the files the change leaves behind; in check mode the engine
 	// adds them to the host's overlay so later tasks plan against them.
-	Writes []transport.PlannedFile
+	Writes []overlay.PlannedFile
 	// Result holds values known at plan time, registered when the change is
 	// not applied (no change, or check mode): e.g. stat results, facts.
 	Result map[string]any

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -21,7 +22,7 @@ func ReadFileFor(ctx context.Context, c transport.Conn, path string, reads *[]Pr
 	case errors.Is(err, fs.ErrNotExist):
 		*reads = append(*reads, Precondition{Path: path})
 		return nil, false, nil
-	case errors.Is(err, transport.ErrPending):
+	case errors.Is(err, overlay.ErrPending):
 		// Planned by an earlier task in this check run: nothing to re-check.
 		return nil, true, err
 	case err != nil:

@@ -1,339 +1,49 @@
 package transport
 
-// The read-only view is what every module plans through: reads go to the
-// host (or to changes already planned on it), writes fail. Planned changes
-// are kept in an Overlay so that a later task on the same host plans against
-// the state an earlier task would leave, which is what makes --check truthful
-// for dependent steps (a task that reads a file an earlier task would write).
+// The read-only view is what every module plans through: reads and probes
+// go to the host, writes fail with ErrReadOnly, so a module that writes
+// while planning fails in tests instead of silently changing a server. The
+// engine's planning overlay (tasks/overlay) sits on top of it.
 
 import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strings"
-	"sync"
-	"time"
 )
 
-// PlannedKind is what a planned path would be.
-type PlannedKind int
+// ReadOnly returns a view of c whose writes fail with ErrReadOnly. Run is
+// allowed: modules only run read-only probes while planning, and the
+// command module never runs its command during Plan.
+func ReadOnly(c Conn) Conn { return readOnly{c: c} }
 
-const (
-	// PlannedRegular is a regular file (the zero value).
-	PlannedRegular PlannedKind = iota
-	// PlannedDir is a directory. Paths under a planned new directory that
-	// are not planned themselves read as missing, without asking the host.
-	PlannedDir
-	// PlannedLink is a symbolic link to LinkTarget.
-	PlannedLink
-)
+type readOnly struct{ c Conn }
 
-// PlannedFile is a file a planned change would leave on the host.
-type PlannedFile struct {
-	Path string
-	// Kind says whether the path would be a file, a directory or a link.
-	Kind PlannedKind
-	// LinkTarget is the target of a planned link.
-	LinkTarget string
-	// Content is the planned content; meaningless when Pending.
-	Content []byte
-	// Pending means the file would be written, but its content can only be
-	// known after apply (a key generated on the host, a signed certificate).
-	Pending bool
-	// Removed means the change would delete the path; for a directory
-	// (removed recursively) everything under it reads as missing too,
-	// unless planned again later.
-	Removed bool
-	Mode    fs.FileMode
-	Owner   string
-	Group   string
-}
+var _ Conn = readOnly{}
 
-// ErrPending is returned by ReadFile on an overlay file whose content is only
-// known after apply. Planners that can describe their change without the
-// content (a signer that would sign a CSR still to be generated) check for it
-// with errors.Is.
-var ErrPending = fmt.Errorf("content known only after apply")
+func (r readOnly) Host() string { return r.c.Host() }
 
-// Overlay holds the files planned on one host during a check run, and a
-// small key/value store of other planned state (a service that would be
-// started: key "service:NAME", value "started"). It is safe for concurrent
-// use.
-type Overlay struct {
-	mu    sync.Mutex
-	seq   int
-	files map[string]plannedAt
-	state map[string]string
-}
-
-type plannedAt struct {
-	PlannedFile
-	seq int // order of Add, so a later plan under a removed dir wins
-}
-
-// NewOverlay returns an empty overlay.
-func NewOverlay() *Overlay {
-	return &Overlay{files: map[string]plannedAt{}, state: map[string]string{}}
-}
-
-// Add records planned files; a later Add of the same path wins.
-func (o *Overlay) Add(files ...PlannedFile) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, f := range files {
-		switch {
-		case f.Mode&fs.ModeDir != 0:
-			f.Kind = PlannedDir
-		case f.Mode&fs.ModeSymlink != 0:
-			f.Kind = PlannedLink
-		}
-		o.seq++
-		o.files[path.Clean(f.Path)] = plannedAt{PlannedFile: f, seq: o.seq}
-	}
-}
-
-// SetState records a planned state under key (a later set wins).
-func (o *Overlay) SetState(key, value string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.state[key] = value
-}
-
-// State returns the planned state under key, if an earlier plan set one.
-// A nil overlay has none.
-func (o *Overlay) State(key string) (string, bool) {
-	if o == nil {
-		return "", false
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	v, ok := o.state[key]
-	return v, ok
-}
-
-// Len is the number of planned paths and states; 0 means nothing planned.
-func (o *Overlay) Len() int {
-	if o == nil {
-		return 0
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.files) + len(o.state)
-}
-
-// get returns what the overlay says about p. An ancestor directory that
-// would be removed (later than any plan of p itself) hides p; an ancestor
-// directory that would be created makes an unplanned p read as missing,
-// as a new directory is empty.
-func (o *Overlay) get(p string) (PlannedFile, bool) {
-	if o == nil {
-		return PlannedFile{}, false
-	}
-	p = path.Clean(p)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	f, ok := o.files[p]
-	for d := path.Dir(p); ; d = path.Dir(d) {
-		a, aok := o.files[d]
-		if aok && (!ok || a.seq > f.seq) {
-			switch {
-			case a.Removed:
-				return PlannedFile{Path: p, Removed: true}, true
-			case a.Kind == PlannedDir && !ok:
-				return PlannedFile{Path: p, Removed: true}, true
-			}
-		}
-		if d == "/" || d == "." {
-			break
-		}
-	}
-	return f.PlannedFile, ok
-}
-
-// ReadOnly returns a view of c whose writes fail with ErrReadOnly and whose
-// reads see ov (may be nil) on top of the host's real files. Run is allowed:
-// modules only run read-only probes while planning, and the command module
-// never runs its command during Plan.
-func ReadOnly(c Conn, ov *Overlay) Conn { return &readOnly{c: c, ov: ov} }
-
-type readOnly struct {
-	c  Conn
-	ov *Overlay
-
-	mu          sync.Mutex
-	user, group string // effective user and group, asked once (see whoami)
-}
-
-// whoami returns the effective user and primary group of the view, the
-// owner of a planned file that names none (one read-only probe, cached).
-func (r *readOnly) whoami(ctx context.Context) (string, string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.user == "" {
-		u, uerr := r.c.Run(ctx, "id -un", RunOptions{})
-		g, gerr := r.c.Run(ctx, "id -gn", RunOptions{})
-		if uerr == nil && gerr == nil {
-			r.user, r.group = strings.TrimSpace(string(u.Stdout)), strings.TrimSpace(string(g.Stdout))
-		}
-	}
-	return r.user, r.group
-}
-
-var _ Conn = (*readOnly)(nil)
-
-func (r *readOnly) Host() string { return r.c.Host() }
-
-func (r *readOnly) Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error) {
+func (r readOnly) Run(ctx context.Context, cmd string, opts RunOptions) (*Result, error) {
 	return r.c.Run(ctx, cmd, opts)
 }
 
-func (r *readOnly) ReadFile(ctx context.Context, p string) ([]byte, error) {
-	for range 40 {
-		f, ok := r.ov.get(p)
-		if !ok || f.Kind != PlannedLink || f.Removed {
-			break
-		}
-		t := f.LinkTarget
-		if !path.IsAbs(t) {
-			t = path.Join(path.Dir(p), t)
-		}
-		p = t
-	}
-	if f, ok := r.ov.get(p); ok {
-		if f.Kind == PlannedDir && !f.Removed {
-			return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("is a directory")}
-		}
-		switch {
-		case f.Removed:
-			return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
-		case f.Pending:
-			return nil, &fs.PathError{Op: "read", Path: p, Err: ErrPending}
-		}
-		return append([]byte(nil), f.Content...), nil
-	}
+func (r readOnly) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	return r.c.ReadFile(ctx, p)
 }
 
-func (r *readOnly) Stat(ctx context.Context, p string) (*FileInfo, error) {
-	if f, ok := r.ov.get(p); ok {
-		if f.Removed {
-			return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist}
-		}
-		mode := f.Mode.Perm()
-		switch f.Kind {
-		case PlannedDir:
-			if mode == 0 {
-				mode = 0o755
-			}
-			mode |= fs.ModeDir
-		case PlannedLink:
-			mode = fs.ModeSymlink | 0o777
-		default:
-			if mode == 0 {
-				mode = 0o644
-			}
-		}
-		fi := &FileInfo{Path: p, Size: int64(len(f.Content)), Mode: mode, Owner: f.Owner, Group: f.Group,
-			UID: -1, GID: -1, ModTime: time.Now(), LinkTarget: f.LinkTarget}
-		if fi.Owner == "" || fi.Group == "" {
-			u, g := r.whoami(ctx)
-			if fi.Owner == "" {
-				fi.Owner = u
-			}
-			if fi.Group == "" {
-				fi.Group = g
-			}
-		}
-		return fi, nil
-	}
-	return r.c.Stat(ctx, p)
-}
+func (r readOnly) Stat(ctx context.Context, p string) (*FileInfo, error) { return r.c.Stat(ctx, p) }
 
-func (r *readOnly) WriteFile(ctx context.Context, p string, data []byte, opts WriteOptions) error {
+func (r readOnly) WriteFile(ctx context.Context, p string, data []byte, opts WriteOptions) error {
 	return fmt.Errorf("host %s: write %s: %w", r.c.Host(), p, ErrReadOnly)
 }
 
-func (r *readOnly) Remove(ctx context.Context, p string) error {
+func (r readOnly) Remove(ctx context.Context, p string) error {
 	return fmt.Errorf("host %s: remove %s: %w", r.c.Host(), p, ErrReadOnly)
 }
 
-func (r *readOnly) Become(b Become) Conn { return &readOnly{c: r.c.Become(b), ov: r.ov} }
+func (r readOnly) Become(b Become) Conn { return readOnly{c: r.c.Become(b)} }
 
-func (r *readOnly) Close() error { return nil }
+// Close does nothing: the view does not own c.
+func (r readOnly) Close() error { return nil }
 
 // Checksum is the hex SHA-256 of data; plans record it for drift checks.
 func Checksum(data []byte) string { return fmt.Sprintf("%x", sha256.Sum256(data)) }
-
-// PlannedState returns the state an earlier plan of this check run recorded
-// under key (see Overlay.SetState) when c is a ReadOnly view; a writable
-// Conn, or a view without an overlay, has none.
-func PlannedState(c Conn, key string) (string, bool) {
-	if r, ok := c.(*readOnly); ok {
-		return r.ov.State(key)
-	}
-	return "", false
-}
-
-// PendingPath reports whether what c reads at p depends on a change that
-// an earlier task planned on this host but that is not applied yet: p
-// itself, a directory above it or an entry below it is planned (written,
-// created, linked or removed). A module asks it about the thing it looks
-// at, for what a read alone cannot tell: the entries of a directory that
-// only a planned change creates, or a file a waiter would wait for. The
-// answer is about the host's state, not about the kind of run: a Conn that
-// is not a planning view, or a view whose overlay plans nothing at p (every
-// real run, where each change was applied before the next task planned),
-// has nothing pending.
-func PendingPath(c Conn, p string) bool {
-	if r, ok := c.(*readOnly); ok {
-		return r.ov.pendingPath(p)
-	}
-	return false
-}
-
-// PendingStates returns the keys of the planned non-file states (see
-// Overlay.SetState: services an earlier task would start or stop) that are
-// not applied yet, sorted. They are what opens or closes ports on the host.
-// Like PendingPath, it is empty on a Conn that is not a planning view and
-// in every real run.
-func PendingStates(c Conn) []string {
-	r, ok := c.(*readOnly)
-	if !ok || r.ov == nil {
-		return nil
-	}
-	r.ov.mu.Lock()
-	defer r.ov.mu.Unlock()
-	keys := make([]string, 0, len(r.ov.state))
-	for k := range r.ov.state {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// pendingPath reports whether a planned path is p, above p or below p.
-func (o *Overlay) pendingPath(p string) bool {
-	if o == nil {
-		return false
-	}
-	p = path.Clean(p)
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for q := range o.files {
-		if q == p || within(p, q) || within(q, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// within reports whether p lies below the directory dir (both clean).
-func within(p, dir string) bool {
-	if dir == "/" {
-		return p != "/" && strings.HasPrefix(p, "/")
-	}
-	return strings.HasPrefix(p, dir+"/")
-}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/tasks/tasktest"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -33,7 +34,7 @@ func runSteps(t *testing.T, setup func(h *tasktest.Conn), check bool, steps []st
 	env := testEnv(h, l)
 	opts := tasks.ExecOptions{Check: check}
 	if check {
-		opts.Overlay = transport.NewOverlay()
+		opts.Overlay = overlay.NewOverlay()
 	}
 	var outs []*tasks.Outcome
 	for _, s := range steps {
@@ -162,7 +163,7 @@ func TestCheckServiceState(t *testing.T) {
 	h, l := newHosts()
 	serviceFake(h, map[string]bool{}, "postgresql")
 	env := testEnv(h, l)
-	opts := tasks.ExecOptions{Check: true, Overlay: transport.NewOverlay()}
+	opts := tasks.ExecOptions{Check: true, Overlay: overlay.NewOverlay()}
 	if o := tasks.Execute(context.Background(), modByName(t, "service"), env, start.args, opts); o.Status != tasks.StatusChanged {
 		t.Fatalf("start: %v %v", o.Status, o.Err)
 	}
@@ -172,7 +173,7 @@ func TestCheckServiceState(t *testing.T) {
 		t.Fatalf("wait_for in check: %v %v %q", o.Status, o.Err, summary(o))
 	}
 	// Without planned changes it really probes (and here times out).
-	o = tasks.Execute(context.Background(), waitFor{clock: noSleep}, env, map[string]any{"port": 5432}, tasks.ExecOptions{Check: true, Overlay: transport.NewOverlay()})
+	o = tasks.Execute(context.Background(), waitFor{clock: noSleep}, env, map[string]any{"port": 5432}, tasks.ExecOptions{Check: true, Overlay: overlay.NewOverlay()})
 	if o.Status != tasks.StatusFailed {
 		t.Fatalf("wait_for without planned change: %v", o.Status)
 	}
@@ -334,7 +335,7 @@ func TestCheckWaitForPending(t *testing.T) {
 	h, l := newHosts()
 	h.AddDir("/run/app", 0o755)
 	env := testEnv(h, l)
-	opts := tasks.ExecOptions{Check: true, Overlay: transport.NewOverlay()}
+	opts := tasks.ExecOptions{Check: true, Overlay: overlay.NewOverlay()}
 	cmd := map[string]any{"_raw_params": "start-app", "creates": "/run/app/app.pid"}
 	if o := tasks.Execute(context.Background(), modByName(t, "command"), env, cmd, opts); o.Status != tasks.StatusChanged {
 		t.Fatalf("command: %v %v", o.Status, o.Err)

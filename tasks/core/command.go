@@ -17,6 +17,7 @@ import (
 	"al.essio.dev/pkg/shellescape"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -303,12 +304,12 @@ func planRun(ctx context.Context, env *tasks.Env, s commandSpec) (*tasks.Change,
 	// A command that declares what it creates or removes tells later plans
 	// of a check run what it would leave: the created path with content
 	// known only after apply, the removed path gone.
-	var writes []transport.PlannedFile
+	var writes []overlay.PlannedFile
 	if p := rel(s.creates); s.creates != "" && !strings.ContainsAny(p, "*?[") && !strings.HasPrefix(p, "~") {
-		writes = append(writes, transport.PlannedFile{Path: p, Pending: true})
+		writes = append(writes, overlay.PlannedFile{Path: p, Pending: true})
 	}
 	if p := rel(s.removes); s.removes != "" && !strings.ContainsAny(p, "*?[") && !strings.HasPrefix(p, "~") {
-		writes = append(writes, transport.PlannedFile{Path: p, Removed: true})
+		writes = append(writes, overlay.PlannedFile{Path: p, Removed: true})
 	}
 	return &tasks.Change{
 		Action:  tasks.Run,

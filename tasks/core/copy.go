@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -110,7 +111,7 @@ func planPut(ctx context.Context, env *tasks.Env, o putOpts) (*tasks.Change, err
 	if fi != nil && !replaceLink {
 		var rerr error
 		before, exists, rerr = tasks.ReadFileFor(ctx, c, real, &reads)
-		if errors.Is(rerr, transport.ErrPending) {
+		if errors.Is(rerr, overlay.ErrPending) {
 			// An earlier planned change writes this file with content
 			// unknown until apply: plan as if it were empty.
 			before, exists = nil, true
@@ -245,7 +246,7 @@ func planCopy(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 			if wantSum != "" {
 				return nil, &tasks.Failed{Msg: "checksum can not be used with a directory src"}
 			}
-			if transport.PendingPath(env.Conn, src) {
+			if overlay.PendingPath(env.Conn, src) {
 				// An earlier planned change touches the source tree: its
 				// entries are known only once that change is applied.
 				return pendingChange(dest, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
@@ -256,7 +257,7 @@ func planCopy(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 			return planCopyDir(ctx, env, o, tree, src, src, dirMode)
 		}
 		data, _, err := tasks.ReadFileFor(ctx, env.Conn, src, &o.reads)
-		if errors.Is(err, transport.ErrPending) {
+		if errors.Is(err, overlay.ErrPending) {
 			return pendingChange(dest, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 				return planCopy(ctx, env, raw)
 			}), nil
@@ -599,7 +600,7 @@ func planCopyDir(ctx context.Context, env *tasks.Env, o putOpts, tree srcTree, s
 	// Directories: the missing parents of destRoot, destRoot, then the tree.
 	var reads []tasks.Precondition
 	var newDirs []string
-	ov := transport.NewOverlay()
+	ov := overlay.NewOverlay()
 	realRoot, rfi, err := followLinks(ctx, c, destRoot)
 	if err != nil {
 		return nil, err
@@ -645,16 +646,16 @@ func planCopyDir(ctx context.Context, env *tasks.Env, o putOpts, tree srcTree, s
 	if dirMode != nil {
 		dirPerm = fsMode(dirMode.apply(0o755, true))
 	}
-	var writes []transport.PlannedFile
+	var writes []overlay.PlannedFile
 	for _, d := range newDirs {
-		writes = append(writes, transport.PlannedFile{Path: d, Kind: transport.PlannedDir, Mode: dirPerm,
+		writes = append(writes, overlay.PlannedFile{Path: d, Kind: overlay.PlannedDir, Mode: dirPerm,
 			Owner: o.attrs.owner, Group: o.attrs.group})
 	}
 	ov.Add(writes...)
 
 	// Files: one single-file plan each, against the new directories.
 	fileEnv := *env
-	fileEnv.Conn = transport.ReadOnly(c, ov)
+	fileEnv.Conn = overlay.View(c, ov)
 	var children []*tasks.Change
 	var allFiles, changedFiles []string
 	var diffs []tasks.Diff
@@ -666,7 +667,7 @@ func planCopyDir(ctx context.Context, env *tasks.Env, o putOpts, tree srcTree, s
 		fo.ownersChecked = true
 		fo.reads = nil
 		data, err := tree.read(ctx, f.src, &fo.reads)
-		if errors.Is(err, transport.ErrPending) {
+		if errors.Is(err, overlay.ErrPending) {
 			return pendingChange(destRoot, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 				return planCopyDir(ctx, env, o, tree, srcArg, root, dirMode)
 			}), nil

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -33,7 +34,7 @@ func TestLabCopyDirectory(t *testing.T) {
 	args := map[string]any{"src": src, "dest": dest + "/", "owner": "postgres", "group": "postgres",
 		"mode": "0640", "directory_mode": "0750"}
 
-	chk := tasks.Execute(ctx, mod, env, args, tasks.ExecOptions{Check: true, Overlay: transport.NewOverlay()})
+	chk := tasks.Execute(ctx, mod, env, args, tasks.ExecOptions{Check: true, Overlay: overlay.NewOverlay()})
 	if chk.Status != tasks.StatusChanged || len(chk.Change.Diffs) != 3 {
 		t.Fatalf("check: %v %v (%d diffs)", chk.Status, chk.Err, len(chk.Change.Diffs))
 	}

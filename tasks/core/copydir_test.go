@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/tasks/tasktest"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -116,7 +117,7 @@ func TestCopyDirectory(t *testing.T) {
 
 			// Check mode: reports the change, one diff per changed file,
 			// writes nothing; a second plan over its overlay is a no-op.
-			ov := transport.NewOverlay()
+			ov := overlay.NewOverlay()
 			chk := tasks.Execute(ctx, mod, env, tc.args, tasks.ExecOptions{Check: true, Overlay: ov})
 			if tc.errText != "" {
 				if chk.Status != tasks.StatusFailed || !strings.Contains(chk.Result["msg"].(string), tc.errText) {

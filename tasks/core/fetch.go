@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -47,7 +48,7 @@ func planFetch(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 	c := env.Conn
 	var reads []tasks.Precondition
 	data, exists, err := tasks.ReadFileFor(ctx, c, src, &reads)
-	if errors.Is(err, transport.ErrPending) {
+	if errors.Is(err, overlay.ErrPending) {
 		return &tasks.Change{Action: tasks.Update, Summary: fmt.Sprintf("would fetch %s to %s (content known only after apply)", src, local),
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 				return fetchApply(ctx, env, src, local, validate)

@@ -8,11 +8,13 @@ package core
 import (
 	"context"
 	"fmt"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/sshplay/sshplay/internal/suggest"
+	"github.com/sshplay/sshplay/tasks/overlay"
 
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
@@ -129,7 +131,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 		return &tasks.Change{
 			Action: tasks.Delete, Summary: fmt.Sprintf("would remove %s (%s)", p, what), Result: result,
 			Diffs:  stateDiff("absent"),
-			Writes: []transport.PlannedFile{{Path: p, Removed: true}},
+			Writes: []overlay.PlannedFile{{Path: p, Removed: true}},
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 				return nil, run(ctx, env.Conn, "remove "+p, "rm", "-r", "-f", "--", p)
 			},
@@ -153,7 +155,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 				return failed("%s already exists as a %s", p, kind(tfi))
 			}
 			if recurse {
-				if transport.PendingPath(c, target) {
+				if overlay.PendingPath(c, target) {
 					// An earlier change that is not applied yet creates,
 					// removes or writes entries of the directory: the
 					// host cannot list them yet, so they are known after
@@ -178,9 +180,9 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 		if attrs.mode != nil {
 			want = attrs.mode.apply(0o755, true)
 		}
-		writes := make([]transport.PlannedFile, 0, len(dirs))
+		writes := make([]overlay.PlannedFile, 0, len(dirs))
 		for _, d := range dirs {
-			writes = append(writes, transport.PlannedFile{Path: d, Kind: transport.PlannedDir, Mode: fsMode(want), Owner: attrs.owner, Group: attrs.group})
+			writes = append(writes, overlay.PlannedFile{Path: d, Kind: overlay.PlannedDir, Mode: fsMode(want), Owner: attrs.owner, Group: attrs.group})
 		}
 		result["mode"] = octalString(want)
 		return &tasks.Change{
@@ -227,7 +229,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 		result["state"] = "file"
 		return &tasks.Change{
 			Action: action, Summary: summary, Result: result, Diffs: stateDiff("file"),
-			Writes: []transport.PlannedFile{{Path: target, Mode: plannedMode(attrs, tfi), Owner: attrs.owner, Group: attrs.group}},
+			Writes: []overlay.PlannedFile{{Path: target, Mode: plannedMode(attrs, tfi), Owner: attrs.owner, Group: attrs.group}},
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 				if err := run(ctx, env.Conn, "touch "+p, "touch", "--", target); err != nil {
 					return nil, err
@@ -285,7 +287,7 @@ func planFile(ctx context.Context, env *tasks.Env, raw map[string]any) (ch *task
 		result["src"] = src
 		return &tasks.Change{
 			Action: action, Summary: summary, Result: result, Diffs: stateDiff("link"),
-			Writes: []transport.PlannedFile{{Path: p, Kind: transport.PlannedLink, LinkTarget: src, Owner: attrs.owner, Group: attrs.group}},
+			Writes: []overlay.PlannedFile{{Path: p, Kind: overlay.PlannedLink, LinkTarget: src, Owner: attrs.owner, Group: attrs.group}},
 			Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 				if err := run(ctx, env.Conn, "link "+p, "ln", "-s", "-f", "-n", "--", src, p); err != nil {
 					return nil, err

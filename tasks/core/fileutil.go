@@ -19,6 +19,7 @@ import (
 	"al.essio.dev/pkg/shellescape"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -369,7 +370,7 @@ func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
 	if contentChanged {
 		ch.Diffs = []tasks.Diff{tasks.FileDiff(p.path, string(p.before), string(p.after))}
 	}
-	pf := transport.PlannedFile{Path: p.path, Content: p.after, Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group}
+	pf := overlay.PlannedFile{Path: p.path, Content: p.after, Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group}
 	if p.exists {
 		if pf.Mode == 0 {
 			pf.Mode = p.fi.Mode.Perm()
@@ -381,7 +382,7 @@ func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
 			pf.Group = p.fi.Group
 		}
 	}
-	ch.Writes = []transport.PlannedFile{pf}
+	ch.Writes = []overlay.PlannedFile{pf}
 	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 		out := map[string]any{}
 		c := env.Conn
@@ -421,10 +422,10 @@ func pendingChange(p string, replan func(ctx context.Context, env *tasks.Env) (*
 	return &tasks.Change{
 		Action:  tasks.Update,
 		Summary: fmt.Sprintf("would edit %s (its content is known only after an earlier change is applied)", p),
-		Writes:  []transport.PlannedFile{{Path: p, Pending: true}},
+		Writes:  []overlay.PlannedFile{{Path: p, Pending: true}},
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			planEnv := *env
-			planEnv.Conn = transport.ReadOnly(env.Conn, nil)
+			planEnv.Conn = overlay.View(env.Conn, nil)
 			ch, err := replan(ctx, &planEnv)
 			if err != nil {
 				return nil, err
@@ -470,7 +471,7 @@ func readEditTarget(ctx context.Context, c transport.Conn, p string, attrs fileA
 		return "", nil, nil, false, nil, nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
 	}
 	data, exists, err = tasks.ReadFileFor(ctx, c, real, &reads)
-	if errors.Is(err, transport.ErrPending) {
+	if errors.Is(err, overlay.ErrPending) {
 		return real, fi, nil, false, nil, pendingChange(real, replan), nil
 	}
 	if err != nil {

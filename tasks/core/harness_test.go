@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/tasks/tasktest"
-	"github.com/sshplay/sshplay/transport"
 )
 
 // testEnv builds an Env over a fake host; the control machine is another
@@ -55,6 +55,6 @@ func modByName(t *testing.T, name string) tasks.Module {
 func planOnly(t *testing.T, env *tasks.Env, mod string, args map[string]any) (*tasks.Change, error) {
 	t.Helper()
 	pe := *env
-	pe.Conn = transport.ReadOnly(env.Conn, nil)
+	pe.Conn = overlay.View(env.Conn, nil)
 	return modByName(t, mod).Plan(context.Background(), &pe, args)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -47,7 +48,7 @@ func TestLabCheckDependentSteps(t *testing.T) {
 	}
 	env := &tasks.Env{Host: h.Name, Conn: conn, Local: transport.Local(), Vars: map[string]any{},
 		Render: func(s string) (string, error) { return s, nil }}
-	ov := transport.NewOverlay()
+	ov := overlay.NewOverlay()
 	var check []*tasks.Outcome
 	for _, s := range steps {
 		m, _ := tasks.Lookup(s.mod)

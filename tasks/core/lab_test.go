@@ -6,7 +6,6 @@ package core_test
 // must be kept. Skips without lab support; fails when CI is set.
 
 import (
-	"al.essio.dev/pkg/shellescape"
 	"context"
 	"fmt"
 	"os"
@@ -14,10 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"al.essio.dev/pkg/shellescape"
+
 	"github.com/sshplay/sshplay/lab"
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/tasks/core"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -127,7 +129,7 @@ func TestLabCoreModules(t *testing.T) {
 			env := &tasks.Env{Host: h.Name, Conn: c, Local: transport.Local(), Vars: map[string]any{},
 				Render: func(s string) (string, error) { return s, nil }}
 			// Check mode first: it must report the change and leave the host alone.
-			ov := transport.NewOverlay()
+			ov := overlay.NewOverlay()
 			chk := tasks.Execute(ctx, mod, env, s.args, tasks.ExecOptions{Check: true, Overlay: ov})
 			if chk.Status == tasks.StatusFailed {
 				t.Fatalf("check: %v", chk.Err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
-	"github.com/sshplay/sshplay/transport"
+	"github.com/sshplay/sshplay/tasks/overlay"
 )
 
 // TestEveryModulePlannedReadOnly makes sure TestModulePlans (which checks
@@ -37,7 +37,7 @@ func TestCheckModeOverlay(t *testing.T) {
 	h, l := newHosts()
 	h.AddDir("/etc/pg", 0o755)
 	env := testEnv(h, l)
-	ov := transport.NewOverlay()
+	ov := overlay.NewOverlay()
 	opts := tasks.ExecOptions{Check: true, Overlay: ov}
 	out := tasks.Execute(context.Background(), modByName(t, "copy"), env, map[string]any{"content": "port = 5432\n", "dest": "/etc/pg/pg.conf", "mode": "0600"}, opts)
 	if out.Status != tasks.StatusChanged {

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -188,7 +189,7 @@ func planService(mod string) tasks.ModuleFunc {
 			if err != nil {
 				return nil, err
 			}
-			if v, ok := transport.PlannedState(c, "service-enabled:"+name); ok {
+			if v, ok := overlay.PlannedState(c, "service-enabled:"+name); ok {
 				isEnabled = v == "enabled"
 			} else if !isEnabled {
 				if err := mgr.checkKnown(ctx, c, mod, name); err != nil {
@@ -214,7 +215,7 @@ func planService(mod string) tasks.ModuleFunc {
 			if err != nil {
 				return nil, err
 			}
-			if v, ok := transport.PlannedState(c, "service:"+name); ok {
+			if v, ok := overlay.PlannedState(c, "service:"+name); ok {
 				// An earlier task of this check run would start or stop it.
 				running = v == "started"
 			} else {

@@ -14,7 +14,7 @@ import (
 	"io/fs"
 
 	"github.com/sshplay/sshplay/tasks"
-	"github.com/sshplay/sshplay/transport"
+	"github.com/sshplay/sshplay/tasks/overlay"
 )
 
 func planStat(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
@@ -78,7 +78,7 @@ func planStat(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.C
 		if getSum && fi.Mode.IsRegular() {
 			data, err := c.ReadFile(ctx, p)
 			switch {
-			case errors.Is(err, transport.ErrPending):
+			case errors.Is(err, overlay.ErrPending):
 				// Planned earlier in this check run: no checksum yet.
 			case err != nil:
 				return nil, fmt.Errorf("host %s: checksum %s: %w", c.Host(), p, err)

@@ -7,8 +7,8 @@ package core
 //
 // Planned changes: when the condition does not hold at the first probe and
 // what wait_for waits for depends on a change an earlier task planned but
-// did not apply (transport.PendingPath for a path; for a port, a service
-// that would be started or stopped: transport.PendingStates), it does not
+// did not apply (overlay.PendingPath for a path; for a port, a service
+// that would be started or stopped: overlay.PendingStates), it does not
 // wait for that change; it plans "would wait for ..." (ok), as the run that
 // applies the change first would then wait and succeed. Nothing is pending
 // in a real run, so there it always waits, against the real host, as it
@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -171,9 +172,9 @@ func (w waitFor) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (
 // the host, depend on a change planned earlier and not applied yet.
 func dependsOnPending(c transport.Conn, port int, p string) bool {
 	if p != "" {
-		return transport.PendingPath(c, p)
+		return overlay.PendingPath(c, p)
 	}
-	return port != 0 && len(transport.PendingStates(c)) > 0
+	return port != 0 && len(overlay.PendingStates(c)) > 0
 }
 
 // probe checks once whether the port accepts connections or the path
@@ -184,7 +185,7 @@ func (w waitFor) probe(ctx context.Context, c transport.Conn, host string, port,
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return false, nil, nil, nil
-		case errors.Is(err, transport.ErrPending):
+		case errors.Is(err, overlay.ErrPending):
 			return re == nil, nil, nil, nil
 		case err != nil:
 			// A directory or unreadable path still exists.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -368,7 +369,7 @@ func writeJournaled(ctx context.Context, env *tasks.Env, j *pg.Journaler, path s
 // whether an earlier task of this check run would write it (pending).
 func readPlanned(ctx context.Context, c transport.Conn, path string, reads *[]tasks.Precondition) (data []byte, exists, pending bool, err error) {
 	data, exists, err = tasks.ReadFileFor(ctx, c, path, reads)
-	if errors.Is(err, transport.ErrPending) {
+	if errors.Is(err, overlay.ErrPending) {
 		return nil, true, true, nil
 	}
 	return data, exists, false, err

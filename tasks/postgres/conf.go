@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/pg"
-	pgconf "github.com/sshplay/sshplay/pg/conf"
+	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -205,7 +206,7 @@ func confChange(p *params, f *pg.Facts, want []pgconf.Setting, edits []confEdit,
 			d.Unified = "ALTER SYSTEM:\n" + resetSQL.String() + d.Unified
 		}
 		ch.Diffs = append(ch.Diffs, d)
-		ch.Writes = append(ch.Writes, transport.PlannedFile{Path: e.path, Content: e.after})
+		ch.Writes = append(ch.Writes, overlay.PlannedFile{Path: e.path, Content: e.after})
 	}
 	ch.Summary = "would edit " + strings.Join(paths, ", ") + " (backup first): " + settingsText(want)
 	if len(resets) > 0 {
@@ -287,7 +288,7 @@ func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts
 		Summary: "would run ALTER SYSTEM for " + settingsText(todo) + " (backup of " + autoConf + " first)",
 		Reads:   reads,
 		Diffs:   []tasks.Diff{{Path: autoConf, Before: string(before), Unified: "ALTER SYSTEM:\n" + sql.String()}},
-		Writes:  []transport.PlannedFile{{Path: autoConf, Pending: true, Mode: 0o600}},
+		Writes:  []overlay.PlannedFile{{Path: autoConf, Pending: true, Mode: 0o600}},
 		Result:  factsResult(map[string]any{"changed_settings": changed}, f, pg.PartConfig, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			j := journaler(ctx, env, p, f)

@@ -9,9 +9,10 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/pg"
+	"github.com/sshplay/sshplay/tasks/overlay"
 
-	pgconf "github.com/sshplay/sshplay/pg/conf"
-	pghba "github.com/sshplay/sshplay/pg/hba"
+	"github.com/sshplay/sshplay/pg/pgconf"
+	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -85,7 +86,7 @@ func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 		Summary: summary,
 		Reads:   reads,
 		Diffs:   []tasks.Diff{tasks.FileDiff(f.HBAFile, string(before), string(after))},
-		Writes:  []transport.PlannedFile{{Path: f.HBAFile, Content: after}},
+		Writes:  []overlay.PlannedFile{{Path: f.HBAFile, Content: after}},
 		Result:  factsResult(res, f, pg.PartHBA, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			j := journaler(ctx, env, p, f)
@@ -135,7 +136,7 @@ func sslWillBeOn(ctx context.Context, env *tasks.Env, f *pg.Facts) bool {
 	result := false
 	for _, file := range files {
 		b, err := env.Conn.ReadFile(ctx, file)
-		if errors.Is(err, transport.ErrPending) {
+		if errors.Is(err, overlay.ErrPending) {
 			result = true
 			continue
 		}

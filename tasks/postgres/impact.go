@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/pg"
-	pghba "github.com/sshplay/sshplay/pg/hba"
+	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/tasks"
 )
 

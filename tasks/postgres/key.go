@@ -23,6 +23,7 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -601,12 +602,12 @@ func (kp *keyPlan) change() *tasks.Change {
 	if !kp.ks.Exists {
 		action = tasks.Create
 	}
-	var writes []transport.PlannedFile
+	var writes []overlay.PlannedFile
 	if kp.genKey {
-		writes = append(writes, transport.PlannedFile{Path: kp.keyPath, Pending: true, Mode: 0o600})
+		writes = append(writes, overlay.PlannedFile{Path: kp.keyPath, Pending: true, Mode: 0o600})
 	}
 	if kp.genKey || kp.needCSR {
-		writes = append(writes, transport.PlannedFile{Path: files.CSR, Pending: true, Mode: 0o644})
+		writes = append(writes, overlay.PlannedFile{Path: files.CSR, Pending: true, Mode: 0o644})
 	}
 	return &tasks.Change{
 		Action:  action,

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sshplay/sshplay/lab"
 	"github.com/sshplay/sshplay/lab/labtest"
-	pgconf "github.com/sshplay/sshplay/pg/conf"
+	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"

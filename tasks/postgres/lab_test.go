@@ -21,6 +21,7 @@ import (
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -106,9 +107,9 @@ func (d *driver) runHost(ctx context.Context, h lab.Host, check bool) *hostRun {
 		return r
 	}
 	pgConn := conn.Become(transport.Become{Enabled: true, User: "postgres"})
-	var ov *transport.Overlay
+	var ov *overlay.Overlay
 	if check {
-		ov = transport.NewOverlay()
+		ov = overlay.NewOverlay()
 	}
 	exec := func(name string, args map[string]any) *tasks.Outcome {
 		mod, ok := tasks.Lookup(name)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/pg"
-	pgconf "github.com/sshplay/sshplay/pg/conf"
+	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
 )

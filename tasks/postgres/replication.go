@@ -11,8 +11,9 @@ import (
 	"al.essio.dev/pkg/shellescape"
 
 	"github.com/sshplay/sshplay/pg"
-	pgconf "github.com/sshplay/sshplay/pg/conf"
+	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -101,7 +102,7 @@ func planReplication(ctx context.Context, env *tasks.Env, args map[string]any) (
 		Action:  tasks.Update,
 		Summary: summary,
 		Reads:   reads,
-		Writes: []transport.PlannedFile{{Path: rootPath, Content: root, Pending: root == nil, Mode: 0o644},
+		Writes: []overlay.PlannedFile{{Path: rootPath, Content: root, Pending: root == nil, Mode: 0o644},
 			{Path: f.Impact.PrimaryConninfoFile, Pending: true}},
 		Result: factsResult(link.result(summary), f, pg.PartConfig, pg.PartJournal),
 		Apply:  sw.apply,

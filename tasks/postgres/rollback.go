@@ -12,6 +12,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -239,7 +240,7 @@ func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	return &tasks.Change{
 		Action:  tasks.Delete,
 		Summary: strings.Join(summary, "; "),
-		Writes:  []transport.PlannedFile{{Path: jp, Removed: true}},
+		Writes:  []overlay.PlannedFile{{Path: jp, Removed: true}},
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			for _, o := range append(doomed, jp) {
 				if err := env.Conn.Remove(ctx, o); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -286,5 +287,5 @@ func csrLeft(ctx context.Context, c transport.Conn, p *params, f *pg.Facts, csr 
 // earlier task of this check run.
 func mayExist(ctx context.Context, c transport.Conn, p string) bool {
 	_, err := c.Stat(ctx, p)
-	return err == nil || errors.Is(err, transport.ErrPending)
+	return err == nil || errors.Is(err, overlay.ErrPending)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -176,7 +177,7 @@ func (s *signState) trustSummary() string {
 // either file (their content is only known after apply). In external mode
 // a CSR for another key than server.key means a staged rollover: s.next.
 func (s *signState) judgeLive(ctx context.Context, env *tasks.Env) error {
-	if s.certPending || transport.PendingPath(env.Conn, s.files.Key) {
+	if s.certPending || overlay.PendingPath(env.Conn, s.files.Key) {
 		return nil
 	}
 	if err := s.loadLiveKey(ctx, env); err != nil {
@@ -265,7 +266,7 @@ func (s *signState) planKeep() *tasks.Change {
 	}
 	return &tasks.Change{
 		Action: tasks.Update, Summary: "would write " + s.files.Root + " (" + s.trustSummary() + ")", Reads: s.reads,
-		Writes: []transport.PlannedFile{{Path: s.files.Root, Content: s.trust.PEM, Mode: 0o644}},
+		Writes: []overlay.PlannedFile{{Path: s.files.Root, Content: s.trust.PEM, Mode: 0o644}},
 		Diffs:  []tasks.Diff{tasks.FileDiff(s.files.Root, string(s.hostRoot), string(s.trust.PEM))},
 		Result: factsResult(nil, s.f, pg.PartTLS, pg.PartJournal),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
@@ -280,8 +281,8 @@ func (s *signState) planKeep() *tasks.Change {
 }
 
 // writes are the files a signing plan leaves behind.
-func (s *signState) writes() []transport.PlannedFile {
-	return []transport.PlannedFile{{Path: s.files.Cert, Pending: true, Mode: 0o644}, {Path: s.files.Root, Pending: true, Mode: 0o644}}
+func (s *signState) writes() []overlay.PlannedFile {
+	return []overlay.PlannedFile{{Path: s.files.Cert, Pending: true, Mode: 0o644}, {Path: s.files.Root, Pending: true, Mode: 0o644}}
 }
 
 func (s *signState) action() tasks.Action {
@@ -515,10 +516,10 @@ func (s *signState) wantedKey(ctx context.Context, env *tasks.Env) (csrKey, erro
 		return staged, nil
 	case !s.csrPending:
 		return live, nil
-	case transport.PendingPath(env.Conn, files.nextKey()):
+	case overlay.PendingPath(env.Conn, files.nextKey()):
 		staged.ks = nil
 		return staged, nil
-	case transport.PendingPath(env.Conn, files.Key) || s.ks == nil:
+	case overlay.PendingPath(env.Conn, files.Key) || s.ks == nil:
 		live.ks = nil
 		return live, nil
 	}
@@ -618,8 +619,8 @@ func (s *signState) planSwap(ans *externalAnswer, want csrKey) *tasks.Change {
 		Summary: fmt.Sprintf("would install %s (signed externally, %s; it matches the staged %s) as %s and move %s over %s in the same command; %s",
 			ans.path, s.names, want.path, s.files.Cert, want.path, s.files.Key, s.trustSummary()),
 		Reads: s.reads,
-		Writes: append(s.writes(), transport.PlannedFile{Path: s.files.Key, Pending: true, Mode: 0o600},
-			transport.PlannedFile{Path: want.path, Removed: true}),
+		Writes: append(s.writes(), overlay.PlannedFile{Path: s.files.Key, Pending: true, Mode: 0o600},
+			overlay.PlannedFile{Path: want.path, Removed: true}),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
 			return s.finish(s.swapIn(ctx, env, ans.bundle, want.ks))("externally signed certificate installed with the staged key")
 		},

@@ -1,4 +1,4 @@
-package transport
+package overlay
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sshplay/sshplay/transport"
 )
 
 // TestOverlayKinds: planned links, directories and recursive removals read
@@ -26,7 +28,7 @@ func TestOverlayKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	ov := NewOverlay()
-	ro := ReadOnly(Local(), ov)
+	ro := View(transport.Local(), ov)
 	link := filepath.Join(dir, "link.conf")
 	newDir := filepath.Join(dir, "new")
 	ov.Add(PlannedFile{Path: link, Kind: PlannedLink, LinkTarget: "real.conf"},
@@ -61,7 +63,7 @@ func TestOverlayKinds(t *testing.T) {
 	if v, ok := PlannedState(ro, "service:pg"); !ok || v != "started" {
 		t.Fatalf("state %q %v", v, ok)
 	}
-	if got := PendingStates(ro.Become(Become{Enabled: true})); len(got) != 1 || got[0] != "service:pg" {
+	if got := PendingStates(ro.Become(transport.Become{Enabled: true})); len(got) != 1 || got[0] != "service:pg" {
 		t.Fatalf("pending states through Become: %v", got)
 	}
 }
@@ -76,7 +78,7 @@ func TestPendingPath(t *testing.T) {
 		PlannedFile{Path: "/etc/app/app.conf", Pending: true},
 		PlannedFile{Path: "/var/old", Removed: true})
 	ov.SetState("service:pg", "started")
-	ro := ReadOnly(Local(), ov)
+	ro := View(transport.Local(), ov)
 	for p, want := range map[string]bool{
 		"/srv/new":           true, // planned itself
 		"/srv/new/sub/x":     true, // below a planned directory
@@ -92,17 +94,17 @@ func TestPendingPath(t *testing.T) {
 			t.Errorf("PendingPath(%s) = %v, want %v", p, got, want)
 		}
 	}
-	if !PendingPath(ReadOnly(Local(), ov).Become(Become{Enabled: true}), "/srv/new/x") {
+	if !PendingPath(View(transport.Local(), ov).Become(transport.Become{Enabled: true}), "/srv/new/x") {
 		t.Error("Become view lost the overlay")
 	}
-	for name, c := range map[string]Conn{"writable": Local(), "no overlay": ReadOnly(Local(), nil), "empty overlay": ReadOnly(Local(), NewOverlay())} {
+	for name, c := range map[string]transport.Conn{"writable": transport.Local(), "no overlay": View(transport.Local(), nil), "empty overlay": View(transport.Local(), NewOverlay())} {
 		if PendingPath(c, "/srv/new") || PendingPath(c, "/") || len(PendingStates(c)) != 0 {
 			t.Errorf("%s: something pending", name)
 		}
 	}
 	root := NewOverlay()
 	root.Add(PlannedFile{Path: "/", Kind: PlannedDir})
-	if !PendingPath(ReadOnly(Local(), root), "/etc") {
+	if !PendingPath(View(transport.Local(), root), "/etc") {
 		t.Error("below a planned /")
 	}
 }

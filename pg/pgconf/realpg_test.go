@@ -19,8 +19,8 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/internal/testenv"
-	pgconf "github.com/sshplay/sshplay/pg/conf"
-	pghba "github.com/sshplay/sshplay/pg/hba"
+	"github.com/sshplay/sshplay/pg/pgconf"
+	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/pki"
 )
 
