@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,24 +56,19 @@ type sample struct {
 	maxRSS int64 // KiB
 }
 
+// run measures every fleet size in sizesArg: ad-hoc exec against
+// OpenSSH, then (with tls) the flagship playbook, fresh and rerun.
 func run(sizesArg string, rounds int, dir string, tls, keep bool) error {
 	ctx := context.Background()
-	var sizes []int
-	maxN := 0
-	for _, s := range strings.Split(sizesArg, ",") {
-		var n int
-		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 || n > 200 {
-			return fmt.Errorf("-hosts: bad size %q", s)
-		}
-		sizes = append(sizes, n)
-		if n > maxN {
-			maxN = n
-		}
+	sizes, err := parseSizes(sizesArg)
+	if err != nil {
+		return err
 	}
 	bin := filepath.Join(os.TempDir(), "sshplay-bench-bin")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/sshplay").CombinedOutput(); err != nil {
 		return fmt.Errorf("build sshplay: %v: %s", err, out)
 	}
+	maxN := slices.Max(sizes)
 	start := time.Now()
 	l, err := lab.Up(ctx, lab.Config{Dir: dir, N: maxN, Stderr: os.Stderr})
 	if err != nil {
@@ -82,54 +78,95 @@ func run(sizesArg string, rounds int, dir string, tls, keep bool) error {
 	if !keep {
 		defer l.Down(ctx)
 	}
-	inv := filepath.Join(dir, "inventory.ini")
-
+	b := bench{lab: l, bin: bin, dir: dir, inv: filepath.Join(dir, "inventory.ini"), rounds: rounds}
 	fmt.Printf("%-40s %6s %10s %10s %10s\n", "measurement", "hosts", "median", "min", "peak RSS")
 	for _, n := range sizes {
-		limit := fmt.Sprintf("dbservers[0:%d]", n-1)
-		sp, err := measure(rounds, func() (sample, error) {
-			// As the issue asks: `sshplay exec all -- true` with the default
-			// forks (no -f); -l only picks n hosts of the lab.
-			return timeCmd(bin, "exec", "all", "-i", inv, "-l", limit, "--", "true")
-		})
-		if err != nil {
-			return fmt.Errorf("sshplay exec: %w", err)
+		if err := b.exec(n); err != nil {
+			return err
 		}
-		ossh, err := measure(rounds, func() (sample, error) { return parallelSSH(l.Hosts[:n], dir) })
-		if err != nil {
-			return fmt.Errorf("openssh: %w", err)
-		}
-		report("sshplay exec all -- true (default -f)", n, sp)
-		report("OpenSSH, one ssh per host, parallel", n, ossh)
-		fmt.Printf("%-40s %6d %9.2fx\n\n", "ratio sshplay / OpenSSH", n, median(sp).Seconds()/median(ossh).Seconds())
 	}
 	if !tls {
 		return nil
 	}
 	for _, n := range sizes {
-		limit := fmt.Sprintf("dbservers[0:%d]", n-1)
-		var fresh, rerun []sample
-		for r := 0; r < rounds; r++ {
-			if err := l.Reset(ctx); err != nil {
-				return fmt.Errorf("lab reset: %w", err)
-			}
-			os.RemoveAll(filepath.Join(dir, "pki"))
-			// -f equal to the fleet size: every host at once.
-			s, err := timeCmd(bin, "play", "postgres-tls", "-i", inv, "-l", limit, "-f", strconv.Itoa(n))
-			if err != nil {
-				return fmt.Errorf("postgres-tls fresh run: %w", err)
-			}
-			fresh = append(fresh, s)
-			s, err = timeCmd(bin, "play", "postgres-tls", "-i", inv, "-l", limit, "-f", strconv.Itoa(n))
-			if err != nil {
-				return fmt.Errorf("postgres-tls rerun: %w", err)
-			}
-			rerun = append(rerun, s)
+		if err := b.playbook(ctx, n); err != nil {
+			return err
 		}
-		report(fmt.Sprintf("postgres-tls -f %d, fresh fleet", n), n, fresh)
-		report(fmt.Sprintf("postgres-tls -f %d, no-change rerun", n), n, rerun)
-		fmt.Println()
 	}
+	return nil
+}
+
+// parseSizes reads -hosts: fleet sizes from 1 to 200, comma-separated.
+func parseSizes(arg string) ([]int, error) {
+	var sizes []int
+	for _, s := range strings.Split(arg, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 || n > 200 {
+			return nil, fmt.Errorf("-hosts: bad size %q", s)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+// bench is what every measurement needs: the lab, the sshplay binary, the
+// lab's inventory and how many rounds to take the median of.
+type bench struct {
+	lab      *lab.Lab
+	bin, dir string
+	inv      string
+	rounds   int
+}
+
+// limit picks the first n hosts of the lab.
+func limit(n int) string { return fmt.Sprintf("dbservers[0:%d]", n-1) }
+
+// exec times `sshplay exec all -- true` on n hosts, with the default forks
+// (no -f: what a user types), against one OpenSSH client per host started
+// all at once.
+func (b bench) exec(n int) error {
+	sp, err := measure(b.rounds, func() (sample, error) {
+		return timeCmd(b.bin, "exec", "all", "-i", b.inv, "-l", limit(n), "--", "true")
+	})
+	if err != nil {
+		return fmt.Errorf("sshplay exec: %w", err)
+	}
+	ossh, err := measure(b.rounds, func() (sample, error) { return parallelSSH(b.lab.Hosts[:n], b.dir) })
+	if err != nil {
+		return fmt.Errorf("openssh: %w", err)
+	}
+	report("sshplay exec all -- true (default -f)", n, sp)
+	report("OpenSSH, one ssh per host, parallel", n, ossh)
+	fmt.Printf("%-40s %6d %9.2fx\n\n", "ratio sshplay / OpenSSH", n, median(sp).Seconds()/median(ossh).Seconds())
+	return nil
+}
+
+// playbook times the postgres-tls playbook on n freshly reset hosts, then
+// its no-change rerun, with -f equal to the fleet size (every host at
+// once).
+func (b bench) playbook(ctx context.Context, n int) error {
+	var fresh, rerun []sample
+	play := func() (sample, error) {
+		return timeCmd(b.bin, "play", "postgres-tls", "-i", b.inv, "-l", limit(n), "-f", strconv.Itoa(n))
+	}
+	for r := 0; r < b.rounds; r++ {
+		if err := b.lab.Reset(ctx); err != nil {
+			return fmt.Errorf("lab reset: %w", err)
+		}
+		os.RemoveAll(filepath.Join(b.dir, "pki"))
+		s, err := play()
+		if err != nil {
+			return fmt.Errorf("postgres-tls fresh run: %w", err)
+		}
+		fresh = append(fresh, s)
+		if s, err = play(); err != nil {
+			return fmt.Errorf("postgres-tls rerun: %w", err)
+		}
+		rerun = append(rerun, s)
+	}
+	report(fmt.Sprintf("postgres-tls -f %d, fresh fleet", n), n, fresh)
+	report(fmt.Sprintf("postgres-tls -f %d, no-change rerun", n), n, rerun)
+	fmt.Println()
 	return nil
 }
 

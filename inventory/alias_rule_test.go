@@ -18,6 +18,7 @@ import (
 // extension are all refused at the alias that crosses yamlx's limit, with
 // file, line and column.
 func TestAliasBombRefusedInEveryInventoryInput(t *testing.T) {
+	t.Parallel()
 	plain := "all:\n  hosts:\n    db1:\n"
 	inline := "all:\n  vars:\n" + yamlxtest.Laughs(7, "    ") + "  hosts:\n    db1:\n"
 	for _, c := range []struct{ name, source, bad string }{
@@ -54,6 +55,7 @@ func TestAliasBombRefusedInEveryInventoryInput(t *testing.T) {
 // a large YAML inventory and its group_vars, Load returns the context's
 // error at its next look.
 func TestCancelStopsLoadingALargeInventory(t *testing.T) {
+	t.Parallel()
 	var hosts, vars strings.Builder
 	hosts.WriteString("all:\n  hosts:\n")
 	vars.WriteString("settings:\n")

@@ -28,6 +28,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 `
 
 func TestAliasBombFails(t *testing.T) {
+	t.Parallel()
 	indented := "    " + strings.ReplaceAll(strings.TrimSuffix(billionLaughs, "\n"), "\n", "\n    ") + "\n"
 	dir := writeFiles(t, map[string]string{
 		"vars/inv.yml":            "all:\n  hosts:\n    db1:\n",
@@ -74,6 +75,7 @@ func groupBomb() string {
 }
 
 func TestOutputMasksSecrets(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"inv.ini": "[db]\ndb1 ansible_password=hunter2 ansible_become_password=s3cret ansible_ssh_pass=p1 ansible_become_pass=p2 api_token=t0k pg_port=5432\n" +
 			"[db:vars]\nvault_secret=abc\nsettings={'admin_passwd': 'x', 'port': 1}\n",
@@ -115,6 +117,7 @@ func TestOutputMasksSecrets(t *testing.T) {
 }
 
 func TestPatternUnbalancedBrackets(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, writeFiles(t, map[string]string{"inv.ini": "[db]\ndb0[1:3]\ndb10\n"})+"/inv.ini")
 	for _, p := range []string{"~db0[", "db[0", "db]", "db:web[1", "~db0[,db10", "db[0]]"} {
 		_, err := inv.Match(p)
@@ -136,6 +139,7 @@ func TestPatternUnbalancedBrackets(t *testing.T) {
 }
 
 func TestYAMLErrorLine(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, text string
 		line       int
@@ -145,6 +149,10 @@ func TestYAMLErrorLine(t *testing.T) {
 		{"tab", "all:\n\thosts:\n", 2},
 		{"unclosed flow", "all:\n  hosts:\n    a: 1\n  vars: [\n", 4},
 		{"unclosed quote", "all:\n  vars:\n    a: \"x\n", 3},
+		{"lone quote", "\"", 1},
+		{"quote opened and never closed", "all:\n  vars:\n    a: 1\n    b: \"x\n\n    c: 2\n", 4},
+		{"control character", "all:\n  vars:\n    a: \"\x01\"\n", 3},
+		{"bad UTF-8", "all:\n  hosts:\n    db\xff:\n", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeFiles(t, map[string]string{"inv.yml": tc.text})
@@ -161,6 +169,7 @@ func TestYAMLErrorLine(t *testing.T) {
 // INVENTORY_IGNORE_EXTS skips hosts.ini, README.md and the like, but reads
 // hosts and hosts.yml.
 func TestDirIgnoresAnsibleExts(t *testing.T) {
+	t.Parallel()
 	want := []string{".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini", ".cfg", ".retry"}
 	if strings.Join(ignoredExts, " ") != strings.Join(want, " ") {
 		t.Errorf("ignoredExts = %q, want Ansible's default %q", ignoredExts, want)
@@ -183,7 +192,7 @@ func TestDirIgnoresAnsibleExts(t *testing.T) {
 }
 
 // BenchmarkLoadRange100k loads an INI group holding a range of 100,000
-// hosts (joinGroup was quadratic in the group size).
+// hosts: joining a group must cost the same whatever the group's size.
 func BenchmarkLoadRange100k(b *testing.B) {
 	dir := b.TempDir()
 	p := filepath.Join(dir, "inv.ini")

@@ -3,14 +3,55 @@ package inventory
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/sshplay/sshplay/internal/shlex"
 )
 
 // This file follows ansible/plugins/inventory/ini.py.
 
+// pySpace is the white space of Python's str.isspace and of \s in its
+// regular expressions: Go's unicode.IsSpace and the separators \x1c to \x1f.
+const pySpace = `\t\n\v\f\r \x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}`
+
 var (
-	reSection   = regexp.MustCompile(`^\[([^:\]\s]+)(?::([\p{L}\p{N}_]+))?\]\s*(?:#.*)?$`)
-	reGroupName = regexp.MustCompile(`^([^:\]\s]+)\s*(?:#.*)?$`)
+	reSection   = regexp.MustCompile(`^\[([^:\]` + pySpace + `]+)(?::([\p{L}\p{N}_]+))?\][` + pySpace + `]*(?:#.*)?$`)
+	reGroupName = regexp.MustCompile(`^([^:\]` + pySpace + `]+)[` + pySpace + `]*(?:#.*)?$`)
 )
+
+// pyIsSpace is Python's str.isspace for one character.
+func pyIsSpace(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f }
+
+// pyStrip is Python's str.strip().
+func pyStrip(s string) string { return strings.TrimFunc(s, pyIsSpace) }
+
+// pyLines splits text as Python's str.splitlines, which Ansible reads an
+// INI inventory with: at "\n", "\r\n" and "\r", and also at \v, \f, \x1c,
+// \x1d, \x1e, U+0085, U+2028 and U+2029. A final line break ends the last
+// line rather than starting an empty one.
+func pyLines(text string) []string {
+	var lines []string
+	start := 0
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		switch r {
+		case '\r':
+			if strings.HasPrefix(text[i+1:], "\n") {
+				n = 2
+			}
+			fallthrough
+		case '\n', '\v', '\f', 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029:
+			lines = append(lines, text[start:i])
+			start = i + n
+		}
+		i += n
+	}
+	if start < len(text) {
+		lines = append(lines, text[start:])
+	}
+	return lines
+}
 
 type pendingDecl struct {
 	pos     Pos
@@ -18,13 +59,11 @@ type pendingDecl struct {
 	parents []string
 }
 
-// parseINI reads one INI inventory file into inv.
+// parseINI reads one INI inventory file into inv. Lines are Python's
+// (pyLines) and are stripped of Python's white space, as Ansible reads
+// them: line numbers in errors count the same lines.
 func (inv *Inventory) parseINI(file string, data []byte) error {
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	lines := strings.Split(strings.ReplaceAll(text, "\r", "\n"), "\n")
-	if len(lines) > 0 && lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
+	lines := pyLines(string(data))
 
 	pending := map[string]*pendingDecl{}
 	var pendingOrder []string
@@ -32,7 +71,7 @@ func (inv *Inventory) parseINI(file string, data []byte) error {
 	state := "hosts"
 	for i, raw := range lines {
 		pos := Pos{File: file, Line: i + 1}
-		line := strings.TrimSpace(raw)
+		line := pyStrip(raw)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
@@ -73,7 +112,7 @@ func (inv *Inventory) parseINI(file string, data []byte) error {
 			if !ok {
 				return errorf(pos, "expected key=value, got %q", line)
 			}
-			if err := inv.setGroupVar(group, strings.TrimSpace(k), iniValue(strings.TrimSpace(v)), pos); err != nil {
+			if err := inv.setGroupVar(group, pyStrip(k), iniValue(pyStrip(v)), pos); err != nil {
 				return err
 			}
 		case "children":
@@ -134,7 +173,7 @@ func (inv *Inventory) resolvePending(name string, pending map[string]*pendingDec
 }
 
 func (inv *Inventory) iniHostLine(group *Group, line string, pos Pos) error {
-	tokens, err := shlexSplit(line)
+	tokens, err := shlex.SplitComments(line)
 	if err != nil {
 		return errorf(pos, "host line %q: %v", line, err)
 	}

@@ -61,6 +61,7 @@ func golden(t *testing.T, name string, got []byte) {
 // The examples of Ansible's "How to build your inventory", written once as
 // INI and once as YAML, must give the same inventory.
 func TestDocsExamplesINIAndYAMLAgree(t *testing.T) {
+	t.Parallel()
 	ini := mustLoad(t, "testdata/docs.ini")
 	yml := mustLoad(t, "testdata/docs.yml")
 
@@ -154,6 +155,7 @@ func sameSet(a, b []string) bool {
 // Our output must match what ansible-core 2.14.18 printed for the same
 // inventories, byte for byte (testdata/ansible/README.md).
 func TestOutputMatchesAnsible(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		inv, want string
 		run       func(*Inventory, *bytes.Buffer) error
@@ -185,6 +187,7 @@ func TestOutputMatchesAnsible(t *testing.T) {
 }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"inv/10-web.yml": `
 all:
@@ -228,6 +231,7 @@ all:
 }
 
 func TestPrecedence(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, "testdata/prec/hosts.ini")
 	tests := []struct {
 		host, key string
@@ -284,6 +288,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestPrecedenceYAMLDepthAndPriority(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"inv.yml": `
 all:
   vars: {x: all, y: all}
@@ -327,6 +332,7 @@ all:
 }
 
 func TestMultipleSourcesLaterWins(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"staging":    "[all:vars]\nmyvar=1\n[web]\nw1\n",
 		"production": "[all:vars]\nmyvar=2\n[web]\nw2\n",
@@ -350,6 +356,7 @@ func TestMultipleSourcesLaterWins(t *testing.T) {
 }
 
 func TestLoadDirectory(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"inv/01-hosts":                 "[db]\ndb1\n",
 		"inv/hosts.ini":                "bad [[[\n",
@@ -393,6 +400,7 @@ func TestLoadDirectory(t *testing.T) {
 }
 
 func TestHostList(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, "a.example.com, b:2222,[::1]:2200,fe80::1,")
 	if got, want := hostNames(inv.Hosts()), []string{"a.example.com", "b", "::1", "fe80::1"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("hosts %v, want %v", got, want)
@@ -408,6 +416,7 @@ func TestHostList(t *testing.T) {
 }
 
 func TestIPv6AndPortsInFiles(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"h.ini": "[v6]\n2001:db8::10\n[2001:db8::11]:2222\ndb1:2201 x=1\n",
 		"h.yml": "v6:\n  hosts:\n    2001:db8::20:\n    \"[2001:db8::21]:2223\":\n    db2:2202: {x: 2}\n",
@@ -430,6 +439,7 @@ func TestIPv6AndPortsInFiles(t *testing.T) {
 }
 
 func TestGroupHosts(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, "testdata/docs.ini")
 	gh := inv.GroupHosts()
 	if got, want := gh["southeast"], []string{"host1", "host2", "host3"}; !reflect.DeepEqual(got, want) {
@@ -444,6 +454,7 @@ func TestGroupHosts(t *testing.T) {
 }
 
 func TestErrorType(t *testing.T) {
+	t.Parallel()
 	_, err := Load([]string{"testdata/nope.ini"})
 	var e *Error
 	if !errors.As(err, &e) || !e.BadInput() || !strings.Contains(err.Error(), "nope.ini") {
@@ -457,6 +468,7 @@ func TestErrorType(t *testing.T) {
 // TestFirstInventoryDir: sshplay_inventory_dir is the first -i source's
 // directory for every host, while inventory_dir stays per host.
 func TestFirstInventoryDir(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"a/hosts.ini": "[db]\ndb1\n",
 		"b/more.ini":  "[db]\ndb2\n",

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/sshplay/sshplay/internal/secret"
@@ -63,11 +64,50 @@ func (inv *Inventory) outputVars(h *Host, showSecrets bool) map[string]any {
 	return v
 }
 
+// writeJSON writes v as ansible-inventory does (Python's json.dumps with an
+// indent of 4), floats included: see pyFloats.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "    ")
-	return enc.Encode(v)
+	return enc.Encode(pyFloats(v))
+}
+
+// pyFloats replaces, in place, every float in v with the number as
+// Python's json.dumps writes it (1.0, 1e+16, 1e-05), where encoding/json
+// would write 1, 10000000000000000 and 0.00001.
+func pyFloats(v any) any {
+	switch x := v.(type) {
+	case float64:
+		return json.Number(pyFloat(x))
+	case map[string]any:
+		for k, e := range x {
+			x[k] = pyFloats(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = pyFloats(e)
+		}
+	}
+	return v
+}
+
+// pyFloat is Python's repr of a finite float: the shortest digits that
+// read back as f, in positional notation with at least one decimal when
+// the decimal point falls within 16 digits of the first digit, else in
+// exponent notation with a signed exponent of two digits or more.
+func pyFloat(f float64) string {
+	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
+	mant, exp, _ := strings.Cut(e, "e")
+	x, _ := strconv.Atoi(exp)
+	if decpt := x + 1; decpt <= -4 || decpt > 16 {
+		return fmt.Sprintf("%se%+03d", mant, x)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
 }
 
 // ListJSON writes the inventory as `ansible-inventory --list` does: every

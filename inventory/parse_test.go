@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 // Expected values are what Python's ast.literal_eval / shlex.split give
 // (and so Ansible's INI plugin).
 func TestINIValue(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want any
@@ -61,6 +63,10 @@ func TestINIValue(t *testing.T) {
 		{"{[1]: 2}", "{[1]: 2}"},
 		{"/usr/bin/python3", "/usr/bin/python3"},
 		{"--1", "--1"},
+		{`r'\é'`, `\é`},
+		{`'\é'`, `\é`},
+		{`b'\é'`, `b'\é'`},
+		{"'\x00'", "'\x00'"}, // Python refuses source text with a NUL
 	}
 	for _, tt := range tests {
 		if got := iniValue(tt.in); !reflect.DeepEqual(got, tt.want) {
@@ -69,34 +75,50 @@ func TestINIValue(t *testing.T) {
 	}
 }
 
-func TestShlexSplit(t *testing.T) {
+// TestINIHostLineSplitsLikePythonShlexWithComments pins how a host line
+// becomes words (Python's shlex.split(line, comments=True), as Ansible's
+// INI plugin splits it) and each key=value word a host variable.
+func TestINIHostLineSplitsLikePythonShlexWithComments(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
-		in   string
-		want []string
-		err  error
+		line string
+		want map[string]any
+		err  string
 	}{
-		{"host a=1 b=2", []string{"host", "a=1", "b=2"}, nil},
-		{`host key="a b"`, []string{"host", "key=a b"}, nil},
-		{`host key='a "b"'`, []string{"host", `key=a "b"`}, nil},
-		{`host key="a \"b\" \n"`, []string{"host", `key=a "b" \n`}, nil},
-		{`host key=a\ b`, []string{"host", "key=a b"}, nil},
-		{"host a=1 # comment b=2", []string{"host", "a=1"}, nil},
-		{"host pw=ab#cd", []string{"host", "pw=ab"}, nil},
-		{`host pw="'03#pa33w0rd'"`, []string{"host", "pw='03#pa33w0rd'"}, nil},
-		{`host e=''`, []string{"host", "e="}, nil},
-		{`host ''`, []string{"host", ""}, nil},
-		{`host key="open`, nil, errNoClosingQuote},
-		{`host key=\`, nil, errNoEscapedChar},
+		{line: "host a=1 b=2", want: map[string]any{"a": 1, "b": 2}},
+		{line: `host key="a b"`, want: map[string]any{"key": "a b"}},
+		{line: `host key='a "b"'`, want: map[string]any{"key": `a "b"`}},
+		{line: `host key="a \"b\" \n"`, want: map[string]any{"key": `a "b" \n`}},
+		{line: `host key=a\ b`, want: map[string]any{"key": "a b"}},
+		{line: "host a=1 # comment b=2", want: map[string]any{"a": 1}},
+		{line: "host pw=ab#cd", want: map[string]any{"pw": "ab"}},
+		{line: `host pw="'03#pa33w0rd'"`, want: map[string]any{"pw": "03#pa33w0rd"}},
+		{line: `host e=''`, want: map[string]any{"e": ""}},
+		{line: `host key="open`, err: "no closing quotation"},
+		{line: `host key=\`, err: "no escaped character"},
 	}
 	for _, tt := range tests {
-		got, err := shlexSplit(tt.in)
-		if !errors.Is(err, tt.err) || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("shlexSplit(%q) = %q, %v; want %q, %v", tt.in, got, err, tt.want, tt.err)
+		inv, err := Load([]string{writeINI(t, tt.line+"\n")})
+		if tt.err != "" {
+			var e *Error
+			if !errors.As(err, &e) || e.Line != 1 || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want an *Error on line 1 saying %q", tt.line, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tt.line, err)
+			continue
+		}
+		h, _ := inv.Host("host")
+		if got := h.Vars(); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%q: host vars %#v, want %#v", tt.line, got, tt.want)
 		}
 	}
 }
 
 func TestExpandHostPattern(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want []string
@@ -142,6 +164,7 @@ func TestExpandHostPattern(t *testing.T) {
 }
 
 func TestYAML11Scalars(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"v.yml": `
 all:
   hosts:
@@ -183,6 +206,7 @@ all:
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, file, content, want string
 	}{
@@ -205,6 +229,10 @@ func TestParseErrors(t *testing.T) {
 		{"yaml group scalar", "inventory.yml", "web: w1\n", `inventory.yml:1:6: group "web": want a mapping with hosts, vars or children, got the scalar "w1"`},
 		{"yaml bad range", "inventory.yml", "web:\n  hosts:\n    w[3:1]:\n", `inventory.yml:3:5: host range "w[3:1]": begin 3 is after end 1`},
 		{"yaml vault", "inventory.yml", "web:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      3131\n", "inventory.yml:3:9: ansible-vault encrypted values are not supported"},
+		{"yaml empty group name", "inventory.yml", "\"\": {}\n", "inventory.yml:1:1: group name must not be empty"},
+		{"yaml null group name", "inventory.yml", "~:\n  hosts:\n    h:\n", "inventory.yml:1:1: group name must be a string, got null"},
+		{"yaml number group name", "inventory.yml", "web:\n  children:\n    2024:\n", `inventory.yml:3:5: group name must be a string, got the number "2024" (quote it: "2024")`},
+		{"yaml boolean group name", "inventory.yml", "yes: {}\n", `inventory.yml:1:1: group name must be a string, got the boolean "yes" (quote it: "yes")`},
 		{"yaml two docs", "inventory.yml", "a: {}\n---\nb: {}\n", "inventory.yml:2: expected a single YAML document, found several"},
 		{"group_vars not a map", "group_vars/web.yml", "- 1\n", "group_vars/web.yml:1:1: vars file must be a mapping of variables, got a list"},
 	}
@@ -237,6 +265,7 @@ func TestParseErrors(t *testing.T) {
 // Ansible refuses a [x:children] entry that names a group never declared;
 // we create the group (the documentation's own example does this).
 func TestUndefinedChildGroupIsCreated(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, writeINI(t, "[usa:children]\nsoutheast\nnortheast\n[southeast]\nh1\n"))
 	usa, _ := inv.Group("usa")
 	if !reflect.DeepEqual(usa.Children(), []string{"southeast", "northeast"}) {
@@ -249,6 +278,7 @@ func TestUndefinedChildGroupIsCreated(t *testing.T) {
 }
 
 func TestDetectFormat(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, content string
 		want          Format
@@ -264,6 +294,41 @@ func TestDetectFormat(t *testing.T) {
 	for _, tt := range tests {
 		if got := DetectFormat(tt.name, []byte(tt.content)); got != tt.want {
 			t.Errorf("DetectFormat(%q, %q) = %v, want %v", tt.name, tt.content, got, tt.want)
+		}
+	}
+}
+
+// TestINILinesAreReadAsAnsibleReadsThem: Ansible splits the file with
+// Python's str.splitlines (form feed, \x1c to \x1e, U+2028 and others end
+// a line too) and strips each line and each [group:vars] key and value of
+// Python's white space (\x1f, no-break and ideographic spaces too).
+// Outputs and errors as ansible-inventory 2.14.18 gives them.
+func TestINILinesAreReadAsAnsibleReadsThem(t *testing.T) {
+	t.Parallel()
+	inv := mustLoad(t, writeINI(t, "\x1f a \x1f\n[g]\x1f#c\nb\x1ec\n[g:vars]\nk\u00a0=\u3000v\n"))
+	var b strings.Builder
+	if err := inv.ListJSON(&b, true); err != nil {
+		t.Fatal(err)
+	}
+	var got, want any
+	if err := json.Unmarshal([]byte(b.String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(`{"_meta": {"hostvars": {"b": {"k": "v"}, "c": {"k": "v"}}}, "all": {"children": ["ungrouped", "g"]}, "g": {"hosts": ["b", "c"]}, "ungrouped": {"hosts": ["a"]}}`), &want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %s", b.String())
+	}
+	inv = mustLoad(t, writeINI(t, "0\f\f\f0\u20281\r\n"))
+	if h := hostNames(inv.Hosts()); !reflect.DeepEqual(h, []string{"0", "1"}) {
+		t.Errorf("hosts %q, want 0 and 1", h)
+	}
+	for text, want := range map[string]string{
+		"h\fx y\n":       `hosts.ini:2: expected key=value host variable, got "y"`,
+		"[web\u00a0x]\n": `hosts.ini:1: invalid section "[web\u00a0x]"`,
+	} {
+		_, err := Load([]string{writeINI(t, text)})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", text, err, want)
 		}
 	}
 }

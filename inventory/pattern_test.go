@@ -10,6 +10,7 @@ import (
 )
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, "testdata/docs.ini")
 	www := func(n ...string) []string {
 		var out []string
@@ -81,6 +82,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestMatchErrors(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, writeINI(t, "[dbservers]\ndb1\n[web]\nw1\n[empty]\n"))
 	tests := []struct {
 		pattern, want string
@@ -122,6 +124,7 @@ func writeINI(t *testing.T, content string) string {
 }
 
 func TestLimit(t *testing.T) {
+	t.Parallel()
 	inv := mustLoad(t, "testdata/docs.ini")
 	all, _ := inv.Match("all")
 	dir := t.TempDir()
@@ -161,6 +164,7 @@ func TestLimit(t *testing.T) {
 }
 
 func TestSplitPattern(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want []string

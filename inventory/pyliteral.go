@@ -8,80 +8,10 @@ import (
 	"unicode/utf8"
 )
 
-// This file reproduces the two Python helpers Ansible's INI plugin leans on:
-// shlex.split(line, comments=True) for host lines and ast.literal_eval for
-// every value, so INI values come out with the types Ansible gives them.
-
-var (
-	errNoClosingQuote = errors.New("no closing quotation")
-	errNoEscapedChar  = errors.New("no escaped character")
-)
-
-// shlexSplit splits like Python's shlex.split(s, comments=True) (POSIX mode):
-// quotes group, backslash escapes, '#' starts a comment even inside a word.
-func shlexSplit(s string) ([]string, error) {
-	var (
-		tokens  []string
-		tok     strings.Builder
-		inWord  bool
-		quoted  bool
-		quote   rune // 0 outside quotes
-		escaped bool
-		escIn   rune // quote state the escape happened in (0: outside)
-	)
-	emit := func() {
-		if inWord || quoted {
-			tokens = append(tokens, tok.String())
-		}
-		tok.Reset()
-		inWord, quoted = false, false
-	}
-	for _, c := range s {
-		switch {
-		case escaped:
-			if escIn == '"' && c != '\\' && c != '"' {
-				tok.WriteRune('\\')
-			}
-			tok.WriteRune(c)
-			escaped = false
-			quote = escIn
-			inWord = true
-		case quote != 0:
-			quoted = true
-			switch {
-			case c == quote:
-				quote = 0
-			case quote == '"' && c == '\\':
-				escaped, escIn = true, '"'
-			default:
-				tok.WriteRune(c)
-			}
-		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			emit()
-		case c == '#':
-			emit()
-			return tokens, nil
-		case c == '\\':
-			escaped, escIn = true, 0
-			inWord = true
-		case c == '\'' || c == '"':
-			quote = c
-			quoted = true
-			inWord = true
-		default:
-			tok.WriteRune(c)
-			inWord = true
-		}
-	}
-	if escaped {
-		return nil, errNoEscapedChar
-	}
-	if quote != 0 {
-		return nil, errNoClosingQuote
-	}
-	emit()
-	return tokens, nil
-}
+// This file reproduces ast.literal_eval, which Ansible's INI plugin applies
+// to every value, so INI values come out with the types Ansible gives them.
+// (Host lines are split with shlex.split(line, comments=True): see
+// internal/shlex.)
 
 // iniValue is Ansible's InventoryModule._parse_value: the Python literal the
 // text spells (int, float, bool, None, string, list, tuple, dict, set), or
@@ -93,8 +23,13 @@ func iniValue(s string) any {
 	return s
 }
 
-// pyLiteral evaluates s like Python's ast.literal_eval.
+// pyLiteral evaluates s like Python's ast.literal_eval. s is one line: the
+// INI reader has split the file at every line break (pyLines), which
+// around a value Python would take for blank lines.
 func pyLiteral(s string) (any, bool) {
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, false // Python refuses source text holding a NUL
+	}
 	p := &pyParser{src: strings.TrimLeft(s, " \t")}
 	v, err := p.parseTestList()
 	if err != nil {
@@ -497,10 +432,16 @@ func (p *pyParser) parseOneString(raw, bytesLit bool) (string, error) {
 			return "", errNotLiteral
 		}
 		e := p.src[p.pos+1]
-		if raw {
+		if raw || e >= utf8.RuneSelf {
+			// Kept as written: the backslash and the whole character
+			// after it (an escape Python does not know is no escape).
+			r, n := utf8.DecodeRuneInString(p.src[p.pos+1:])
+			if bytesLit && r >= utf8.RuneSelf {
+				return "", errNotLiteral
+			}
 			sb.WriteByte('\\')
-			sb.WriteByte(e)
-			p.pos += 2
+			sb.WriteRune(r)
+			p.pos += 1 + n
 			continue
 		}
 		p.pos += 2

@@ -208,7 +208,7 @@ func (inv *Inventory) HostVars(name string) map[string]any {
 		gn[i] = n
 	}
 	out["group_names"] = gn
-	out["sshplay_inventory_dir"] = inv.firstDir()
+	out["sshplay_inventory_dir"] = inv.Dir()
 	if h.file != "" {
 		out["inventory_file"] = h.file
 		out["inventory_dir"] = filepath.Dir(h.file)
@@ -247,12 +247,13 @@ func (inv *Inventory) mergedVars(h *Host) map[string]any {
 	return out
 }
 
-// firstDir is the magic variable sshplay_inventory_dir: the directory of the
-// first -i source (the source itself when it is a directory; the working
-// directory for an inline host list). Unlike inventory_dir, it is the same
-// for every host, so fleet-wide files (the TLS job's pki/ CA directory) have
-// one home however many inventories are given.
-func (inv *Inventory) firstDir() string {
+// Dir is the value of the magic variable sshplay_inventory_dir: the
+// directory of the first -i source (the source itself when it is a
+// directory; the working directory, ".", for an inline host list). Unlike
+// inventory_dir, it is the same for every host, so fleet-wide files (the
+// TLS job's pki/ CA directory) have one home however many inventories are
+// given.
+func (inv *Inventory) Dir() string {
 	if len(inv.sources) == 0 {
 		return "."
 	}

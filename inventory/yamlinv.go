@@ -41,7 +41,7 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int,
 	if err := w.step(); err != nil {
 		return nil, err
 	}
-	name, err := mapKey(file, keyNode)
+	name, err := groupName(file, keyNode)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +99,32 @@ func (inv *Inventory) yamlGroup(file string, keyNode, val *yaml.Node, depth int,
 		}
 	}
 	return g, nil
+}
+
+// groupName reads a group's key. As in Ansible, whose add_group refuses
+// them, it must be a string and not empty: a null, a number or a boolean
+// key (2024:, yes:) is an error, as is "".
+func groupName(file string, k *yaml.Node) (string, error) {
+	k = resolveAlias(k)
+	if k.Kind != yaml.ScalarNode {
+		return "", errorf(nodePos(file, k), "group name must be a string, got %s", kindName(k))
+	}
+	v, err := scalarValue(file, k)
+	if err != nil {
+		return "", err
+	}
+	switch x := v.(type) {
+	case string:
+		if x == "" {
+			return "", errorf(nodePos(file, k), "group name must not be empty")
+		}
+		return x, nil
+	case nil:
+		return "", errorf(nodePos(file, k), "group name must be a string, got null")
+	case bool:
+		return "", errorf(nodePos(file, k), "group name must be a string, got the boolean %q (quote it: %q)", k.Value, k.Value)
+	}
+	return "", errorf(nodePos(file, k), "group name must be a string, got the number %q (quote it: %q)", k.Value, k.Value)
 }
 
 // sectionEntries returns the key/value nodes of a hosts/vars/children

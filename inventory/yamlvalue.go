@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -60,23 +61,34 @@ func readError(ctx context.Context, file string, data []byte, err error) error {
 
 var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlMessage splits a yaml.v3 error into the line it names (0 when none)
+// and its message without the "yaml: " and "line N: " prefixes.
+func yamlMessage(err error) (line int, msg string) {
+	s := err.Error()
+	if m := reYAMLLine.FindStringSubmatch(s); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		return line, m[2]
+	}
+	return 0, strings.TrimPrefix(s, "yaml: ")
+}
+
 // yamlError turns a yaml.v3 syntax error into an *Error with file and line.
 // For a parser error yaml.v3 names the line where the enclosing construct
 // began (a bad indent on line 4 of a mapping opened on line 1 reads "line
-// 1: did not find expected key"), so the line is refined: the first prefix
-// of the document, in whole lines, that fails with the same message ends at
-// the offending line.
+// 1: did not find expected key"), and for some errors no line at all (a
+// quote never closed, a control character, bad UTF-8), so the line is
+// refined: the first prefix of the document, in whole lines, that fails
+// with the same message ends at the offending line. When no prefix does,
+// an error without a line is put on the last line.
 func yamlError(ctx context.Context, file string, data []byte, err error) *Error {
-	msg := err.Error()
-	m := reYAMLLine.FindStringSubmatch(msg)
-	if m == nil {
-		return &Error{File: file, Msg: msg}
-	}
-	line, _ := strconv.Atoi(m[1])
-	if l := failingLine(ctx, data, m[2]); l > line {
+	line, msg := yamlMessage(err)
+	if l := failingLine(ctx, data, msg); l > line {
 		line = l
 	}
-	return &Error{File: file, Line: line, Msg: "yaml: " + m[2]}
+	if line == 0 {
+		line = bytes.Count(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) + 1
+	}
+	return &Error{File: file, Line: line, Msg: "yaml: " + msg}
 }
 
 // failingLine returns the smallest n such that the first n lines of data
@@ -100,8 +112,8 @@ func failingLine(ctx context.Context, data []byte, want string) int {
 			if err == nil {
 				continue
 			}
-			m := reYAMLLine.FindStringSubmatch(err.Error())
-			return m != nil && m[2] == want
+			_, msg := yamlMessage(err)
+			return msg == want
 		}
 	}
 	lo, hi := 1, len(ends)

@@ -1,7 +1,6 @@
 package pg
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -14,9 +13,23 @@ type Conninfo struct {
 	pairs [][2]string
 }
 
-// ParseConninfo parses libpq's keyword/value form (key=value, values
-// single-quoted with backslash escapes) or a postgres:// / postgresql://
-// URI (turned into keyword/value pairs).
+// ConninfoError is a connection string that libpq refuses too. Offset is
+// the byte of the string where reading stopped (0 for a URI).
+type ConninfoError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *ConninfoError) Error() string {
+	return fmt.Sprintf("conninfo: %s (at byte %d)", e.Msg, e.Offset)
+}
+
+// ParseConninfo parses libpq's keyword/value form as libpq's conninfo_parse
+// does (key = value, white space around "=" allowed, values bare or
+// single-quoted, a backslash escaping the next character in both) or a
+// postgres:// / postgresql:// URI (turned into keyword/value pairs).
+// Keywords are not checked against libpq's list. Errors are
+// *ConninfoError.
 func ParseConninfo(s string) (*Conninfo, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "postgres://") || strings.HasPrefix(t, "postgresql://") {
@@ -39,7 +52,7 @@ func ParseConninfo(s string) (*Conninfo, error) {
 			j++
 		}
 		if key == "" || j >= len(s) || s[j] != '=' {
-			return nil, fmt.Errorf("conninfo: missing \"=\" after %q", key)
+			return nil, &ConninfoError{Offset: j, Msg: fmt.Sprintf("missing \"=\" after %q", key)}
 		}
 		j++
 		for j < len(s) && isSpace(s[j]) {
@@ -54,39 +67,61 @@ func ParseConninfo(s string) (*Conninfo, error) {
 	}
 }
 
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' }
+// isSpace is C's isspace in the C locale, which libpq splits on.
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f'
+}
 
-// conninfoValue reads one value starting at i: quoted ('...' with \' and
-// \\) or bare (up to white space, backslash escapes allowed).
+// conninfoValue reads one value starting at i: quoted ('...', a backslash
+// escaping the next character) or bare (up to white space, a backslash
+// escaping the next character, a backslash at the very end dropped).
 func conninfoValue(s string, i int) (string, int, error) {
 	var b strings.Builder
 	if i < len(s) && s[i] == '\'' {
+		start := i
 		for i++; i < len(s); i++ {
 			switch {
 			case s[i] == '\\' && i+1 < len(s):
 				i++
 				b.WriteByte(s[i])
+			case s[i] == '\\':
 			case s[i] == '\'':
 				return b.String(), i + 1, nil
 			default:
 				b.WriteByte(s[i])
 			}
 		}
-		return "", 0, errors.New("conninfo: unterminated quoted value")
+		return "", 0, &ConninfoError{Offset: start, Msg: "unterminated quoted value"}
 	}
 	for ; i < len(s) && !isSpace(s[i]); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			i++
+		if s[i] == '\\' {
+			if i++; i == len(s) {
+				break
+			}
 		}
 		b.WriteByte(s[i])
 	}
 	return b.String(), i, nil
 }
 
+// validConninfoKey reports whether k can be written in keyword/value form:
+// not empty, without white space or "=".
+func validConninfoKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] == '=' || isSpace(k[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func parseConninfoURI(s string) (*Conninfo, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("conninfo: %w", err)
+		return nil, &ConninfoError{Msg: err.Error()}
 	}
 	c := &Conninfo{}
 	if u.User != nil {
@@ -105,6 +140,9 @@ func parseConninfoURI(s string) (*Conninfo, error) {
 		c.Set("dbname", db)
 	}
 	for k, vs := range u.Query() {
+		if !validConninfoKey(k) {
+			return nil, &ConninfoError{Msg: fmt.Sprintf("invalid parameter name %q", k)}
+		}
 		for _, v := range vs {
 			c.Set(k, v)
 		}
@@ -112,7 +150,8 @@ func parseConninfoURI(s string) (*Conninfo, error) {
 	return c, nil
 }
 
-// Get returns a parameter's value ("" and false when unset).
+// Get returns a parameter's value ("" and false when unset); of a
+// parameter named twice, the last value, as libpq reads it.
 func (c *Conninfo) Get(key string) (string, bool) {
 	for i := len(c.pairs) - 1; i >= 0; i-- {
 		if c.pairs[i][0] == key {
@@ -122,9 +161,10 @@ func (c *Conninfo) Get(key string) (string, bool) {
 	return "", false
 }
 
-// Set changes a parameter in place, or appends it.
+// Set changes a parameter in place, or appends it. When the string names
+// it more than once, the last one is changed: that is the one libpq uses.
 func (c *Conninfo) Set(key, value string) {
-	for i := range c.pairs {
+	for i := len(c.pairs) - 1; i >= 0; i-- {
 		if c.pairs[i][0] == key {
 			c.pairs[i][1] = value
 			return
@@ -165,7 +205,11 @@ func (c *Conninfo) String() string {
 }
 
 func quoteConninfo(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n\r'\\") {
+	bare := v != ""
+	for i := 0; i < len(v) && bare; i++ {
+		bare = !isSpace(v[i]) && v[i] != '\'' && v[i] != '\\'
+	}
+	if bare {
 		return v
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"

@@ -19,6 +19,7 @@ import (
 // TestStatusOptionsPort: a pg_port that is not a port is bad input naming
 // the host, never silently 5432.
 func TestStatusOptionsPort(t *testing.T) {
+	t.Parallel()
 	for _, p := range []any{"abc", "54x32", "0", "70000", "-1"} {
 		_, err := StatusOptionsFromVars("db3", map[string]any{"pg_port": p}, nil, 0)
 		var ie *InputError
@@ -39,6 +40,7 @@ func TestStatusOptionsPort(t *testing.T) {
 
 // TestTrustDirs: the defaults the modules and pg status share.
 func TestTrustDirs(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		vars     map[string]any
@@ -71,6 +73,7 @@ func TestTrustDirs(t *testing.T) {
 // TestRootFor: --root beats --ca-dir beats the host's variables; external
 // mode trusts csr/root.crt.
 func TestRootFor(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	internal, err := pki.Init(filepath.Join(dir, "pki"), pki.InitOptions{})
 	if err != nil {

@@ -3,6 +3,7 @@ package pg
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 )
 
 func TestWantedNames(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name string
 		in   SANInput
@@ -24,7 +26,10 @@ func TestWantedNames(t *testing.T) {
 		{"dns inventory name and ip", SANInput{InventoryHostname: "db01.example.com", AnsibleHost: "10.0.0.5", PGHost: "db01.example.com"}, "DNS:db01.example.com, IP:10.0.0.5"},
 		{"single label kept", SANInput{InventoryHostname: "db01", AnsibleHost: "127.0.0.2", PGHost: "127.0.0.2"}, "DNS:db01, IP:127.0.0.2"},
 		{"ip inventory name", SANInput{InventoryHostname: "127.0.0.9"}, "IP:127.0.0.9"},
-		{"not dns-looking dropped", SANInput{InventoryHostname: "db_01", AnsibleHost: "db-01.lan"}, "DNS:db-01.lan"},
+		{"alias that is no name dropped", SANInput{InventoryHostname: "db 01", AnsibleHost: "db-01.lan"}, "DNS:db-01.lan"},
+		{"underscore name kept, as crypto/x509 and libpq match it", SANInput{InventoryHostname: "db_01", AnsibleHost: "db-01.lan"}, "DNS:db_01, DNS:db-01.lan"},
+		{"wildcard inventory name dropped", SANInput{InventoryHostname: "*.lan", AnsibleHost: "10.0.0.1"}, "IP:10.0.0.1"},
+		{"numeric name dropped", SANInput{InventoryHostname: "10.1", PGHost: "0x7f.1"}, ""},
 		{"extras, case and dedupe", SANInput{InventoryHostname: "DB1.Example.com", Extra: []string{"db1.example.com", "pg.example.com", "::1", "[::1]", "  "}}, "DNS:db1.example.com, DNS:pg.example.com, IP:::1"},
 		{"all digits is not a name", SANInput{InventoryHostname: "12345"}, ""},
 		{"prefixed tls_san entries", SANInput{InventoryHostname: "db1", Extra: []string{"DNS:pg.example.com", "IP:10.9.9.9", "ip:[::2]"}}, "DNS:db1, DNS:pg.example.com, IP:10.9.9.9, IP:::2"},
@@ -40,7 +45,7 @@ func TestWantedNames(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"bad name!", "IP:not-an-ip", "DNS:", "-x.lan"} {
+	for _, bad := range []string{"bad name!", "IP:not-an-ip", "DNS:", "-x.lan", "12345", "DNS:10.1"} {
 		if _, err := WantedNames(SANInput{InventoryHostname: "db1", Extra: []string{bad}}); err == nil {
 			t.Errorf("tls_san %q accepted, want an error", bad)
 		}
@@ -61,6 +66,7 @@ func TestWantedNames(t *testing.T) {
 }
 
 func TestAddresses(t *testing.T) {
+	t.Parallel()
 	if got := strings.Join(Addresses("127.0.0.2", "127.0.0.2"), ","); got != "127.0.0.2" {
 		t.Errorf("got %q", got)
 	}
@@ -69,7 +75,30 @@ func TestAddresses(t *testing.T) {
 	}
 }
 
+// TestPassfileReadsAsLibpq pins the corners where pgpass files are read
+// as libpq reads them: the password ends at an unescaped ':', a backslash
+// ending it stays, "\*" is a star and no wildcard, lines have no length
+// limit.
+func TestPassfileReadsAsLibpq(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 100_000)
+	file := "h:p:d:u:pw:extra\nh2:p:d:u:pw\\\n\\*:p:d:u:star\nh3:p:d:u:" + long + "\n*:p:d:u:any\n"
+	entries, err := ParsePassfile(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ host, want string }{{"h", "pw"}, {"h2", `pw\`}, {"*", "star"}, {"other", "any"}, {"h3", long}} {
+		if got, ok := LookupPassword(entries, c.host, "p", "d", "u"); !ok || got != c.want {
+			t.Errorf("host %s: %.20q %v, want %.20q", c.host, got, ok, c.want)
+		}
+		if want, _ := libpqPassword(file, c.host, "p", "d", "u"); want != c.want {
+			t.Errorf("host %s: the libpq port finds %.20q", c.host, want)
+		}
+	}
+}
+
 func TestPassfile(t *testing.T) {
+	t.Parallel()
 	file := `# comment
 127.0.0.2:5432:postgres:postgres:s3cr\:et
 *:*:*:app:app\\pw
@@ -101,6 +130,7 @@ broken:line
 }
 
 func TestDecideRestart(t *testing.T) {
+	t.Parallel()
 	f := &Facts{DataDirectory: "/var/lib/postgresql/15/main", ConfigFile: "/etc/postgresql/15/main/postgresql.conf"}
 	cases := []struct {
 		name       string
@@ -138,6 +168,7 @@ func TestDecideRestart(t *testing.T) {
 }
 
 func TestJournalRoundTrip(t *testing.T) {
+	t.Parallel()
 	j := &Journal{Run: "20261128T163000Z", Entries: []JournalEntry{
 		{Path: "/etc/pg/postgresql.conf", Backup: BackupPath("/etc/pg/postgresql.conf", "20261128T163000Z")},
 		{Path: "/data/server.key", Created: true},
@@ -160,6 +191,7 @@ func TestJournalRoundTrip(t *testing.T) {
 }
 
 func TestParseFactsOutput(t *testing.T) {
+	t.Parallel()
 	out := `{"server_version_num" : 150010, "server_version" : "15.10 (Debian 15.10-0+deb12u1)", "data_directory" : "/d", "config_file" : "/e/postgresql.conf", "hba_file" : "/e/pg_hba.conf", "ident_file" : "/e/pg_ident.conf", "port" : 5432, "cluster_name" : "", "in_recovery" : false, "user" : "postgres", "is_superuser" : true, "postmaster_pid" : 4242, "conf_patroni_mark" : false, "patroni_base_conf" : false, "settings" : [{"name" : "ssl", "setting" : "off", "context" : "sighup", "source" : "configuration file", "sourcefile" : "/d/postgresql.auto.conf", "sourceline" : 3, "pending_restart" : false}], "file_settings" : [{"sourcefile" : "/d/postgresql.auto.conf", "sourceline" : 3, "seqno" : 7, "name" : "ssl", "setting" : "off", "applied" : true, "error" : ""}], "hba_errors" : []}
 @@sshplay-probe@@
 /proc/77/cmdline /proc/78/cmdline 
@@ -192,6 +224,7 @@ OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)
 }
 
 func TestOpenSSLAddext(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[string]bool{
 		"OpenSSL 3.0.19 27 Jan 2026":       true,
 		"OpenSSL 1.1.1w  11 Sep 2023":      true,
@@ -207,6 +240,7 @@ func TestOpenSSLAddext(t *testing.T) {
 }
 
 func TestTargetArgs(t *testing.T) {
+	t.Parallel()
 	got := Target{SocketDir: "/run/my pg", Port: 5433}.Args()
 	if got != `psql -XAtq -v ON_ERROR_STOP=1 -h '/run/my pg' -p 5433 -d postgres` {
 		t.Errorf("Args = %s", got)
@@ -217,6 +251,7 @@ func TestTargetArgs(t *testing.T) {
 }
 
 func TestParseFactsOutputTLS(t *testing.T) {
+	t.Parallel()
 	out := "/d\n{\"server_version_num\" : 150010, \"data_directory\" : \"/d\", \"settings\" : [{\"name\" : \"ssl\", \"setting\" : \"on\"}, \n {\"name\" : \"ssl_ca_file\", \"setting\" : \"\"}]}\n" +
 		probeMarker + "\n\nOpenSSL 3.0.19\n/usr/lib/postgresql/15/bin\n/run/pg\n" +
 		tlsMarker + "/d\n" + keyMarker + " ok 1 644 root postgres\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" +
@@ -247,6 +282,7 @@ func TestParseFactsOutputTLS(t *testing.T) {
 }
 
 func TestFactsListBackups(t *testing.T) {
+	t.Parallel()
 	out := "/d\n/e/postgresql.conf\n/e/pg_hba.conf\n{\"data_directory\": \"/d\", \"server_version_num\": 150000}\n" + probeMarker + "\n\nOpenSSL 3.0.0\n/usr/lib/postgresql/15/bin\n/run\n" +
 		bakMarker + "\nD /d\nF /d/server.crt.sshplay-20261101T000000Z\nD /e\nF /e/pg_hba.conf.sshplay-20261101T000000Z\nF /e/pg_hba.conf.sshplay-20261128T163000Z\nD /e\n"
 	f, err := ParseFactsOutput([]byte(out))
@@ -268,6 +304,7 @@ func TestFactsListBackups(t *testing.T) {
 // TestPatroniHeader: only Patroni's own header marks the cluster as
 // managed; a comment that mentions Patroni does not.
 func TestPatroniHeader(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, conf string
 		want       bool
@@ -292,6 +329,7 @@ func TestPatroniHeader(t *testing.T) {
 // TestFactsMapRedacted: the printable view has no file texts, journal,
 // certificate or key bodies, and decoding it marks those parts stale.
 func TestFactsMapRedacted(t *testing.T) {
+	t.Parallel()
 	f := &Facts{DataDirectory: "/d", ServerVersionNum: 150000,
 		ConfigText: []byte("primary_conninfo = 'password=s3cret'\n"), HBAText: []byte("host all all 10.0.0.0/8 md5\n"),
 		Journal: []byte(`{"run":"x"}`),
@@ -321,6 +359,7 @@ func TestFactsMapRedacted(t *testing.T) {
 }
 
 func TestTooOld(t *testing.T) {
+	t.Parallel()
 	if !tooOld(`ERROR:  relation "pg_hba_file_rules" does not exist` + "\nLINE 30: ...") {
 		t.Error("9.6 error not recognised")
 	}
@@ -334,6 +373,7 @@ func TestTooOld(t *testing.T) {
 // pg_tls_enforce false is not a fault for being unenforced; a key the
 // server would refuse is flagged.
 func TestStatusRow(t *testing.T) {
+	t.Parallel()
 	s := &HostStatus{Host: "db1", Err: "host db1: psql: ERROR:  relation \"x\" does not exist\nLINE 1: SELECT\n        ^"}
 	row := s.Row()
 	if strings.Contains(strings.Join(row, "|"), "\n") || !strings.HasSuffix(row[6], "does not exist") {
@@ -353,6 +393,23 @@ func TestStatusRow(t *testing.T) {
 	}
 	if o, err := StatusOptionsFromVars("db1", map[string]any{"pg_tls_enforce": false}, nil, 0); err != nil || !o.EnforceOff {
 		t.Errorf("pg_tls_enforce false not honoured (err %v)", err)
+	}
+}
+
+// TestStatusReadsEnforceAsThePlaybookDoes: pg status reads pg_tls_enforce
+// with the playbook's rule (an Ansible boolean, or force), and refuses a
+// value the playbook would refuse instead of guessing.
+func TestStatusReadsEnforceAsThePlaybookDoes(t *testing.T) {
+	for v, off := range map[any]bool{"f": true, "No": true, 0: true, "t": false, "force": false, "FORCE": false, true: false, "": false} {
+		o, err := StatusOptionsFromVars("db1", map[string]any{"pg_tls_enforce": v}, nil, 0)
+		if err != nil || o.EnforceOff != off {
+			t.Errorf("pg_tls_enforce %#v: EnforceOff %v, %v; want %v", v, o.EnforceOff, err, off)
+		}
+	}
+	_, err := StatusOptionsFromVars("db1", map[string]any{"pg_tls_enforce": "maybe"}, nil, 0)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "host db1: pg_tls_enforce") {
+		t.Errorf("pg_tls_enforce maybe: %v; want an *InputError naming host and variable", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCutCipherCheck(t *testing.T) {
+	t.Parallel()
 	facts := "{\"x\":1}\n@@sshplay-probe@@\n\nOpenSSL 3.0.13\n\n\n@@sshplay-backups@@\nD /data\n"
 	for _, tc := range []struct {
 		name, list, out string
@@ -58,6 +59,7 @@ func TestCipherCheckScriptLocal(t *testing.T) {
 }
 
 func TestFactsScriptEndsWithCipherCheck(t *testing.T) {
+	t.Parallel()
 	for _, tls := range []bool{false, true} {
 		s := factsScript(GatherOptions{TLS: tls, ciphers: "HIGH:!aNULL"})
 		if !strings.HasSuffix(s, cipherCheckScript("HIGH:!aNULL")) {
@@ -70,6 +72,7 @@ func TestFactsScriptEndsWithCipherCheck(t *testing.T) {
 }
 
 func TestParseReloadOutput(t *testing.T) {
+	t.Parallel()
 	out := "@@sshplay-reload@@ 1796499974.034586 2985\n/proc/10158/fd/2\n/tmp/pg/server.log\n@@sshplay-settings@@\n" +
 		`[{"name" : "ssl", "setting" : "on", "context" : "sighup", "source" : "configuration file", "sourcefile" : "/d/postgresql.conf", "sourceline" : 3, "pending_restart" : false}, ` + "\n" +
 		` {"name" : "ssl_ciphers", "setting" : "NOT-A-CIPHER", "context" : "sighup", "source" : "configuration file", "sourcefile" : "/d/postgresql.conf", "sourceline" : 4, "pending_restart" : false}]` +

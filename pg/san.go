@@ -3,33 +3,10 @@ package pg
 import (
 	"fmt"
 	"net"
-	"regexp"
 	"strings"
 
 	"github.com/sshplay/sshplay/pki"
 )
-
-var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-
-// IsDNSName reports whether s looks like a host name a client could connect
-// to: dot-separated labels of letters, digits and inner hyphens, not an IP
-// address and not all digits.
-func IsDNSName(s string) bool {
-	s = strings.TrimSuffix(s, ".")
-	if s == "" || len(s) > 253 || net.ParseIP(s) != nil {
-		return false
-	}
-	allDigits := true
-	for _, l := range strings.Split(s, ".") {
-		if !dnsLabel.MatchString(l) {
-			return false
-		}
-		if strings.Trim(l, "0123456789") != "" {
-			allDigits = false
-		}
-	}
-	return !allDigits
-}
 
 // SANInput is where a server certificate's names come from: the inventory.
 type SANInput struct {
@@ -46,13 +23,14 @@ type Names struct {
 	IPs []net.IP
 }
 
-// WantedNames selects the certificate names: the inventory hostname when it
-// is a DNS-looking name, ansible_host, pg_host and every tls_san entry, each
-// once, in that order. Go's verify-full ignores the CN and matches an IP
-// only against IP SANs, so every address clients use must be here.
-// tls_san entries are "DNS:name", "IP:addr" or bare values classified by
-// pki.ClassifySANs; an entry that is neither a valid name nor an address
-// is an error (never dropped silently).
+// WantedNames selects the certificate names, each once, in this order: the
+// inventory hostname, ansible_host and pg_host, each when it is an address
+// or a DNS name by pki.DNSName (an inventory alias that is neither is left
+// out), then every tls_san entry. Go's verify-full ignores the CN and
+// matches an IP only against IP SANs, so every address clients use must be
+// here. tls_san entries are "DNS:name", "IP:addr" or bare values
+// classified by pki.ClassifySANs; an entry that is neither a valid name
+// nor an address is an error (never dropped silently).
 func WantedNames(in SANInput) (Names, error) {
 	var n Names
 	seen := map[string]bool{}
@@ -79,8 +57,8 @@ func WantedNames(in SANInput) (Names, error) {
 			addIP(ip)
 			return
 		}
-		if IsDNSName(s) {
-			addDNS(s)
+		if name, err := pki.DNSName(s); err == nil {
+			addDNS(name)
 		}
 	}
 	add(in.InventoryHostname)

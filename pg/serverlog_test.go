@@ -17,6 +17,7 @@ const checkTok = "23f9ce8685c9d80d"
 const stderrCheck = "2026-12-05 19:46:14.264 UTC [18112] LOG:  sshplay reload check " + checkTok
 
 func TestScanReloadLog(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		log      string
@@ -105,6 +106,7 @@ func TestScanReloadLog(t *testing.T) {
 }
 
 func TestSplitSeverity(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ line, sev, msg string }{
 		{`2026-12-05 19:40:57.176 UTC [10158] DETAIL:  File must have permissions u=rw (0600)`, "DETAIL", "File must have permissions u=rw (0600)"},
 		{`[10158] user=,db=,app=,client= LOG:  SSL configuration was not reloaded`, "LOG", "SSL configuration was not reloaded"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/transport"
@@ -319,9 +320,12 @@ func StatusOptionsFromVars(host string, vars map[string]any, rootPEM []byte, tim
 	}
 	get := VarLookup(vars)
 	enforceOff := false
-	switch strings.ToLower(VarString(vars, "pg_tls_enforce")) {
-	case "false", "no", "off", "0", "n":
-		enforceOff = true
+	if e := VarString(vars, "pg_tls_enforce"); e != "" && !strings.EqualFold(e, "force") {
+		on, err := boolean.ParseString(e)
+		if err != nil {
+			return StatusOptions{}, &InputError{Host: host, Msg: fmt.Sprintf("pg_tls_enforce: %v (or force)", err)}
+		}
+		enforceOff = !on
 	}
 	return StatusOptions{
 		EnforceOff: enforceOff,

@@ -34,12 +34,47 @@ func InventoryDir(get func(name string) string) string {
 }
 
 // CADir is the control machine's CA directory: tls_ca_dir, default pki/ in
-// InventoryDir.
+// InventoryDir. It is the only place that default is decided: the
+// playbook's modules, `sshplay pg status` and `sshplay ca` (through
+// FleetCADir) all ask it, so `sshplay ca init -i INV` makes the CA that
+// `sshplay play -i INV` then signs with.
 func CADir(get func(name string) string) string {
 	if d := get("tls_ca_dir"); d != "" {
 		return d
 	}
 	return filepath.Join(InventoryDir(get), "pki")
+}
+
+// FleetCADir is CADir for a command that acts for a whole inventory at once
+// (sshplay ca init|show|sign): the CA directory of every host, which must
+// be the same one. With no host it is CADir of an inventory in invDir (the
+// inventory's sshplay_inventory_dir; "" when there is no inventory, which
+// makes it pki/ in the working directory). Hosts that disagree, or a
+// tls_ca_dir holding a template (only a play renders templates), are an
+// *InputError: only the caller can say which directory is meant.
+func FleetCADir(invDir string, hosts []StatusHost) (string, error) {
+	if len(hosts) == 0 {
+		return CADir(func(name string) string {
+			if name == "sshplay_inventory_dir" {
+				return invDir
+			}
+			return ""
+		}), nil
+	}
+	dir, from := "", ""
+	for _, h := range hosts {
+		d := CADir(VarLookup(h.Vars))
+		if strings.Contains(d, "{{") || strings.Contains(d, "{%") {
+			return "", &InputError{Host: h.Name, Msg: fmt.Sprintf("tls_ca_dir holds a template (%s), which only a play renders", d)}
+		}
+		switch {
+		case from == "":
+			dir, from = d, h.Name
+		case filepath.Clean(d) != filepath.Clean(dir):
+			return "", &InputError{Host: h.Name, Msg: fmt.Sprintf("CA directory %s differs from host %s's %s (one CA needs one tls_ca_dir for every host)", d, from, dir)}
+		}
+	}
+	return dir, nil
 }
 
 // CSRDir is where CSRs go out to an external CA and its answers come back:

@@ -19,6 +19,7 @@ func newTestRoot(t *testing.T, cn string) []byte {
 }
 
 func TestNewTrustBundle(t *testing.T) {
+	t.Parallel()
 	own := newTestRoot(t, "sshplay root CA")
 	clientA := newTestRoot(t, "client CA A")
 	clientB := newTestRoot(t, "client CA B")
@@ -70,6 +71,7 @@ func TestNewTrustBundle(t *testing.T) {
 }
 
 func TestNewTrustBundleRefusesNonPEM(t *testing.T) {
+	t.Parallel()
 	own := newTestRoot(t, "sshplay root CA")
 	badCert := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 	for name, existing := range map[string][]byte{
@@ -87,6 +89,7 @@ func TestNewTrustBundleRefusesNonPEM(t *testing.T) {
 }
 
 func TestSignByRootWithIntermediate(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{Intermediate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +121,7 @@ func TestSignByRootWithIntermediate(t *testing.T) {
 }
 
 func TestRootSubject(t *testing.T) {
+	t.Parallel()
 	for _, o := range []InitOptions{{}, {CommonName: "Example Ops CA"}} {
 		ca, err := Init(t.TempDir(), o)
 		if err != nil {

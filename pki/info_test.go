@@ -19,6 +19,7 @@ import (
 )
 
 func TestCertInfo(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +53,7 @@ func TestCertInfo(t *testing.T) {
 }
 
 func TestNeedsRenewal(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	base := Info{
 		DNSNames:  []string{"db1.lan", "db1"},
@@ -91,6 +93,7 @@ func TestNeedsRenewal(t *testing.T) {
 }
 
 func TestPublicKeyMatches(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +127,7 @@ func TestPublicKeyMatches(t *testing.T) {
 }
 
 func TestVerifyChainOtherCAAndExpiry(t *testing.T) {
+	t.Parallel()
 	a, _ := Init(t.TempDir(), InitOptions{})
 	b, _ := Init(t.TempDir(), InitOptions{})
 	leaf, err := a.Sign(goCSR(t, mustECKey(t)), SignRequest{DNSNames: []string{"db"}, Days: 10})
@@ -142,6 +146,7 @@ func TestVerifyChainOtherCAAndExpiry(t *testing.T) {
 }
 
 func TestExternalCAExchange(t *testing.T) {
+	t.Parallel()
 	// An "external" CA with an intermediate signs what sshplay wrote.
 	ext, err := Init(t.TempDir(), InitOptions{Intermediate: true})
 	if err != nil {
@@ -198,6 +203,7 @@ func TestExternalCAExchange(t *testing.T) {
 // TestEdwardsInChain: Ed25519/Ed448 keys or signatures anywhere in a chain
 // are named; an ECDSA chain passes.
 func TestEdwardsInChain(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,8 +9,9 @@ import (
 // ClassifySANs sorts subjectAltName values into DNS names and IP addresses.
 // Each value is "DNS:name", "IP:addr" (prefixes case-insensitive) or bare,
 // in which case an IPv4 or IPv6 literal (brackets allowed) is an IP and
-// anything else must be a valid DNS name. DNS names are lower-cased, a
-// trailing dot is dropped, a leading "*." wildcard label is allowed.
+// anything else must be a DNS name (DNSName), possibly under a leading
+// "*." wildcard label. DNS names are lower-cased, a trailing dot is
+// dropped.
 // Duplicates are removed; order is kept.
 func ClassifySANs(values []string) (dns []string, ips []net.IP, err error) {
 	for _, v := range values {
@@ -34,7 +35,7 @@ func ClassifySANs(values []string) (dns []string, ips []net.IP, err error) {
 		case kind == "ip" || (kind == "" && ip != nil):
 			ips = appendUniqueIP(ips, ip)
 		default:
-			name, err := normalizeDNSName(v)
+			name, err := sanDNSName(v)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -52,9 +53,24 @@ func parseIP(s string) net.IP {
 	return net.ParseIP(s)
 }
 
-// normalizeDNSName validates a DNS name for a certificate and returns it in
-// canonical form (lower case, no trailing dot).
-func normalizeDNSName(name string) (string, error) {
+// DNSName checks that name is a host name a certificate may carry and
+// returns it as the certificate carries it: lower case, without a trailing
+// dot. It is the one rule sshplay has for DNS names, for the names it puts
+// in certificates and for telling which inventory hostnames are names
+// (pg.WantedNames). A name:
+//   - has 1 to 253 characters in dot-separated labels of 1 to 63;
+//   - uses letters, digits, hyphens and underscores, and no label starts
+//     or ends with a hyphen. Underscores are in because the verify-full
+//     checks that meet these certificates accept them: crypto/x509 (and so
+//     pgx and sshplay's own proof) and libpq compare names as written;
+//   - is not an IP address, and not made of numbers alone (12345, 10.1,
+//     0x7f.1): the C resolver reads those as IPv4 addresses, so a client
+//     given that "name" connects to an address, which only an IP entry of
+//     the certificate matches.
+//
+// A wildcard ("*.example.com") is not a host name; ClassifySANs accepts one
+// as a certificate entry.
+func DNSName(name string) (string, error) {
 	n := strings.ToLower(strings.TrimSuffix(name, "."))
 	if n == "" || len(n) > 253 {
 		return "", fmt.Errorf("invalid DNS name %q: length must be 1 to 253", name)
@@ -62,11 +78,8 @@ func normalizeDNSName(name string) (string, error) {
 	if net.ParseIP(n) != nil {
 		return "", fmt.Errorf("invalid DNS name %q: it is an IP address (use IP:%s)", name, n)
 	}
-	labels := strings.Split(n, ".")
-	for i, l := range labels {
-		if l == "*" && i == 0 && len(labels) > 2 {
-			continue
-		}
+	numeric := true
+	for _, l := range strings.Split(n, ".") {
 		if l == "" || len(l) > 63 {
 			return "", fmt.Errorf("invalid DNS name %q: empty or over-long label", name)
 		}
@@ -78,8 +91,38 @@ func normalizeDNSName(name string) (string, error) {
 				return "", fmt.Errorf("invalid DNS name %q: character %q not allowed", name, c)
 			}
 		}
+		numeric = numeric && numericLabel(l)
+	}
+	if numeric {
+		return "", fmt.Errorf("invalid DNS name %q: made of numbers only, resolvers read it as an IPv4 address", name)
 	}
 	return n, nil
+}
+
+// numericLabel reports whether a lower-case label is a number as inet_aton
+// reads one: decimal or octal digits, or 0x and hex digits.
+func numericLabel(l string) bool {
+	if hex, ok := strings.CutPrefix(l, "0x"); ok {
+		return hex != "" && strings.Trim(hex, "0123456789abcdef") == ""
+	}
+	return strings.Trim(l, "0123456789") == ""
+}
+
+// sanDNSName is DNSName for a certificate entry, where a leftmost "*"
+// label (a wildcard) is allowed over at least two more labels.
+func sanDNSName(name string) (string, error) {
+	rest, wild := strings.CutPrefix(name, "*.")
+	if !wild {
+		return DNSName(name)
+	}
+	n, err := DNSName(rest)
+	if err != nil {
+		return "", fmt.Errorf("wildcard %q: %w", name, err)
+	}
+	if !strings.Contains(n, ".") {
+		return "", fmt.Errorf("invalid DNS name %q: a wildcard needs two labels after it", name)
+	}
+	return "*." + n, nil
 }
 
 func appendUnique(list []string, s string) []string {

@@ -85,6 +85,7 @@ func mode(t *testing.T, p string) os.FileMode {
 }
 
 func TestInitRoot(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "pki")
 	ca, err := Init(dir, InitOptions{})
 	if err != nil {
@@ -130,6 +131,7 @@ func TestInitRoot(t *testing.T) {
 }
 
 func TestInitIntermediate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ca, err := Init(dir, InitOptions{Intermediate: true, CommonName: "Acme DB CA", Days: 1000})
 	if err != nil {
@@ -160,6 +162,7 @@ func TestInitIntermediate(t *testing.T) {
 }
 
 func TestInitIsIdempotentAndNeverOverwrites(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, err := Init(dir, InitOptions{})
 	if err != nil {
@@ -203,6 +206,7 @@ func TestInitIsIdempotentAndNeverOverwrites(t *testing.T) {
 }
 
 func TestInitRecoversKeyWithoutCert(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a, err := Init(dir, InitOptions{})
 	if err != nil {
@@ -222,6 +226,7 @@ func TestInitRecoversKeyWithoutCert(t *testing.T) {
 }
 
 func TestInitRefusesCertWithoutKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := Init(dir, InitOptions{}); err != nil {
 		t.Fatal(err)
@@ -236,6 +241,7 @@ func TestInitRefusesCertWithoutKey(t *testing.T) {
 }
 
 func TestInitConcurrent(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "pki")
 	const n = 8
 	var wg sync.WaitGroup
@@ -274,6 +280,7 @@ func TestInitConcurrent(t *testing.T) {
 }
 
 func TestInitRSA(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{KeyType: KeyRSA2048, Intermediate: true})
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +297,7 @@ func TestInitRSA(t *testing.T) {
 }
 
 func TestInitRefusesBadOptions(t *testing.T) {
+	t.Parallel()
 	for _, o := range []InitOptions{{KeyType: "ed25519"}, {KeyType: "ed448"}, {KeyType: "rsa-1024"}, {Days: -1}} {
 		dir := filepath.Join(t.TempDir(), "pki")
 		if _, err := Init(dir, o); err == nil {
@@ -302,6 +310,7 @@ func TestInitRefusesBadOptions(t *testing.T) {
 }
 
 func TestOpenRefusesReadableKey(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := Init(dir, InitOptions{}); err != nil {
 		t.Fatal(err)
@@ -316,6 +325,7 @@ func TestOpenRefusesReadableKey(t *testing.T) {
 }
 
 func TestOpenRefusesMismatchedKey(t *testing.T) {
+	t.Parallel()
 	a, b := t.TempDir(), t.TempDir()
 	for _, d := range []string{a, b} {
 		if _, err := Init(d, InitOptions{}); err != nil {

@@ -123,7 +123,7 @@ func (req SignRequest) leaf() (*leafFields, error) {
 	}
 	l := &leafFields{days: req.Days, now: req.Now, cn: req.CommonName}
 	for _, n := range req.DNSNames {
-		c, err := normalizeDNSName(n)
+		c, err := sanDNSName(n)
 		if err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 )
 
 func TestSignOpenSSLCSRUsesOnlyRequestedNames(t *testing.T) {
+	t.Parallel()
 	csr, keyPath := opensslCSR(t, "/CN=evil", "DNS:evil.com", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256")
 	for _, withInter := range []bool{false, true} {
 		name := "root"
@@ -132,6 +133,7 @@ func TestSignOpenSSLCSRUsesOnlyRequestedNames(t *testing.T) {
 }
 
 func TestSignRSACSR(t *testing.T) {
+	t.Parallel()
 	csr, _ := opensslCSR(t, "/CN=db", "", "-newkey", "rsa:2048")
 	ca, err := Init(t.TempDir(), InitOptions{})
 	if err != nil {
@@ -154,6 +156,7 @@ func TestSignRSACSR(t *testing.T) {
 }
 
 func TestSignRefusesBadKeysAndCSRs(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +210,7 @@ func TestSignRefusesBadKeysAndCSRs(t *testing.T) {
 }
 
 func TestSignClipsToIssuerAndRefusesExpiredIssuer(t *testing.T) {
+	t.Parallel()
 	ca, err := Init(t.TempDir(), InitOptions{Days: 30})
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +229,7 @@ func TestSignClipsToIssuerAndRefusesExpiredIssuer(t *testing.T) {
 }
 
 func TestClassifySANs(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in      []string
 		dns     string

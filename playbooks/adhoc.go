@@ -2,12 +2,14 @@ package playbooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"io"
 	"strings"
 	"sync"
 
+	"github.com/sshplay/sshplay/internal/suggest"
+	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
 
@@ -17,7 +19,7 @@ type AdhocOptions struct {
 	Pattern string
 	Module  string
 	// Args is the module's short form: "k=v k2='a b'" (free text for
-	// command, shell, raw).
+	// command and shell).
 	Args string
 }
 
@@ -25,16 +27,18 @@ type AdhocOptions struct {
 // engine as a playbook (one task, one play), printing Ansible's ad-hoc
 // lines ("db01 | CHANGED | rc=0 >>") or the JSON document.
 func Adhoc(ctx context.Context, o AdhocOptions) (*Summary, error) {
-	Register()
-	mod := CanonicalModule(o.Module)
-	if _, ok := tasks.Lookup(mod); !ok {
-		return nil, &ParseError{File: "-m", Msg: fmt.Sprintf("unknown module %q%s", o.Module, suggest.Hint(o.Module, tasks.Names()))}
+	if o.Modules == nil {
+		return nil, errors.New("playbooks: Options.Modules is required")
 	}
-	args, err := ParseKV(mod, o.Args)
+	mod := CanonicalModule(o.Module)
+	if _, ok := o.Modules.Lookup(mod); !ok {
+		return nil, &ParseError{File: "-m", Msg: fmt.Sprintf("unknown module %q%s", o.Module, suggest.Hint(o.Module, o.Modules.Names()))}
+	}
+	args, err := ParseKV(o.Args, o.Modules.FreeForm(mod))
 	if err != nil {
 		return nil, &ParseError{File: "-a", Msg: err.Error()}
 	}
-	if err := validateArgs(args); err != nil {
+	if err := checkArgTemplates(args); err != nil {
 		return nil, err
 	}
 	task := &Task{Pos: Pos{File: "adhoc"}, Module: mod, Args: args, LoopVar: "item"}
@@ -51,10 +55,13 @@ func Adhoc(ctx context.Context, o AdhocOptions) (*Summary, error) {
 	return run(ctx, []*Playbook{{Path: "adhoc", Dir: ".", Plays: []*Play{play}}}, o.Options, rep)
 }
 
-func validateArgs(args map[string]any) error {
+// checkArgTemplates checks the syntax of every template in -a, so that a
+// typo is bad input before anything connects.
+func checkArgTemplates(args map[string]any) error {
+	tpl := template.New()
 	for k, v := range args {
 		if s, ok := v.(string); ok {
-			if err := templateEngine().Check(s); err != nil {
+			if err := tpl.Check(s); err != nil {
 				return &ParseError{File: "-a", Msg: fmt.Sprintf("%s: %v", k, err)}
 			}
 		}
@@ -85,7 +92,9 @@ func (r *adhocReporter) Note(msg string) {
 func (r *adhocReporter) Recap(*Summary) {}
 func (r *adhocReporter) NoMoreHosts()   {}
 
-var commandModules = map[string]bool{"command": true, "shell": true, "raw": true, "script": true}
+// commandModules are the modules whose ad-hoc line is Ansible's command
+// form ("db01 | CHANGED | rc=0 >>" and the output), not a JSON result.
+var commandModules = map[string]bool{"command": true, "shell": true}
 
 func (r *adhocReporter) HostResult(hr *HostResult) {
 	r.mu.Lock()

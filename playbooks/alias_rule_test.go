@@ -32,7 +32,8 @@ func writeFile(t *testing.T, path, text string) {
 // YAML, a billion laughs is refused before anything walks it, as a
 // *ParseError naming the file, line and column of the alias.
 func TestAliasBombRefusedInEveryPlaybookInput(t *testing.T) {
-	registerAll()
+	t.Parallel()
+	mods := testModules()
 	dir := t.TempDir()
 	bomb := yamlxtest.Laughs(7, "")
 	writeFile(t, filepath.Join(dir, "bomb.yml"), bomb)
@@ -46,10 +47,10 @@ func TestAliasBombRefusedInEveryPlaybookInput(t *testing.T) {
 		name, file, text string
 		read             func() error
 	}{
-		{"play vars", "site.yml", playVars, func() error { _, err := Parse("site.yml", []byte(playVars)); return err }},
-		{"task args", "site.yml", taskArgs, func() error { _, err := Parse("site.yml", []byte(taskArgs)); return err }},
-		{"task vars", "site.yml", taskVars, func() error { _, err := Parse("site.yml", []byte(taskVars)); return err }},
-		{"vars_files", "bomb.yml", bomb, func() error { _, err := LoadFile(filepath.Join(dir, "site.yml")); return err }},
+		{"play vars", "site.yml", playVars, func() error { _, err := Parse(mods, "site.yml", []byte(playVars)); return err }},
+		{"task args", "site.yml", taskArgs, func() error { _, err := Parse(mods, "site.yml", []byte(taskArgs)); return err }},
+		{"task vars", "site.yml", taskVars, func() error { _, err := Parse(mods, "site.yml", []byte(taskVars)); return err }},
+		{"vars_files", "bomb.yml", bomb, func() error { _, err := LoadFile(mods, filepath.Join(dir, "site.yml")); return err }},
 		{"-e @file", filepath.Join(dir, "bomb.yml"), bomb, func() error { _, err := ParseExtraVars("@" + filepath.Join(dir, "bomb.yml")); return err }},
 		{"-e mapping", "-e", flow, func() error { _, err := ParseExtraVars(flow); return err }},
 		{"include_vars", filepath.Join(dir, "bomb.yml"), bomb, func() error {
@@ -72,12 +73,12 @@ func TestAliasBombRefusedInEveryPlaybookInput(t *testing.T) {
 }
 
 // TestAliasInsideItsOwnNodeRefused: an alias inside the node it names is
-// refused at the alias (the template walk used to recurse until the stack
-// overflowed).
+// refused at the alias, before the template walk would follow it for
+// ever.
 func TestAliasInsideItsOwnNodeRefused(t *testing.T) {
-	registerAll()
+	t.Parallel()
 	src := "- hosts: all\n  vars:\n    a: &a [x, *a]\n  tasks:\n    - tmsg: {msg: x}\n"
-	_, err := Parse("site.yml", []byte(src))
+	_, err := Parse(testModules(), "site.yml", []byte(src))
 	if err == nil || err.Error() != "site.yml:3:15: alias *a is inside the node it names, so it never ends" {
 		t.Errorf("got %v", err)
 	}
@@ -86,7 +87,7 @@ func TestAliasInsideItsOwnNodeRefused(t *testing.T) {
 // TestPlaybookWithAliasesLoads: ordinary anchors, aliases and merge keys
 // in vars, module arguments and loops keep working.
 func TestPlaybookWithAliasesLoads(t *testing.T) {
-	registerAll()
+	t.Parallel()
 	src := `- hosts: all
   vars:
     defaults: &defaults {port: 5432, user: postgres}
@@ -98,7 +99,7 @@ func TestPlaybookWithAliasesLoads(t *testing.T) {
     - tmsg: *msg
       loop: *ports
 `
-	pb, err := Parse("site.yml", []byte(src))
+	pb, err := Parse(testModules(), "site.yml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,15 +139,16 @@ func largePlaybook() []byte {
 // counting it, checking templates or reading tasks, the parse returns the
 // context's error at its next look, not after the whole file.
 func TestCancelStopsParsingALargePlaybook(t *testing.T) {
-	registerAll()
+	t.Parallel()
+	mods := testModules()
 	data := largePlaybook()
 	full := ctxtest.New(0)
-	if _, err := ParseContext(full, "big.yml", data); err != nil {
+	if _, err := ParseContext(full, mods, "big.yml", data); err != nil {
 		t.Fatal(err)
 	}
 	for _, at := range ctxtest.CutPoints(full.Looks()) {
 		ctx := ctxtest.New(at)
-		pb, err := ParseContext(ctx, "big.yml", data)
+		pb, err := ParseContext(ctx, mods, "big.yml", data)
 		if pb != nil || !errors.Is(err, context.Canceled) {
 			t.Errorf("cancelled at look %d of %d: got %v", at, full.Looks(), err)
 		}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sshplay/sshplay/playbooks/template"
@@ -17,30 +16,32 @@ import (
 )
 
 func TestParseKVDecodesEscapesAndFailIsKV(t *testing.T) {
-	args, err := ParseKV("copy", `content="x\n" dest=/tmp/a tab='a\tb' uni="\u00e9" keep=a\d`)
+	t.Parallel()
+	mods := AllModules()
+	args, err := ParseKV(`content="x\n" dest=/tmp/a tab='a\tb' uni="\u00e9" keep=a\d`, mods.FreeForm("copy"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if args["content"] != "x\n" || args["tab"] != "a\tb" || args["uni"] != "é" || args["keep"] != `a\d` {
 		t.Errorf("got %#v", args)
 	}
-	args, err = ParseKV("command", `echo a\nb creates=/x\ny`)
+	args, err = ParseKV(`echo a\nb creates=/x\ny`, mods.FreeForm("command"))
 	if err != nil || args["_raw_params"] != `echo a\nb` || args["creates"] != "/x\ny" {
 		t.Errorf("command: %#v %v", args, err)
 	}
-	args, err = ParseKV("fail", "msg=boom")
+	args, err = ParseKV("msg=boom", mods.FreeForm("fail"))
 	if err != nil || args["msg"] != "boom" || args["_raw_params"] != nil {
 		t.Errorf("fail msg=boom: %#v %v", args, err)
 	}
-	if _, err := ParseKV("fail", "boom"); err == nil {
+	if _, err := ParseKV("boom", mods.FreeForm("fail")); err == nil {
 		t.Error("fail with free text: want an error (fail takes no free form)")
 	}
 }
 
-func parseErr(t *testing.T, src string) *ParseError {
+// parseErr parses src with mods and returns its *ParseError.
+func parseErr(t *testing.T, mods *tasks.Registry, src string) *ParseError {
 	t.Helper()
-	registerAll()
-	_, err := Parse("site.yml", []byte(src))
+	_, err := Parse(mods, "site.yml", []byte(src))
 	var pe *ParseError
 	if !errors.As(err, &pe) {
 		t.Fatalf("want a *ParseError, got %v", err)
@@ -49,7 +50,7 @@ func parseErr(t *testing.T, src string) *ParseError {
 }
 
 func TestFailShortFormRuns(t *testing.T) {
-	registerAll()
+	t.Parallel()
 	sum, out := runYAML(t, newFleet(1), "- hosts: dbservers\n  tasks:\n    - fail: msg=boom\n")
 	if sum.Failed() == 0 || !strings.Contains(out, `"msg": "boom"`) {
 		t.Errorf("%s:\n%s", outcome(sum), out)
@@ -57,6 +58,7 @@ func TestFailShortFormRuns(t *testing.T) {
 }
 
 func TestTemplateModuleUsesTrimBlocks(t *testing.T) {
+	t.Parallel()
 	f := newFleet(1)
 	f.hosts["db01"].files["/etc/.keep"] = nil
 	tpl := "{% for x in ['a', 'b'] %}\n{{ x }}\n{% endfor %}\nend {{ 'y' }}\n"
@@ -77,6 +79,7 @@ func TestTemplateModuleUsesTrimBlocks(t *testing.T) {
 }
 
 func TestDiffFalseHidesDiff(t *testing.T) {
+	t.Parallel()
 	_, out := runYAML(t, newFleet(1), `
 - hosts: dbservers
   tasks:
@@ -99,13 +102,14 @@ func TestDiffFalseHidesDiff(t *testing.T) {
 }
 
 func TestStartAtUnknownTaskIsBadInput(t *testing.T) {
-	registerTestModules()
-	pb, err := Parse("site.yml", []byte("- hosts: dbservers\n  tasks:\n    - {name: restart postgres, trun: a}\n"))
+	t.Parallel()
+	mods := testModules()
+	pb, err := Parse(mods, "site.yml", []byte("- hosts: dbservers\n  tasks:\n    - {name: restart postgres, trun: a}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := newFleet(1)
-	_, err = Run(t.Context(), []*Playbook{pb}, Options{Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, StartAtTask: "restart postgre"})
+	_, err = Run(t.Context(), []*Playbook{pb}, Options{Modules: mods, Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, StartAtTask: "restart postgre"})
 	var pe *ParseError
 	if !errors.As(err, &pe) || !strings.Contains(err.Error(), `(did you mean "restart postgres"?)`) {
 		t.Errorf("want a parse error with did-you-mean, got %v", err)
@@ -116,14 +120,15 @@ func TestStartAtUnknownTaskIsBadInput(t *testing.T) {
 }
 
 func TestShippedCheckPlaybookProbesRunInCheckMode(t *testing.T) {
-	registerAll()
-	pb, err := Load("check")
+	t.Parallel()
+	mods := AllModules()
+	pb, err := Load(mods, "check")
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := newFleet(1)
 	var out strings.Builder
-	_, err = Run(t.Context(), []*Playbook{pb}, Options{Inventory: f, Connector: f, Check: true, Out: &out,
+	_, err = Run(t.Context(), []*Playbook{pb}, Options{Modules: mods, Inventory: f, Connector: f, Check: true, Out: &out,
 		Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +141,7 @@ func TestShippedCheckPlaybookProbesRunInCheckMode(t *testing.T) {
 }
 
 func TestUntilNotEvaluatedOnCheckModeSkip(t *testing.T) {
-	registerAll()
+	t.Parallel()
 	sum, out := runYAML(t, newFleet(1), `
 - hosts: dbservers
   tasks:
@@ -152,6 +157,7 @@ func TestUntilNotEvaluatedOnCheckModeSkip(t *testing.T) {
 }
 
 func TestOutputLikeAnsible(t *testing.T) {
+	t.Parallel()
 	src := `
 - name: rolling
   hosts: dbservers
@@ -210,11 +216,10 @@ func (checkedModule) CheckArgs(args map[string]any) error {
 	return nil
 }
 
-var registerChecked sync.Once
-
 func TestParseTimeChecks(t *testing.T) {
-	registerAll()
-	registerChecked.Do(func() { tasks.Register(checkedModule{}, "tchecked") })
+	t.Parallel()
+	mods := testModules()
+	mods.Add(checkedModule{}, "tchecked")
 	for _, tc := range []struct {
 		name, src, want string
 	}{
@@ -234,7 +239,7 @@ func TestParseTimeChecks(t *testing.T) {
 			`site.yml:4:13: loop must be a list or a template giving one, got "not-a-list"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			pe := parseErr(t, tc.src)
+			pe := parseErr(t, mods, tc.src)
 			if !strings.Contains(pe.Error(), tc.want) {
 				t.Errorf("got %q, want %q", pe.Error(), tc.want)
 			}
@@ -244,22 +249,21 @@ func TestParseTimeChecks(t *testing.T) {
 		"- hosts: all\n  tasks:\n    - tchecked: {path: /x, state: \"{{ s }}\"}\n      when: x is not none and (y | default(1) | int) > 0\n",
 		"- hosts: all\n  tasks:\n    - tmsg: {msg: \"{{ x | to_json }}\"}\n      loop: \"{{ items | default([]) }}\"\n      when: v is version('1.0', '>=')\n",
 	} {
-		registerAll()
-		if _, err := Parse("site.yml", []byte(ok)); err != nil {
+		if _, err := Parse(mods, "site.yml", []byte(ok)); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
 }
 
 func TestMissingStaticVarsFileIsParseError(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	site := filepath.Join(dir, "site.yml")
 	src := "- hosts: all\n  vars_files:\n    - vars/missing.yml\n    - \"vars/{{ env }}.yml\"\n  tasks:\n    - tmsg: {msg: x}\n"
 	if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	registerAll()
-	_, err := LoadFile(site)
+	_, err := LoadFile(testModules(), site)
 	var pe *ParseError
 	if !errors.As(err, &pe) || pe.Line != 3 || !strings.Contains(err.Error(), `vars_files: "vars/missing.yml" not found`) {
 		t.Errorf("got %v", err)

@@ -11,22 +11,19 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/sshplay/sshplay/tasks"
 )
 
-var registerOnce sync.Once
-
-// Register registers set_fact, assert, meta and include_vars (with their
-// ansible.builtin. aliases). Safe to call more than once.
-func Register() {
-	registerOnce.Do(func() {
-		tasks.Register(tasks.ModuleFunc(setFact), "set_fact", "ansible.builtin.set_fact")
-		tasks.Register(tasks.ModuleFunc(assertModule), "assert", "ansible.builtin.assert")
-		tasks.Register(tasks.ModuleFunc(metaModule), "meta", "ansible.builtin.meta")
-		tasks.Register(tasks.ModuleFunc(includeVars), "include_vars", "ansible.builtin.include_vars")
-	})
+// Register adds set_fact, assert, meta and include_vars to r, each also
+// as ansible.builtin.NAME. meta and include_vars take free text in their
+// short form ("meta: flush_handlers", "include_vars: vars.yml name=v").
+func Register(r *tasks.Registry) {
+	r.Add(tasks.ModuleFunc(setFact), "set_fact", "ansible.builtin.set_fact")
+	r.Add(tasks.ModuleFunc(assertModule), "assert", "ansible.builtin.assert")
+	r.AddFreeForm(tasks.ModuleFunc(metaModule), tasks.FreeForm{}, "meta", "ansible.builtin.meta")
+	r.AddFreeForm(tasks.ModuleFunc(includeVars), tasks.FreeForm{Options: []string{"name"}}, "include_vars", "ansible.builtin.include_vars")
 }
 
 func setFact(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
@@ -112,6 +109,53 @@ func metaAction(args map[string]any) string {
 		return strings.TrimSpace(s)
 	}
 	return ""
+}
+
+// runMeta carries out a meta task on the hosts whose when holds: meta acts
+// on the engine (handlers, the play, the batch, hosts), not on a host.
+func (r *runner) runMeta(ctx context.Context, pr *playRun, t *Task, hosts []*hostState, in inherit) {
+	var run []*hostState
+	for _, h := range hosts {
+		scope := r.scope(pr, h, in, t, nil)
+		ok, err := r.when(scope, in, t)
+		if err != nil {
+			r.finish(h, t, in, outcomeErr(err), time.Now(), nil)
+			continue
+		}
+		if ok {
+			run = append(run, h)
+		} else {
+			r.finish(h, t, in, &tasks.Outcome{Status: tasks.StatusSkipped, Result: skippedResult()}, time.Now(), nil)
+		}
+	}
+	if len(run) == 0 {
+		return
+	}
+	switch metaAction(t.Args) {
+	case "flush_handlers":
+		r.flushHandlers(ctx, pr, run)
+	case "end_play":
+		for _, h := range pr.batch {
+			h.setEnded(true)
+		}
+		pr.mu.Lock()
+		pr.abort = true
+		pr.mu.Unlock()
+	case "end_batch":
+		pr.mu.Lock()
+		pr.endBatch = true
+		pr.mu.Unlock()
+	case "end_host":
+		for _, h := range run {
+			h.setEnded(true)
+		}
+	case "clear_host_errors":
+		for _, h := range pr.batch {
+			if h.isFailed() && !h.isUnreach() {
+				h.setFailed(false)
+			}
+		}
+	}
 }
 
 // includeVars reads a YAML file of variables from the control machine

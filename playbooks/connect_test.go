@@ -27,6 +27,7 @@ func (s *slowConnector) Conn(ctx context.Context, host string, vars map[string]a
 // connecting (an unreachable host must not hold the fleet back for its
 // whole connect timeout).
 func TestHostStartsWithoutWaitingForOthersToConnect(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	sc := &slowConnector{memFleet: f, slow: "db02", release: make(chan struct{})}
 	ranFirst := make(chan bool, 1)

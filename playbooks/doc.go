@@ -4,6 +4,11 @@
 // batches over hosts with the linear or free strategy, handlers, blocks,
 // loops, registered results and Ansible's text or a JSON report.
 //
+// The modules a playbook may use are those of the tasks.Registry the caller
+// builds and passes to Parse and Run (cmd/sshplay builds the one of a real
+// run); the engine's own modules (set_fact, assert, meta, include_vars) are
+// added to it by Register. playbooks keeps no registry of its own.
+//
 // Every module runs through tasks.Execute, which plans through a read-only
 // view of the host and applies only in a real run; the engine decides
 // nothing about check mode beyond passing ExecOptions. Facts are not

@@ -20,14 +20,12 @@ import (
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/playbooks"
-	"github.com/sshplay/sshplay/tasks/core"
 	"github.com/sshplay/sshplay/transport"
 )
 
 func TestE2ESerialAndFailures(t *testing.T) {
 	l := labtest.New(t, 4)
-	core.Register()
-	playbooks.Register()
+	mods := playbooks.AllModules()
 	inv, err := inventory.Load([]string{l.InventoryINI()})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +42,7 @@ func TestE2ESerialAndFailures(t *testing.T) {
 		if err := os.MkdirAll(root, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		pb, err := playbooks.Parse(filepath.Join(root, "site.yml"), []byte(src))
+		pb, err := playbooks.Parse(mods, filepath.Join(root, "site.yml"), []byte(src))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +52,7 @@ func TestE2ESerialAndFailures(t *testing.T) {
 		}
 		var out bytes.Buffer
 		opts := playbooks.Options{
-			Inventory: labInv{inv}, Connector: pool, Local: transport.Local(),
+			Modules: mods, Inventory: labInv{inv}, Connector: pool, Local: transport.Local(),
 			Become: func(v map[string]any) transport.Become { return transport.BecomeFromVars(v, transport.Overrides{}) },
 			Forks:  5, ExtraVars: vars, Out: &out, Format: "json",
 		}

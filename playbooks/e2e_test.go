@@ -15,8 +15,6 @@ import (
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/playbooks"
-	"github.com/sshplay/sshplay/tasks/core"
-	"github.com/sshplay/sshplay/tasks/postgres"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -56,7 +54,7 @@ func runLab(t *testing.T, invPath string, pb *playbooks.Playbook, check bool, ex
 	defer pool.Close()
 	var out bytes.Buffer
 	sum, err := playbooks.Run(context.Background(), []*playbooks.Playbook{pb}, playbooks.Options{
-		Inventory: labInv{inv}, Connector: pool, Local: transport.Local(),
+		Modules: playbooks.AllModules(), Inventory: labInv{inv}, Connector: pool, Local: transport.Local(),
 		Become: func(v map[string]any) transport.Become { return transport.BecomeFromVars(v, transport.Overrides{}) },
 		Forks:  5, Check: check, ExtraVars: extra, Out: &out, Format: "json",
 	})
@@ -88,10 +86,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 
 func TestE2ESiteCheckThenApplyThenIdempotent(t *testing.T) {
 	l := labtest.New(t, 3)
-	core.Register()
-	postgres.Register()
-	playbooks.Register()
-	pb, err := playbooks.LoadFile("testdata/e2e/site.yml")
+	pb, err := playbooks.LoadFile(playbooks.AllModules(), "testdata/e2e/site.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

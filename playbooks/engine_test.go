@@ -12,17 +12,16 @@ import (
 
 type runOpt func(*Options)
 
-func runYAML(t *testing.T, f *memFleet, src string, mods ...runOpt) (*Summary, string) {
+func runYAML(t *testing.T, f *memFleet, src string, set ...runOpt) (*Summary, string) {
 	t.Helper()
-	registerTestModules()
-	pb, err := Parse("site.yml", []byte(src))
+	var out bytes.Buffer
+	opts := Options{Modules: testModules(), Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, Forks: 4, Out: &out}
+	for _, m := range set {
+		m(&opts)
+	}
+	pb, err := Parse(opts.Modules, "site.yml", []byte(src))
 	if err != nil {
 		t.Fatalf("parse: %v", err)
-	}
-	var out bytes.Buffer
-	opts := Options{Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, Forks: 4, Out: &out}
-	for _, m := range mods {
-		m(&opts)
 	}
 	sum, err := Run(context.Background(), []*Playbook{pb}, opts)
 	if err != nil {
@@ -41,6 +40,7 @@ func stats(t *testing.T, sum *Summary, host string) Stats {
 }
 
 func TestHandlersRunOnceAtSectionEndOnlyWhenChanged(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	f.hosts["db01"].files["/etc/x"] = []byte("new")
 	sum, out := runYAML(t, f, `
@@ -91,6 +91,7 @@ func TestHandlersRunOnceAtSectionEndOnlyWhenChanged(t *testing.T) {
 }
 
 func TestFailedHostStopsOnlyItselfAndItsHandlers(t *testing.T) {
+	t.Parallel()
 	f := newFleet(3)
 	f.hosts["db02"].fail = "step2"
 	sum, out := runYAML(t, f, `
@@ -124,6 +125,7 @@ func TestFailedHostStopsOnlyItselfAndItsHandlers(t *testing.T) {
 }
 
 func TestForceHandlers(t *testing.T) {
+	t.Parallel()
 	f := newFleet(1)
 	f.hosts["db01"].fail = "step2"
 	runYAML(t, f, `
@@ -142,6 +144,7 @@ func TestForceHandlers(t *testing.T) {
 }
 
 func TestAnyErrorsFatalStopsAll(t *testing.T) {
+	t.Parallel()
 	f := newFleet(3)
 	f.hosts["db01"].fail = "step1"
 	sum, out := runYAML(t, f, `
@@ -168,6 +171,7 @@ func TestAnyErrorsFatalStopsAll(t *testing.T) {
 }
 
 func TestSerialBatchesInOrder(t *testing.T) {
+	t.Parallel()
 	f := newFleet(5)
 	runYAML(t, f, `
 - hosts: dbservers
@@ -193,6 +197,7 @@ func TestSerialBatchesInOrder(t *testing.T) {
 }
 
 func TestSerialRunsWholePlayPerBatch(t *testing.T) {
+	t.Parallel()
 	f := newFleet(3)
 	_, out := runYAML(t, f, `
 - hosts: dbservers
@@ -226,6 +231,7 @@ func TestSerialRunsWholePlayPerBatch(t *testing.T) {
 }
 
 func TestMaxFailPercentage(t *testing.T) {
+	t.Parallel()
 	f := newFleet(4)
 	f.hosts["db01"].fail = "a"
 	// 1 of 4 failed = 25%: not more than 25, go on.
@@ -258,6 +264,7 @@ func TestMaxFailPercentage(t *testing.T) {
 }
 
 func TestBlockRescueAlwaysAndInheritance(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	f.hosts["db02"].fail = "inner"
 	sum, _ := runYAML(t, f, `
@@ -299,6 +306,7 @@ func TestBlockRescueAlwaysAndInheritance(t *testing.T) {
 }
 
 func TestRegisterWhenLoopSetFactAssert(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	sum, out := runYAML(t, f, `
 - hosts: dbservers
@@ -355,6 +363,7 @@ func TestRegisterWhenLoopSetFactAssert(t *testing.T) {
 }
 
 func TestUndefinedVariableFailsTaskNamingIt(t *testing.T) {
+	t.Parallel()
 	f := newFleet(1)
 	sum, out := runYAML(t, f, `
 - hosts: dbservers
@@ -367,6 +376,7 @@ func TestUndefinedVariableFailsTaskNamingIt(t *testing.T) {
 }
 
 func TestPrecedence(t *testing.T) {
+	t.Parallel()
 	f := newFleet(1)
 	f.vars["db01"]["v"] = "inventory"
 	f.vars["db01"]["only_inv"] = "inv"
@@ -408,6 +418,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestCheckModeUsesOverlayAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	f := newFleet(1)
 	var buf bytes.Buffer
 	sum, _ := runYAML(t, f, `
@@ -440,6 +451,7 @@ func TestCheckModeUsesOverlayAndWritesNothing(t *testing.T) {
 }
 
 func TestUnreachableHostDroppedOthersContinue(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	f.unreachable["db02"] = true
 	sum, out := runYAML(t, f, `
@@ -460,6 +472,7 @@ func TestUnreachableHostDroppedOthersContinue(t *testing.T) {
 }
 
 func TestRecapLineAndSecretsAndNoLog(t *testing.T) {
+	t.Parallel()
 	got := RecapLine("db01", &Stats{OK: 12, Changed: 3, Skipped: 1})
 	want := "db01                       : ok=12   changed=3    unreachable=0    failed=0    skipped=1    rescued=0    ignored=0   "
 	if got != want {
@@ -487,6 +500,7 @@ func TestRecapLineAndSecretsAndNoLog(t *testing.T) {
 }
 
 func TestDelegateToLocalhostAndRunOnce(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	local := &memHost{name: "localhost", files: map[string][]byte{}}
 	runYAML(t, f, `
@@ -509,6 +523,7 @@ func TestDelegateToLocalhostAndRunOnce(t *testing.T) {
 }
 
 func TestTagsAndStartAt(t *testing.T) {
+	t.Parallel()
 	f := newFleet(1)
 	runYAML(t, f, `
 - hosts: dbservers
@@ -534,6 +549,7 @@ func TestTagsAndStartAt(t *testing.T) {
 }
 
 func TestFreeStrategyAndMetaEndHost(t *testing.T) {
+	t.Parallel()
 	f := newFleet(3)
 	sum, _ := runYAML(t, f, `
 - hosts: dbservers
@@ -556,12 +572,13 @@ func TestFreeStrategyAndMetaEndHost(t *testing.T) {
 }
 
 func TestAdhocOutput(t *testing.T) {
-	registerTestModules()
+	t.Parallel()
+	mods := testModules()
 	f := newFleet(2)
 	f.hosts["db02"].fail = "x"
 	var out bytes.Buffer
 	sum, err := Adhoc(context.Background(), AdhocOptions{
-		Options: Options{Inventory: f, Connector: f, Local: &memConn{h: &memHost{files: map[string][]byte{}}}, Out: &out},
+		Options: Options{Modules: mods, Inventory: f, Connector: f, Local: &memConn{h: &memHost{files: map[string][]byte{}}}, Out: &out},
 		Pattern: "dbservers", Module: "tmsg", Args: "msg=hi",
 	})
 	if err != nil {
@@ -573,7 +590,7 @@ func TestAdhocOutput(t *testing.T) {
 	if !clean(sum) {
 		t.Errorf("%s", outcome(sum))
 	}
-	if _, err := Adhoc(context.Background(), AdhocOptions{Options: Options{Inventory: f, Connector: f, Local: &memConn{h: &memHost{}}}, Pattern: "all", Module: "tmgs"}); err == nil || !strings.Contains(err.Error(), `did you mean "tmsg"`) {
+	if _, err := Adhoc(context.Background(), AdhocOptions{Options: Options{Modules: mods, Inventory: f, Connector: f, Local: &memConn{h: &memHost{}}}, Pattern: "all", Module: "tmgs"}); err == nil || !strings.Contains(err.Error(), `did you mean "tmsg"`) {
 		t.Errorf("unknown module: %v", err)
 	}
 }
@@ -589,6 +606,7 @@ func outcome(s *Summary) string {
 // TestSummaryCounts: Failed and Unreachable count hosts, not tasks; rescued
 // and ignored failures are not failures.
 func TestSummaryCounts(t *testing.T) {
+	t.Parallel()
 	s := &Summary{Stats: map[string]*Stats{
 		"a": {OK: 3},
 		"b": {Failed: 2},

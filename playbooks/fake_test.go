@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/core"
 	"github.com/sshplay/sshplay/tasks/overlay"
+	"github.com/sshplay/sshplay/tasks/postgres"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -145,64 +147,82 @@ func (f *memFleet) ran(host string) []string {
 	return append([]string(nil), h.ran...)
 }
 
-// Test modules: tput writes a file (plannable), trun runs a command
-// (effect unknown), tsleep records start/end to check ordering.
-var registerTest sync.Once
+// AllModules is a registry of every module sshplay ships, registered as
+// cmd/sshplay registers them: the registry this package's tests (and its
+// external tests) parse and run with.
+func AllModules() *tasks.Registry {
+	r := tasks.NewRegistry()
+	core.Register(r)
+	postgres.Register(r)
+	Register(r)
+	return r
+}
 
-func registerTestModules() {
-	registerTest.Do(func() {
-		Register()
-		RegisterFreeForm("trun")
-		tasks.Register(tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-			path := fmt.Sprint(args["path"])
-			content := fmt.Sprint(args["content"])
-			var reads []tasks.Precondition
-			old, exists, err := tasks.ReadFileFor(ctx, env.Conn, path, &reads)
-			if err != nil && !errors.Is(err, overlay.ErrPending) {
-				return nil, err
+// testModules is AllModules plus the fake modules of the engine tests:
+// tput writes a file (plannable), trun runs a command (effect unknown; its
+// short form is free text), tmsg returns its msg, tsleep sleeps (to check
+// ordering). A test that needs a module of its own adds it to the
+// registry testModules returns it, which no other test sees.
+func testModules() *tasks.Registry {
+	r := AllModules()
+	r.Add(tasks.ModuleFunc(planTput), "tput")
+	r.AddFreeForm(tasks.ModuleFunc(planTrun), tasks.FreeForm{}, "trun")
+	r.Add(tasks.ModuleFunc(planTmsg), "tmsg")
+	r.Add(tasks.ModuleFunc(planTsleep), "tsleep")
+	return r
+}
+
+func planTput(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	path := fmt.Sprint(args["path"])
+	content := fmt.Sprint(args["content"])
+	var reads []tasks.Precondition
+	old, exists, err := tasks.ReadFileFor(ctx, env.Conn, path, &reads)
+	if err != nil && !errors.Is(err, overlay.ErrPending) {
+		return nil, err
+	}
+	if exists && string(old) == content {
+		return &tasks.Change{Action: tasks.None, Result: map[string]any{"path": path}}, nil
+	}
+	act := tasks.Create
+	if exists {
+		act = tasks.Update
+	}
+	return &tasks.Change{Action: act, Reads: reads, Summary: "write " + path,
+		Diffs:  []tasks.Diff{tasks.FileDiff(path, string(old), content)},
+		Writes: []overlay.PlannedFile{{Path: path, Content: []byte(content)}},
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			return map[string]any{"path": path}, env.Conn.WriteFile(ctx, path, []byte(content), transport.WriteOptions{})
+		}}, nil
+}
+
+func planTrun(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	cmd := fmt.Sprint(args["_raw_params"])
+	return &tasks.Change{Action: tasks.Run, Summary: "run " + cmd,
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			res, err := env.Conn.Run(ctx, cmd, transport.RunOptions{})
+			out := map[string]any{"cmd": cmd}
+			if res != nil {
+				out["rc"] = res.ExitCode
+				out["stdout"] = strings.TrimSpace(string(res.Stdout))
+				out["stderr"] = string(res.Stderr)
 			}
-			if exists && string(old) == content {
-				return &tasks.Change{Action: tasks.None, Result: map[string]any{"path": path}}, nil
+			if err != nil {
+				return out, &tasks.Failed{Msg: "non-zero return code", Result: out}
 			}
-			act := tasks.Create
-			if exists {
-				act = tasks.Update
-			}
-			return &tasks.Change{Action: act, Reads: reads, Summary: "write " + path,
-				Diffs:  []tasks.Diff{tasks.FileDiff(path, string(old), content)},
-				Writes: []overlay.PlannedFile{{Path: path, Content: []byte(content)}},
-				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-					return map[string]any{"path": path}, env.Conn.WriteFile(ctx, path, []byte(content), transport.WriteOptions{})
-				}}, nil
-		}), "tput")
-		tasks.Register(tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-			cmd := fmt.Sprint(args["_raw_params"])
-			return &tasks.Change{Action: tasks.Run, Summary: "run " + cmd,
-				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-					res, err := env.Conn.Run(ctx, cmd, transport.RunOptions{})
-					out := map[string]any{"cmd": cmd}
-					if res != nil {
-						out["rc"] = res.ExitCode
-						out["stdout"] = strings.TrimSpace(string(res.Stdout))
-						out["stderr"] = string(res.Stderr)
-					}
-					if err != nil {
-						return out, &tasks.Failed{Msg: "non-zero return code", Result: out}
-					}
-					return out, nil
-				}}, nil
-		}), "trun")
-		tasks.Register(tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-			msg := fmt.Sprint(args["msg"])
-			return &tasks.Change{Action: tasks.None, Result: map[string]any{"msg": msg}}, nil
-		}), "tmsg")
-		tasks.Register(tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-			d, _ := time.ParseDuration(fmt.Sprint(args["for"]))
-			return &tasks.Change{Action: tasks.Run, Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-				time.Sleep(d)
-				_, err := env.Conn.Run(ctx, "slept", transport.RunOptions{})
-				return nil, err
-			}}, nil
-		}), "tsleep")
-	})
+			return out, nil
+		}}, nil
+}
+
+func planTmsg(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	msg := fmt.Sprint(args["msg"])
+	return &tasks.Change{Action: tasks.None, Result: map[string]any{"msg": msg}}, nil
+}
+
+func planTsleep(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	d, _ := time.ParseDuration(fmt.Sprint(args["for"]))
+	return &tasks.Change{Action: tasks.Run, Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+		time.Sleep(d)
+		_, err := env.Conn.Run(ctx, "slept", transport.RunOptions{})
+		return nil, err
+	}}, nil
 }

@@ -32,7 +32,8 @@ const listYAML = `- name: tls
 // TestList: --list-hosts and --list-tasks print every play's hosts and the
 // tasks the tags select, blocks flattened with inherited tags.
 func TestList(t *testing.T) {
-	pb, err := Parse("site.yml", []byte(listYAML))
+	t.Parallel()
+	pb, err := Parse(AllModules(), "site.yml", []byte(listYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,8 @@ playbook: site.yml
 // TestListBadPattern: a host pattern the inventory rejects is an error
 // naming the play's position, and nothing after it is listed.
 func TestListBadPattern(t *testing.T) {
-	pb, err := Parse("site.yml", []byte("- hosts: nomatch\n  tasks: [{command: 'true'}]\n"))
+	t.Parallel()
+	pb, err := Parse(AllModules(), "site.yml", []byte("- hosts: nomatch\n  tasks: [{command: 'true'}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sshplay/sshplay/internal/yamlx"
+	"github.com/sshplay/sshplay/tasks"
 )
 
 // Embedded holds the playbooks shipped inside the sshplay binary (the *.yml
@@ -34,22 +35,23 @@ func EmbeddedNames() []string {
 	return out
 }
 
-// Load finds and parses a playbook: a file path first; then, when no such
-// file exists, NAME or NAME.yml among the embedded playbooks.
-func Load(name string) (*Playbook, error) {
-	return LoadContext(context.Background(), name)
+// Load finds and parses a playbook whose tasks may use the modules of
+// mods: a file path first; then, when no such file exists, NAME or
+// NAME.yml among the embedded playbooks.
+func Load(mods *tasks.Registry, name string) (*Playbook, error) {
+	return LoadContext(context.Background(), mods, name)
 }
 
 // LoadContext is Load that stops, with ctx's error, once ctx is cancelled.
-func LoadContext(ctx context.Context, name string) (*Playbook, error) {
+func LoadContext(ctx context.Context, mods *tasks.Registry, name string) (*Playbook, error) {
 	if _, err := os.Stat(name); err == nil {
-		return loadFile(ctx, name)
+		return loadFile(ctx, mods, name)
 	}
 	base := strings.TrimSuffix(name, ".yml")
 	if !strings.ContainsAny(base, "/\\") {
 		file := base + ".yml"
 		if data, err := fs.ReadFile(Embedded, file); err == nil {
-			pb, err := ParseContext(ctx, "embedded:"+file, data)
+			pb, err := ParseContext(ctx, mods, "embedded:"+file, data)
 			if err != nil {
 				return nil, err
 			}
@@ -80,7 +82,7 @@ func parseYAML(ctx context.Context, name string, data []byte) (*yaml.Node, error
 	case err != nil && ctx.Err() != nil:
 		return nil, err
 	case err != nil:
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	case doc == nil || len(doc.Content) == 0:
 		return nil, nil
 	}
@@ -143,7 +145,7 @@ func ParseExtraVarsContext(ctx context.Context, arg string) (map[string]any, err
 	case strings.HasPrefix(arg, "{"):
 		return readVars(ctx, "-e", []byte(arg))
 	}
-	kv, err := ParseKV("", arg)
+	kv, err := ParseKV(arg, nil)
 	if err != nil || len(kv) == 0 {
 		return nil, &ParseError{File: "-e", Msg: fmt.Sprintf("want k=v, a JSON/YAML mapping or @file, got %q", arg)}
 	}

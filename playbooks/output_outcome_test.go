@@ -10,6 +10,7 @@ import (
 // A real run says per host what a module did without -v; facts a task
 // repeats from an earlier one are not printed again below -vvv.
 func TestTextOutputShowsOutcomeAndSkipsRepeatedFacts(t *testing.T) {
+	t.Parallel()
 	facts := map[string]any{"pg": map[string]any{"data_directory": "/var/lib/postgresql/15/main"}}
 	hr := func(status tasks.Status) *HostResult {
 		return &HostResult{Host: "db01", Task: &Task{Name: "reload", Module: "pg_reload"}, Status: status,

@@ -3,24 +3,15 @@ package playbooks
 import (
 	"encoding/json"
 	"flag"
-	"github.com/sshplay/sshplay/internal/suggest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/sshplay/sshplay/tasks/core"
-	"github.com/sshplay/sshplay/tasks/postgres"
+	"github.com/sshplay/sshplay/internal/suggest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-func registerAll() {
-	core.Register()
-	postgres.Register()
-	Register()
-	registerTestModules()
-}
 
 // dump is a normalized AST: JSON with zero values left out.
 func dump(v any) string {
@@ -90,14 +81,15 @@ func golden(t *testing.T, path, got string) {
 }
 
 func TestParseGood(t *testing.T) {
-	registerAll()
+	t.Parallel()
+	mods := testModules()
 	files, _ := filepath.Glob("testdata/parse/good/*.yml")
 	if len(files) == 0 {
 		t.Fatal("no good playbooks")
 	}
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
-		pb, err := Parse(filepath.Base(f), data)
+		pb, err := Parse(mods, filepath.Base(f), data)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -107,14 +99,15 @@ func TestParseGood(t *testing.T) {
 }
 
 func TestParseBad(t *testing.T) {
-	registerAll()
+	t.Parallel()
+	mods := testModules()
 	files, _ := filepath.Glob("testdata/parse/bad/*.yml")
 	if len(files) == 0 {
 		t.Fatal("no bad playbooks")
 	}
 	for _, f := range files {
 		data, _ := os.ReadFile(f)
-		_, err := Parse(filepath.Base(f), data)
+		_, err := Parse(mods, filepath.Base(f), data)
 		if err == nil {
 			t.Errorf("%s: parsed, want an error", f)
 			continue
@@ -128,13 +121,14 @@ func TestParseBad(t *testing.T) {
 }
 
 func TestEmbeddedPlaybooksParse(t *testing.T) {
-	registerAll()
+	t.Parallel()
+	mods := AllModules()
 	names := EmbeddedNames()
 	if len(names) == 0 {
 		t.Fatal("no embedded playbooks")
 	}
 	for _, n := range names {
-		pb, err := Load(n)
+		pb, err := Load(mods, n)
 		if err != nil {
 			t.Errorf("embedded %s: %v", n, err)
 			continue
@@ -143,20 +137,21 @@ func TestEmbeddedPlaybooksParse(t *testing.T) {
 			t.Errorf("embedded %s: not loaded from the embedded FS", n)
 		}
 	}
-	if _, err := Load("no-such-playbook"); err == nil || !strings.Contains(err.Error(), "shipped playbooks") {
+	if _, err := Load(mods, "no-such-playbook"); err == nil || !strings.Contains(err.Error(), "shipped playbooks") {
 		t.Errorf("missing playbook: %v", err)
 	}
 }
 
 func TestParseKV(t *testing.T) {
-	args, err := ParseKV("command", `/bin/echo "a b" 'c d' {{ x | default('y z') }} creates=/tmp/x chdir='/a b'`)
+	t.Parallel()
+	args, err := ParseKV(`/bin/echo "a b" 'c d' {{ x | default('y z') }} creates=/tmp/x chdir='/a b'`, AllModules().FreeForm("command"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if args["_raw_params"] != `/bin/echo "a b" 'c d' {{ x | default('y z') }}` || args["creates"] != "/tmp/x" || args["chdir"] != "/a b" {
 		t.Errorf("got %#v", args)
 	}
-	if _, err := ParseKV("copy", "src=a oops"); err == nil {
+	if _, err := ParseKV("src=a oops", nil); err == nil {
 		t.Error("copy with free text: want error")
 	}
 	ev, err := ParseExtraVars(`{"a": 1, "b": [1, 2]}`)
@@ -170,10 +165,31 @@ func TestParseKV(t *testing.T) {
 }
 
 func TestDidYouMean(t *testing.T) {
+	t.Parallel()
 	if got := suggest.Hint("comand", []string{"command", "copy", "shell"}); got != ` (did you mean "command"?)` {
 		t.Errorf("got %q", got)
 	}
 	if got := suggest.Hint("zzzzzz", []string{"command"}); got != "" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// TestYAMLSyntaxErrorsHaveAPosition: a YAML syntax error always says where:
+// the line yaml.v3 names, 1:1 for a problem on the first line (which
+// yaml.v3 names no line for), and for a character YAML refuses (invalid
+// UTF-8, a control character) the character itself, wherever it is.
+func TestYAMLSyntaxErrorsHaveAPosition(t *testing.T) {
+	t.Parallel()
+	mods := testModules()
+	for src, want := range map[string]string{
+		`"`: `site.yml:1:1: YAML syntax: found unexpected end of stream`,
+		"":  `site.yml:1:1: empty playbook: want a list of plays`,
+		"- hosts: all\n  tasks:\n    - a: \x01b\n": `site.yml:3:10: YAML syntax: control characters are not allowed`,
+		"- hosts: all\n  name: \xffx\n":            `site.yml:2:9: YAML syntax: invalid leading UTF-8 octet`,
+	} {
+		_, err := Parse(mods, "site.yml", []byte(src))
+		if err == nil || err.Error() != want {
+			t.Errorf("%q: got %v, want %s", src, err, want)
+		}
 	}
 }

@@ -1,11 +1,38 @@
 package playbooks
 
+// Checks made before anything connects: every play's hosts pattern, the
+// modules' judgement of each host's variables, --start-at-task. A failure
+// here is bad input (exit 5) and nothing runs.
+
 import (
 	"fmt"
 	"strings"
 
+	"github.com/sshplay/sshplay/internal/suggest"
 	"github.com/sshplay/sshplay/tasks"
 )
+
+// preflight resolves every play's hosts and lets the modules judge each
+// host's variables (checkHostVars), and checks --start-at-task, before
+// anything connects: a bad pattern or value is bad input and nothing runs.
+func (r *runner) preflight(pbs []*Playbook) error {
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			pattern, err := r.playPattern(play)
+			if err != nil {
+				return err
+			}
+			hosts, err := r.opts.Inventory.Hosts(pattern)
+			if err != nil {
+				return fmt.Errorf("%s: hosts %q: %w", play.Pos, pattern, err)
+			}
+			if err := r.checkHostVars(play, hosts); err != nil {
+				return err
+			}
+		}
+	}
+	return checkStartAt(pbs, r.opts.StartAtTask)
+}
 
 // VarsError is a host variable a module refused before anything connected
 // (bad input: exit 5, nothing ran).
@@ -14,8 +41,10 @@ type VarsError struct {
 	Err  error
 }
 
-func (e *VarsError) Error() string  { return fmt.Sprintf("%s: %v", e.Play, e.Err) }
-func (e *VarsError) Unwrap() error  { return e.Err }
+func (e *VarsError) Error() string { return fmt.Sprintf("%s: %v", e.Play, e.Err) }
+
+func (e *VarsError) Unwrap() error { return e.Err }
+
 func (e *VarsError) BadInput() bool { return true }
 
 // checkHostVars lets every module of play that checks variables
@@ -26,7 +55,7 @@ func (r *runner) checkHostVars(play *Play, hosts []string) error {
 	var checkers []tasks.VarsChecker
 	seen := map[string]bool{}
 	walkTasks(play, func(t *Task) {
-		mod, ok := tasks.Lookup(t.Module)
+		mod, ok := r.opts.Modules.Lookup(t.Module)
 		vc, isChecker := mod.(tasks.VarsChecker)
 		if ok && isChecker && !seen[t.Module] {
 			seen[t.Module] = true
@@ -70,4 +99,28 @@ func walkTasks(play *Play, f func(*Task)) {
 	for _, ts := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks, play.Handlers} {
 		walk(ts)
 	}
+}
+
+// checkStartAt makes --start-at-task name a task of the playbooks: an
+// unknown name would silently run nothing.
+func checkStartAt(pbs []*Playbook, name string) error {
+	if name == "" {
+		return nil
+	}
+	var names []string
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
+				for _, t := range allTasks(sec) {
+					if t.Name == name {
+						return nil
+					}
+					if t.Name != "" {
+						names = append(names, t.Name)
+					}
+				}
+			}
+		}
+	}
+	return &ParseError{File: "--start-at-task", Msg: fmt.Sprintf("no task named %q in the playbooks%s", name, suggest.Hint(name, names))}
 }

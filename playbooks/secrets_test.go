@@ -11,9 +11,8 @@ import (
 
 // runDir parses src as DIR/site.yml (files given are written under DIR
 // first) and runs it.
-func runDir(t *testing.T, f *memFleet, files map[string]string, src string, mods ...runOpt) (*Summary, string) {
+func runDir(t *testing.T, f *memFleet, files map[string]string, src string, set ...runOpt) (*Summary, string) {
 	t.Helper()
-	registerAll()
 	dir := t.TempDir()
 	for name, body := range files {
 		p := filepath.Join(dir, name)
@@ -28,14 +27,14 @@ func runDir(t *testing.T, f *memFleet, files map[string]string, src string, mods
 	if err := os.WriteFile(site, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pb, err := LoadFile(site)
+	var out bytes.Buffer
+	opts := Options{Modules: testModules(), Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, Forks: 4, Out: &out}
+	for _, m := range set {
+		m(&opts)
+	}
+	pb, err := LoadFile(opts.Modules, site)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
-	}
-	var out bytes.Buffer
-	opts := Options{Inventory: f, Connector: f, Local: &memConn{h: &memHost{name: "localhost", files: map[string][]byte{}}}, Forks: 4, Out: &out}
-	for _, m := range mods {
-		m(&opts)
 	}
 	sum, err := Run(context.Background(), []*Playbook{pb}, opts)
 	if err != nil {
@@ -75,6 +74,7 @@ const secretsPlay = `
 `
 
 func TestSecretsMaskedFromEveryLayer(t *testing.T) {
+	t.Parallel()
 	secrets := []string{"S3cretPassw0rd", "N3stedS3cret", "T0kenValue99", "VaultedPw42", "TaskLevelSecret1", "BlockLevelSecret2", "ExtraSecret77"}
 	files := map[string]string{"vault.yml": "vault_db_password: VaultedPw42\n"}
 	play := strings.Replace(secretsPlay, `msg="{{ blockpw }} {{ task_password }}"`, `msg="{{ taskpw }} {{ x_secret }}"`, 1)
@@ -103,6 +103,7 @@ func TestSecretsMaskedFromEveryLayer(t *testing.T) {
 // TestSecretSet: values shorter than minSecretLen are not collected. (The
 // name rule is tested in internal/secret.)
 func TestSecretSet(t *testing.T) {
+	t.Parallel()
 	var s secretSet
 	s.add("abc")
 	s.add("abcd")
@@ -112,6 +113,7 @@ func TestSecretSet(t *testing.T) {
 }
 
 func TestTraceMasksSecretsAndHidesNoLog(t *testing.T) {
+	t.Parallel()
 	var trace bytes.Buffer
 	f := newFleet(2)
 	f.vars["db01"]["pg_password"] = "hunter22"
@@ -141,6 +143,7 @@ func TestTraceMasksSecretsAndHidesNoLog(t *testing.T) {
 }
 
 func TestDebugVarIsANativeExpressionPrintedAsJSON(t *testing.T) {
+	t.Parallel()
 	f := newFleet(2)
 	f.vars["db02"]["pg_host"] = "127.0.0.9"
 	_, out := runDir(t, f, nil, `
@@ -163,6 +166,7 @@ func TestDebugVarIsANativeExpressionPrintedAsJSON(t *testing.T) {
 }
 
 func TestJSONHidesLoopItemUnderNoLog(t *testing.T) {
+	t.Parallel()
 	_, out := runYAML(t, newFleet(1), `
 - hosts: dbservers
   tasks:
@@ -176,6 +180,7 @@ func TestJSONHidesLoopItemUnderNoLog(t *testing.T) {
 }
 
 func TestMaskInlinePasswords(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		" primary_conninfo = 'host=10.0.0.9 user=rep password=Sekret42'": " primary_conninfo = 'host=10.0.0.9 user=rep password=********'",
 		"PASSWORD = 'a b'":                          "PASSWORD = ********",
@@ -191,6 +196,7 @@ func TestMaskInlinePasswords(t *testing.T) {
 }
 
 func TestMaskValueWalksEveryList(t *testing.T) {
+	t.Parallel()
 	res := map[string]any{
 		"cmd":          []string{"echo", "Sup3rS3cretPW"},
 		"stdout_lines": []string{"Sup3rS3cretPW BecomePW123"},
@@ -208,6 +214,7 @@ func TestMaskValueWalksEveryList(t *testing.T) {
 // What a template derives from a secret (through a filter, a slice, in a
 // variable or a task argument) is masked like the secret itself.
 func TestValuesDerivedFromSecretsAreMasked(t *testing.T) {
+	t.Parallel()
 	_, out := runDir(t, newFleet(1), nil, `
 - hosts: all
   vars:

@@ -24,13 +24,13 @@ import (
 var errTaskTimeout = errors.New("task timeout")
 
 // executeOnce runs one attempt of t's module under the task timeout.
-func (r *runner) executeOnce(ctx context.Context, t *Task, mod tasks.Module, env *tasks.Env, args map[string]any, eo tasks.ExecOptions) *tasks.Outcome {
+func (r *runner) executeOnce(ctx context.Context, t *Task, call moduleCall) *tasks.Outcome {
 	if r.opts.TaskTimeout <= 0 {
-		return tasks.Execute(ctx, mod, env, args, eo)
+		return tasks.Execute(ctx, call.mod, call.env, call.args, call.opts)
 	}
 	tctx, cancel := context.WithTimeoutCause(ctx, r.opts.TaskTimeout, errTaskTimeout)
 	defer cancel()
-	out := tasks.Execute(tctx, mod, env, args, eo)
+	out := tasks.Execute(tctx, call.mod, call.env, call.args, call.opts)
 	if out.Status != tasks.StatusFailed || ctx.Err() != nil || !errors.Is(context.Cause(tctx), errTaskTimeout) {
 		return out // done in time, unreachable, or the whole run cancelled
 	}

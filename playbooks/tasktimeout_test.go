@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,24 +43,15 @@ func (c *stuckConn) Become(b transport.Become) transport.Conn {
 	return &stuckConn{Conn: c.Conn.Become(b)}
 }
 
-// registerRawRun adds trawrun: trun that returns the transport's error
-// as it is, as the command module does (trun turns every error into a
-// failure).
-var registerRawRun sync.Once
-
-func rawRunModule() {
-	registerTestModules()
-	registerRawRun.Do(func() {
-		RegisterFreeForm("trawrun")
-		tasks.Register(tasks.ModuleFunc(func(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-			cmd := fmt.Sprint(args["_raw_params"])
-			return &tasks.Change{Action: tasks.Run, Summary: "run " + cmd,
-				Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-					_, err := env.Conn.Run(ctx, cmd, transport.RunOptions{})
-					return map[string]any{"cmd": cmd}, err
-				}}, nil
-		}), "trawrun")
-	})
+// planTrawrun is trun that returns the transport's error as it is, as
+// the command module does (trun turns every error into a failure).
+func planTrawrun(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
+	cmd := fmt.Sprint(args["_raw_params"])
+	return &tasks.Change{Action: tasks.Run, Summary: "run " + cmd,
+		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+			_, err := env.Conn.Run(ctx, cmd, transport.RunOptions{})
+			return map[string]any{"cmd": cmd}, err
+		}}, nil
 }
 
 // TestTaskTimeoutEndsStuckHosts: with TaskTimeout, a task that never ends
@@ -69,7 +59,9 @@ func rawRunModule() {
 // unreachable, the live one fails with Ansible's message, the third host
 // goes on with the next task, and the run is not interrupted.
 func TestTaskTimeoutEndsStuckHosts(t *testing.T) {
-	rawRunModule()
+	t.Parallel()
+	mods := testModules()
+	mods.AddFreeForm(tasks.ModuleFunc(planTrawrun), tasks.FreeForm{}, "trawrun")
 	f := newFleet(3)
 	t0 := time.Now()
 	sum, out := runYAML(t, f, `
@@ -78,6 +70,7 @@ func TestTaskTimeoutEndsStuckHosts(t *testing.T) {
     - trawrun: "{{ 'ok' if idx == 3 else 'hang' }}"
     - trun: after
 `, func(o *Options) {
+		o.Modules = mods
 		o.Connector = stuckFleet{f}
 		o.TaskTimeout = time.Second
 	})
@@ -109,7 +102,7 @@ func TestTaskTimeoutEndsStuckHosts(t *testing.T) {
 
 // TestNoTaskTimeoutByDefault: without TaskTimeout a slow task is not cut.
 func TestNoTaskTimeoutByDefault(t *testing.T) {
-	registerTestModules()
+	t.Parallel()
 	sum, out := runYAML(t, newFleet(1), `
 - hosts: dbservers
   tasks:

@@ -6,12 +6,10 @@ package playbooks
 import (
 	"strings"
 	"testing"
-
-	"github.com/sshplay/sshplay/tasks/core"
 )
 
 func TestDebugVerbosity(t *testing.T) {
-	core.Register()
+	t.Parallel()
 	const src = `
 - hosts: dbservers
   tasks:
@@ -48,6 +46,7 @@ func TestDebugVerbosity(t *testing.T) {
 }
 
 func TestAnyErrorsFatalSkipsHandlersUnlessForced(t *testing.T) {
+	t.Parallel()
 	for _, force := range []bool{false, true} {
 		f := newFleet(3)
 		f.hosts["db02"].fail = "step2"

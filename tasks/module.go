@@ -7,6 +7,10 @@
 // then does exactly that. --check stops after Plan; a real run plans and
 // applies the same Change. No module ever asks "am I in check mode?".
 //
+// Modules are found by name in a Registry, a value the caller builds from
+// the Register functions of the module packages and hands to whatever
+// looks a module up; nothing registers itself.
+//
 // tasks never opens a network connection itself: it goes through the
 // transport.Conn it is given. It never imports cobra or viper.
 package tasks
@@ -15,8 +19,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"sort"
-	"sync"
 
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
@@ -202,45 +204,6 @@ type ModuleFunc func(ctx context.Context, env *Env, args map[string]any) (*Chang
 // Plan calls f.
 func (f ModuleFunc) Plan(ctx context.Context, env *Env, args map[string]any) (*Change, error) {
 	return f(ctx, env, args)
-}
-
-var (
-	regMu    sync.RWMutex
-	registry = map[string]Module{}
-)
-
-// Register makes a module available by name (and by any aliases, such as
-// "ansible.builtin.copy"). It panics on a duplicate name: that is a
-// programming error found at start-up, never a user input.
-func Register(m Module, names ...string) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	for _, n := range names {
-		if _, dup := registry[n]; dup {
-			panic("tasks: module registered twice: " + n)
-		}
-		registry[n] = m
-	}
-}
-
-// Lookup returns the module registered under name.
-func Lookup(name string) (Module, bool) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	m, ok := registry[name]
-	return m, ok
-}
-
-// Names lists every registered module name, sorted.
-func Names() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Failed is returned by Apply (or Plan) when the module ran but the outcome

@@ -156,97 +156,135 @@ func defaultKeyFiles() []string {
 // keys unless IdentitiesOnly, then the password.
 func buildAuth(t Target) *authSetup {
 	a := &authSetup{}
-	var agentSigners []ssh.Signer
-	agentNames := map[string]string{}
-	sock := t.AgentSocket
-	if sock == "" {
-		sock = os.Getenv("SSH_AUTH_SOCK")
-	}
-	if sock != "" {
-		if c, err := net.DialTimeout("unix", sock, 2*time.Second); err == nil {
-			ag := agent.NewClient(c)
-			if list, err := ag.List(); err == nil {
-				for _, k := range list {
-					agentNames[string(k.Marshal())] = k.Comment
-				}
-			}
-			if s, err := ag.Signers(); err == nil {
-				agentSigners = s
-				a.agent = c
-			} else {
-				c.Close()
-			}
-		}
-	}
-	byBlob := map[string]ssh.Signer{}
-	for _, s := range agentSigners {
-		byBlob[string(s.PublicKey().Marshal())] = s
-	}
-
+	ag := openAgent(t.AgentSocket)
+	a.agent = ag.conn
+	var keys keyList
 	files := t.KeyFiles
 	explicit := len(files) > 0
 	if !explicit {
 		files = defaultKeyFiles()
 	}
-	var signers []ssh.Signer
-	var names []string
-	used := map[string]bool{}
-	add := func(s ssh.Signer, name string) {
-		blob := string(s.PublicKey().Marshal())
-		if used[blob] {
-			return
-		}
-		used[blob] = true
-		signers = append(signers, s)
-		names = append(names, name)
-	}
 	for _, f := range files {
-		base := filepath.Base(f)
-		if pub := readPub(f); pub != nil {
-			if s, ok := byBlob[string(pub.Marshal())]; ok {
-				add(s, base+" (agent)")
-				continue
-			}
-		}
-		s, note := loadKey(f, t.stderr())
-		switch {
-		case s != nil:
-			add(s, base)
-		case note == "missing" && !explicit:
-			// Default keys that do not exist are simply not tried.
-		default:
-			names = append(names, base+" ("+note+")")
-		}
+		keys.addFile(f, ag, explicit, t.stderr())
 	}
 	if !t.IdentitiesOnly {
-		for _, s := range agentSigners {
-			name := agentNames[string(s.PublicKey().Marshal())]
+		for _, s := range ag.signers {
+			name := ag.comments[string(s.PublicKey().Marshal())]
 			if name == "" {
 				name = ssh.FingerprintSHA256(s.PublicKey())
 			}
-			add(s, "agent:"+name)
+			keys.add(s, "agent:"+name)
 		}
 	}
-	if len(signers) > 0 {
-		a.methods = append(a.methods, ssh.PublicKeys(signers...))
+	if len(keys.signers) > 0 {
+		a.methods = append(a.methods, ssh.PublicKeys(keys.signers...))
 	}
-	if len(names) > 0 {
-		a.tried = append(a.tried, "publickey "+strings.Join(names, ", "))
+	if len(keys.names) > 0 {
+		a.tried = append(a.tried, "publickey "+strings.Join(keys.names, ", "))
 	}
 	if t.Password != "" {
-		pw := t.Password
-		a.methods = append(a.methods,
-			ssh.Password(pw),
-			ssh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
-				answers := make([]string, len(questions))
-				for i := range answers {
-					answers[i] = pw
-				}
-				return answers, nil
-			}))
+		a.methods = append(a.methods, passwordMethods(t.Password)...)
 		a.tried = append(a.tried, "password", "keyboard-interactive")
 	}
 	return a
+}
+
+// agentKeys are the keys an ssh-agent holds, and its connection (nil when
+// there is no agent), which stays open while a dial signs with them.
+type agentKeys struct {
+	conn     net.Conn
+	signers  []ssh.Signer
+	comments map[string]string // public key blob -> comment
+	byBlob   map[string]ssh.Signer
+}
+
+// openAgent asks the agent at sock ("" means $SSH_AUTH_SOCK) for its keys;
+// an agent that cannot be reached or asked gives none.
+func openAgent(sock string) agentKeys {
+	ak := agentKeys{comments: map[string]string{}, byBlob: map[string]ssh.Signer{}}
+	if sock == "" {
+		sock = os.Getenv("SSH_AUTH_SOCK")
+	}
+	if sock == "" {
+		return ak
+	}
+	c, err := net.DialTimeout("unix", sock, 2*time.Second)
+	if err != nil {
+		return ak
+	}
+	ag := agent.NewClient(c)
+	if list, err := ag.List(); err == nil {
+		for _, k := range list {
+			ak.comments[string(k.Marshal())] = k.Comment
+		}
+	}
+	signers, err := ag.Signers()
+	if err != nil {
+		c.Close()
+		return ak
+	}
+	ak.conn, ak.signers = c, signers
+	for _, s := range signers {
+		ak.byBlob[string(s.PublicKey().Marshal())] = s
+	}
+	return ak
+}
+
+// keyList is the public keys a dial offers, each once, and how each is
+// named in an *AuthError (with the files that could not be used).
+type keyList struct {
+	signers []ssh.Signer
+	names   []string
+	used    map[string]bool
+}
+
+func (k *keyList) add(s ssh.Signer, name string) {
+	blob := string(s.PublicKey().Marshal())
+	if k.used[blob] {
+		return
+	}
+	if k.used == nil {
+		k.used = map[string]bool{}
+	}
+	k.used[blob] = true
+	k.signers = append(k.signers, s)
+	k.names = append(k.names, name)
+}
+
+// addFile offers the key in file: through the agent when it holds the
+// key (known by FILE.pub, without decrypting the file), else from the
+// file. A default key file (explicit false) that does not exist is not
+// mentioned; any other unusable file is named with why.
+func (k *keyList) addFile(file string, ag agentKeys, explicit bool, prompt io.Writer) {
+	base := filepath.Base(file)
+	if pub := readPub(file); pub != nil {
+		if s, ok := ag.byBlob[string(pub.Marshal())]; ok {
+			k.add(s, base+" (agent)")
+			return
+		}
+	}
+	s, note := loadKey(file, prompt)
+	switch {
+	case s != nil:
+		k.add(s, base)
+	case note == "missing" && !explicit:
+	default:
+		k.names = append(k.names, base+" ("+note+")")
+	}
+}
+
+// passwordMethods answer password and keyboard-interactive auth with pw.
+func passwordMethods(pw string) []ssh.AuthMethod {
+	return []ssh.AuthMethod{
+		ssh.Password(pw),
+		ssh.KeyboardInteractive(func(_, _ string, questions []string, _ []bool) ([]string, error) {
+			answers := make([]string, len(questions))
+			for i := range answers {
+				answers[i] = pw
+			}
+			return answers, nil
+		}),
+	}
 }
 
 // isAuthFailure reports whether a handshake error is the server refusing

@@ -93,51 +93,51 @@ func exposure(obs sftpFS, dir string) ([]string, error) {
 	return bad, nil
 }
 
-// auditFS runs check after every call that changes the file system.
-type auditFS struct {
+// stepCheckedFS runs check after every call that changes the file system.
+type stepCheckedFS struct {
 	fileSystem
 	check func(op string)
 	ops   []string
 }
 
-func (a *auditFS) did(op string, err error) error {
+func (a *stepCheckedFS) did(op string, err error) error {
 	a.ops = append(a.ops, op)
 	a.check(op)
 	return err
 }
 
-func (a *auditFS) mkdir(name string) error { return a.did("mkdir", a.fileSystem.mkdir(name)) }
-func (a *auditFS) rmdir(name string) error { return a.did("rmdir", a.fileSystem.rmdir(name)) }
-func (a *auditFS) chmod(name string, m fs.FileMode) error {
+func (a *stepCheckedFS) mkdir(name string) error { return a.did("mkdir", a.fileSystem.mkdir(name)) }
+func (a *stepCheckedFS) rmdir(name string) error { return a.did("rmdir", a.fileSystem.rmdir(name)) }
+func (a *stepCheckedFS) chmod(name string, m fs.FileMode) error {
 	return a.did(fmt.Sprintf("chmod %04o", m), a.fileSystem.chmod(name, m))
 }
-func (a *auditFS) rename(o, n string) error { return a.did("rename", a.fileSystem.rename(o, n)) }
-func (a *auditFS) remove(name string) error { return a.did("remove", a.fileSystem.remove(name)) }
-func (a *auditFS) createExcl(name string) (tempFile, error) {
+func (a *stepCheckedFS) rename(o, n string) error { return a.did("rename", a.fileSystem.rename(o, n)) }
+func (a *stepCheckedFS) remove(name string) error { return a.did("remove", a.fileSystem.remove(name)) }
+func (a *stepCheckedFS) createExcl(name string) (tempFile, error) {
 	f, err := a.fileSystem.createExcl(name)
 	a.did("create", err)
 	if err != nil {
 		return nil, err
 	}
-	return &auditFile{tempFile: f, a: a}, nil
+	return &stepCheckedFile{tempFile: f, a: a}, nil
 }
 
-type auditFile struct {
+type stepCheckedFile struct {
 	tempFile
-	a *auditFS
+	a *stepCheckedFS
 }
 
-func (f *auditFile) Write(p []byte) (int, error) {
+func (f *stepCheckedFile) Write(p []byte) (int, error) {
 	n, err := f.tempFile.Write(p)
 	return n, f.a.did("write", err)
 }
-func (f *auditFile) chmod(m fs.FileMode) error {
+func (f *stepCheckedFile) chmod(m fs.FileMode) error {
 	return f.a.did(fmt.Sprintf("fchmod %04o", m), f.tempFile.chmod(m))
 }
-func (f *auditFile) chown(uid, gid int) error {
+func (f *stepCheckedFile) chown(uid, gid int) error {
 	return f.a.did("fchown", f.tempFile.chown(uid, gid))
 }
-func (f *auditFile) Close() error { return f.a.did("close", f.tempFile.Close()) }
+func (f *stepCheckedFile) Close() error { return f.a.did("close", f.tempFile.Close()) }
 
 func TestLabWriteNeverExposesContent(t *testing.T) {
 	l := labtest.New(t, 1)
@@ -191,7 +191,7 @@ func TestLabWriteNeverExposesContent(t *testing.T) {
 			}
 			p := v.dir + "/server.key"
 			for round, data := range [][]byte{bytes.Repeat([]byte("secret-1 "), 100000), []byte("secret-2\n")} {
-				a := &auditFS{fileSystem: fsys}
+				a := &stepCheckedFS{fileSystem: fsys}
 				a.check = func(op string) {
 					bad, err := exposure(obs, v.dir)
 					if err != nil {

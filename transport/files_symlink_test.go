@@ -19,6 +19,7 @@ import (
 )
 
 func TestWriteThroughSymlinkReplacesTargetAndKeepsLink(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	real := filepath.Join(dir, "store", "postgresql.conf")
@@ -122,6 +123,7 @@ func (failingFile) Write([]byte) (int, error) {
 }
 
 func TestWriteOnFullDiskSaysNoSpaceAndLeavesNothing(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "postgresql.conf")
@@ -175,6 +177,7 @@ func TestWriteOnFullDiskSaysNoSpaceAndLeavesNothing(t *testing.T) {
 }
 
 func TestWriteSweepsOldLeftoversOnceAndKeepsFreshOnes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	mk := func(name string, age time.Duration) string {
@@ -227,6 +230,7 @@ func TestWriteSweepsOldLeftoversOnceAndKeepsFreshOnes(t *testing.T) {
 }
 
 func TestTempDirNamesAreOnlyThoseOfWrites(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		".sshplay-" + randomHex(6):          true,
 		".sshplay-journal":                  false,

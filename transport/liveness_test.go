@@ -340,6 +340,7 @@ func mustKey(t *testing.T) string {
 // TestRetryPauseGrows: pauses start near half a second, grow, and stay
 // under Ansible's 30 s cap.
 func TestRetryPauseGrows(t *testing.T) {
+	t.Parallel()
 	prev := time.Duration(0)
 	for n := 1; n <= 12; n++ {
 		p := retryPause(n)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/sshplay/sshplay/internal/shlex"
 )
 
 // testFileOps checks the file operations of c on this machine's file system
@@ -278,6 +280,7 @@ func checkBecomeError(t *testing.T, err error, want BecomeReason) {
 }
 
 func TestBecomeReasonString(t *testing.T) {
+	t.Parallel()
 	for r, want := range map[BecomeReason]string{
 		BecomeFailed: "failed", BecomeWrongPassword: "wrong password", BecomePasswordRequired: "password required",
 		BecomeSudoMissing: "sudo missing", BecomeNotAllowed: "not allowed",
@@ -293,9 +296,10 @@ func TestBecomeReasonString(t *testing.T) {
 }
 
 func TestSudoWrapQuoting(t *testing.T) {
+	t.Parallel()
 	s := newSudoCall(Become{Enabled: true, User: "post gres", Password: "x"})
 	line := s.wrap("echo 'a b' \"$HOME\"")
-	words, err := splitWords(line)
+	words, err := shlex.SplitShell(line)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -310,69 +310,111 @@ func (w *sudoWatch) failure(host string, code int) error {
 // runCommand runs cmd through start, as sudo.user when sudo is set.
 func runCommand(ctx context.Context, host string, start starter, cmd string, opts RunOptions, sudo *sudoCall) (*Result, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), err)
+		return nil, runError(host, cmd, err)
 	}
-	var stdout, stderr bytes.Buffer
-	outW, errW := io.Writer(&stdout), io.Writer(&stderr)
-	if opts.Stdout != nil {
-		outW = io.MultiWriter(&stdout, opts.Stdout)
-	}
-	if opts.Stderr != nil {
-		errW = io.MultiWriter(&stderr, opts.Stderr)
-	}
-	line := cmd
-	var watch *sudoWatch
-	if sudo != nil {
-		watch = newSudoWatch(sudo, outW, errW)
-		outW, errW = watch.stdout(), watch.stderr()
-		line = sudo.wrap(cmd)
-	}
+	r := newCmdRun(opts, sudo)
 	t0 := time.Now()
-	stdin, p, err := start(ctx, line, outW, errW)
+	stdin, p, err := start(ctx, r.line(cmd), r.outW, r.errW)
 	if err != nil {
-		return nil, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), err)
+		return nil, runError(host, cmd, err)
 	}
 	done := make(chan struct{})
-	go func() {
-		defer stdin.Close()
-		if watch != nil && !watch.awaitReady(stdin, done) {
-			return
-		}
-		if opts.Stdin != nil {
-			io.Copy(stdin, opts.Stdin)
-		}
-	}()
+	go r.feed(stdin, opts.Stdin, done)
 	stop := context.AfterFunc(ctx, p.kill)
 	code, werr := p.wait()
 	stop()
 	close(done)
-	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code, Duration: time.Since(t0)}
-	if ctx.Err() != nil {
-		if watch != nil {
-			watch.mu.Lock()
-			pgid := watch.pgid
-			watch.mu.Unlock()
-			if err := stopGroup(host, start, sudo, pgid); err != nil {
-				return res, fmt.Errorf("host %s: run %q: %w (and the remote command may still run: %v)", host, shortCmd(cmd), ctx.Err(), err)
+	res := &Result{Stdout: r.stdout.Bytes(), Stderr: r.stderr.Bytes(), ExitCode: code, Duration: time.Since(t0)}
+	return res, r.verdict(ctx, host, start, cmd, res, werr)
+}
+
+// runError is a Run that failed for err, naming the host and the command.
+func runError(host, cmd string, err error) error {
+	return fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), err)
+}
+
+// cmdRun is one command being run: where its output goes and, under
+// sudo, the watch that holds the output back until sudo ran the command.
+type cmdRun struct {
+	stdout, stderr bytes.Buffer
+	// outW and errW are what the command writes to: the buffers, the
+	// caller's live writers, and the watch in front of them under sudo.
+	outW, errW io.Writer
+	sudo       *sudoCall
+	watch      *sudoWatch
+}
+
+func newCmdRun(opts RunOptions, sudo *sudoCall) *cmdRun {
+	r := &cmdRun{sudo: sudo}
+	r.outW, r.errW = &r.stdout, &r.stderr
+	if opts.Stdout != nil {
+		r.outW = io.MultiWriter(&r.stdout, opts.Stdout)
+	}
+	if opts.Stderr != nil {
+		r.errW = io.MultiWriter(&r.stderr, opts.Stderr)
+	}
+	if sudo != nil {
+		r.watch = newSudoWatch(sudo, r.outW, r.errW)
+		r.outW, r.errW = r.watch.stdout(), r.watch.stderr()
+	}
+	return r
+}
+
+// line is the shell line that runs cmd: cmd itself, or its sudo wrapping.
+func (r *cmdRun) line(cmd string) string {
+	if r.sudo == nil {
+		return cmd
+	}
+	return r.sudo.wrap(cmd)
+}
+
+// feed answers sudo's password prompt, then copies in (when set) to the
+// command's stdin, and closes it; it gives up when done is closed first.
+func (r *cmdRun) feed(stdin io.WriteCloser, in io.Reader, done <-chan struct{}) {
+	defer stdin.Close()
+	if r.watch != nil && !r.watch.awaitReady(stdin, done) {
+		return
+	}
+	if in != nil {
+		io.Copy(stdin, in)
+	}
+}
+
+// verdict is the error of a finished command: the context's when ctx
+// ended it (after stopping a sudo'd command's process group), a lost
+// exit status, a *BecomeError when sudo never ran the command, an
+// *ExitError for a non-zero exit.
+func (r *cmdRun) verdict(ctx context.Context, host string, start starter, cmd string, res *Result, werr error) error {
+	switch {
+	case ctx.Err() != nil:
+		if r.watch != nil {
+			if err := stopGroup(host, start, r.sudo, r.watch.reportedGroup()); err != nil {
+				return fmt.Errorf("host %s: run %q: %w (and the remote command may still run: %v)", host, shortCmd(cmd), ctx.Err(), err)
 			}
 		}
-		return res, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), ctx.Err())
+		return runError(host, cmd, ctx.Err())
+	case werr != nil:
+		return runError(host, cmd, werr)
+	case r.watch != nil && !r.watch.ran():
+		return r.watch.failure(host, res.ExitCode)
+	case res.ExitCode != 0:
+		return &ExitError{Host: host, Cmd: cmd, Code: res.ExitCode, Stderr: string(res.Stderr)}
 	}
-	if werr != nil {
-		return res, fmt.Errorf("host %s: run %q: %w", host, shortCmd(cmd), werr)
-	}
-	if watch != nil {
-		watch.mu.Lock()
-		seen := watch.seen
-		watch.mu.Unlock()
-		if !seen {
-			return res, watch.failure(host, code)
-		}
-	}
-	if code != 0 {
-		return res, &ExitError{Host: host, Cmd: cmd, Code: code, Stderr: string(res.Stderr)}
-	}
-	return res, nil
+	return nil
+}
+
+// reportedGroup is the process group the marker line reported (0: none).
+func (w *sudoWatch) reportedGroup() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pgid
+}
+
+// ran reports whether the marker showed: sudo ran the command.
+func (w *sudoWatch) ran() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
 }
 
 // stopGroupGrace is how long a cancelled become command's process group

@@ -7,7 +7,7 @@ package transport
 // back as warnings for the caller to show.
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/sshplay/sshplay/internal/boolean"
 )
 
 // HostKeyPolicy says what to do with a host key that is not (or not
@@ -35,18 +37,25 @@ const (
 
 func (p HostKeyPolicy) String() string { return string(p) }
 
-// ParseHostKeyPolicy accepts sshplay's names (strict, accept-new, off) and
-// OpenSSH's StrictHostKeyChecking values (yes, ask → strict; no → off).
+// ParseHostKeyPolicy accepts sshplay's names (strict, accept-new, off),
+// OpenSSH's StrictHostKeyChecking values (yes, ask → strict; no → off) and
+// every Ansible boolean, since Ansible's host_key_checking is one (true →
+// strict, false → off).
 func ParseHostKeyPolicy(s string) (HostKeyPolicy, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "strict", "yes", "ask", "true":
+	case "strict", "ask":
 		return HostKeyStrict, nil
 	case "accept-new":
 		return HostKeyAcceptNew, nil
-	case "off", "no", "false":
-		return HostKeyOff, nil
 	}
-	return "", fmt.Errorf("invalid host key checking %q (want strict, accept-new or off)", s)
+	on, err := boolean.ParseString(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("invalid host key checking %q (want strict, accept-new or off)", s)
+	case on:
+		return HostKeyStrict, nil
+	}
+	return HostKeyOff, nil
 }
 
 // Target is one SSH destination (or a jump host on the way to one).
@@ -149,7 +158,8 @@ const (
 )
 
 // TargetError is bad connection input for one host (an invalid port, an
-// unbalanced quote in ssh args). It is bad user input: exit code 5.
+// unbalanced quote in ssh args, a become setting that is not a boolean).
+// It is bad user input: exit code 5.
 type TargetError struct {
 	Host string
 	Err  error
@@ -164,7 +174,9 @@ func (e *TargetError) BadInput() bool { return true }
 // host key policy), inventory variables (ansible_* and sshplay_*), options in
 // ansible_ssh_common_args then ansible_ssh_extra_args (first one wins, as
 // with ssh), ~/.ssh/config, defaults. The warnings name every ssh option that
-// was ignored, one string per option.
+// was ignored, one string per option. The host's become settings are
+// checked too (see BecomeForHost), so that every connection variable is
+// refused before anything runs.
 func TargetFromVars(name string, vars map[string]any, ov Overrides) (Target, []string, error) {
 	t, warns, err := targetFromVars(name, vars, ov)
 	if err != nil {
@@ -173,498 +185,410 @@ func TargetFromVars(name string, vars map[string]any, ov Overrides) (Target, []s
 	return t, warns, nil
 }
 
+// The inventory variables of each setting, first one set wins.
+var (
+	connectionVars   = []string{"sshplay_connection", "ansible_connection"}
+	commonArgsVars   = []string{"sshplay_ssh_common_args", "ansible_ssh_common_args"}
+	extraArgsVars    = []string{"sshplay_ssh_extra_args", "ansible_ssh_extra_args"}
+	hostVars         = []string{"sshplay_host", "ansible_host", "ansible_ssh_host"}
+	portVars         = []string{"sshplay_port", "ansible_port", "ansible_ssh_port"}
+	userVars         = []string{"sshplay_user", "ansible_user", "ansible_ssh_user"}
+	keyFileVars      = []string{"sshplay_private_key_file", "ansible_ssh_private_key_file", "ansible_private_key_file"}
+	passwordVars     = []string{"sshplay_password", "ansible_password", "ansible_ssh_pass", "ansible_ssh_password"}
+	hostKeyCheckVars = []string{"sshplay_host_key_checking", "ansible_host_key_checking", "ansible_ssh_host_key_checking"}
+	timeoutVars      = []string{"sshplay_timeout", "ansible_ssh_timeout", "ansible_timeout"}
+	retriesVars      = []string{"sshplay_ssh_retries", "ansible_ssh_retries"}
+	becomeVars       = []string{"sshplay_become", "ansible_become"}
+	becomeUserVars   = []string{"sshplay_become_user", "ansible_become_user"}
+	becomePassVars   = []string{"sshplay_become_password", "ansible_become_password", "ansible_become_pass"}
+)
+
+// targetInput is what a Target is built from: the host's variables, the
+// command-line overrides, the ssh options of its ansible_ssh_*_args and the
+// ssh_config that applies.
+type targetInput struct {
+	vars map[string]any
+	ov   Overrides
+	args sshArgs
+	cfg  *sshConfig
+	// alias is the name ssh_config is matched against: ansible_host, else
+	// the inventory name.
+	alias string
+}
+
+// targetFromVars checks the become settings and the connection type, then
+// sets the Target's fields stage by stage; a stage may use what an earlier
+// one set (the %-tokens of key files and ProxyCommand need Addr, Port and
+// User).
 func targetFromVars(name string, vars map[string]any, ov Overrides) (Target, []string, error) {
-	conn, _ := varString(vars, "sshplay_connection", "ansible_connection")
-	var t Target
-	t.Name = name
-	switch conn {
+	t := Target{Name: name}
+	if _, err := becomeFromVars(vars, ov); err != nil {
+		return t, nil, err
+	}
+	switch conn, _, _ := lookupVar(vars, connectionVars...); conn {
 	case "", "ssh", "smart", "paramiko":
 	case "local":
-		t.Local = true
-		t.Addr = "localhost"
+		t.Local, t.Addr = true, "localhost"
 		return t, nil, nil
 	default:
 		return t, nil, fmt.Errorf("unsupported connection type %q (want ssh or local)", conn)
 	}
-
-	var args sshArgs
-	for _, k := range [][]string{
-		{"sshplay_ssh_common_args", "ansible_ssh_common_args"},
-		{"sshplay_ssh_extra_args", "ansible_ssh_extra_args"},
+	in, err := newTargetInput(name, vars, ov)
+	if err != nil {
+		return t, in.args.warnings, err
+	}
+	for _, set := range []func(*targetInput) error{
+		t.addressFrom, t.portFrom, t.userFrom, t.keysFrom, t.knownHostsFrom, t.hostKeyCheckingFrom,
+		t.connectTimeoutFrom, t.keepaliveFrom, t.retriesFrom, t.proxyCommandFrom, t.proxyJumpFrom,
 	} {
-		s, ok := varString(vars, k...)
+		if err := set(in); err != nil {
+			return t, in.args.warnings, err
+		}
+	}
+	t.Password, _, _ = lookupVar(vars, passwordVars...)
+	return t, in.args.warnings, nil
+}
+
+// newTargetInput reads the host's ssh args and the ssh_config they or the
+// overrides name.
+func newTargetInput(name string, vars map[string]any, ov Overrides) (*targetInput, error) {
+	in := &targetInput{vars: vars, ov: ov, alias: name}
+	for _, keys := range [][]string{commonArgsVars, extraArgsVars} {
+		s, key, ok := lookupVar(vars, keys...)
 		if !ok || strings.TrimSpace(s) == "" {
 			continue
 		}
-		if err := args.parse(name, s); err != nil {
-			return t, args.warnings, fmt.Errorf("%s: %w", k[1], err)
+		if err := in.args.parse(name, s); err != nil {
+			return in, fmt.Errorf("%s: %w", key, err)
 		}
 	}
-
 	cfgPath := ov.SSHConfigFile
-	if p, ok := args.get("__configfile"); ok {
+	if p, ok := in.args.get("__configfile"); ok {
 		cfgPath = p
 	}
-	cfg, err := loadSSHConfig(cfgPath)
-	if err != nil {
-		return t, args.warnings, err
+	var err error
+	if in.cfg, err = loadSSHConfig(cfgPath); err != nil {
+		return in, err
 	}
+	if h, _, ok := lookupVar(vars, hostVars...); ok {
+		in.alias = h
+	}
+	return in, nil
+}
 
-	alias := name
-	if h, ok := varString(vars, "sshplay_host", "ansible_host", "ansible_ssh_host"); ok && h != "" {
-		alias = h
+// option looks an ssh option up in the host's ssh args, then in
+// ssh_config; src says where it was found, for error messages.
+func (in *targetInput) option(key string) (val, src string, ok bool) {
+	if v, ok := in.args.get(strings.ToLower(key)); ok {
+		return v, "ssh option " + key, true
 	}
-	t.Addr = alias
-	if h, ok := args.get("hostname"); ok {
+	if v := in.cfg.get(in.alias, key); v != "" {
+		return v, "ssh_config " + key + " for " + in.alias, true
+	}
+	return "", "", false
+}
+
+// setting looks a setting up in the inventory variables keys, then as the
+// ssh option key (see option); src names the variable or option found.
+func (in *targetInput) setting(keys []string, option string) (val, src string, ok bool) {
+	if v, k, ok := lookupVar(in.vars, keys...); ok {
+		return v, k, true
+	}
+	return in.option(option)
+}
+
+// tokens are the values of ssh_config's %-tokens for t (see expandPath).
+func (t *Target) tokens(alias string) map[byte]string {
+	return map[byte]string{'h': t.Addr, 'r': t.User, 'u': localUser(), 'd': homeDir(), 'p': strconv.Itoa(t.Port), 'n': alias}
+}
+
+// addressFrom sets Addr: HostName from the ssh args, else from ssh_config
+// (where %h is the alias), else the alias itself.
+func (t *Target) addressFrom(in *targetInput) error {
+	t.Addr = in.alias
+	if h, ok := in.args.get("hostname"); ok {
 		t.Addr = h
-	} else if h := cfg.get(alias, "HostName"); h != "" {
-		t.Addr = strings.ReplaceAll(h, "%h", alias)
+	} else if h := in.cfg.get(in.alias, "HostName"); h != "" {
+		t.Addr = strings.ReplaceAll(h, "%h", in.alias)
 	}
+	return nil
+}
 
+// parsed sets *dst to the setting keys/option (see setting) read by
+// parse, and leaves it when nothing sets it; an error names where the
+// value came from.
+func parsed[T any](in *targetInput, keys []string, option string, parse func(string) (T, error), dst *T) error {
+	v, src, ok := in.setting(keys, option)
+	if !ok {
+		return nil
+	}
+	x, err := parse(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	*dst = x
+	return nil
+}
+
+func (t *Target) portFrom(in *targetInput) error {
 	t.Port = 22
-	if p, ok := varString(vars, "sshplay_port", "ansible_port", "ansible_ssh_port"); ok && p != "" {
-		if t.Port, err = parsePort(p); err != nil {
-			return t, args.warnings, fmt.Errorf("ansible_port: %w", err)
-		}
-	} else if p, ok := args.get("port"); ok {
-		if t.Port, err = parsePort(p); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh option Port: %w", err)
-		}
-	} else if p := cfg.get(alias, "Port"); p != "" {
-		if t.Port, err = parsePort(p); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh_config Port for %s: %w", alias, err)
-		}
-	}
+	return parsed(in, portVars, "Port", parsePort, &t.Port)
+}
 
-	switch u, ok := varString(vars, "sshplay_user", "ansible_user", "ansible_ssh_user"); {
-	case ov.User != "":
-		t.User = ov.User
-	case ok && u != "":
+// userFrom sets User: -u, then the inventory, ssh args, ssh_config, and
+// the local user last, as ssh does.
+func (t *Target) userFrom(in *targetInput) error {
+	switch u, _, ok := in.setting(userVars, "User"); {
+	case in.ov.User != "":
+		t.User = in.ov.User
+	case ok:
 		t.User = u
 	default:
-		if u, ok := args.get("user"); ok {
-			t.User = u
-		} else if u := cfg.get(alias, "User"); u != "" {
-			t.User = u
-		} else {
-			t.User = localUser()
-		}
+		t.User = localUser()
 	}
+	return nil
+}
 
-	tokens := map[byte]string{'h': t.Addr, 'r': t.User, 'u': localUser(), 'd': homeDir(), 'p': strconv.Itoa(t.Port), 'n': alias}
-	if ov.PrivateKey != "" {
-		t.KeyFiles = append(t.KeyFiles, expandPath(ov.PrivateKey, nil))
-	} else if k, ok := varString(vars, "sshplay_private_key_file", "ansible_ssh_private_key_file", "ansible_private_key_file"); ok && k != "" {
+// keysFrom sets KeyFiles (--private-key or the inventory's key first, then
+// every IdentityFile of the ssh args and ssh_config) and IdentitiesOnly.
+func (t *Target) keysFrom(in *targetInput) error {
+	if in.ov.PrivateKey != "" {
+		t.KeyFiles = append(t.KeyFiles, expandPath(in.ov.PrivateKey, nil))
+	} else if k, _, ok := lookupVar(in.vars, keyFileVars...); ok {
 		t.KeyFiles = append(t.KeyFiles, expandPath(k, nil))
 	}
-	for _, k := range args.identityFiles {
+	tokens := t.tokens(in.alias)
+	for _, k := range append(append([]string(nil), in.args.identityFiles...), in.cfg.getAll(in.alias, "IdentityFile")...) {
 		t.KeyFiles = appendUnique(t.KeyFiles, expandPath(k, tokens))
 	}
-	for _, k := range cfg.getAll(alias, "IdentityFile") {
-		t.KeyFiles = appendUnique(t.KeyFiles, expandPath(k, tokens))
-	}
+	return parsed(in, nil, "IdentitiesOnly", boolean.ParseString, &t.IdentitiesOnly)
+}
 
-	if v, ok := args.get("identitiesonly"); ok {
-		t.IdentitiesOnly = isYes(v)
-	} else {
-		t.IdentitiesOnly = isYes(cfg.get(alias, "IdentitiesOnly"))
-	}
-
-	t.Password, _ = varString(vars, "sshplay_password", "ansible_password", "ansible_ssh_pass", "ansible_ssh_password")
-
-	var kh []string
-	if v, ok := args.get("userknownhostsfile"); ok {
-		kh = strings.Fields(v)
-	} else if v := cfg.get(alias, "UserKnownHostsFile"); v != "" {
-		kh = strings.Fields(v)
-	}
-	for _, f := range kh {
-		if f == "none" || f == "/dev/null" {
-			continue
+// knownHostsFrom sets KnownHostsFiles: UserKnownHostsFile (none and
+// /dev/null dropped), then ~/.ssh/known_hosts.
+func (t *Target) knownHostsFrom(in *targetInput) error {
+	tokens := t.tokens(in.alias)
+	if v, _, ok := in.option("UserKnownHostsFile"); ok {
+		for _, f := range strings.Fields(v) {
+			if f != "none" && f != "/dev/null" {
+				t.KnownHostsFiles = appendUnique(t.KnownHostsFiles, expandPath(f, tokens))
+			}
 		}
-		t.KnownHostsFiles = appendUnique(t.KnownHostsFiles, expandPath(f, tokens))
 	}
 	t.KnownHostsFiles = appendUnique(t.KnownHostsFiles, filepath.Join(homeDir(), ".ssh", "known_hosts"))
+	return nil
+}
 
+// hostKeyCheckingFrom sets HostKeyChecking: an explicit
+// --host-key-checking, else the inventory, StrictHostKeyChecking, strict.
+func (t *Target) hostKeyCheckingFrom(in *targetInput) error {
 	t.HostKeyChecking = HostKeyStrict
-	switch {
-	case ov.HostKeyChecking != "":
-		if t.HostKeyChecking, err = ParseHostKeyPolicy(string(ov.HostKeyChecking)); err != nil {
-			return t, args.warnings, err
-		}
-	default:
-		if v, ok := varString(vars, "sshplay_host_key_checking", "ansible_host_key_checking", "ansible_ssh_host_key_checking"); ok && v != "" {
-			if t.HostKeyChecking, err = ParseHostKeyPolicy(v); err != nil {
-				return t, args.warnings, fmt.Errorf("ansible_host_key_checking: %w", err)
-			}
-		} else if v, ok := args.get("stricthostkeychecking"); ok {
-			if t.HostKeyChecking, err = ParseHostKeyPolicy(v); err != nil {
-				return t, args.warnings, fmt.Errorf("ssh option StrictHostKeyChecking: %w", err)
-			}
-		} else if v := cfg.get(alias, "StrictHostKeyChecking"); v != "" {
-			if t.HostKeyChecking, err = ParseHostKeyPolicy(v); err != nil {
-				return t, args.warnings, fmt.Errorf("ssh_config StrictHostKeyChecking for %s: %w", alias, err)
-			}
-		}
+	if in.ov.HostKeyChecking != "" {
+		p, err := ParseHostKeyPolicy(string(in.ov.HostKeyChecking))
+		t.HostKeyChecking = p
+		return err
 	}
+	return parsed(in, hostKeyCheckVars, "StrictHostKeyChecking", ParseHostKeyPolicy, &t.HostKeyChecking)
+}
 
-	t.ConnectTimeout = ov.Timeout
+// connectTimeoutFrom sets ConnectTimeout: the inventory, ConnectTimeout,
+// else --timeout, else 10 s.
+func (t *Target) connectTimeoutFrom(in *targetInput) error {
+	t.ConnectTimeout = in.ov.Timeout
 	if t.ConnectTimeout <= 0 {
 		t.ConnectTimeout = defaultConnectTimeout
 	}
-	if v, ok := varString(vars, "sshplay_timeout", "ansible_ssh_timeout", "ansible_timeout"); ok && v != "" {
-		if t.ConnectTimeout, err = parseSeconds(v); err != nil {
-			return t, args.warnings, fmt.Errorf("ansible_ssh_timeout: %w", err)
-		}
-	} else if v, ok := args.get("connecttimeout"); ok {
-		if t.ConnectTimeout, err = parseSeconds(v); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh option ConnectTimeout: %w", err)
-		}
-	} else if v := cfg.get(alias, "ConnectTimeout"); v != "" {
-		if t.ConnectTimeout, err = parseSeconds(v); err != nil {
-			return t, args.warnings, fmt.Errorf("ssh_config ConnectTimeout for %s: %w", alias, err)
-		}
-	}
+	return parsed(in, timeoutVars, "ConnectTimeout", parseSeconds, &t.ConnectTimeout)
+}
 
-	if err := t.keepaliveFrom(&args, cfg, alias); err != nil {
-		return t, args.warnings, err
+// proxyCommandFrom sets ProxyCommand (none: none), refusing a host or user
+// name that the shell would act on before expanding the %-tokens.
+func (t *Target) proxyCommandFrom(in *targetInput) error {
+	v, _, _ := in.option("ProxyCommand")
+	if strings.EqualFold(v, "none") {
+		v = ""
 	}
-	if err := t.retriesFrom(vars, &args, cfg, alias, ov.Retries); err != nil {
-		return t, args.warnings, err
+	t.ProxyCommand = v
+	if v == "" {
+		return nil
 	}
+	if err := checkProxyCommandTokens(v, t.Addr, t.User, in.alias); err != nil {
+		return err
+	}
+	t.ProxyCommand = expandTokens(v, t.tokens(in.alias))
+	return nil
+}
 
-	if v, ok := args.get("proxycommand"); ok {
-		t.ProxyCommand = v
-	} else {
-		t.ProxyCommand = cfg.get(alias, "ProxyCommand")
+func (t *Target) proxyJumpFrom(in *targetInput) error {
+	jump, _, _ := in.option("ProxyJump")
+	if jump == "" || strings.EqualFold(jump, "none") {
+		return nil
 	}
-	if strings.EqualFold(t.ProxyCommand, "none") {
-		t.ProxyCommand = ""
-	}
-	if t.ProxyCommand != "" {
-		if err := checkProxyCommandTokens(t.ProxyCommand, t.Addr, t.User, alias); err != nil {
-			return t, args.warnings, err
-		}
-		t.ProxyCommand = expandTokens(t.ProxyCommand, map[byte]string{'h': t.Addr, 'r': t.User, 'p': strconv.Itoa(t.Port), 'n': alias, 'u': localUser(), 'd': homeDir()})
-	}
-
-	jump, fromArgs := args.get("proxyjump")
-	if !fromArgs {
-		jump = cfg.get(alias, "ProxyJump")
-	}
-	if jump != "" && !strings.EqualFold(jump, "none") {
-		if t.ProxyJump, err = resolveJumps(jump, t, cfg, 0); err != nil {
-			return t, args.warnings, err
-		}
-	}
-	return t, args.warnings, nil
+	var err error
+	t.ProxyJump, err = resolveJumps(jump, *t, in.cfg, 0)
+	return err
 }
 
 // resolveJumps turns a ProxyJump value ("[user@]host[:port][,...]") into
-// jump Targets. Each hop is looked up in ssh_config; what a hop does not
-// set itself (user, keys, known_hosts, host key policy, timeouts) it takes
-// from the final target, so a fleet with one deploy user and key needs no
-// extra config for its bastion. The first hop's own ProxyJump is followed.
+// jump Targets (see jumpHop). The first hop's own ProxyJump is followed.
 func resolveJumps(spec string, base Target, cfg *sshConfig, depth int) ([]Target, error) {
 	if depth > 5 {
 		return nil, fmt.Errorf("ProxyJump %q: too many nested jump hosts", spec)
 	}
 	var out []Target
 	for i, hop := range strings.Split(spec, ",") {
-		hop = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(hop), "ssh://"))
-		if hop == "" {
-			return nil, fmt.Errorf("ProxyJump %q: empty hop", spec)
+		j, err := jumpHop(spec, hop, base, cfg)
+		if err != nil {
+			return nil, err
 		}
-		var j Target
-		if at := strings.LastIndex(hop, "@"); at >= 0 {
-			j.User, hop = hop[:at], hop[at+1:]
-		}
-		alias, portStr := hop, ""
-		if h, p, err := splitHostPortLoose(hop); err == nil {
-			alias, portStr = h, p
-		}
-		j.Name = alias
-		j.Addr = alias
-		if h := cfg.get(alias, "HostName"); h != "" {
-			j.Addr = strings.ReplaceAll(h, "%h", alias)
-		}
-		j.Port = 22
-		var err error
-		if portStr == "" {
-			portStr = cfg.get(alias, "Port")
-		}
-		if portStr != "" {
-			if j.Port, err = parsePort(portStr); err != nil {
-				return nil, fmt.Errorf("ProxyJump %q: %w", spec, err)
+		if pj := cfg.get(j.Name, "ProxyJump"); i == 0 && pj != "" && !strings.EqualFold(pj, "none") {
+			pre, err := resolveJumps(pj, j, cfg, depth+1)
+			if err != nil {
+				return nil, err
 			}
-		}
-		if j.User == "" {
-			j.User = cfg.get(alias, "User")
-		}
-		if j.User == "" {
-			j.User = base.User
-		}
-		tokens := map[byte]string{'h': j.Addr, 'r': j.User, 'u': localUser(), 'd': homeDir(), 'p': strconv.Itoa(j.Port), 'n': alias}
-		for _, k := range cfg.getAll(alias, "IdentityFile") {
-			j.KeyFiles = appendUnique(j.KeyFiles, expandPath(k, tokens))
-		}
-		for _, k := range base.KeyFiles {
-			j.KeyFiles = appendUnique(j.KeyFiles, k)
-		}
-		j.IdentitiesOnly = isYes(cfg.get(alias, "IdentitiesOnly")) || base.IdentitiesOnly
-		for _, f := range strings.Fields(cfg.get(alias, "UserKnownHostsFile")) {
-			j.KnownHostsFiles = appendUnique(j.KnownHostsFiles, expandPath(f, tokens))
-		}
-		for _, f := range base.KnownHostsFiles {
-			j.KnownHostsFiles = appendUnique(j.KnownHostsFiles, f)
-		}
-		j.HostKeyChecking = base.HostKeyChecking
-		j.ConnectTimeout = base.ConnectTimeout
-		j.KeepaliveInterval = base.KeepaliveInterval
-		j.KeepaliveCountMax = base.KeepaliveCountMax
-		j.AgentSocket = base.AgentSocket
-		if i == 0 {
-			if pj := cfg.get(alias, "ProxyJump"); pj != "" && !strings.EqualFold(pj, "none") {
-				pre, err := resolveJumps(pj, j, cfg, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, pre...)
-			}
+			out = append(out, pre...)
 		}
 		out = append(out, j)
 	}
 	return out, nil
 }
 
-// BecomeFromVars reads ansible_become, ansible_become_user and
-// ansible_become_password / ansible_become_pass (and their sshplay_
-// aliases). Inventory variables win over ov.Become / ov.BecomeUser.
-func BecomeFromVars(vars map[string]any, ov Overrides) Become {
-	b := Become{Enabled: ov.Become, User: ov.BecomeUser}
-	if v, ok := varString(vars, "sshplay_become", "ansible_become"); ok && v != "" {
-		b.Enabled = isYes(v)
+// jumpHop is one hop of the ProxyJump value spec, looked up in ssh_config.
+// What a hop does not set itself (user, keys, known_hosts, host key
+// policy, timeouts) it takes from base, the final target, so a fleet with
+// one deploy user and key needs no extra config for its bastion.
+func jumpHop(spec, hop string, base Target, cfg *sshConfig) (Target, error) {
+	hop = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(hop), "ssh://"))
+	if hop == "" {
+		return Target{}, fmt.Errorf("ProxyJump %q: empty hop", spec)
 	}
-	if v, ok := varString(vars, "sshplay_become_user", "ansible_become_user"); ok && v != "" {
-		b.User = v
+	var j Target
+	if at := strings.LastIndex(hop, "@"); at >= 0 {
+		j.User, hop = hop[:at], hop[at+1:]
 	}
-	if v, ok := varString(vars, "sshplay_become_password", "ansible_become_password", "ansible_become_pass"); ok {
-		b.Password = v
+	alias, portStr := hop, ""
+	if h, p, err := splitHostPortLoose(hop); err == nil {
+		alias, portStr = h, p
 	}
-	if !b.Enabled {
-		return Become{}
+	j.Name, j.Addr, j.Port = alias, alias, 22
+	if h := cfg.get(alias, "HostName"); h != "" {
+		j.Addr = strings.ReplaceAll(h, "%h", alias)
 	}
-	return b
-}
-
-// sshArgs collects what ansible_ssh_common_args / _extra_args say.
-type sshArgs struct {
-	opts          map[string]string // lower-case option name -> first value
-	identityFiles []string
-	warnings      []string
-}
-
-func (a *sshArgs) get(key string) (string, bool) {
-	v, ok := a.opts[key]
-	return v, ok
-}
-
-func (a *sshArgs) set(key, val string) {
-	if a.opts == nil {
-		a.opts = map[string]string{}
+	if portStr == "" {
+		portStr = cfg.get(alias, "Port")
 	}
-	if _, ok := a.opts[key]; !ok {
-		a.opts[key] = val
-	}
-}
-
-// ignoredOptionFormat is the warning for an ssh option sshplay does not
-// apply; parseIgnoredOption reads it back (Pool prints it once per option).
-const ignoredOptionFormat = "host %s: ignoring ssh option %s"
-
-func parseIgnoredOption(w string) (host, opt string, ok bool) {
-	rest, ok := strings.CutPrefix(w, "host ")
-	if !ok {
-		return "", "", false
-	}
-	host, opt, ok = strings.Cut(rest, ": ignoring ssh option ")
-	return host, opt, ok && host != "" && opt != ""
-}
-
-func (a *sshArgs) warn(host, what string) {
-	w := fmt.Sprintf(ignoredOptionFormat, host, what)
-	for _, x := range a.warnings {
-		if x == w {
-			return
+	if portStr != "" {
+		p, err := parsePort(portStr)
+		if err != nil {
+			return j, fmt.Errorf("ProxyJump %q: %w", spec, err)
 		}
+		j.Port = p
 	}
-	a.warnings = append(a.warnings, w)
+	j.User = cmp.Or(j.User, cfg.get(alias, "User"), base.User)
+	if err := j.hopKeysFrom(base, cfg, alias); err != nil {
+		return j, err
+	}
+	j.HostKeyChecking, j.ConnectTimeout, j.AgentSocket = base.HostKeyChecking, base.ConnectTimeout, base.AgentSocket
+	j.KeepaliveInterval, j.KeepaliveCountMax = base.KeepaliveInterval, base.KeepaliveCountMax
+	return j, nil
 }
 
-// sshFlagsWithArg are ssh(1) flags that take a value; the ones not handled
-// below are skipped with their value and a warning.
-const sshFlagsWithArg = "BbcDEeFIiJLlmOoPpQRSWw"
-
-func (a *sshArgs) parse(host, s string) error {
-	words, err := splitWords(s)
-	if err != nil {
-		return err
+// hopKeysFrom sets a jump host's keys, IdentitiesOnly and known_hosts:
+// its own from ssh_config first, then those of base.
+func (j *Target) hopKeysFrom(base Target, cfg *sshConfig, alias string) error {
+	tokens := j.tokens(alias)
+	for _, k := range cfg.getAll(alias, "IdentityFile") {
+		j.KeyFiles = appendUnique(j.KeyFiles, expandPath(k, tokens))
 	}
-	for i := 0; i < len(words); i++ {
-		w := words[i]
-		if !strings.HasPrefix(w, "-") || len(w) < 2 {
-			a.warn(host, w)
-			continue
+	for _, k := range base.KeyFiles {
+		j.KeyFiles = appendUnique(j.KeyFiles, k)
+	}
+	j.IdentitiesOnly = base.IdentitiesOnly
+	if v := cfg.get(alias, "IdentitiesOnly"); v != "" {
+		on, err := boolean.ParseString(v)
+		if err != nil {
+			return fmt.Errorf("ssh_config IdentitiesOnly for %s: %w", alias, err)
 		}
-		// Bundled flags without values (-tA) or one flag with its value
-		// attached (-p2222) or in the next word (-p 2222).
-		for j := 1; j < len(w); j++ {
-			f := w[j]
-			if !strings.ContainsRune(sshFlagsWithArg, rune(f)) {
-				a.warn(host, "-"+string(f))
-				continue
-			}
-			val := w[j+1:]
-			if val == "" {
-				if i+1 >= len(words) {
-					return fmt.Errorf("ssh option -%c needs a value", f)
-				}
-				i++
-				val = words[i]
-			}
-			if f == 'o' && !strings.ContainsAny(val, "= \t") && i+1 < len(words) && !strings.HasPrefix(words[i+1], "-") {
-				// Lenient "-o Key Value" as two words.
-				i++
-				val += "=" + words[i]
-			}
-			a.flag(host, f, val)
-			break
-		}
+		j.IdentitiesOnly = on || base.IdentitiesOnly
+	}
+	for _, f := range strings.Fields(cfg.get(alias, "UserKnownHostsFile")) {
+		j.KnownHostsFiles = appendUnique(j.KnownHostsFiles, expandPath(f, tokens))
+	}
+	for _, f := range base.KnownHostsFiles {
+		j.KnownHostsFiles = appendUnique(j.KnownHostsFiles, f)
 	}
 	return nil
 }
 
-func (a *sshArgs) flag(host string, f byte, val string) {
-	switch f {
-	case 'o':
-		key, v := splitOption(val)
-		a.option(host, key, v)
-	case 'J':
-		a.set("proxyjump", val)
-	case 'p':
-		a.set("port", val)
-	case 'i':
-		a.identityFiles = append(a.identityFiles, val)
-	case 'l':
-		a.set("user", val)
-	case 'F':
-		a.set("__configfile", val)
-	default:
-		a.warn(host, "-"+string(f))
+// BecomeForHost reads the become settings of host name: ansible_become,
+// ansible_become_user and ansible_become_password / ansible_become_pass
+// (and their sshplay_ aliases); inventory variables win over ov.Become /
+// ov.BecomeUser. ansible_become is read as Ansible's strict boolean
+// (internal/boolean): a value that is not one is a *TargetError naming the
+// host and the variable, never a silent false.
+func BecomeForHost(name string, vars map[string]any, ov Overrides) (Become, error) {
+	b, err := becomeFromVars(vars, ov)
+	if err != nil {
+		return Become{}, &TargetError{Host: name, Err: err}
 	}
+	return b, nil
 }
 
-func (a *sshArgs) option(host, key, val string) {
-	lk := strings.ToLower(key)
-	switch lk {
-	case "identityfile":
-		a.identityFiles = append(a.identityFiles, val)
-	case "userknownhostsfile", "stricthostkeychecking", "proxyjump", "proxycommand", "port", "user",
-		"identitiesonly", "connecttimeout", "hostname", "serveraliveinterval", "serveralivecountmax",
-		"connectionattempts":
-		a.set(lk, val)
-	default:
-		a.warn(host, key)
-	}
+// BecomeFromVars is BecomeForHost for variables already checked (every
+// host's are, by TargetFromVars, before a run connects anywhere): a
+// become setting that is not a boolean leaves ov.Become in force.
+func BecomeFromVars(vars map[string]any, ov Overrides) Become {
+	b, _ := becomeFromVars(vars, ov)
+	return b
 }
 
-// splitOption splits "Key=Value", "Key Value" or "Key = Value".
-func splitOption(s string) (string, string) {
-	s = strings.TrimSpace(s)
-	i := strings.IndexAny(s, "= \t")
-	if i < 0 {
-		return s, ""
-	}
-	key := s[:i]
-	val := strings.TrimSpace(s[i:])
-	val = strings.TrimSpace(strings.TrimPrefix(val, "="))
-	return key, strings.Trim(val, `"`)
-}
-
-// splitWords splits s the way a POSIX shell splits words: single quotes,
-// double quotes (with \ escaping " \ $ and `), backslash outside quotes.
-func splitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case c == '\\':
-			inWord = true
-			if i+1 < len(s) {
-				i++
-				if s[i] != '\n' {
-					cur.WriteByte(s[i])
-				}
-			}
-		case c == '\'':
-			inWord = true
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated single quote")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-		case c == '"':
-			inWord = true
-			closed := false
-			for i++; i < len(s); i++ {
-				if s[i] == '"' {
-					closed = true
-					break
-				}
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`\n", s[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if !closed {
-				return nil, errors.New("unterminated double quote")
-			}
-		default:
-			inWord = true
-			cur.WriteByte(c)
+// becomeFromVars reads the become settings; with an ansible_become that is
+// not a boolean it says so, and reads the rest as if it were not set.
+func becomeFromVars(vars map[string]any, ov Overrides) (Become, error) {
+	b := Become{Enabled: ov.Become, User: ov.BecomeUser}
+	var err error
+	if key, v, ok := firstSet(vars, becomeVars); ok {
+		on, perr := boolean.Parse(v)
+		if perr == nil {
+			b.Enabled = on
+		} else {
+			err = fmt.Errorf("%s: %w", key, perr)
 		}
 	}
-	if inWord {
-		words = append(words, cur.String())
+	if v, _, ok := lookupVar(vars, becomeUserVars...); ok {
+		b.User = v
 	}
-	return words, nil
+	b.Password, _, _ = lookupVar(vars, becomePassVars...)
+	if !b.Enabled {
+		return Become{}, err
+	}
+	return b, err
 }
 
-func varString(vars map[string]any, keys ...string) (string, bool) {
+// firstSet returns the first of keys set in vars to something other than
+// null or "", as it is (not as text), and which key it was.
+func firstSet(vars map[string]any, keys []string) (string, any, bool) {
+	for _, k := range keys {
+		if v, ok := vars[k]; ok && v != nil && v != "" {
+			return k, v, true
+		}
+	}
+	return "", nil, false
+}
+
+// lookupVar returns the first of keys set in vars to something other than
+// null or "", as text, and which key it was.
+func lookupVar(vars map[string]any, keys ...string) (val, key string, ok bool) {
 	for _, k := range keys {
 		v, ok := vars[k]
 		if !ok || v == nil {
 			continue
 		}
-		switch x := v.(type) {
-		case string:
-			return x, true
-		case fmt.Stringer:
-			return x.String(), true
-		default:
-			return fmt.Sprint(x), true
+		if s := fmt.Sprint(v); s != "" {
+			return s, k, true
 		}
 	}
-	return "", false
+	return "", "", false
 }
 
 func parsePort(s string) (int, error) {
@@ -686,14 +610,6 @@ func parseSeconds(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid time %q", s)
 	}
 	return d, nil
-}
-
-func isYes(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "yes", "true", "1", "on", "y":
-		return true
-	}
-	return false
 }
 
 func appendUnique(list []string, s string) []string {

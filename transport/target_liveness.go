@@ -14,58 +14,43 @@ import (
 // keepaliveFrom sets t's keepalive from ServerAliveInterval and
 // ServerAliveCountMax (ssh options in the inventory first, then
 // ssh_config), else 15 s × 3. ServerAliveInterval=0 turns it off.
-func (t *Target) keepaliveFrom(args *sshArgs, cfg *sshConfig, alias string) error {
+func (t *Target) keepaliveFrom(in *targetInput) error {
 	t.KeepaliveInterval, t.KeepaliveCountMax = defaultKeepaliveInterval, defaultKeepaliveCountMax
-	if v, src, ok := sshOption(args, cfg, alias, "ServerAliveInterval"); ok {
-		d, err := parseSeconds(v)
-		if err != nil {
-			return fmt.Errorf("%s: %w", src, err)
-		}
-		t.KeepaliveInterval = d
+	if err := parsed(in, nil, "ServerAliveInterval", parseSeconds, &t.KeepaliveInterval); err != nil {
+		return err
 	}
-	if v, src, ok := sshOption(args, cfg, alias, "ServerAliveCountMax"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s: invalid count %q", src, v)
-		}
-		t.KeepaliveCountMax = max(n, 1)
+	if err := parsed(in, nil, "ServerAliveCountMax", countAtLeast(0), &t.KeepaliveCountMax); err != nil {
+		return err
 	}
+	t.KeepaliveCountMax = max(t.KeepaliveCountMax, 1)
 	return nil
 }
 
 // retriesFrom sets t.Retries: sshplay_ssh_retries / ansible_ssh_retries,
 // else ssh's ConnectionAttempts (attempts, so one more than retries; ssh
-// options first, then ssh_config), else def (--retries). Ansible's ssh
+// options first, then ssh_config), else --retries. Ansible's ssh
 // connection plugin defaults to 0 (reconnection_retries, "default: 0" in
 // lib/ansible/plugins/connection/ssh.py), and so does sshplay.
-func (t *Target) retriesFrom(vars map[string]any, args *sshArgs, cfg *sshConfig, alias string, def int) error {
-	t.Retries = def
-	if v, ok := varString(vars, "sshplay_ssh_retries", "ansible_ssh_retries"); ok && v != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 0 {
-			return fmt.Errorf("ansible_ssh_retries: invalid count %q", v)
-		}
-		t.Retries = n
-		return nil
+func (t *Target) retriesFrom(in *targetInput) error {
+	t.Retries = in.ov.Retries
+	if _, _, ok := lookupVar(in.vars, retriesVars...); ok {
+		return parsed(in, retriesVars, "", countAtLeast(0), &t.Retries)
 	}
-	if v, src, ok := sshOption(args, cfg, alias, "ConnectionAttempts"); ok {
-		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
-			return fmt.Errorf("%s: invalid count %q", src, v)
-		}
-		t.Retries = n - 1
+	attempts := 0
+	if err := parsed(in, nil, "ConnectionAttempts", countAtLeast(1), &attempts); err != nil || attempts == 0 {
+		return err
 	}
+	t.Retries = attempts - 1
 	return nil
 }
 
-// sshOption looks an ssh option up in the inventory's ssh args, then in
-// ssh_config; src says where it was found, for error messages.
-func sshOption(args *sshArgs, cfg *sshConfig, alias, key string) (val, src string, ok bool) {
-	if v, ok := args.get(strings.ToLower(key)); ok {
-		return v, "ssh option " + key, true
+// countAtLeast reads a whole number no smaller than least.
+func countAtLeast(least int) func(string) (int, error) {
+	return func(s string) (int, error) {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < least {
+			return 0, fmt.Errorf("invalid count %q", s)
+		}
+		return n, nil
 	}
-	if v := cfg.get(alias, key); v != "" {
-		return v, "ssh_config " + key + " for " + alias, true
-	}
-	return "", "", false
 }

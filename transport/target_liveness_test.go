@@ -15,6 +15,7 @@ import (
 // ConnectionAttempts (args, then ssh_config; attempts = retries + 1), then
 // --retries, else 0 as in Ansible.
 func TestKeepaliveAndRetriesFromSettings(t *testing.T) {
+	t.Parallel()
 	cfg := filepath.Join(t.TempDir(), "config")
 	if err := os.WriteFile(cfg, []byte("Host cfg*\n  ServerAliveInterval 7\n  ServerAliveCountMax 5\n  ConnectionAttempts 2\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -14,31 +14,29 @@ import (
 	"time"
 )
 
-func TestSplitWords(t *testing.T) {
+// TestSSHArgsSplitAsPythonShlex: ansible_ssh_*_args are split into words
+// as Python's shlex.split splits them, which is what Ansible's ssh plugin
+// hands to ssh: inside double quotes a backslash escapes only " and \, so
+// "\$" keeps its backslash, unlike in a POSIX shell.
+func TestSSHArgsSplitAsPythonShlex(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
-		in   string
-		want []string
-		err  bool
+		args string
+		keys []string
 	}{
-		{in: `-o A=b -J x`, want: []string{"-o", "A=b", "-J", "x"}},
-		{in: `  -o 'UserKnownHostsFile=/a b/k'  `, want: []string{"-o", "UserKnownHostsFile=/a b/k"}},
-		{in: `-o "ProxyCommand=ssh -W \"%h:%p\" x"`, want: []string{"-o", `ProxyCommand=ssh -W "%h:%p" x`}},
-		{in: `a\ b c''d ""`, want: []string{"a b", "cd", ""}},
-		{in: `'open`, err: true},
-		{in: `"open`, err: true},
+		{`-o "IdentityFile=/k/a\$b"`, []string{`/k/a\$b`}},
+		{`-o 'IdentityFile=/a b/k' -i /c\ d/k`, []string{"/a b/k", "/c d/k"}},
+		{`-i "/k/\"q\"" -i /k/x''y`, []string{`/k/"q"`, "/k/xy"}},
 	} {
-		got, err := splitWords(tc.in)
-		if (err != nil) != tc.err {
-			t.Errorf("%q: err = %v", tc.in, err)
-			continue
-		}
-		if !tc.err && !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)
+		tg, _, err := TargetFromVars("db3", map[string]any{"ansible_ssh_common_args": tc.args}, Overrides{SSHConfigFile: "none"})
+		if err != nil || !reflect.DeepEqual(tg.KeyFiles, tc.keys) {
+			t.Errorf("%s: keys %q, %v; want %q", tc.args, tg.KeyFiles, err, tc.keys)
 		}
 	}
 }
 
 func TestTargetFromVars(t *testing.T) {
+	t.Parallel()
 	home := homeDir()
 	defKnown := filepath.Join(home, ".ssh", "known_hosts")
 	base := Overrides{SSHConfigFile: "none"}
@@ -90,7 +88,7 @@ func TestTargetFromVars(t *testing.T) {
 			ov:   &Overrides{SSHConfigFile: "none", Timeout: 4 * time.Second},
 			want: want{addr: "db3", port: 22, user: localUser(), known: []string{defKnown}, policy: HostKeyOff, timeout: 4 * time.Second}},
 		{name: "bad port", vars: map[string]any{"ansible_port": "ssh"}, want: want{err: `host db3: ansible_port: invalid port "ssh"`}},
-		{name: "bad quoting", vars: map[string]any{"ansible_ssh_common_args": "-o 'x"}, want: want{err: "host db3: ansible_ssh_common_args: unterminated single quote"}},
+		{name: "bad quoting", vars: map[string]any{"ansible_ssh_common_args": "-o 'x"}, want: want{err: "host db3: ansible_ssh_common_args: no closing quotation"}},
 		{name: "missing value", vars: map[string]any{"ansible_ssh_extra_args": "-p"}, want: want{err: "host db3: ansible_ssh_extra_args: ssh option -p needs a value"}},
 		{name: "bad policy", vars: map[string]any{"ansible_ssh_common_args": "-o StrictHostKeyChecking=maybe"}, want: want{err: `host db3: ssh option StrictHostKeyChecking: invalid host key checking "maybe" (want strict, accept-new or off)`}},
 		{name: "bad connection", vars: map[string]any{"ansible_connection": "winrm"}, want: want{err: `host db3: unsupported connection type "winrm" (want ssh or local)`}},
@@ -137,6 +135,7 @@ func TestTargetFromVars(t *testing.T) {
 }
 
 func TestTargetFromSSHConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config")
 	os.WriteFile(cfg, []byte(`
@@ -199,6 +198,7 @@ Host hop0
 }
 
 func TestBecomeFromVars(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		vars map[string]any
 		ov   Overrides
@@ -210,9 +210,87 @@ func TestBecomeFromVars(t *testing.T) {
 		{vars: map[string]any{"sshplay_become": "true", "sshplay_become_user": "x", "sshplay_become_password": "p", "ansible_become_user": "y"}, want: Become{Enabled: true, User: "x", Password: "p"}},
 		{vars: map[string]any{}, ov: Overrides{Become: true, BecomeUser: "root"}, want: Become{Enabled: true, User: "root"}},
 		{vars: map[string]any{"ansible_become": false}, ov: Overrides{Become: true}, want: Become{}},
+		// Every spelling of Ansible's boolean(), t and f included.
+		{vars: map[string]any{"ansible_become": "t"}, want: Become{Enabled: true}},
+		{vars: map[string]any{"ansible_become": "On"}, want: Become{Enabled: true}},
+		{vars: map[string]any{"ansible_become": 1}, want: Become{Enabled: true}},
+		{vars: map[string]any{"ansible_become": "f"}, ov: Overrides{Become: true}, want: Become{}},
+		{vars: map[string]any{"ansible_become": "0"}, ov: Overrides{Become: true}, want: Become{}},
+		// Not a boolean: -b stays in force (TargetFromVars refuses it first).
+		{vars: map[string]any{"ansible_become": "maybe"}, ov: Overrides{Become: true}, want: Become{Enabled: true}},
 	} {
 		if got := BecomeFromVars(tc.vars, tc.ov); got != tc.want {
 			t.Errorf("BecomeFromVars(%v, %+v) = %+v, want %+v", tc.vars, tc.ov, got, tc.want)
+		}
+	}
+}
+
+// TestBecomeThatIsNotABooleanIsBadInput: an ansible_become that is not
+// one of Ansible's booleans is refused as bad input (exit 5) naming the
+// host and the variable, by BecomeForHost and by TargetFromVars (so before
+// a run connects anywhere), for an SSH host and a local one alike.
+func TestBecomeThatIsNotABooleanIsBadInput(t *testing.T) {
+	t.Parallel()
+	for _, vars := range []map[string]any{
+		{"ansible_become": "maybe"},
+		{"sshplay_become": "enabled", "ansible_become": true},
+		{"ansible_become": "maybe", "ansible_connection": "local"},
+		{"ansible_become": 2},
+	} {
+		var key string
+		for _, k := range []string{"sshplay_become", "ansible_become"} {
+			if _, ok := vars[k]; ok && key == "" {
+				key = k
+			}
+		}
+		want := "host db3: " + key + ": "
+		_, err := BecomeForHost("db3", vars, Overrides{Become: true})
+		_, _, terr := TargetFromVars("db3", vars, Overrides{SSHConfigFile: "none"})
+		for what, err := range map[string]error{"BecomeForHost": err, "TargetFromVars": terr} {
+			var te *TargetError
+			if !errors.As(err, &te) || !te.BadInput() || te.Host != "db3" || !strings.HasPrefix(err.Error(), want) ||
+				!strings.Contains(err.Error(), "is not a valid boolean") {
+				t.Errorf("%s(%v): want a *TargetError starting %q, got %v", what, vars, want, err)
+			}
+		}
+	}
+}
+
+// TestConnectionBooleansAreAnsibleBooleans: host key checking and
+// IdentitiesOnly read every spelling of Ansible's boolean(), and a value
+// that is none is bad input naming where it came from, never a silent no.
+func TestConnectionBooleansAreAnsibleBooleans(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		vars   map[string]any
+		policy HostKeyPolicy
+		idOnly bool
+		err    string
+	}{
+		{vars: map[string]any{"ansible_host_key_checking": false}, policy: HostKeyOff},
+		{vars: map[string]any{"ansible_host_key_checking": "f"}, policy: HostKeyOff},
+		{vars: map[string]any{"ansible_host_key_checking": "0"}, policy: HostKeyOff},
+		{vars: map[string]any{"ansible_host_key_checking": "t"}, policy: HostKeyStrict},
+		{vars: map[string]any{"ansible_host_key_checking": "on"}, policy: HostKeyStrict},
+		{vars: map[string]any{"ansible_host_key_checking": "accept-new"}, policy: HostKeyAcceptNew},
+		{vars: map[string]any{"ansible_host_key_checking": "maybe"},
+			err: `host db3: ansible_host_key_checking: invalid host key checking "maybe" (want strict, accept-new or off)`},
+		{vars: map[string]any{"ansible_ssh_common_args": "-o IdentitiesOnly=true"}, policy: HostKeyStrict, idOnly: true},
+		{vars: map[string]any{"ansible_ssh_common_args": "-o IdentitiesOnly=y"}, policy: HostKeyStrict, idOnly: true},
+		{vars: map[string]any{"ansible_ssh_common_args": "-o IdentitiesOnly=no"}, policy: HostKeyStrict},
+		{vars: map[string]any{"ansible_ssh_common_args": "-o IdentitiesOnly=sometimes"},
+			err: `host db3: ssh option IdentitiesOnly: "sometimes" is not a valid boolean; use true or false`},
+	} {
+		tg, _, err := TargetFromVars("db3", tc.vars, Overrides{SSHConfigFile: "none"})
+		if tc.err != "" {
+			var te *TargetError
+			if !errors.As(err, &te) || err.Error() != tc.err {
+				t.Errorf("%v: err = %v, want %q", tc.vars, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || tg.HostKeyChecking != tc.policy || tg.IdentitiesOnly != tc.idOnly {
+			t.Errorf("%v: policy %s, IdentitiesOnly %v, %v; want %s, %v", tc.vars, tg.HostKeyChecking, tg.IdentitiesOnly, err, tc.policy, tc.idOnly)
 		}
 	}
 }

@@ -15,6 +15,13 @@ import (
 
 // Conn is one open connection to one host. A Conn is safe for concurrent use
 // by several goroutines; all its methods share one underlying SSH connection.
+//
+// Every error a method returns names the host ("host db3: ..."). A method
+// called with a ctx that is already done does nothing and fails, with an
+// error that wraps ctx.Err() (or, for a write through a read-only view,
+// ErrReadOnly). Every implementation (SSH, local, the read-only,
+// traced and planning views, the in-memory test host) passes the same
+// contract tests, transport/conntest.
 type Conn interface {
 	// Host is the inventory name of the host this Conn talks to.
 	Host() string
@@ -54,11 +61,14 @@ type Conn interface {
 	// in the same directory, which gets its mode and owner and is then
 	// renamed over path. A reader never sees a half-written file. Mode and
 	// owner left zero in opts keep those of the file being replaced (or the
-	// defaults for a new file).
+	// defaults for a new file). A symlink at path is written through to its
+	// target unless opts.ReplaceLink. A missing parent directory gives an
+	// error for which errors.Is(err, fs.ErrNotExist) is true; giving the
+	// file to another owner without the right to, fs.ErrPermission.
 	WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error
 
-	// Remove deletes a file or an empty directory. Removing a missing path
-	// is not an error.
+	// Remove deletes a file, a symlink (not what it points to) or an empty
+	// directory. Removing a missing path is not an error.
 	Remove(ctx context.Context, path string) error
 
 	// Become returns a view of the same connection whose commands and file
@@ -92,7 +102,9 @@ type Result struct {
 
 // FileInfo is what Stat knows about a path.
 type FileInfo struct {
-	Path    string
+	Path string
+	// Size is the length in bytes; for a symlink, that of its target's
+	// path, as lstat says.
 	Size    int64
 	Mode    fs.FileMode // permission bits and type bits, as in io/fs
 	UID     int

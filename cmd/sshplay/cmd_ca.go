@@ -4,6 +4,7 @@ package main
 // (package pki). Wiring only.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,46 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sshplay/sshplay/inventory"
+	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 )
+
+// caDirHelp says where the CA is when --dir is not given.
+const caDirHelp = "CA directory (default: the one `sshplay play` uses with the same -i: tls_ca_dir, else pki/ beside the first -i source; ./pki without -i)"
+
+// caDirectory is the CA directory a `sshplay ca` command works on: dir
+// (--dir) when given, else the one the playbook uses for the -i inventory,
+// narrowed by --limit (pg.FleetCADir decides; this only loads the
+// inventory).
+func caDirectory(ctx context.Context, g *globals, dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	if len(g.Inventories) == 0 {
+		return pg.FleetCADir("", nil)
+	}
+	if ctx == nil {
+		ctx = context.Background() // cobra's Execute without a context
+	}
+	inv, err := inventory.LoadContext(ctx, g.Inventories)
+	if err != nil {
+		return "", fmt.Errorf("inventory: %w", err)
+	}
+	hosts, err := inv.Limit(inv.Hosts(), g.Limit)
+	if err != nil {
+		return "", err
+	}
+	fleet := make([]pg.StatusHost, len(hosts))
+	for i, h := range hosts {
+		fleet[i] = pg.StatusHost{Name: h.Name, Vars: inv.HostVars(h.Name)}
+	}
+	d, err := pg.FleetCADir(inv.Dir(), fleet)
+	if err != nil {
+		return "", fmt.Errorf("ca: %w; give --dir", err)
+	}
+	return d, nil
+}
 
 func newCACommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -37,7 +76,7 @@ type caInitOptions struct {
 }
 
 func (o *caInitOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Dir, "dir", "./pki", "CA directory")
+	f.StringVar(&o.Dir, "dir", "", caDirHelp)
 	f.BoolVar(&o.Intermediate, "intermediate", false, "also create an intermediate CA that signs server certificates")
 	f.StringVar(&o.KeyType, "key-type", pki.KeyECDSAP256, "key type: "+strings.Join(pki.KeyTypes, "|"))
 	f.StringVar(&o.CommonName, "cn", "", "common name of the root (default \"sshplay root CA\")")
@@ -51,25 +90,29 @@ func newCAInitCommand(g *globals) *cobra.Command {
 		Short: "Create the CA (an existing CA is loaded, never overwritten)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCAInit(g.Stdout, o)
+			return runCAInit(cmd.Context(), g, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runCAInit(w io.Writer, o caInitOptions) error {
+func runCAInit(ctx context.Context, g *globals, o caInitOptions) error {
 	if o.Days < 1 {
 		return usageError{fmt.Errorf("--days: must be at least 1, got %d", o.Days)}
 	}
 	if !validCAKeyType(o.KeyType) {
 		return usageError{fmt.Errorf("--key-type: want one of %s, got %q", strings.Join(pki.KeyTypes, ", "), o.KeyType)}
 	}
-	ca, err := pki.Init(o.Dir, pki.InitOptions{Intermediate: o.Intermediate, KeyType: o.KeyType, CommonName: o.CommonName, Days: o.Days})
+	dir, err := caDirectory(ctx, g, o.Dir)
 	if err != nil {
 		return err
 	}
-	return printCA(w, ca)
+	ca, err := pki.Init(dir, pki.InitOptions{Intermediate: o.Intermediate, KeyType: o.KeyType, CommonName: o.CommonName, Days: o.Days})
+	if err != nil {
+		return err
+	}
+	return printCA(g.Stdout, ca)
 }
 
 func validCAKeyType(t string) bool {
@@ -85,7 +128,7 @@ func validCAKeyType(t string) bool {
 type caShowOptions struct{ Dir string }
 
 func (o *caShowOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Dir, "dir", "./pki", "CA directory")
+	f.StringVar(&o.Dir, "dir", "", caDirHelp)
 }
 
 func newCAShowCommand(g *globals) *cobra.Command {
@@ -95,7 +138,11 @@ func newCAShowCommand(g *globals) *cobra.Command {
 		Short: "Show the CA certificates: subjects, expiry, fingerprints",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ca, err := pki.Open(o.Dir)
+			dir, err := caDirectory(cmd.Context(), g, o.Dir)
+			if err != nil {
+				return err
+			}
+			ca, err := pki.Open(dir)
 			if err != nil {
 				return err
 			}
@@ -141,7 +188,7 @@ type caSignOptions struct {
 }
 
 func (o *caSignOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Dir, "dir", "./pki", "CA directory")
+	f.StringVar(&o.Dir, "dir", "", caDirHelp)
 	f.StringVar(&o.CSR, "csr", "", "certificate request to sign (PEM); only its public key is used")
 	f.StringArrayVar(&o.SANs, "san", nil, "subjectAltName: DNS:name, IP:addr or a bare name/address (repeatable, comma lists allowed)")
 	f.StringVar(&o.CN, "cn", "", "subject common name (default: first SAN)")
@@ -156,14 +203,14 @@ func newCASignCommand(g *globals) *cobra.Command {
 		Short: "Sign a CSR by hand with the names given on the command line",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCASign(g.Stdout, o)
+			return runCASign(cmd.Context(), g, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
 }
 
-func runCASign(w io.Writer, o caSignOptions) error {
+func runCASign(ctx context.Context, g *globals, o caSignOptions) error {
 	if o.CSR == "" || o.Out == "" || len(o.SANs) == 0 {
 		return usageError{errors.New("ca sign: --csr, --san and --out are required")}
 	}
@@ -186,7 +233,11 @@ func runCASign(w io.Writer, o caSignOptions) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--csr: %w", err)}
 	}
-	ca, err := pki.Open(o.Dir)
+	dir, err := caDirectory(ctx, g, o.Dir)
+	if err != nil {
+		return err
+	}
+	ca, err := pki.Open(dir)
 	if err != nil {
 		return err
 	}
@@ -198,6 +249,7 @@ func runCASign(w io.Writer, o caSignOptions) error {
 		return err
 	}
 	bundle := append(leaf, ca.ChainPEM()...)
+	w := g.Stdout
 	if o.Out == "-" {
 		_, err := w.Write(bundle)
 		return err

@@ -86,7 +86,6 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("exec: no inventory given (use -i)")}
 	}
-	registerModules()
 	extra, err := parseExtraVars(ctx, opts.ExtraVars)
 	if err != nil {
 		return err
@@ -110,6 +109,7 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	}
 	eo, closePool := engineOptions(g, &invAdapter{inv: inv, limit: g.Limit}, opts.Output)
 	defer closePool()
+	eo.Modules = newRegistry()
 	eo.Check, eo.Diff, eo.ExtraVars = opts.Check, opts.Diff, extra
 	sum, err := playbooks.Adhoc(ctx, playbooks.AdhocOptions{Options: eo, Pattern: pattern, Module: mod, Args: args})
 	if err != nil {

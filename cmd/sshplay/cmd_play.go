@@ -15,8 +15,6 @@ import (
 
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/playbooks"
-	"github.com/sshplay/sshplay/tasks/core"
-	"github.com/sshplay/sshplay/tasks/postgres"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -72,25 +70,18 @@ func newPlayCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// registerModules makes every module known to the parser and the engine.
-func registerModules() {
-	core.Register()
-	postgres.Register()
-	playbooks.Register()
-}
-
 func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) error {
 	if opts.Output != "text" && opts.Output != "json" {
 		return usageError{fmt.Errorf("--output: want text or json, got %q", opts.Output)}
 	}
-	registerModules()
+	mods := newRegistry()
 	extra, err := parseExtraVars(ctx, opts.ExtraVars)
 	if err != nil {
 		return err
 	}
 	var pbs []*playbooks.Playbook
 	for _, a := range args {
-		pb, err := playbooks.LoadContext(ctx, a)
+		pb, err := playbooks.LoadContext(ctx, mods, a)
 		if err != nil {
 			return err
 		}
@@ -121,6 +112,7 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	}
 	eo, closePool := engineOptions(g, ad, opts.Output)
 	defer closePool()
+	eo.Modules = mods
 	eo.Check, eo.Diff = opts.Check, opts.Diff
 	eo.ExtraVars = extra
 	eo.Tags, eo.SkipTags = opts.Tags, opts.SkipTags

@@ -53,6 +53,8 @@ func TestBadInputExitsFive(t *testing.T) {
 		{"no inventory", []string{"exec", "all", "--", "true"}, "no inventory"},
 		{"nothing to run", []string{"exec", "all", "-i", inv}, "nothing to run"},
 		{"unknown module", []string{"exec", "all", "-i", inv, "-m", "comand", "-a", "true"}, `did you mean "command"`},
+		{"no raw module", []string{"exec", "all", "-i", inv, "-m", "raw", "-a", "uptime"}, `unknown module "raw"`},
+		{"no script module", []string{"exec", "all", "-i", inv, "-m", "script", "-a", "x.sh"}, `unknown module "script"`},
 		{"bad output", []string{"exec", "all", "-i", inv, "--output", "xml", "--", "true"}, "--output"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

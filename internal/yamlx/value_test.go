@@ -42,6 +42,7 @@ func stringKeys(v any) any {
 }
 
 func TestValueDecodesAsYAMLv3(t *testing.T) {
+	t.Parallel()
 	for _, src := range []string{
 		"a: 1\nb: 1.5\nc: true\nd: ~\ne: hello\nf: '007'\ng: 0x1f\nh: 1e3\ni: .inf\nj: 2001-12-14\nk: yes\n",
 		"- 1\n- [2, 3]\n- {x: y}\n- null\n- \"\"\n- !!str 12\n- !!binary aGVsbG8=\n- !!float 3\n- !custom thing\n",
@@ -72,6 +73,7 @@ func TestValueDecodesAsYAMLv3(t *testing.T) {
 }
 
 func TestValueRefusesWhatYAMLv3Refuses(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ src, want string }{
 		{"a: 1\nb: 2\na: 3\n", `f.yml:3:1: mapping key "a" already defined at line 1`},
 		{"s: &s [1]\nm: {<<: *s}\n", "f.yml:1:4: map merge requires map or sequence of maps as the value"},
@@ -97,6 +99,7 @@ func TestValueRefusesWhatYAMLv3Refuses(t *testing.T) {
 // (yaml.v3 compares every pair of its keys) converts, and cancelled half
 // way the conversion returns the context's error at once.
 func TestValueOfALargeMappingStopsWhenCancelled(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	for i := 0; i < 20_000; i++ {
 		fmt.Fprintf(&b, "v%d: %d\n", i, i)

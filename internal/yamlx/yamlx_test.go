@@ -24,6 +24,7 @@ func firstAt(t *testing.T, text, s string) (line, col int) {
 }
 
 func TestBillionLaughsRefusedAtTheAliasThatCrossesTheLimit(t *testing.T) {
+	t.Parallel()
 	text := yamlxtest.Laughs(9, "")
 	_, err := Parse(context.Background(), "bomb.yml", []byte(text))
 	var e *Error
@@ -46,6 +47,7 @@ func TestBillionLaughsRefusedAtTheAliasThatCrossesTheLimit(t *testing.T) {
 }
 
 func TestLimitCountsOnlyNodesAddedByAliases(t *testing.T) {
+	t.Parallel()
 	// An anchored list of 999 scalars is 1,000 nodes; a thousand aliases
 	// to it add exactly the limit, one more crosses it. The 5,000 nodes
 	// written out in full do not count.
@@ -64,6 +66,7 @@ func TestLimitCountsOnlyNodesAddedByAliases(t *testing.T) {
 }
 
 func TestAliasInsideTheNodeItNamesRefused(t *testing.T) {
+	t.Parallel()
 	text := "a: &a [x, {y: *a}]\n"
 	_, err := Parse(context.Background(), "loop.yml", []byte(text))
 	var e *Error
@@ -74,6 +77,7 @@ func TestAliasInsideTheNodeItNamesRefused(t *testing.T) {
 }
 
 func TestAliasToAnEarlierDocumentIsFollowed(t *testing.T) {
+	t.Parallel()
 	text := "--- &a [" + strings.TrimSuffix(strings.Repeat("x,", 99), ",") + "]\n--- [*a, *a]\n"
 	d := NewDecoder(context.Background(), "s.yml", []byte(text))
 	for i := 0; i < 2; i++ {
@@ -84,6 +88,7 @@ func TestAliasToAnEarlierDocumentIsFollowed(t *testing.T) {
 }
 
 func TestSyntaxErrorsAreYAMLs(t *testing.T) {
+	t.Parallel()
 	_, err := Parse(context.Background(), "bad.yml", []byte("a: [1, 2\n"))
 	var e *Error
 	if err == nil || errors.As(err, &e) || !strings.HasPrefix(err.Error(), "yaml: ") {
@@ -104,6 +109,7 @@ func largeDocument() []byte {
 }
 
 func TestCancelStopsTheParseOfALargeDocument(t *testing.T) {
+	t.Parallel()
 	data := largeDocument()
 	full := ctxtest.New(0)
 	if _, err := Parse(full, "big.yml", data); err != nil {

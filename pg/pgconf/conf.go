@@ -376,6 +376,11 @@ func managedBlock(lines []*line) (begin, end int) {
 // comment keeps its column when there is room.
 func replaceValue(l *line, quoted string) string {
 	before, after := l.text[:l.valStart], l.text[l.valEnd:]
+	if n := len(before); n > 0 && strings.IndexByte(" \t\r=", before[n-1]) < 0 && quoted[0] != '\'' {
+		// "name'value'" needs no separator; a bare value would run into
+		// the name ("name0"), so it gets a space.
+		before += " "
+	}
 	if l.comment < len(l.text) {
 		gap := l.comment - l.valEnd // whitespace between value and comment
 		pad := l.text[l.valEnd:l.comment]

@@ -25,6 +25,7 @@ var tlsSettings = []Setting{
 }
 
 func TestSetGolden(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, file string
 		settings   []Setting
@@ -79,6 +80,7 @@ func TestSetGolden(t *testing.T) {
 }
 
 func TestSetNoChange(t *testing.T) {
+	t.Parallel()
 	in := []byte("ssl = 'on'\nssl_cert_file = '/a b'  # c\nwork_mem = 4MB\nenable_seqscan = TRUE\n")
 	out, changed, err := Set(in, []Setting{{"ssl", "on"}, {"SSL_CERT_FILE", "/a b"}, {"work_mem", "4MB"}, {"enable_seqscan", "on"}})
 	if err != nil || changed || !bytes.Equal(in, out) {
@@ -90,6 +92,7 @@ func TestSetNoChange(t *testing.T) {
 }
 
 func TestSetAppendsToExistingBlockAndEmptyFile(t *testing.T) {
+	t.Parallel()
 	out, _, err := Set(nil, []Setting{{"ssl", "on"}})
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +112,7 @@ func TestSetAppendsToExistingBlockAndEmptyFile(t *testing.T) {
 }
 
 func TestSetRejectsBadNames(t *testing.T) {
+	t.Parallel()
 	for _, n := range []string{"", "1abc", "ssl on", "a.b.c", "x=y", "include", "Include_Dir"} {
 		if _, _, err := Set([]byte("ssl = on\n"), []Setting{{n, "x"}}); err == nil {
 			t.Errorf("Set(%q) succeeded", n)
@@ -117,6 +121,7 @@ func TestSetRejectsBadNames(t *testing.T) {
 }
 
 func TestSetKeepsCommentColumn(t *testing.T) {
+	t.Parallel()
 	in := "ssl_cert_file = 'a.crt'                # the cert\nssl_key_file = 'a.key'\t# tab\n"
 	out, _, err := Set([]byte(in), []Setting{{"ssl_cert_file", "/etc/ssl/server.crt"}, {"ssl_key_file", "/x/k"}})
 	if err != nil {
@@ -133,7 +138,28 @@ func TestSetKeepsCommentColumn(t *testing.T) {
 	}
 }
 
+// TestSetKeepsABareValueApartFromTheName: "name'value'" needs no "=" or
+// space, but a bare value written there would run into the name.
+func TestSetKeepsABareValueApartFromTheName(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"port'5432'\n":  "port 5433\n",
+		"port='5432'\n": "port=5433\n",
+		"x.y'a'":        "x.y 5433",
+	} {
+		name := strings.Fields(strings.NewReplacer("'", " ", "=", " ").Replace(in))[0]
+		out, _, err := Set([]byte(in), []Setting{{name, "5433"}})
+		if err != nil || string(out) != want {
+			t.Errorf("Set(%q) = %q, %v; want %q", in, out, err, want)
+		}
+		if v, _, ok := Get(out, name); !ok || v != "5433" {
+			t.Errorf("Set(%q): Get gives %q %v", in, v, ok)
+		}
+	}
+}
+
 func TestQuoteRoundTrip(t *testing.T) {
+	t.Parallel()
 	values := []string{
 		"", "on", "OFF", "true", "no", "100", "-1", "64MB", "5min", "0.9", ".5", "1e5x", "0x1F",
 		"TLSv1.2", "HIGH:MEDIUM:+3DES:!aNULL", "/etc/ssl/server.crt", "it's", `back\slash`, `C:\x\y`,
@@ -159,6 +185,7 @@ func TestQuoteRoundTrip(t *testing.T) {
 }
 
 func TestGetAndParse(t *testing.T) {
+	t.Parallel()
 	tricky := read(t, "tricky.conf")
 	cases := []struct {
 		name, value string
@@ -206,6 +233,7 @@ func TestGetAndParse(t *testing.T) {
 }
 
 func TestIncludes(t *testing.T) {
+	t.Parallel()
 	got := Includes(read(t, "tricky.conf"))
 	want := []Include{{"include", "extra.conf", 14}, {"include_if_exists", "maybe.conf", 15}, {"include_dir", "conf.d", 16}}
 	if len(got) != len(want) {
@@ -226,6 +254,7 @@ func TestIncludes(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
+	t.Parallel()
 	before := read(t, "auto.conf")
 	after, changed := Remove(before, []string{"ssl*"})
 	if !changed {
@@ -252,6 +281,7 @@ func TestRemove(t *testing.T) {
 }
 
 func TestGlobMatch(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		p, n string
 		want bool
@@ -267,6 +297,7 @@ func TestGlobMatch(t *testing.T) {
 }
 
 func TestSetCRLF(t *testing.T) {
+	t.Parallel()
 	before := read(t, "crlf.conf")
 	after, _, err := Set(before, []Setting{{"ssl_cert_file", "a.crt"}, {"ssl_key_file", "a.key"}})
 	if err != nil {

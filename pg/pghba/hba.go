@@ -358,10 +358,10 @@ type EnforceOptions struct {
 // lines EnforceSSL wrote itself (RejectComment and the reject lines right
 // under it) that sit anywhere else are moved, comment included, to the
 // place above, or dropped when equivalent lines are already there; lines
-// an administrator wrote are never moved. So a file converted by an older
-// version, which put the lines first, gets its hostgssenc records and
-// hostnossl exceptions back, and running EnforceSSL on its own output
-// changes nothing.
+// an administrator wrote are never moved. So a file whose own reject lines
+// stand first, ahead of hostgssenc records or hostnossl exceptions, gets
+// those records back, and running EnforceSSL on its own output changes
+// nothing.
 //
 // "local", "hostssl", "hostnossl" and "hostgssenc" records, comments and
 // the order of records are untouched. Include directives are not
@@ -401,9 +401,9 @@ func EnforceSSL(content []byte, opts EnforceOptions) (newContent []byte, changed
 // before the reject lines may be anything else: hostssl and hostgssenc
 // never match plaintext, and a hostnossl record that lets plaintext in is
 // an explicit exception (Review lists them). Where the reject lines sit
-// relative to hostgssenc records does not matter here, so a file an older
-// version converted is enforced even though EnforceSSL would still move
-// its reject lines.
+// relative to hostgssenc records does not matter here, so a file whose
+// own reject lines stand ahead of a keeper is enforced even though
+// EnforceSSL would still move them.
 //
 // Included files are not examined; an include directive before the reject
 // lines makes the answer false because its files may hold host lines.

@@ -37,6 +37,7 @@ func goldenCases() []goldenCase {
 }
 
 func TestEnforceSSLGolden(t *testing.T) {
+	t.Parallel()
 	for _, c := range goldenCases() {
 		t.Run(c.name, func(t *testing.T) {
 			before := read(t, c.name+".hba")
@@ -167,6 +168,7 @@ func checkPlacement(t *testing.T, after []byte, omit bool) {
 }
 
 func TestEnforceSSLKeepsColumns(t *testing.T) {
+	t.Parallel()
 	after, _ := EnforceSSL(read(t, "debian.hba"), EnforceOptions{})
 	for _, l := range strings.Split(string(after), "\n") {
 		if !strings.HasPrefix(l, "hostssl ") && !strings.HasPrefix(l, "hostnossl ") {
@@ -179,6 +181,7 @@ func TestEnforceSSLKeepsColumns(t *testing.T) {
 }
 
 func TestEnforceSSLOmitReject(t *testing.T) {
+	t.Parallel()
 	before := read(t, "rhel.hba")
 	after, changed := EnforceSSL(before, EnforceOptions{OmitReject: true})
 	rs, _, _ := Parse(after)
@@ -203,6 +206,7 @@ func TestEnforceSSLOmitReject(t *testing.T) {
 }
 
 func TestRejectFirstEvenWhenFileHasOnlyHostssl(t *testing.T) {
+	t.Parallel()
 	in := []byte("hostssl all all 0.0.0.0/0 scram-sha-256\n")
 	out, changed := EnforceSSL(in, EnforceOptions{})
 	if !changed {
@@ -215,6 +219,7 @@ func TestRejectFirstEvenWhenFileHasOnlyHostssl(t *testing.T) {
 }
 
 func TestIsEnforced(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, in string
 		want     bool
@@ -244,6 +249,7 @@ func TestIsEnforced(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	rs, incs, err := Parse(read(t, "mixed.hba"))
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +297,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestTokenize(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in      string
 		fields  string
@@ -316,6 +323,7 @@ func TestTokenize(t *testing.T) {
 }
 
 func TestContinuationEdgeCases(t *testing.T) {
+	t.Parallel()
 	// The type word itself split by a continuation: rewritten as one line.
 	in := "ho\\\nst all all 10.0.0.0/8 md5\n"
 	out, changed := EnforceSSL([]byte(in), EnforceOptions{OmitReject: true})
@@ -335,6 +343,7 @@ func TestContinuationEdgeCases(t *testing.T) {
 }
 
 func TestTrailingBackslashOnTheLastLineIsDropped(t *testing.T) {
+	t.Parallel()
 	// PostgreSQL 16 strips a continuation backslash even with no line
 	// after it; keeping it would read an option that later vanishes once
 	// lines are appended.
@@ -350,6 +359,7 @@ func TestTrailingBackslashOnTheLastLineIsDropped(t *testing.T) {
 }
 
 func TestCRLFKept(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"crlf.hba", "moved-crlf.hba"} {
 		after, _ := EnforceSSL(read(t, name), EnforceOptions{})
 		if n, crlf := strings.Count(string(after), "\n"), strings.Count(string(after), "\r\n"); n != crlf {

@@ -46,8 +46,9 @@ func deciderAt(ps []parsed, line int) decider {
 //   - GSSAPI-encrypted connections that a keeper (hostgssenc, or a
 //     hostnossl record that admits) decided: still decided by it, the
 //     reject lines shadow none; those a hostnossl reject refused: still
-//     refused. Judged on before without EnforceSSL's own old lines, which
-//     may shadow what they should not (moving them repairs that);
+//     refused. Judged on before without the reject lines EnforceSSL wrote
+//     there, which may shadow what they should not (moving them repairs
+//     that);
 //   - plaintext: admitted only by a hostnossl record, and a hostnossl
 //     exception that admitted a client still does.
 func checkMeaning(t *testing.T, before, after []byte) {
@@ -110,6 +111,7 @@ func withoutOwnBlocks(ps []parsed) []parsed {
 }
 
 func TestEnforceSSLChangesOnlyPlaintextFate(t *testing.T) {
+	t.Parallel()
 	// Besides the golden files: the OmitReject outputs too.
 	names, _ := filepath.Glob(filepath.Join("testdata", "*.hba"))
 	for _, path := range names {

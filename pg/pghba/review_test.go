@@ -14,6 +14,7 @@ func reviewStrings(content []byte) []string {
 }
 
 func TestReviewNamesWhatStaysOpen(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, in string
 		want     []string
@@ -82,6 +83,7 @@ hostnossl all all ::/0 reject
 // files: exceptions and trust rules, and the include EnforceSSL could not
 // put behind the reject lines.
 func TestReviewOfEnforcedGoldenFiles(t *testing.T) {
+	t.Parallel()
 	want := map[string][]string{
 		"mixed": {
 			"line 12: hostnossl legacy legacy 10.1.0.0/16 md5: keeps allowing plaintext from 10.1.0.0/16 (no TLS: those sessions can be read and altered on the network)",
@@ -110,7 +112,10 @@ func TestReviewOfEnforcedGoldenFiles(t *testing.T) {
 	}
 }
 
-func TestReviewOfOldOutputShowsShadowedGSSAPI(t *testing.T) {
+// TestReviewShowsRecordsShadowedByRejectLinesStandingFirst: reject lines
+// ahead of a hostgssenc record and a hostnossl exception make both dead.
+func TestReviewShowsRecordsShadowedByRejectLinesStandingFirst(t *testing.T) {
+	t.Parallel()
 	got := reviewStrings(read(t, "moved.hba"))
 	want := []string{
 		"line 9: hostgssenc all all 10.20.0.0/16 gss: never matches: the reject lines (line 6) refuse GSSAPI-encrypted connections first (hostnossl matches them)",

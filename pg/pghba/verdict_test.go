@@ -3,6 +3,7 @@ package pghba
 import "testing"
 
 func TestPlainVerdictFollowsFirstMatch(t *testing.T) {
+	t.Parallel()
 	const hba = `local   all all trust
 hostssl all all 0.0.0.0/0 trust
 hostnossl postgres nagios 10.9.0.10/32 md5
@@ -56,6 +57,7 @@ hostnossl all all 10.3.0.0/16 md5
 }
 
 func TestPlainVerdictEdges(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, hba, addr, user, db string
 		repl                      bool
@@ -94,6 +96,7 @@ func TestPlainVerdictEdges(t *testing.T) {
 }
 
 func TestVerdictString(t *testing.T) {
+	t.Parallel()
 	for v, want := range map[Verdict]string{Unknown: "unknown", Rejected: "rejected", Allowed: "allowed"} {
 		if v.String() != want {
 			t.Errorf("%d.String() = %q", int(v), v.String())

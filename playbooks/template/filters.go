@@ -18,6 +18,7 @@ import (
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
@@ -101,23 +102,10 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }
 
-// ParseBool reads a value as Ansible's bool filter does.
-func ParseBool(v any) bool {
-	switch x := v.(type) {
-	case bool:
-		return x
-	case int:
-		return x == 1
-	case float64:
-		return x == 1
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "yes", "on", "1", "true", "y", "t":
-			return true
-		}
-	}
-	return false
-}
+// ParseBool reads a value as Ansible's `bool` filter (to_bool) does:
+// boolean.Filter, the one rule for it. Keywords are not read so: see
+// boolean.Parse.
+func ParseBool(v any) bool { return boolean.Filter(v) }
 
 func filterBool(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	if in.IsError() {

@@ -101,7 +101,7 @@ func (e *Engine) parse(src string) *parsed {
 		return p.(*parsed)
 	}
 	p := &parsed{}
-	tpl, err := exec.NewTemplate("template", e.cfg, sourceLoader{src}, e.env)
+	tpl, err := e.newTemplate(src)
 	if err != nil {
 		p.err = cleanParseError(err, src)
 	} else {
@@ -116,6 +116,19 @@ func (e *Engine) parse(src string) *parsed {
 	}
 	e.cache.Store(src, p)
 	return p
+}
+
+// newTemplate parses src with gonja. gonja's parser panics on a few
+// malformed texts (a test whose name is not a name: "x is !0"); that is a
+// syntax error in the user's template, so it is returned as one rather
+// than ending the program.
+func (e *Engine) newTemplate(src string) (tpl *exec.Template, err error) {
+	defer func() {
+		if recover() != nil {
+			tpl, err = nil, errors.New("the template parser cannot read it")
+		}
+	}()
+	return exec.NewTemplate("template", e.cfg, sourceLoader{src}, e.env)
 }
 
 // Check reports a syntax error in a template text, without rendering it.

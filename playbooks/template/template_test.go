@@ -30,6 +30,7 @@ func testScope() *Scope {
 }
 
 func TestRender(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		in   string
 		want any
@@ -86,6 +87,7 @@ func TestRender(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ in, want string }{
 		{"{{ nope }}", `undefined variable "nope"`},
 		{"x {{ nope.y }}", `undefined variable "nope"`},
@@ -107,6 +109,7 @@ func TestRenderErrors(t *testing.T) {
 }
 
 func TestCond(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		expr string
 		want bool
@@ -136,6 +139,7 @@ func TestCond(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	e := New()
 	if err := e.Check("{{ x "); err == nil {
 		t.Error("unterminated expression: want syntax error")
@@ -152,6 +156,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestOmit(t *testing.T) {
+	t.Parallel()
 	s := New().Scope(map[string]any{"omit": Omit})
 	got, err := s.Template(map[string]any{"a": "{{ omit }}", "b": "x"})
 	if err != nil {
@@ -163,6 +168,7 @@ func TestOmit(t *testing.T) {
 }
 
 func TestCompareVersions(t *testing.T) {
+	t.Parallel()
 	if CompareVersions("9.6", "12") >= 0 || CompareVersions("15.10", "15.2") <= 0 || CompareVersions("1.0", "1") != 0 {
 		t.Error("version ordering wrong")
 	}
@@ -177,6 +183,7 @@ func (c *countingMapper) Map() map[string]any {
 }
 
 func TestMapperVariables(t *testing.T) {
+	t.Parallel()
 	e := New()
 	m := &countingMapper{}
 	s := e.Scope(map[string]any{
@@ -198,9 +205,26 @@ func TestMapperVariables(t *testing.T) {
 }
 
 func TestUndefinedVariableHint(t *testing.T) {
+	t.Parallel()
 	s := New().Scope(map[string]any{"inventory_hostname": "db01"})
 	_, err := s.Render("{{ inventory_hostnam }}")
 	if err == nil || !strings.Contains(err.Error(), `undefined variable "inventory_hostnam" (did you mean "inventory_hostname"?)`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestMalformedTemplatesAreSyntaxErrors: texts on which gonja's parser
+// itself breaks (a test name that is no name, "x is !0") are syntax
+// errors like any other, never a crash of the run.
+func TestMalformedTemplatesAreSyntaxErrors(t *testing.T) {
+	t.Parallel()
+	e := New()
+	for _, text := range []string{"{{ A is !000000 }}", "{% if x is !0 %}y{% endif %}"} {
+		if err := e.Check(text); err == nil || !strings.Contains(err.Error(), "template syntax error") {
+			t.Errorf("Check(%q) = %v, want a template syntax error", text, err)
+		}
+	}
+	if err := e.CheckExpr("A is !000000"); err == nil || !strings.Contains(err.Error(), "template syntax error") {
+		t.Errorf("CheckExpr: %v, want a template syntax error", err)
 	}
 }

@@ -9,37 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sshplay/sshplay/internal/shlex"
 	"github.com/sshplay/sshplay/internal/testenv"
+	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/transport"
 )
 
-func TestParseArgsUnknownAndTypes(t *testing.T) {
-	_, err := parseArgs("copy", map[string]any{"dset": "/x"}, "src", "dest", "mode")
-	var ae *argError
-	if !errors.As(err, &ae) || !ae.BadInput() || !strings.Contains(err.Error(), `unsupported argument "dset" (did you mean "dest"?)`) {
-		t.Fatalf("got %v", err)
-	}
-	_, err = parseArgs("file", map[string]any{"path": "/a", "dest": "/b"}, "path|dest")
-	if err == nil || !strings.Contains(err.Error(), "aliases") {
-		t.Fatalf("alias clash: got %v", err)
-	}
-	a, err := parseArgs("x", map[string]any{"b1": "yes", "b2": "off", "b3": 1, "b4": "maybe", "n": "12", "s": 5}, "b1", "b2", "b3", "b4", "n", "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !a.boolean("b1", false) || a.boolean("b2", true) || !a.boolean("b3", false) || a.integer("n", 0) != 12 || a.str("s", "") != "5" {
-		t.Fatal("bad decoding")
-	}
-	if a.err != nil {
-		t.Fatal(a.err)
-	}
-	a.boolean("b4", false)
-	if a.err == nil || !strings.Contains(a.err.Error(), "argument b4") {
-		t.Fatalf("want boolean error, got %v", a.err)
-	}
-}
-
 func TestParseMode(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in      any
 		cur     uint32
@@ -83,7 +61,10 @@ func TestParseMode(t *testing.T) {
 	}
 }
 
-func TestShlexSplit(t *testing.T) {
+// TestCommandSplitsFreeFormLikePythonShlex: the command module's words are
+// shlex.Split's (Python's shlex.split, as Ansible's command module uses).
+func TestCommandSplitsFreeFormLikePythonShlex(t *testing.T) {
+	t.Parallel()
 	tests := map[string][]string{
 		`echo hello world`:         {"echo", "hello", "world"},
 		`echo "a b" 'c d'`:         {"echo", "a b", "c d"},
@@ -91,15 +72,40 @@ func TestShlexSplit(t *testing.T) {
 		`echo "say \"hi\"" \$HOME`: {"echo", `say "hi"`, "$HOME"},
 		`echo 'it''s'`:             {"echo", "its"},
 		`ls | wc`:                  {"ls", "|", "wc"},
+		"printf 'a\tb'\t\\n":       {"printf", "a\tb", "n"},
 	}
 	for in, want := range tests {
-		got, err := shlexSplit(in)
-		if err != nil || strings.Join(got, "\x00") != strings.Join(want, "\x00") {
-			t.Errorf("%s: got %q %v, want %q", in, got, err, want)
+		host, local := newHosts()
+		ch, err := planOnly(t, testEnv(host, local), "command", map[string]any{"_raw_params": in})
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got, _ := ch.Result["cmd"].([]string); strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("%s: got %q, want %q", in, got, want)
+		}
+		if split, err := shlex.Split(in); err != nil || strings.Join(split, "\x00") != strings.Join(want, "\x00") {
+			t.Errorf("%s: shlex.Split gives %q %v", in, split, err)
 		}
 	}
-	if _, err := shlexSplit(`echo "open`); err == nil {
-		t.Error("unclosed quote: want error")
+}
+
+// TestCoreBooleansAreAnsibleStrict pins the core modules' booleans to
+// boolean.Parse: a blank string and the text "1.0" or "0.0" used to be
+// read as false and true; Ansible refuses them.
+func TestCoreBooleansAreAnsibleStrict(t *testing.T) {
+	t.Parallel()
+	m := modByName(t, "copy").(tasks.ArgChecker)
+	for in, wantErr := range map[any]bool{"": true, " ": true, "1.0": true, "0.0": true, "none": true,
+		"t": false, "F": false, "yes": false, 1: false, 0.0: false, 2: true} {
+		err := m.CheckArgs(map[string]any{"content": "x", "dest": "/x", "force": in})
+		var ae *args.Error
+		switch {
+		case wantErr && (err == nil || !errors.As(err, &ae) || !strings.Contains(err.Error(), "copy: force: ")):
+			t.Errorf("force=%#v: got %v, want an error naming copy and force", in, err)
+		case !wantErr && err != nil:
+			t.Errorf("force=%#v: %v", in, err)
+		}
 	}
 }
 
@@ -107,6 +113,7 @@ func TestShlexSplit(t *testing.T) {
 // checks the command module's expansion rules: set variables and ~ expand,
 // unset variables stay literal, nothing else is interpreted.
 func TestQuoteExpandingWithRealShell(t *testing.T) {
+	t.Parallel()
 	needSh(t)
 	args := []string{"$FOO", "${FOO}x", "$UNSET", "${UNSET}", "a b", "$(id)", "`id`", "*", "it's", "~/x", "~", "a~", "$1", "semi;colon", "\\n"}
 	quoted := make([]string, len(args))
@@ -140,6 +147,7 @@ func needSh(t *testing.T) {
 // stay patterns, and pathExists gives the same answers through a real
 // local Conn.
 func TestGlobQuoteWithRealShell(t *testing.T) {
+	t.Parallel()
 	needSh(t)
 	dir := t.TempDir()
 	names := []string{"new\nline.conf", "a b.conf", "it's.conf", "$x.conf", `back\n.conf`, "x.conf", "y.conf", "n.conf", "*.lit"}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 type blockOpts struct {
@@ -25,26 +26,11 @@ type blockOpts struct {
 // file). It returns the new content.
 func editBlock(original []byte, exists bool, o blockOpts) (string, error) {
 	const sep = "\n"
-	lines := splitLinesKeep(string(original))
-	insertAfter, insertBefore := o.insertAfter, o.insertBefore
-	if insertAfter == nil && insertBefore == nil {
-		eof := "EOF"
-		insertAfter = &eof
-	}
-	var insRe *regexp.Regexp
-	var multiline bool
-	var err error
-	switch {
-	case insertAfter != nil && *insertAfter != "EOF":
-		insRe, err = compilePy(*insertAfter, false)
-		multiline = strings.HasPrefix(*insertAfter, "(?m")
-	case insertBefore != nil && *insertBefore != "BOF":
-		insRe, err = compilePy(*insertBefore, false)
-		multiline = strings.HasPrefix(*insertBefore, "(?m")
-	}
+	anchor, err := newBlockAnchor(o)
 	if err != nil {
 		return "", err
 	}
+	lines := splitLinesKeep(string(original))
 	marker0 := strings.ReplaceAll(o.marker, "{mark}", o.markerBegin) + sep
 	marker1 := strings.ReplaceAll(o.marker, "{mark}", o.markerEnd) + sep
 	var blockLines []string
@@ -67,34 +53,7 @@ func editBlock(original []byte, exists bool, o blockOpts) (string, error) {
 	}
 	switch {
 	case n0 == -1 || n1 == -1:
-		n0 = -1
-		switch {
-		case insRe != nil && multiline:
-			if m := insRe.FindStringIndex(string(original)); m != nil {
-				if insertAfter != nil {
-					n0 = strings.Count(string(original)[:m[1]], "\n")
-				} else {
-					n0 = strings.Count(string(original)[:m[0]], "\n")
-				}
-			} else {
-				n0 = len(lines)
-			}
-		case insRe != nil:
-			for i, l := range lines {
-				if reLine(insRe, l) != nil {
-					n0 = i
-				}
-			}
-			if n0 == -1 {
-				n0 = len(lines)
-			} else if insertAfter != nil {
-				n0++
-			}
-		case insertBefore != nil:
-			n0 = 0 // BOF
-		default:
-			n0 = len(lines) // EOF
-		}
+		n0 = anchor.insertAt(original, lines)
 	case n0 < n1:
 		lines = append(lines[:n0], lines[n1+1:]...)
 	default:
@@ -118,64 +77,122 @@ func editBlock(original []byte, exists bool, o blockOpts) (string, error) {
 	return strings.Join(lines, ""), nil
 }
 
+// blockAnchor is where a new block goes: insertafter or insertbefore
+// (EOF when neither is given), its pattern compiled.
+type blockAnchor struct {
+	after, before *string
+	re            *regexp.Regexp // nil for EOF and BOF
+	multiline     bool           // the pattern starts with (?m
+}
+
+func newBlockAnchor(o blockOpts) (blockAnchor, error) {
+	b := blockAnchor{after: o.insertAfter, before: o.insertBefore}
+	if b.after == nil && b.before == nil {
+		eof := "EOF"
+		b.after = &eof
+	}
+	var pattern string
+	switch {
+	case b.after != nil && *b.after != "EOF":
+		pattern = *b.after
+	case b.before != nil && *b.before != "BOF":
+		pattern = *b.before
+	default:
+		return b, nil
+	}
+	var err error
+	b.re, err = compilePy(pattern, false)
+	b.multiline = strings.HasPrefix(pattern, "(?m")
+	return b, err
+}
+
+// insertAt is the line a new block goes before, with Ansible's rules:
+// after (or before) the last line the pattern matches, or, for a (?m
+// pattern, its first match in the whole text; at the end when nothing
+// matches.
+func (b blockAnchor) insertAt(original []byte, lines []string) int {
+	switch {
+	case b.re == nil && b.before != nil:
+		return 0 // BOF
+	case b.re == nil:
+		return len(lines) // EOF
+	case b.multiline:
+		m := b.re.FindStringIndex(string(original))
+		switch {
+		case m == nil:
+			return len(lines)
+		case b.after != nil:
+			return strings.Count(string(original)[:m[1]], "\n")
+		}
+		return strings.Count(string(original)[:m[0]], "\n")
+	}
+	at := -1
+	for i, l := range lines {
+		if reLine(b.re, l) != nil {
+			at = i
+		}
+	}
+	switch {
+	case at == -1:
+		return len(lines)
+	case b.after != nil:
+		return at + 1
+	}
+	return at
+}
+
 func planBlockinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("blockinfile", raw, "path|dest|destfile|name", "state", "marker", "block|content",
+	a, err := args.Parse("blockinfile", raw, "path|dest|destfile|name", "state", "marker", "block|content",
 		"insertafter", "insertbefore", "create", "backup", "marker_begin", "marker_end",
 		"append_newline", "prepend_newline", "mode", "owner", "group", "validate", "unsafe_writes")
 	if err != nil {
 		return nil, err
 	}
-	p := a.required("path")
-	a.exclusive("insertbefore", "insertafter")
+	p := a.Required("path")
+	a.Exclusive("insertbefore", "insertafter")
 	o := blockOpts{
-		present:        a.choice("state", "present", "present", "absent") == "present",
-		marker:         a.str("marker", "# {mark} ANSIBLE MANAGED BLOCK"),
-		markerBegin:    a.str("marker_begin", "BEGIN"),
-		markerEnd:      a.str("marker_end", "END"),
-		block:          a.str("block", ""),
-		insertAfter:    a.optStr("insertafter"),
-		insertBefore:   a.optStr("insertbefore"),
-		prependNewline: a.boolean("prepend_newline", false),
-		appendNewline:  a.boolean("append_newline", false),
+		present:        a.Choice("state", "present", "present", "absent") == "present",
+		marker:         a.Str("marker", "# {mark} ANSIBLE MANAGED BLOCK"),
+		markerBegin:    a.Str("marker_begin", "BEGIN"),
+		markerEnd:      a.Str("marker_end", "END"),
+		block:          a.Str("block", ""),
+		insertAfter:    a.OptStr("insertafter"),
+		insertBefore:   a.OptStr("insertbefore"),
+		prependNewline: a.Bool("prepend_newline", false),
+		appendNewline:  a.Bool("append_newline", false),
 	}
-	create := a.boolean("create", false)
+	create := a.Bool("create", false)
 	ea := parseEditArgs(a)
-	backup, validate, attrs := ea.backup, ea.validate, ea.attrs
-	if a.err != nil {
-		return nil, a.err
-	}
-	if err := a.ready(); err != nil {
+	if err := a.Ready(); err != nil {
 		return nil, err
 	}
-	c := env.Conn
-	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+	t, err := readEditTarget(ctx, env.Conn, p, ea.attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planBlockinfile(ctx, env, raw)
 	})
-	if err != nil || pending != nil {
-		return pending, err
+	if err != nil || t.pending != nil {
+		return t.pending, err
 	}
-	cp := &contentPlan{path: real, fi: fi, exists: exists, before: data, attrs: attrs, backup: backup,
-		validate: validate, reads: reads, backupKey: "backup_file", result: map[string]any{}}
-	if !exists {
+	cp := t.plan(ea, "backup_file", map[string]any{})
+	if !t.exists {
 		if !create {
 			return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s does not exist !", p), Result: map[string]any{"rc": 257}}
 		}
 		if !o.present {
-			return &tasks.Change{Action: tasks.None, Summary: p + " is absent", Reads: reads,
+			return &tasks.Change{Action: tasks.None, Summary: p + " is absent", Reads: t.reads,
 				Result: map[string]any{"msg": fmt.Sprintf("File %s not present", p)}}, nil
 		}
-		if cp.mkdirs, err = missingDirs(ctx, c, parentDir(real)); err != nil {
+		if cp.mkdirs, err = missingDirs(ctx, env.Conn, parentDir(t.real)); err != nil {
 			return nil, err
 		}
 	}
-	after, err := editBlock(data, exists, o)
+	after, err := editBlock(t.data, t.exists, o)
 	if err != nil {
-		return nil, &argError{"blockinfile: " + err.Error()}
+		return nil, args.Errorf("blockinfile", "", "%w", err)
 	}
 	cp.after = []byte(after)
 	switch {
-	case exists && after == string(data):
-	case !exists:
+	case t.exists && after == string(t.data):
+	case !t.exists:
 		cp.msg = "File created"
 	case !o.present || o.block == "":
 		cp.msg = "Block removed"

@@ -12,6 +12,7 @@ const (
 
 // TestEditBlock pins blockinfile's semantics to Ansible's.
 func TestEditBlock(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		in      string
@@ -66,6 +67,7 @@ func TestEditBlock(t *testing.T) {
 // TestReplaceText pins replace's semantics (re.subn with MULTILINE, the
 // after/before section with DOTALL) to Ansible's.
 func TestReplaceText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, rx, repl string
 		after, before      *string
@@ -98,6 +100,7 @@ func TestReplaceText(t *testing.T) {
 }
 
 func TestPyExpandErrors(t *testing.T) {
+	t.Parallel()
 	re, _ := compilePy(`(a)(?P<n>b)?`, false)
 	m := re.FindStringSubmatchIndex("a")
 	for _, tmpl := range []string{`\3`, `\g<zz>`, `\q`, `\g<1`} {

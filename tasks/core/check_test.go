@@ -69,6 +69,7 @@ func summary(o *tasks.Outcome) string {
 }
 
 func TestCheckCommandCreatesThenEdit(t *testing.T) {
+	t.Parallel()
 	h0 := func(h *tasktest.Conn) { h.AddDir("/etc/app", 0o755) }
 	outs := checkMatchesReal(t, h0, []step{
 		{"command", map[string]any{"_raw_params": "touch /etc/app/app.conf", "creates": "/etc/app/app.conf"}},
@@ -91,6 +92,7 @@ func TestCheckCommandCreatesThenEdit(t *testing.T) {
 }
 
 func TestCheckLinksAndDirs(t *testing.T) {
+	t.Parallel()
 	setup := func(h *tasktest.Conn) {
 		h.AddFile("/etc/real.conf", "a\n", 0o644)
 		h.AddFile("/srv/data/f", "x", 0o644)
@@ -153,6 +155,7 @@ func serviceFake(h *tasktest.Conn, running map[string]bool, known ...string) {
 }
 
 func TestCheckServiceState(t *testing.T) {
+	t.Parallel()
 	setup := func(h *tasktest.Conn) { serviceFake(h, map[string]bool{}, "postgresql") }
 	start := step{"service", map[string]any{"name": "postgresql", "state": "started"}}
 	stop := step{"service", map[string]any{"name": "postgresql", "state": "stopped"}}
@@ -180,6 +183,7 @@ func TestCheckServiceState(t *testing.T) {
 }
 
 func TestCheckUnknownService(t *testing.T) {
+	t.Parallel()
 	setup := func(h *tasktest.Conn) { serviceFake(h, map[string]bool{}, "postgresql") }
 	outs := checkMatchesReal(t, setup, []step{{"service", map[string]any{"name": "nosuch", "state": "started"}}}, tasks.StatusFailed)
 	if !strings.Contains(outs[0].Err.Error(), "could not find the requested service nosuch") {
@@ -188,6 +192,7 @@ func TestCheckUnknownService(t *testing.T) {
 }
 
 func TestCheckUnknownOwner(t *testing.T) {
+	t.Parallel()
 	for _, args := range []map[string]any{
 		{"content": "x", "dest": "/home/sshplay/x", "owner": "nosuchuser"},
 		{"content": "x", "dest": "/home/sshplay/x", "group": "nosuchgroup"},
@@ -214,6 +219,7 @@ func driftAfterPlan(m tasks.Module, mutate func()) tasks.Module {
 }
 
 func TestDriftFileMetadata(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		args   map[string]any
@@ -247,6 +253,7 @@ func TestDriftFileMetadata(t *testing.T) {
 }
 
 func TestDriftService(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	running := map[string]bool{}
 	serviceFake(h, running, "postgresql")
@@ -265,6 +272,7 @@ func TestDriftService(t *testing.T) {
 
 // TestWaitForPortBanner: search_regex with a port reads the banner.
 func TestWaitForPortBanner(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	banner := "220 mail ready\n"
 	h.Fake().SetHandler(func(ctx context.Context, c *tasktest.Conn, cmd string, _ []byte) (*transport.Result, bool) {
@@ -292,6 +300,7 @@ func TestWaitForPortBanner(t *testing.T) {
 
 // TestFileRecurseSymbolic: recurse with a symbolic mode applies X per entry.
 func TestFileRecurseSymbolic(t *testing.T) {
+	t.Parallel()
 	setup := func(h *tasktest.Conn) {
 		h.AddDir("/srv/app/sub", 0o700)
 		h.AddFile("/srv/app/f", "x", 0o600)
@@ -320,6 +329,7 @@ func TestFileRecurseSymbolic(t *testing.T) {
 // the host's listing alone (the file is not there yet): check and real run
 // both report changed.
 func TestCheckRecurseOverPlannedEntry(t *testing.T) {
+	t.Parallel()
 	setup := func(h *tasktest.Conn) { h.AddDir("/srv/app", 0o750) }
 	checkMatchesReal(t, setup, []step{
 		{"copy", map[string]any{"content": "x\n", "dest": "/srv/app/new.conf", "mode": "0644"}},
@@ -331,6 +341,7 @@ func TestCheckRecurseOverPlannedEntry(t *testing.T) {
 // waits for depends on a planned change; otherwise it probes the host,
 // whatever else is planned.
 func TestCheckWaitForPending(t *testing.T) {
+	t.Parallel()
 	noSleep := waitClock{now: time.Now, sleep: func(context.Context, time.Duration) error { return errors.New("slept") }}
 	h, l := newHosts()
 	h.AddDir("/run/app", 0o755)

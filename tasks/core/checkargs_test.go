@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/transport"
 )
 
 func TestCheckArgs(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		mod  string
 		args map[string]any
@@ -19,7 +21,7 @@ func TestCheckArgs(t *testing.T) {
 	}{
 		{"file", map[string]any{"path": "/x", "state": "directry"}, `got "directry" (did you mean "directory"?)`},
 		{"file", map[string]any{"path": "/x", "stat": "directory"}, `unsupported argument "stat" (did you mean "state"?)`},
-		{"file", map[string]any{"path": []any{"a", "b"}}, "argument path must be a string"},
+		{"file", map[string]any{"path": []any{"a", "b"}}, "file: path: want a string, got a list"},
 		{"file", map[string]any{"path": "/x", "state": "{{ want_state }}", "mode": "{{ m }}"}, ""},
 		{"file", map[string]any{"path": "/x", "state": "link"}, "src is required for state=link"},
 		{"file", map[string]any{"path": "/x", "mode": "u=rwz"}, "mode"},
@@ -35,9 +37,9 @@ func TestCheckArgs(t *testing.T) {
 		{"lineinfile", map[string]any{"path": "/x"}, "line is required"},
 		{"blockinfile", map[string]any{"path": "/x", "block": "a", "state": "{{ s }}"}, ""},
 		{"replace", map[string]any{"path": "/x"}, "missing required argument: regexp"},
-		{"stat", map[string]any{"path": "/x", "checksum_algorithm": "sha3"}, "must be one of"},
+		{"stat", map[string]any{"path": "/x", "checksum_algorithm": "sha3"}, "want one of md5, sha1"},
 		{"fetch", map[string]any{"src": "/x", "dest": "/y", "flat": "{{ flat }}"}, ""},
-		{"wait_for", map[string]any{"port": "abc"}, "must be an integer"},
+		{"wait_for", map[string]any{"port": "abc"}, `wait_for: port: want an integer, got "abc"`},
 		{"wait_for", map[string]any{"port": "{{ pg_port }}", "timeout": 10}, ""},
 		{"wait_for", map[string]any{"port": 70000}, "out of range"},
 		{"service", map[string]any{"name": "pg", "state": "start"}, `did you mean "started"?`},
@@ -63,9 +65,10 @@ func TestCheckArgs(t *testing.T) {
 // TestCheckStaticConn: the static check hands Plan a Conn that stops the
 // module at its first host access (success), and no longer hides panics.
 func TestCheckStaticConn(t *testing.T) {
+	t.Parallel()
 	var seen error
 	reach := func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-		if _, err := parseArgs("probe", raw, "path"); err != nil {
+		if _, err := args.Parse("probe", raw, "path"); err != nil {
 			return nil, err
 		}
 		_, err := env.Conn.Become(transport.Become{Enabled: true}).Stat(ctx, "/x")
@@ -73,9 +76,9 @@ func TestCheckStaticConn(t *testing.T) {
 		if err != nil {
 			return nil, fmt.Errorf("host %s: stat /x: %w", env.Conn.Host(), err)
 		}
-		return nil, &argError{"probe: reached past the host"}
+		return nil, args.Errorf("probe", "", "reached past the host")
 	}
-	if err := checkStatic(reach, map[string]any{"path": "/x"}); err != nil || !errors.Is(seen, errStatic) {
+	if err := checkStatic(reach, map[string]any{"path": "/x"}); err != nil || !errors.Is(seen, args.ErrStatic) {
 		t.Fatalf("host access: CheckArgs %v, conn gave %v", err, seen)
 	}
 	if err := checkStatic(reach, map[string]any{"paht": "/x"}); err == nil || !strings.Contains(err.Error(), `did you mean "path"`) {
@@ -99,7 +102,7 @@ func TestCheckStaticConn(t *testing.T) {
 			got = f(env)
 			return nil, got
 		}, map[string]any{})
-		if err != nil || !errors.Is(got, errStatic) {
+		if err != nil || !errors.Is(got, args.ErrStatic) {
 			t.Errorf("%s: CheckArgs %v, got %v", name, err, got)
 		}
 	}
@@ -118,6 +121,7 @@ func TestCheckStaticConn(t *testing.T) {
 // TestCheckArgsEveryModule: each checking module runs its static check on
 // common argument shapes without panicking (no recover hides one now).
 func TestCheckArgsEveryModule(t *testing.T) {
+	t.Parallel()
 	shapes := []map[string]any{
 		{},
 		{"path": "/x", "dest": "/y", "src": "/z", "content": "c", "name": "n", "state": "present"},
@@ -129,11 +133,11 @@ func TestCheckArgsEveryModule(t *testing.T) {
 		if !ok {
 			continue
 		}
-		for _, args := range shapes {
-			err := ac.CheckArgs(args)
-			var ae *argError
+		for _, raw := range shapes {
+			err := ac.CheckArgs(raw)
+			var ae *args.Error
 			if err != nil && !errors.As(err, &ae) {
-				t.Errorf("%s %v: CheckArgs returned a non-argument error %v", name, args, err)
+				t.Errorf("%s %v: CheckArgs returned a non-argument error %v", name, raw, err)
 			}
 		}
 	}

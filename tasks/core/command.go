@@ -16,63 +16,12 @@ import (
 
 	"al.essio.dev/pkg/shellescape"
 
+	"github.com/sshplay/sshplay/internal/shlex"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
-
-// shlexSplit splits s like Python's shlex.split (POSIX mode, no comments),
-// which Ansible's command module uses on its free-form text.
-func shlexSplit(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case ch == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("no closing quotation")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case ch == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i >= len(s) {
-				return nil, errors.New("no closing quotation")
-			}
-			inWord = true
-		case ch == '\\':
-			if i+1 >= len(s) {
-				return nil, errors.New("no escaped character")
-			}
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
-}
 
 var (
 	varRef  = regexp.MustCompile(`\$(\w+|\{[^}]*\})`)
@@ -178,32 +127,32 @@ type commandSpec struct {
 }
 
 func planCommand(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("command", raw, "_raw_params", "cmd", "argv", "chdir", "creates", "removes", "stdin",
+	a, err := args.Parse("command", raw, "_raw_params", "cmd", "argv", "chdir", "creates", "removes", "stdin",
 		"stdin_add_newline", "strip_empty_ends", "expand_argument_vars", "executable", "_uses_shell")
 	if err != nil {
 		return nil, err
 	}
-	a.exclusive("_raw_params", "cmd", "argv")
+	a.Exclusive("_raw_params", "cmd", "argv")
 	var argv []string
 	switch {
-	case a.has("argv"):
-		argv = a.list("argv")
+	case a.Has("argv"):
+		argv = a.List("argv")
 	default:
-		text := a.str("_raw_params", a.str("cmd", ""))
-		if argv, err = shlexSplit(text); err != nil {
-			a.fail("cannot split command %q: %v", text, err)
+		text := a.Str("_raw_params", a.Str("cmd", ""))
+		if argv, err = shlex.Split(text); err != nil {
+			a.Fail("", "cannot split command %q: %v", text, err)
 		}
 	}
-	if a.has("executable") {
-		a.fail("executable is not used by command; use shell with executable")
+	if a.Has("executable") {
+		a.Fail("", "executable is not used by command; use shell with executable")
 	}
-	expand := a.boolean("expand_argument_vars", true)
+	expand := a.Bool("expand_argument_vars", true)
 	spec, err := commonCommand(a, false)
 	if err != nil {
 		return nil, err
 	}
 	if len(argv) == 0 {
-		return nil, &argError{"command: no command given (use the free-form text, cmd or argv)"}
+		return nil, args.Errorf("command", "", "no command given (use the free-form text, cmd or argv)")
 	}
 	quoted := make([]string, len(argv))
 	for i, w := range argv {
@@ -215,53 +164,53 @@ func planCommand(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 	}
 	spec.display = argv
 	spec.line = strings.Join(quoted, " ")
-	if err := a.ready(); err != nil {
+	if err := a.Ready(); err != nil {
 		return nil, err
 	}
 	return planRun(ctx, env, spec)
 }
 
 func planShell(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("shell", raw, "_raw_params", "cmd", "chdir", "creates", "removes", "stdin",
+	a, err := args.Parse("shell", raw, "_raw_params", "cmd", "chdir", "creates", "removes", "stdin",
 		"stdin_add_newline", "strip_empty_ends", "executable", "_uses_shell")
 	if err != nil {
 		return nil, err
 	}
-	a.exclusive("_raw_params", "cmd")
-	text := a.str("_raw_params", a.str("cmd", ""))
-	exe := a.str("executable", "")
+	a.Exclusive("_raw_params", "cmd")
+	text := a.Str("_raw_params", a.Str("cmd", ""))
+	exe := a.Str("executable", "")
 	spec, err := commonCommand(a, true)
 	if err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(text) == "" {
-		return nil, &argError{"shell: no command given"}
+		return nil, args.Errorf("shell", "", "no command given")
 	}
 	spec.display = text
 	spec.script = text
 	// The text goes on stdin, not in the command line (transport.ScriptLine).
 	spec.line = transport.ScriptLine(exe)
-	if err := a.ready(); err != nil {
+	if err := a.Ready(); err != nil {
 		return nil, err
 	}
 	return planRun(ctx, env, spec)
 }
 
-func commonCommand(a *args, shell bool) (commandSpec, error) {
+func commonCommand(a *args.Args, shell bool) (commandSpec, error) {
 	s := commandSpec{
 		shell:      shell,
-		chdir:      a.str("chdir", ""),
-		creates:    a.str("creates", ""),
-		removes:    a.str("removes", ""),
-		stdin:      a.optStr("stdin"),
-		stripEmpty: a.boolean("strip_empty_ends", true),
+		chdir:      a.Str("chdir", ""),
+		creates:    a.Str("creates", ""),
+		removes:    a.Str("removes", ""),
+		stdin:      a.OptStr("stdin"),
+		stripEmpty: a.Bool("strip_empty_ends", true),
 	}
-	_ = a.boolean("_uses_shell", false)
-	if s.stdin != nil && a.boolean("stdin_add_newline", true) {
+	_ = a.Bool("_uses_shell", false)
+	if s.stdin != nil && a.Bool("stdin_add_newline", true) {
 		v := *s.stdin + "\n"
 		s.stdin = &v
 	}
-	return s, a.err
+	return s, a.Err()
 }
 
 // planRun decides between skipped (creates/removes) and run.

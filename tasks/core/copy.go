@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -54,95 +55,121 @@ func planPut(ctx context.Context, env *tasks.Env, o putOpts) (*tasks.Change, err
 			return nil, err
 		}
 	}
-	dest := o.dest
-	var mkdirs []string
+	dest, mkdirs, err := putDest(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	t, err := readPutTarget(ctx, c, dest, o)
+	if err != nil {
+		return nil, err
+	}
+	result := map[string]any{"dest": dest, "checksum": sha1Hex(o.data), "size": len(o.data), "state": "file"}
+	if o.src != "" {
+		result["src"] = o.src
+	}
+	if t.fi != nil && !o.force {
+		result["msg"] = "file already exists"
+		return &tasks.Change{Action: tasks.None, Summary: dest + " exists (force: no)", Reads: t.reads, Result: result}, nil
+	}
+	attrs := o.attrs
+	if attrs.mode != nil && attrs.mode.preserve {
+		attrs.mode = &modeSpec{raw: "preserve", octal: true, bits: unixMode(o.srcMode)}
+	}
+	cp := &contentPlan{path: t.real, fi: t.fi, exists: t.exists, before: t.before, after: o.data, attrs: attrs,
+		backup: o.backup, validate: o.validate, reads: t.reads, mkdirs: mkdirs, backupKey: "backup_file", result: result}
+	if t.replaceLink {
+		cp.fi, cp.exists, cp.replaceLink = nil, false, true
+	}
+	ch := cp.change(env)
+	delete(ch.Result, "msg")
+	if t.replaceLink {
+		ch.Action = tasks.Update
+		ch.Summary = fmt.Sprintf("would replace symlink %s with a file (%d bytes)", dest, len(o.data))
+	}
+	return ch, nil
+}
+
+// putDest is the file o.dest names: a directory dest (dest/, or an
+// existing directory) takes the source's base name. mkdirs are the
+// directories a dest/ that does not exist needs; otherwise dest's
+// directory must exist.
+func putDest(ctx context.Context, c transport.Conn, o putOpts) (dest string, mkdirs []string, err error) {
+	dest = o.dest
 	if strings.HasSuffix(dest, "/") {
 		if o.src == "" {
-			return nil, &tasks.Failed{Msg: "can not use content with a dir as dest"}
+			return "", nil, &tasks.Failed{Msg: "can not use content with a dir as dest"}
 		}
 		fi, err := statPath(ctx, c, dest)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if fi == nil {
 			if mkdirs, err = missingDirs(ctx, c, dest); err != nil {
-				return nil, err
+				return "", nil, err
 			}
 		}
 		dest = path.Join(dest, path.Base(o.src))
 	} else if _, fi, err := followLinks(ctx, c, dest); err != nil {
-		return nil, err
+		return "", nil, err
 	} else if fi != nil && fi.IsDir() {
 		if o.src == "" {
-			return nil, &tasks.Failed{Msg: "can not use content with a dir as dest"}
+			return "", nil, &tasks.Failed{Msg: "can not use content with a dir as dest"}
 		}
 		dest = path.Join(dest, path.Base(o.src))
 	}
 	if len(mkdirs) == 0 {
 		missing, err := missingDirs(ctx, c, parentDir(dest))
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if len(missing) > 0 {
-			return nil, &tasks.Failed{Msg: fmt.Sprintf("Destination directory %s does not exist", parentDir(dest))}
+			return "", nil, &tasks.Failed{Msg: fmt.Sprintf("Destination directory %s does not exist", parentDir(dest))}
 		}
 	}
-	real := dest
-	fi, err := statPath(ctx, c, dest)
-	if err != nil {
-		return nil, err
+	return dest, mkdirs, nil
+}
+
+// putTarget is what is at a copy's dest.
+type putTarget struct {
+	real        string              // dest, through a symlink when follow
+	fi          *transport.FileInfo // nil: nothing there
+	replaceLink bool                // a symlink that the file replaces (follow: no)
+	before      []byte
+	exists      bool
+	reads       []tasks.Precondition // o.reads and dest's content
+}
+
+// readPutTarget reads what is at dest: a symlink is followed with
+// o.follow, else replaced; a directory is refused.
+func readPutTarget(ctx context.Context, c transport.Conn, dest string, o putOpts) (putTarget, error) {
+	t := putTarget{real: dest, reads: o.reads}
+	var err error
+	if t.fi, err = statPath(ctx, c, dest); err != nil {
+		return t, err
 	}
-	replaceLink := false
-	if fi != nil && fi.Mode&fs.ModeSymlink != 0 {
-		if o.follow {
-			if real, fi, err = followLinks(ctx, c, dest); err != nil {
-				return nil, err
-			}
-		} else {
-			replaceLink = true
+	if t.fi != nil && t.fi.Mode&fs.ModeSymlink != 0 {
+		if !o.follow {
+			t.replaceLink = true
+		} else if t.real, t.fi, err = followLinks(ctx, c, dest); err != nil {
+			return t, err
 		}
 	}
-	if fi != nil && fi.IsDir() {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("Destination %s is a directory", dest)}
+	if t.fi != nil && t.fi.IsDir() {
+		return t, &tasks.Failed{Msg: fmt.Sprintf("Destination %s is a directory", dest)}
 	}
-	reads := o.reads
-	var before []byte
-	exists := false
-	if fi != nil && !replaceLink {
-		var rerr error
-		before, exists, rerr = tasks.ReadFileFor(ctx, c, real, &reads)
-		if errors.Is(rerr, overlay.ErrPending) {
-			// An earlier planned change writes this file with content
-			// unknown until apply: plan as if it were empty.
-			before, exists = nil, true
-		} else if rerr != nil {
-			return nil, fmt.Errorf("host %s: read %s: %w", c.Host(), real, rerr)
-		}
+	if t.fi == nil || t.replaceLink {
+		return t, nil
 	}
-	result := map[string]any{"dest": dest, "checksum": sha1Hex(o.data), "size": len(o.data), "state": "file"}
-	if o.src != "" {
-		result["src"] = o.src
+	var rerr error
+	t.before, t.exists, rerr = tasks.ReadFileFor(ctx, c, t.real, &t.reads)
+	if errors.Is(rerr, overlay.ErrPending) {
+		// An earlier planned change writes this file with content
+		// unknown until apply: plan as if it were empty.
+		t.before, t.exists = nil, true
+	} else if rerr != nil {
+		return t, fmt.Errorf("host %s: read %s: %w", c.Host(), t.real, rerr)
 	}
-	if fi != nil && !o.force {
-		result["msg"] = "file already exists"
-		return &tasks.Change{Action: tasks.None, Summary: dest + " exists (force: no)", Reads: reads, Result: result}, nil
-	}
-	attrs := o.attrs
-	if attrs.mode != nil && attrs.mode.preserve {
-		attrs.mode = &modeSpec{raw: "preserve", octal: true, bits: unixMode(o.srcMode)}
-	}
-	cp := &contentPlan{path: real, fi: fi, exists: exists, before: before, after: o.data, attrs: attrs,
-		backup: o.backup, validate: o.validate, reads: reads, mkdirs: mkdirs, backupKey: "backup_file", result: result}
-	if replaceLink {
-		cp.fi, cp.exists, cp.replaceLink = nil, false, true
-	}
-	ch := cp.change(env)
-	delete(ch.Result, "msg")
-	if replaceLink {
-		ch.Action = tasks.Update
-		ch.Summary = fmt.Sprintf("would replace symlink %s with a file (%d bytes)", dest, len(o.data))
-	}
-	return ch, nil
+	return t, nil
 }
 
 // readLocal reads a control-machine file through env.Local (or the OS when
@@ -187,132 +214,163 @@ func findFile(env *tasks.Env, kind, name string) (string, error) {
 	return p, nil
 }
 
-func planCopy(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("copy", raw, "src", "content", "dest", "mode", "owner", "group", "backup", "force|thirsty",
+// copyArgs are copy's arguments, decoded and checked.
+type copyArgs struct {
+	o           putOpts // dest, attrs, backup, force, follow, validate
+	src         string
+	content     string
+	hasContent  bool
+	remote      bool // remote_src
+	localFollow bool
+	dirMode     *modeSpec
+	checksum    string // the SHA-1 the content must have
+}
+
+// parseCopyArgs decodes and checks copy's arguments before the host is
+// looked at, so that CheckArgs (static mode) stops at args.Ready.
+func parseCopyArgs(raw map[string]any) (copyArgs, error) {
+	a, err := args.Parse("copy", raw, "src", "content", "dest", "mode", "owner", "group", "backup", "force|thirsty",
 		"remote_src", "validate", "follow", "local_follow", "unsafe_writes", "checksum", "decrypt", "directory_mode")
+	if err != nil {
+		return copyArgs{}, err
+	}
+	a.Exclusive("src", "content")
+	var ca copyArgs
+	dest := a.Required("dest")
+	ca.src = a.Str("src", "")
+	ca.content, ca.hasContent = a.Content("content")
+	ca.o = putOpts{mod: "copy", dest: dest, attrs: parseAttrs(a, true), backup: a.Bool("backup", false),
+		force: a.Bool("force", true), follow: a.Bool("follow", false), validate: a.Str("validate", "")}
+	ca.remote, ca.localFollow = a.Bool("remote_src", false), a.Bool("local_follow", true)
+	if v, ok := a.Get("directory_mode"); ok && !a.Templated(v) {
+		m, err := parseMode(v, false)
+		if err != nil {
+			a.Fail("directory_mode", "%v", err)
+		}
+		ca.dirMode = m
+	}
+	_ = a.Bool("unsafe_writes", false)
+	_ = a.Bool("decrypt", true)
+	ca.checksum = a.Str("checksum", "")
+	if ca.o.validate != "" && !strings.Contains(ca.o.validate, "%s") {
+		a.Fail("", "validate must contain %%s: %s", ca.o.validate)
+	}
+	if ca.src == "" && !ca.hasContent {
+		a.Fail("", "src (or content) is required")
+	}
+	return ca, a.Ready()
+}
+
+func planCopy(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	ca, err := parseCopyArgs(raw)
 	if err != nil {
 		return nil, err
 	}
-	a.exclusive("src", "content")
-	dest := a.required("dest")
-	src := a.str("src", "")
-	content, hasContent := a.content("content")
-	o := putOpts{mod: "copy", dest: dest, attrs: parseAttrs(a, true), backup: a.boolean("backup", false),
-		force: a.boolean("force", true), follow: a.boolean("follow", false), validate: a.str("validate", "")}
-	remote := a.boolean("remote_src", false)
-	localFollow := a.boolean("local_follow", true)
-	var dirMode *modeSpec
-	if v, ok := a.get("directory_mode"); ok && v != nil && !a.templated(v) {
-		m, err := parseMode(v, false)
-		if err != nil {
-			a.fail("directory_mode: %v", err)
-		}
-		dirMode = m
+	replan := func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) { return planCopy(ctx, env, raw) }
+	var ch *tasks.Change
+	switch {
+	case ca.hasContent:
+		ca.o.data, ca.o.srcMode = []byte(ca.content), 0o644
+	case ca.remote:
+		ch, err = ca.hostSource(ctx, env, replan)
+	default:
+		ch, err = ca.localSource(ctx, env)
 	}
-	_ = a.boolean("unsafe_writes", false)
-	_ = a.boolean("decrypt", true)
-	wantSum := a.str("checksum", "")
-	if o.validate != "" && !strings.Contains(o.validate, "%s") {
-		a.fail("validate must contain %%s: %s", o.validate)
+	if ch != nil || err != nil {
+		return ch, err
 	}
-	if a.err == nil && src == "" && !hasContent {
-		a.fail("src (or content) is required")
+	if ca.checksum != "" && ca.checksum != sha1Hex(ca.o.data) {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("copied file does not match the expected checksum: got %s, expected %s", sha1Hex(ca.o.data), ca.checksum)}
 	}
-	if err := a.ready(); err != nil {
+	return planPut(ctx, env, ca.o)
+}
+
+// hostSource reads a remote_src file into ca.o, or plans the copy of a
+// remote_src directory (returned as ch).
+func (ca *copyArgs) hostSource(ctx context.Context, env *tasks.Env, replan func(context.Context, *tasks.Env) (*tasks.Change, error)) (ch *tasks.Change, err error) {
+	src, dest := ca.src, ca.o.dest
+	ca.o.src = src
+	fi, err := statPath(ctx, env.Conn, src)
+	if err != nil {
 		return nil, err
 	}
-	switch {
-	case hasContent:
-		o.data = []byte(content)
-		o.srcMode = 0o644
-	case remote:
-		o.src = src
-		fi, err := statPath(ctx, env.Conn, src)
-		if err != nil {
+	if fi == nil {
+		return nil, &tasks.Failed{Msg: fmt.Sprintf("Source %s not found", src)}
+	}
+	if fi.Mode&fs.ModeSymlink != 0 {
+		if _, fi, err = followLinks(ctx, env.Conn, src); err != nil {
 			return nil, err
 		}
 		if fi == nil {
-			return nil, &tasks.Failed{Msg: fmt.Sprintf("Source %s not found", src)}
+			return nil, &tasks.Failed{Msg: fmt.Sprintf("Source %s is a broken symlink", src)}
 		}
-		if fi.Mode&fs.ModeSymlink != 0 {
-			if _, fi, err = followLinks(ctx, env.Conn, src); err != nil {
-				return nil, err
-			}
-			if fi == nil {
-				return nil, &tasks.Failed{Msg: fmt.Sprintf("Source %s is a broken symlink", src)}
-			}
-		}
-		if fi.IsDir() {
-			if wantSum != "" {
-				return nil, &tasks.Failed{Msg: "checksum can not be used with a directory src"}
-			}
-			if overlay.PendingPath(env.Conn, src) {
-				// An earlier planned change touches the source tree: its
-				// entries are known only once that change is applied.
-				return pendingChange(dest, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
-					return planCopy(ctx, env, raw)
-				}), nil
-			}
-			tree := srcTree{conn: env.Conn, remote: true, follow: localFollow}
-			return planCopyDir(ctx, env, o, tree, src, src, dirMode)
-		}
-		data, _, err := tasks.ReadFileFor(ctx, env.Conn, src, &o.reads)
-		if errors.Is(err, overlay.ErrPending) {
-			return pendingChange(dest, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
-				return planCopy(ctx, env, raw)
-			}), nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("host %s: read %s: %w", env.Conn.Host(), src, err)
-		}
-		o.data, o.srcMode = data, fi.Mode
-	default:
-		local, err := findFile(env, "files", src)
-		if err != nil {
-			return nil, &tasks.Failed{Msg: err.Error()}
-		}
-		tree := localTree(env, localFollow)
-		isDir, err := tree.isDir(ctx, local)
-		if err != nil {
-			return nil, &tasks.Failed{Msg: err.Error()}
-		}
-		if isDir {
-			if wantSum != "" {
-				return nil, &tasks.Failed{Msg: "checksum can not be used with a directory src"}
-			}
-			return planCopyDir(ctx, env, o, tree, src, local, dirMode)
-		}
-		data, mode, err := readLocal(ctx, env, local)
-		if err != nil {
-			return nil, &tasks.Failed{Msg: err.Error()}
-		}
-		o.src, o.data, o.srcMode = src, data, mode
 	}
-	if wantSum != "" && wantSum != sha1Hex(o.data) {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("copied file does not match the expected checksum: got %s, expected %s", sha1Hex(o.data), wantSum)}
+	if fi.IsDir() {
+		if ca.checksum != "" {
+			return nil, &tasks.Failed{Msg: "checksum can not be used with a directory src"}
+		}
+		if overlay.PendingPath(env.Conn, src) {
+			// An earlier planned change touches the source tree: its
+			// entries are known only once that change is applied.
+			return pendingChange(dest, replan), nil
+		}
+		tree := srcTree{conn: env.Conn, remote: true, follow: ca.localFollow}
+		return planCopyDir(ctx, env, ca.o, tree, src, src, ca.dirMode)
 	}
-	return planPut(ctx, env, o)
+	data, _, err := tasks.ReadFileFor(ctx, env.Conn, src, &ca.o.reads)
+	if errors.Is(err, overlay.ErrPending) {
+		return pendingChange(dest, replan), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("host %s: read %s: %w", env.Conn.Host(), src, err)
+	}
+	ca.o.data, ca.o.srcMode = data, fi.Mode
+	return nil, nil
+}
+
+// localSource reads a control-machine file (found in files/) into ca.o,
+// or plans the copy of a control-machine directory (returned as ch).
+func (ca *copyArgs) localSource(ctx context.Context, env *tasks.Env) (ch *tasks.Change, err error) {
+	local, err := findFile(env, "files", ca.src)
+	if err != nil {
+		return nil, &tasks.Failed{Msg: err.Error()}
+	}
+	tree := localTree(env, ca.localFollow)
+	isDir, err := tree.isDir(ctx, local)
+	if err != nil {
+		return nil, &tasks.Failed{Msg: err.Error()}
+	}
+	if isDir {
+		if ca.checksum != "" {
+			return nil, &tasks.Failed{Msg: "checksum can not be used with a directory src"}
+		}
+		return planCopyDir(ctx, env, ca.o, tree, ca.src, local, ca.dirMode)
+	}
+	data, mode, err := readLocal(ctx, env, local)
+	if err != nil {
+		return nil, &tasks.Failed{Msg: err.Error()}
+	}
+	ca.o.src, ca.o.data, ca.o.srcMode = ca.src, data, mode
+	return nil, nil
 }
 
 func planTemplate(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("template", raw, "src", "dest", "mode", "owner", "group", "backup", "force", "validate",
+	a, err := args.Parse("template", raw, "src", "dest", "mode", "owner", "group", "backup", "force", "validate",
 		"follow", "newline_sequence", "output_encoding", "unsafe_writes")
 	if err != nil {
 		return nil, err
 	}
-	src := a.required("src")
-	dest := a.required("dest")
-	o := putOpts{mod: "template", dest: dest, src: src, attrs: parseAttrs(a, true), backup: a.boolean("backup", false),
-		force: a.boolean("force", true), follow: a.boolean("follow", false), validate: a.str("validate", "")}
-	nl := a.choice("newline_sequence", `\n`, `\n`, `\r`, `\r\n`)
-	if enc := a.str("output_encoding", "utf-8"); enc != "utf-8" && enc != "utf8" {
-		a.fail("only utf-8 output_encoding is supported, got %q", enc)
-	}
-	_ = a.boolean("unsafe_writes", false)
+	src := a.Required("src")
+	dest := a.Required("dest")
+	o := putOpts{mod: "template", dest: dest, src: src, attrs: parseAttrs(a, true), backup: a.Bool("backup", false),
+		force: a.Bool("force", true), follow: a.Bool("follow", false), validate: a.Str("validate", "")}
+	nl := a.Choice("newline_sequence", `\n`, `\n`, `\r`, `\r\n`)
+	utf8Only(a, "output_encoding")
+	_ = a.Bool("unsafe_writes", false)
 	if o.validate != "" && !strings.Contains(o.validate, "%s") {
-		a.fail("validate must contain %%s: %s", o.validate)
+		a.Fail("", "validate must contain %%s: %s", o.validate)
 	}
-	if err := a.ready(); err != nil {
+	if err := a.Ready(); err != nil {
 		return nil, err
 	}
 	if env.Render == nil {
@@ -580,170 +638,197 @@ func (t srcTree) read(ctx context.Context, p string, reads *[]tasks.Precondition
 // which the new directories already exist, so the plan reads exactly what
 // a single-file copy would.
 func planCopyDir(ctx context.Context, env *tasks.Env, o putOpts, tree srcTree, srcArg, root string, dirMode *modeSpec) (*tasks.Change, error) {
-	c := env.Conn
-	if err := o.attrs.checkOwners(ctx, c); err != nil {
+	if err := o.attrs.checkOwners(ctx, env.Conn); err != nil {
 		return nil, err
 	}
 	destRoot := o.dest
 	if !strings.HasSuffix(srcArg, "/") {
 		destRoot = path.Join(destRoot, path.Base(srcArg))
 	}
-	destRoot = path.Clean(destRoot)
-
-	var dirs []string
+	var dirs, skipped []string
 	var files []treeFile
-	var skipped []string
 	if err := tree.walk(ctx, root, "", 0, &dirs, &files, &skipped); err != nil {
 		return nil, &tasks.Failed{Msg: err.Error()}
 	}
-
-	// Directories: the missing parents of destRoot, destRoot, then the tree.
-	var reads []tasks.Precondition
-	var newDirs []string
-	ov := overlay.NewOverlay()
-	realRoot, rfi, err := followLinks(ctx, c, destRoot)
+	d := &dirCopy{o: o, srcArg: srcArg, destRoot: path.Clean(destRoot)}
+	if dirMode != nil {
+		d.dirPerm = fsMode(dirMode.apply(0o755, true))
+	}
+	if err := d.planDirs(ctx, env.Conn, dirs); err != nil {
+		return nil, err
+	}
+	pending, err := d.planFiles(ctx, env, tree, files)
 	if err != nil {
 		return nil, err
 	}
+	if pending {
+		return pendingChange(d.destRoot, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+			return planCopyDir(ctx, env, o, tree, srcArg, root, dirMode)
+		}), nil
+	}
+	return d.change(len(files), skipped), nil
+}
+
+// dirCopy is a directory copy being planned: the directories to create,
+// then one single-file plan for each file that changes.
+type dirCopy struct {
+	o         putOpts
+	srcArg    string
+	destRoot  string      // symlinks resolved once it exists
+	dirPerm   fs.FileMode // directory_mode for new directories; 0: the host's
+	rootIsNew bool
+	newDirs   []string
+	reads     []tasks.Precondition
+	writes    []overlay.PlannedFile
+	children  []*tasks.Change // the file copies that change something
+	allFiles  []string
+	changed   []string
+	diffs     []tasks.Diff
+}
+
+// planDirs finds the directories to create: the missing parents of
+// destRoot, destRoot, then those of the tree (dirs, below destRoot).
+func (d *dirCopy) planDirs(ctx context.Context, c transport.Conn, dirs []string) error {
+	realRoot, rfi, err := followLinks(ctx, c, d.destRoot)
+	if err != nil {
+		return err
+	}
 	switch {
 	case rfi == nil:
-		missing, err := missingDirs(ctx, c, destRoot)
-		if err != nil {
-			return nil, err
+		if d.newDirs, err = missingDirs(ctx, c, d.destRoot); err != nil {
+			return err
 		}
-		if _, err := tasks.StatFor(ctx, c, destRoot, &reads); err != nil {
-			return nil, fmt.Errorf("host %s: stat %s: %w", c.Host(), destRoot, err)
-		}
-		newDirs = append(newDirs, missing...)
 	case !rfi.IsDir():
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("Destination %s exists and is not a directory; cannot copy directory %s into it", destRoot, srcArg)}
+		return &tasks.Failed{Msg: fmt.Sprintf("Destination %s exists and is not a directory; cannot copy directory %s into it", d.destRoot, d.srcArg)}
 	default:
-		destRoot = realRoot
-		if _, err := tasks.StatFor(ctx, c, destRoot, &reads); err != nil {
-			return nil, fmt.Errorf("host %s: stat %s: %w", c.Host(), destRoot, err)
-		}
+		d.destRoot = realRoot
 	}
-	rootIsNew := len(newDirs) > 0
-	for _, d := range dirs {
-		p := path.Join(destRoot, d)
-		if rootIsNew || isUnder(p, newDirs) {
-			newDirs = append(newDirs, p)
+	if _, err := tasks.StatFor(ctx, c, d.destRoot, &d.reads); err != nil {
+		return fmt.Errorf("host %s: stat %s: %w", c.Host(), d.destRoot, err)
+	}
+	d.rootIsNew = len(d.newDirs) > 0
+	for _, dir := range dirs {
+		p := path.Join(d.destRoot, dir)
+		if d.rootIsNew || isUnder(p, d.newDirs) {
+			d.newDirs = append(d.newDirs, p)
 			continue
 		}
-		fi, err := tasks.StatFor(ctx, c, p, &reads)
+		fi, err := tasks.StatFor(ctx, c, p, &d.reads)
 		if err != nil {
-			return nil, fmt.Errorf("host %s: stat %s: %w", c.Host(), p, err)
+			return fmt.Errorf("host %s: stat %s: %w", c.Host(), p, err)
 		}
 		if fi == nil {
-			newDirs = append(newDirs, p)
+			d.newDirs = append(d.newDirs, p)
 			continue
 		}
 		if !fi.IsDir() && fi.Mode&fs.ModeSymlink == 0 {
-			return nil, &tasks.Failed{Msg: fmt.Sprintf("Destination %s exists and is not a directory", p)}
+			return &tasks.Failed{Msg: fmt.Sprintf("Destination %s exists and is not a directory", p)}
 		}
 	}
-	var dirPerm fs.FileMode
-	if dirMode != nil {
-		dirPerm = fsMode(dirMode.apply(0o755, true))
+	for _, dir := range d.newDirs {
+		d.writes = append(d.writes, overlay.PlannedFile{Path: dir, Kind: overlay.PlannedDir, Mode: d.dirPerm,
+			Owner: d.o.attrs.owner, Group: d.o.attrs.group})
 	}
-	var writes []overlay.PlannedFile
-	for _, d := range newDirs {
-		writes = append(writes, overlay.PlannedFile{Path: d, Kind: overlay.PlannedDir, Mode: dirPerm,
-			Owner: o.attrs.owner, Group: o.attrs.group})
-	}
-	ov.Add(writes...)
+	return nil
+}
 
-	// Files: one single-file plan each, against the new directories.
+// planFiles plans each file of the tree with planPut, against a view in
+// which the new directories exist. pending is true when a source file is
+// written by an earlier change not applied yet.
+func (d *dirCopy) planFiles(ctx context.Context, env *tasks.Env, tree srcTree, files []treeFile) (pending bool, err error) {
+	ov := overlay.NewOverlay()
+	ov.Add(d.writes...)
 	fileEnv := *env
-	fileEnv.Conn = overlay.View(c, ov)
-	var children []*tasks.Change
-	var allFiles, changedFiles []string
-	var diffs []tasks.Diff
+	fileEnv.Conn = overlay.View(env.Conn, ov)
 	for _, f := range files {
-		fo := o
-		fo.dest = path.Join(destRoot, f.rel)
-		fo.src = path.Join(srcArg, f.rel)
+		fo := d.o
+		fo.dest = path.Join(d.destRoot, f.rel)
+		fo.src = path.Join(d.srcArg, f.rel)
 		fo.srcMode = f.mode
 		fo.ownersChecked = true
 		fo.reads = nil
 		data, err := tree.read(ctx, f.src, &fo.reads)
 		if errors.Is(err, overlay.ErrPending) {
-			return pendingChange(destRoot, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
-				return planCopyDir(ctx, env, o, tree, srcArg, root, dirMode)
-			}), nil
+			return true, nil
 		}
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		fo.data = data
 		ch, err := planPut(ctx, &fileEnv, fo)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		allFiles = append(allFiles, fo.dest)
-		reads = append(reads, ch.Reads...)
+		d.allFiles = append(d.allFiles, fo.dest)
+		d.reads = append(d.reads, ch.Reads...)
 		if ch.Action == tasks.None {
 			continue
 		}
-		changedFiles = append(changedFiles, fo.dest)
-		children = append(children, ch)
-		diffs = append(diffs, ch.Diffs...)
-		writes = append(writes, ch.Writes...)
+		d.changed = append(d.changed, fo.dest)
+		d.children = append(d.children, ch)
+		d.diffs = append(d.diffs, ch.Diffs...)
+		d.writes = append(d.writes, ch.Writes...)
 	}
+	return false, nil
+}
 
-	result := map[string]any{"dest": destRoot, "src": srcArg, "state": "directory", "files": allFiles}
+// change is the plan of the whole copy; nFiles counts the tree's files.
+func (d *dirCopy) change(nFiles int, skipped []string) *tasks.Change {
+	result := map[string]any{"dest": d.destRoot, "src": d.srcArg, "state": "directory", "files": d.allFiles}
 	if len(skipped) > 0 {
 		result["skipped_links"] = skipped
 		result["msg"] = fmt.Sprintf("skipped %d symlink(s) or special file(s) in %s (local_follow: false): %s",
-			len(skipped), srcArg, strings.Join(skipped, ", "))
+			len(skipped), d.srcArg, strings.Join(skipped, ", "))
 	}
-	if len(newDirs) == 0 && len(children) == 0 {
-		return &tasks.Change{Action: tasks.None, Summary: destRoot + " is up to date", Reads: reads, Result: result}, nil
+	if len(d.newDirs) == 0 && len(d.children) == 0 {
+		return &tasks.Change{Action: tasks.None, Summary: d.destRoot + " is up to date", Reads: d.reads, Result: result}
 	}
-	result["changed_files"] = changedFiles
+	result["changed_files"] = d.changed
 	action := tasks.Update
-	if rootIsNew {
+	if d.rootIsNew {
 		action = tasks.Create
 	}
-	summary := fmt.Sprintf("would copy %s to %s: %d of %d file(s) to write", srcArg, destRoot, len(changedFiles), len(files))
-	if len(newDirs) > 0 {
-		summary += fmt.Sprintf(", %d directory(ies) to create", len(newDirs))
+	summary := fmt.Sprintf("would copy %s to %s: %d of %d file(s) to write", d.srcArg, d.destRoot, len(d.changed), nFiles)
+	if len(d.newDirs) > 0 {
+		summary += fmt.Sprintf(", %d directory(ies) to create", len(d.newDirs))
 	}
-	ch := &tasks.Change{Action: action, Summary: summary, Diffs: diffs, Reads: reads, Writes: writes, Result: result}
-	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-		out := map[string]any{}
-		c := env.Conn
-		for _, d := range newDirs {
-			if err := run(ctx, c, "create directory "+d, "mkdir", "--", d); err != nil {
-				return out, err
-			}
-			if o.attrs.owner != "" || o.attrs.group != "" {
-				if err := o.attrs.applyAttrs(ctx, c, d, attrDelta{owner: o.attrs.owner != "", group: o.attrs.group != ""}, false); err != nil {
-					return out, err
-				}
-			}
-			if dirPerm != 0 {
-				if err := run(ctx, c, "chmod "+d, "chmod", "--", octalString(unixMode(dirPerm)), d); err != nil {
-					return out, err
-				}
-			}
+	return &tasks.Change{Action: action, Summary: summary, Diffs: d.diffs, Reads: d.reads, Writes: d.writes,
+		Result: result, Apply: d.apply}
+}
+
+// apply creates the new directories, then applies each file's copy.
+func (d *dirCopy) apply(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+	out := map[string]any{}
+	c, attrs := env.Conn, d.o.attrs
+	for _, dir := range d.newDirs {
+		if err := run(ctx, c, "create directory "+dir, "mkdir", "--", dir); err != nil {
+			return out, err
 		}
-		var backups []string
-		for _, child := range children {
-			res, err := child.Apply(ctx, env)
-			if b, ok := res["backup_file"].(string); ok {
-				backups = append(backups, b)
-			}
-			if err != nil {
+		if attrs.owner != "" || attrs.group != "" {
+			if err := attrs.applyAttrs(ctx, c, dir, attrDelta{owner: attrs.owner != "", group: attrs.group != ""}, false); err != nil {
 				return out, err
 			}
 		}
-		if len(backups) > 0 {
-			out["backup_files"] = backups
+		if d.dirPerm != 0 {
+			if err := run(ctx, c, "chmod "+dir, "chmod", "--", octalString(unixMode(d.dirPerm)), dir); err != nil {
+				return out, err
+			}
 		}
-		return out, nil
 	}
-	return ch, nil
+	var backups []string
+	for _, child := range d.children {
+		res, err := child.Apply(ctx, env)
+		if b, ok := res["backup_file"].(string); ok {
+			backups = append(backups, b)
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	if len(backups) > 0 {
+		out["backup_files"] = backups
+	}
+	return out, nil
 }
 
 // isUnder reports whether p is one of dirs or below one of them.

@@ -29,7 +29,7 @@ func TestLabCopyDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mod, _ := tasks.Lookup("ansible.builtin.copy")
+	mod, _ := coreModules().Lookup("ansible.builtin.copy")
 	env := &tasks.Env{Host: h.Name, Conn: root, Local: transport.Local(), Vars: map[string]any{}}
 	args := map[string]any{"src": src, "dest": dest + "/", "owner": "postgres", "group": "postgres",
 		"mode": "0640", "directory_mode": "0750"}

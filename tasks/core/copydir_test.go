@@ -25,6 +25,7 @@ func addTree(l *tasktest.Conn) {
 }
 
 func TestCopyDirectory(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		setup   func(h, l *tasktest.Conn)
@@ -185,6 +186,7 @@ func TestCopyDirectory(t *testing.T) {
 
 // A file changed between plan and apply stops the directory copy.
 func TestCopyDirectoryDrift(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	addTree(l)
 	h.AddFile("/home/sshplay/app/a.conf", "old\n", 0o644)

@@ -20,7 +20,7 @@ func TestLabCopyOntoASymlink(t *testing.T) {
 	if _, err := conn.Run(ctx, "mkdir -p "+d+" && printf old > "+d+"/target && ln -sfn target "+d+"/link", transport.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	mod, _ := tasks.Lookup("copy")
+	mod, _ := coreModules().Lookup("copy")
 	env := &tasks.Env{Host: h.Name, Conn: conn, Local: transport.Local(), Vars: map[string]any{}, Render: func(s string) (string, error) { return s, nil }}
 	read := func(p string) string {
 		b, err := conn.ReadFile(ctx, p)

@@ -9,5 +9,8 @@
 // change only in Change.Apply. core never opens a connection itself, never
 // edits a file with a remote sed (files are read, changed in Go and written
 // back atomically), and never builds a shell command by concatenating an
-// unquoted value: every value goes through shellescape.
+// unquoted value: every value goes through shellescape. Arguments are
+// decoded by tasks/args and free-form command text is split by
+// internal/shlex, so that a value means here what it means to every other
+// module and to Ansible.
 package core

@@ -13,24 +13,25 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
 func planFetch(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("fetch", raw, "src", "dest", "flat", "fail_on_missing", "validate_checksum|validate_md5")
+	a, err := args.Parse("fetch", raw, "src", "dest", "flat", "fail_on_missing", "validate_checksum|validate_md5")
 	if err != nil {
 		return nil, err
 	}
-	src := a.required("src")
-	dest := a.required("dest")
-	flat := a.boolean("flat", false)
-	failMissing := a.boolean("fail_on_missing", true)
-	validate := a.boolean("validate_checksum", true)
-	if a.err != nil {
-		return nil, a.err
+	src := a.Required("src")
+	dest := a.Required("dest")
+	flat := a.Bool("flat", false)
+	failMissing := a.Bool("fail_on_missing", true)
+	validate := a.Bool("validate_checksum", true)
+	if a.Err() != nil {
+		return nil, a.Err()
 	}
-	if err := a.ready(); err != nil {
+	if err := a.Ready(); err != nil {
 		return nil, err
 	}
 	if env.Local == nil {

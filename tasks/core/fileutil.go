@@ -19,6 +19,7 @@ import (
 	"al.essio.dev/pkg/shellescape"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -88,17 +89,17 @@ type fileAttrs struct {
 	owner, group string
 }
 
-func parseAttrs(a *args, allowPreserve bool) fileAttrs {
+func parseAttrs(a *args.Args, allowPreserve bool) fileAttrs {
 	var fa fileAttrs
-	if v, ok := a.get("mode"); ok && v != nil && !a.templated(v) {
+	if v, ok := a.Get("mode"); ok && v != nil && !a.Templated(v) {
 		m, err := parseMode(v, allowPreserve)
 		if err != nil {
-			a.fail("%v", err)
+			a.Fail("", "%v", err)
 		}
 		fa.mode = m
 	}
-	fa.owner = a.str("owner", "")
-	fa.group = a.str("group", "")
+	fa.owner = a.Str("owner", "")
+	fa.group = a.Str("group", "")
 	return fa
 }
 
@@ -313,22 +314,46 @@ type contentPlan struct {
 
 // change builds the Change: content first, then attributes.
 func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
-	res := map[string]any{}
-	for k, v := range p.result {
-		res[k] = v
-	}
 	contentChanged := !p.exists || string(p.before) != string(p.after)
 	var d attrDelta
 	if p.exists {
 		d = p.attrs.delta(p.fi)
 	}
-	var wantMode fs.FileMode
-	if p.attrs.mode != nil && !p.attrs.mode.preserve {
-		cur := uint32(0o644)
-		if p.exists {
-			cur = unixMode(p.fi.Mode)
-		}
-		wantMode = fsMode(p.attrs.mode.apply(cur, false))
+	wantMode := p.wantMode()
+	ch := &tasks.Change{Reads: p.reads, Result: p.resultFor(contentChanged, d)}
+	ch.Action, ch.Summary = p.summary(contentChanged, d, wantMode)
+	if ch.Action == tasks.None {
+		return ch
+	}
+	if contentChanged {
+		ch.Diffs = []tasks.Diff{tasks.FileDiff(p.path, string(p.before), string(p.after))}
+	}
+	ch.Writes = []overlay.PlannedFile{p.planned(wantMode)}
+	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
+		return p.apply(ctx, env.Conn, contentChanged, d, wantMode)
+	}
+	return ch
+}
+
+// wantMode is the mode the file is written with; 0 leaves it to the host
+// (an existing file keeps its own).
+func (p *contentPlan) wantMode() fs.FileMode {
+	if p.attrs.mode == nil || p.attrs.mode.preserve {
+		return 0
+	}
+	cur := uint32(0o644)
+	if p.exists {
+		cur = unixMode(p.fi.Mode)
+	}
+	return fsMode(p.attrs.mode.apply(cur, false))
+}
+
+// resultFor is the registered result: the module's values and Ansible's
+// msg for what changes.
+func (p *contentPlan) resultFor(contentChanged bool, d attrDelta) map[string]any {
+	res := map[string]any{}
+	for k, v := range p.result {
+		res[k] = v
 	}
 	msg := p.msg
 	if !contentChanged {
@@ -341,35 +366,35 @@ func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
 		msg += "ownership, perms or SE linux context changed"
 	}
 	res["msg"] = msg
-	ch := &tasks.Change{Reads: p.reads, Result: res}
+	return res
+}
+
+// summary says what the change does, and so which action it is.
+func (p *contentPlan) summary(contentChanged bool, d attrDelta, wantMode fs.FileMode) (tasks.Action, string) {
 	switch {
 	case !p.exists:
-		ch.Action = tasks.Create
 		mode := wantMode
 		if mode == 0 {
 			mode = 0o644
 		}
-		ch.Summary = fmt.Sprintf("would create %s (%s, %d bytes)", p.path, octalString(unixMode(mode)), len(p.after))
+		return tasks.Create, fmt.Sprintf("would create %s (%s, %d bytes)", p.path, octalString(unixMode(mode)), len(p.after))
 	case contentChanged:
-		ch.Action = tasks.Update
-		ch.Summary = fmt.Sprintf("would update %s", p.path)
+		s := fmt.Sprintf("would update %s", p.path)
 		if p.msg != "" {
-			ch.Summary += ": " + p.msg
+			s += ": " + p.msg
 		}
 		if d.any() {
-			ch.Summary += "; " + strings.Join(d.descr, ", ")
+			s += "; " + strings.Join(d.descr, ", ")
 		}
+		return tasks.Update, s
 	case d.any():
-		ch.Action = tasks.Update
-		ch.Summary = fmt.Sprintf("would change %s: %s", p.path, strings.Join(d.descr, ", "))
-	default:
-		ch.Action = tasks.None
-		ch.Summary = p.path + " is up to date"
-		return ch
+		return tasks.Update, fmt.Sprintf("would change %s: %s", p.path, strings.Join(d.descr, ", "))
 	}
-	if contentChanged {
-		ch.Diffs = []tasks.Diff{tasks.FileDiff(p.path, string(p.before), string(p.after))}
-	}
+	return tasks.None, p.path + " is up to date"
+}
+
+// planned is the file as later plans of a check run see it.
+func (p *contentPlan) planned(wantMode fs.FileMode) overlay.PlannedFile {
 	pf := overlay.PlannedFile{Path: p.path, Content: p.after, Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group}
 	if p.exists {
 		if pf.Mode == 0 {
@@ -382,37 +407,39 @@ func (p *contentPlan) change(env *tasks.Env) *tasks.Change {
 			pf.Group = p.fi.Group
 		}
 	}
-	ch.Writes = []overlay.PlannedFile{pf}
-	ch.Apply = func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-		out := map[string]any{}
-		c := env.Conn
-		if len(p.mkdirs) > 0 {
-			if err := run(ctx, c, "create directory "+p.mkdirs[len(p.mkdirs)-1], "mkdir", "-p", "--", p.mkdirs[len(p.mkdirs)-1]); err != nil {
-				return out, err
-			}
+	return pf
+}
+
+// apply carries the plan out: parents, then (for new content) validate,
+// back up and write atomically; else only the attributes in d.
+func (p *contentPlan) apply(ctx context.Context, c transport.Conn, contentChanged bool, d attrDelta, wantMode fs.FileMode) (map[string]any, error) {
+	out := map[string]any{}
+	if len(p.mkdirs) > 0 {
+		last := p.mkdirs[len(p.mkdirs)-1]
+		if err := run(ctx, c, "create directory "+last, "mkdir", "-p", "--", last); err != nil {
+			return out, err
 		}
-		if !contentChanged {
-			return out, p.attrs.applyAttrs(ctx, c, p.path, d, false)
-		}
-		if p.validate != "" {
-			if err := validateContent(ctx, c, p.validate, p.path, p.after); err != nil {
-				return out, err
-			}
-		}
-		if p.backup && p.exists {
-			name, err := backupFile(ctx, c, p.path, p.before, p.fi)
-			if err != nil {
-				return out, err
-			}
-			out[p.backupKey] = name
-		}
-		opts := transport.WriteOptions{Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group, ReplaceLink: p.replaceLink}
-		if err := c.WriteFile(ctx, p.path, p.after, opts); err != nil {
-			return out, fmt.Errorf("host %s: write %s: %w", c.Host(), p.path, err)
-		}
-		return out, nil
 	}
-	return ch
+	if !contentChanged {
+		return out, p.attrs.applyAttrs(ctx, c, p.path, d, false)
+	}
+	if p.validate != "" {
+		if err := validateContent(ctx, c, p.validate, p.path, p.after); err != nil {
+			return out, err
+		}
+	}
+	if p.backup && p.exists {
+		name, err := backupFile(ctx, c, p.path, p.before, p.fi)
+		if err != nil {
+			return out, err
+		}
+		out[p.backupKey] = name
+	}
+	opts := transport.WriteOptions{Mode: wantMode, Owner: p.attrs.owner, Group: p.attrs.group, ReplaceLink: p.replaceLink}
+	if err := c.WriteFile(ctx, p.path, p.after, opts); err != nil {
+		return out, fmt.Errorf("host %s: write %s: %w", c.Host(), p.path, err)
+	}
+	return out, nil
 }
 
 // pendingChange is the plan for a file whose current content is only known
@@ -451,33 +478,54 @@ func pendingChange(p string, replan func(ctx context.Context, env *tasks.Env) (*
 	}
 }
 
-// readEditTarget reads the text file that an editing module (lineinfile,
-// blockinfile, replace) plans against: owner/group names in attrs checked
-// on the host, symlinks followed, a directory
-// refused as Ansible does, the content recorded as a precondition. When an
-// earlier task of this check run would write the file with content known
-// only after apply, it returns a pending change that plans again (replan)
-// at apply time, and nothing else.
-func readEditTarget(ctx context.Context, c transport.Conn, p string, attrs fileAttrs, replan func(ctx context.Context, env *tasks.Env) (*tasks.Change, error)) (
-	real string, fi *transport.FileInfo, data []byte, exists bool, reads []tasks.Precondition, pending *tasks.Change, err error) {
+// editTarget is the text file an editing module (lineinfile, blockinfile,
+// replace) plans against.
+type editTarget struct {
+	real   string              // the path, symlinks followed
+	fi     *transport.FileInfo // nil: nothing there
+	data   []byte
+	exists bool
+	reads  []tasks.Precondition // its content, re-checked before apply
+	// pending, when set, is the whole plan: an earlier task of this check
+	// run writes the file with content known only after apply, so it
+	// plans again then.
+	pending *tasks.Change
+}
+
+// readEditTarget reads the file at p: owner/group names in attrs checked
+// on the host, symlinks followed, a directory refused as Ansible does, the
+// content recorded as a precondition. When an earlier task of this check
+// run would write the file with content known only after apply, only
+// pending is set: a change that plans again (replan) at apply time.
+func readEditTarget(ctx context.Context, c transport.Conn, p string, attrs fileAttrs, replan func(ctx context.Context, env *tasks.Env) (*tasks.Change, error)) (editTarget, error) {
+	var t editTarget
 	if err := attrs.checkOwners(ctx, c); err != nil {
-		return "", nil, nil, false, nil, nil, err
+		return t, err
 	}
-	real, fi, err = followLinks(ctx, c, p)
+	real, fi, err := followLinks(ctx, c, p)
 	if err != nil {
-		return "", nil, nil, false, nil, nil, err
+		return t, err
 	}
 	if fi != nil && fi.IsDir() {
-		return "", nil, nil, false, nil, nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
+		return t, &tasks.Failed{Msg: fmt.Sprintf("Path %s is a directory !", p), Result: map[string]any{"rc": 256}}
 	}
-	data, exists, err = tasks.ReadFileFor(ctx, c, real, &reads)
-	if errors.Is(err, overlay.ErrPending) {
-		return real, fi, nil, false, nil, pendingChange(real, replan), nil
+	t.real, t.fi = real, fi
+	t.data, t.exists, err = tasks.ReadFileFor(ctx, c, real, &t.reads)
+	switch {
+	case errors.Is(err, overlay.ErrPending):
+		return editTarget{pending: pendingChange(real, replan)}, nil
+	case err != nil:
+		return editTarget{}, fmt.Errorf("host %s: read %s: %w", c.Host(), real, err)
 	}
-	if err != nil {
-		return "", nil, nil, false, nil, nil, fmt.Errorf("host %s: read %s: %w", c.Host(), real, err)
-	}
-	return real, fi, data, exists, reads, nil, nil
+	return t, nil
+}
+
+// plan is the content plan of an edit of t with the shared arguments;
+// backupKey is where the module registers its backup's path, result what
+// it registers in every case. The caller sets the new content.
+func (t editTarget) plan(ea editArgs, backupKey string, result map[string]any) *contentPlan {
+	return &contentPlan{path: t.real, fi: t.fi, exists: t.exists, before: t.data, attrs: ea.attrs, backup: ea.backup,
+		validate: ea.validate, reads: t.reads, backupKey: backupKey, result: result}
 }
 
 // editArgs are the arguments lineinfile, blockinfile and replace share:
@@ -489,12 +537,21 @@ type editArgs struct {
 	attrs    fileAttrs
 }
 
-func parseEditArgs(a *args) editArgs {
-	e := editArgs{backup: a.boolean("backup", false), validate: a.str("validate", "")}
-	_ = a.boolean("unsafe_writes", false)
+// parseEditArgs decodes the arguments the editing modules share.
+func parseEditArgs(a *args.Args) editArgs {
+	e := editArgs{backup: a.Bool("backup", false), validate: a.Str("validate", "")}
+	_ = a.Bool("unsafe_writes", false)
 	e.attrs = parseAttrs(a, false)
 	if e.validate != "" && !strings.Contains(e.validate, "%s") {
-		a.fail("validate must contain %%s: %s", e.validate)
+		a.Fail("", "validate must contain %%s: %s", e.validate)
 	}
 	return e
+}
+
+// utf8Only records an error unless the text encoding argument name is
+// UTF-8, the only one sshplay reads and writes.
+func utf8Only(a *args.Args, name string) {
+	if enc := a.Str(name, "utf-8"); enc != "utf-8" && enc != "utf8" {
+		a.Fail("", "only utf-8 %s is supported, got %q", name, enc)
+	}
 }

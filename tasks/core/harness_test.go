@@ -43,8 +43,9 @@ func newHosts() (*tasktest.Conn, *tasktest.Conn) {
 
 func modByName(t *testing.T, name string) tasks.Module {
 	t.Helper()
-	Register()
-	m, ok := tasks.Lookup(name)
+	r := tasks.NewRegistry()
+	Register(r)
+	m, ok := r.Lookup(name)
 	if !ok {
 		t.Fatalf("no module %s", name)
 	}

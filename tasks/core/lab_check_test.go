@@ -50,15 +50,16 @@ func TestLabCheckDependentSteps(t *testing.T) {
 		Render: func(s string) (string, error) { return s, nil }}
 	ov := overlay.NewOverlay()
 	var check []*tasks.Outcome
+	mods := coreModules()
 	for _, s := range steps {
-		m, _ := tasks.Lookup(s.mod)
+		m, _ := mods.Lookup(s.mod)
 		check = append(check, tasks.Execute(ctx, m, env, s.args, tasks.ExecOptions{Check: true, Overlay: ov}))
 	}
 	if _, err := conn.Stat(ctx, d); err == nil {
 		t.Fatalf("check run created %s", d)
 	}
 	for i, s := range steps {
-		m, _ := tasks.Lookup(s.mod)
+		m, _ := mods.Lookup(s.mod)
 		out := tasks.Execute(ctx, m, env, s.args, tasks.ExecOptions{})
 		c := check[i]
 		if c.Status != s.want || out.Status != s.want {

@@ -40,15 +40,21 @@ func labConn(t *testing.T, l *lab.Lab, h lab.Host) transport.Conn {
 	return c
 }
 
-// labHost brings up one lab host with the core modules registered and
-// returns its login connection and a root view of it. The paths in clean
+// coreModules is a registry of the core modules, as cmd/sshplay
+// registers them.
+func coreModules() *tasks.Registry {
+	r := tasks.NewRegistry()
+	core.Register(r)
+	return r
+}
+
+// labHost brings up one lab host and returns its login connection and a root view of it. The paths in clean
 // are removed (as root) before the test and again after it.
 func labHost(t *testing.T, clean ...string) (l *lab.Lab, h lab.Host, conn, root transport.Conn) {
 	t.Helper()
 	l = labtest.New(t, 1)
 	h = l.Hosts[0]
 	conn = labConn(t, l, h)
-	core.Register()
 	root = conn.Become(transport.Become{Enabled: true})
 	if len(clean) > 0 {
 		rm := "rm -rf --"
@@ -122,7 +128,7 @@ func TestLabCoreModules(t *testing.T) {
 			if s.as != "" {
 				c = conn.Become(transport.Become{Enabled: true, User: s.as})
 			}
-			mod, ok := tasks.Lookup("ansible.builtin." + s.mod)
+			mod, ok := coreModules().Lookup("ansible.builtin." + s.mod)
 			if !ok {
 				t.Fatalf("no module %s", s.mod)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 // lineOpts are lineinfile's editing arguments.
@@ -51,8 +52,6 @@ func reLine(re *regexp.Regexp, l string) []int {
 // linePresent is lineinfile's present(): it returns the new lines and
 // Ansible's message ("line added", "line replaced" or "").
 func linePresent(lines []string, o lineOpts) ([]string, string, error) {
-	const sep = "\n"
-	line := *o.line
 	var insRe *regexp.Regexp
 	var err error
 	switch {
@@ -64,104 +63,123 @@ func linePresent(lines []string, o lineOpts) ([]string, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	idx := [2]int{-1, -1}
-	var match []int
-	matched := false
-	if o.regexp != nil {
-		for i, l := range lines {
-			if m := reLine(o.regexp, l); m != nil {
-				idx[0], match, matched = i, m, true
-				if o.firstMatch {
-					break
-				}
+	m := findLine(lines, o, insRe)
+	if m.at != -1 {
+		return replaceLine(lines, o, m)
+	}
+	newLines, msg := insertLine(lines, o, m.insertAt)
+	return newLines, msg, nil
+}
+
+// lineMatch is where lineinfile's present() found its line.
+type lineMatch struct {
+	at       int   // the line to replace: regexp's or search_string's match, else an equal line; -1: none
+	groups   []int // regexp's submatch indexes in that line (backrefs)
+	matched  bool  // regexp or search_string matched
+	insertAt int   // where insertafter/insertbefore's pattern says the line goes; -1: none
+}
+
+// findLine finds the line to replace (the last match, or the first with
+// firstmatch) or else where a new line goes.
+func findLine(lines []string, o lineOpts, insRe *regexp.Regexp) lineMatch {
+	m := lineMatch{at: -1, insertAt: -1}
+	for i, l := range lines {
+		if o.regexp == nil {
+			break
+		}
+		if g := reLine(o.regexp, l); g != nil {
+			m.at, m.groups, m.matched = i, g, true
+			if o.firstMatch {
+				break
 			}
 		}
 	}
-	if o.searchString != nil {
-		for i, l := range lines {
-			if strings.Contains(l, *o.searchString) {
-				idx[0], matched = i, true
-				if o.firstMatch {
-					break
-				}
+	for i, l := range lines {
+		if o.searchString == nil {
+			break
+		}
+		if strings.Contains(l, *o.searchString) {
+			m.at, m.matched = i, true
+			if o.firstMatch {
+				break
 			}
 		}
 	}
-	if !matched {
-		for i, l := range lines {
-			if line == trimEOL(l) {
-				idx[0] = i
-			} else if insRe != nil && reLine(insRe, l) != nil {
-				if o.insertAfter != nil {
-					idx[1] = i + 1
-					if o.firstMatch {
-						break
-					}
-				}
-				if o.insertBefore != nil {
-					idx[1] = i
-					if o.firstMatch {
-						break
-					}
-				}
+	if m.matched {
+		return m
+	}
+	for i, l := range lines {
+		if *o.line == trimEOL(l) {
+			m.at = i
+		} else if insRe != nil && reLine(insRe, l) != nil {
+			if o.insertAfter != nil {
+				m.insertAt = i + 1
+			} else {
+				m.insertAt = i
+			}
+			if o.firstMatch {
+				break
 			}
 		}
 	}
-	insertAt := func(i int) {
-		lines = append(lines[:i], append([]string{line + sep}, lines[i:]...)...)
-	}
-	ensureLastEOL := func() {
-		if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") && !strings.HasSuffix(lines[n-1], "\r") {
-			lines[n-1] += sep
+	return m
+}
+
+// replaceLine puts the line (expanded with backrefs) at m.at.
+func replaceLine(lines []string, o lineOpts, m lineMatch) ([]string, string, error) {
+	newLine := *o.line
+	if o.backrefs && m.matched && m.groups != nil {
+		var err error
+		l := strings.TrimSuffix(lines[m.at], "\n")
+		if newLine, err = pyExpand(o.regexp, *o.line, l, m.groups); err != nil {
+			return nil, "", err
 		}
+	}
+	if !strings.HasSuffix(newLine, "\n") {
+		newLine += "\n"
+	}
+	if lines[m.at] == newLine {
+		return lines, "", nil
+	}
+	lines[m.at] = newLine
+	return lines, "line replaced", nil
+}
+
+// insertLine adds the line where insertafter/insertbefore say (at, -1 when
+// their pattern matched nothing), unless backrefs is set.
+func insertLine(lines []string, o lineOpts, at int) ([]string, string) {
+	const sep = "\n"
+	line := *o.line
+	insertAt := func(i int) []string {
+		return append(lines[:i], append([]string{line + sep}, lines[i:]...)...)
+	}
+	endsOpen := func() bool {
+		n := len(lines)
+		return n > 0 && !strings.HasSuffix(lines[n-1], "\n") && !strings.HasSuffix(lines[n-1], "\r")
 	}
 	switch {
-	case idx[0] != -1:
-		newLine := line
-		if o.backrefs && matched && match != nil {
-			l := strings.TrimSuffix(lines[idx[0]], "\n")
-			if newLine, err = pyExpand(o.regexp, line, l, match); err != nil {
-				return nil, "", err
-			}
-		}
-		if !strings.HasSuffix(newLine, sep) {
-			newLine += sep
-		}
-		if lines[idx[0]] != newLine {
-			lines[idx[0]] = newLine
-			return lines, "line replaced", nil
-		}
-		return lines, "", nil
 	case o.backrefs:
 		// Not safe to build the line without the match: change nothing.
-		return lines, "", nil
+		return lines, ""
 	case (o.insertBefore != nil && *o.insertBefore == "BOF") || (o.insertAfter != nil && *o.insertAfter == "BOF"):
-		insertAt(0)
-		return lines, "line added", nil
-	case (o.insertAfter != nil && *o.insertAfter == "EOF") || idx[1] == -1:
-		if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") && !strings.HasSuffix(lines[n-1], "\r") {
+		return insertAt(0), "line added"
+	case (o.insertAfter != nil && *o.insertAfter == "EOF") || at == -1:
+		if endsOpen() {
 			lines = append(lines, sep)
 		}
-		lines = append(lines, line+sep)
-		return lines, "line added", nil
-	case o.insertAfter != nil && idx[1] != -1:
-		if len(lines) == idx[1] {
-			if trimEOL(lines[idx[1]-1]) != line {
-				ensureLastEOL()
-				lines = append(lines, line+sep)
-				return lines, "line added", nil
-			}
-			return lines, "", nil
+		return append(lines, line+sep), "line added"
+	case o.insertAfter != nil && len(lines) == at:
+		if trimEOL(lines[at-1]) == line {
+			return lines, ""
 		}
-		if line != trimEOL(lines[idx[1]]) {
-			insertAt(idx[1])
-			return lines, "line added", nil
+		if endsOpen() {
+			lines[len(lines)-1] += sep
 		}
-		return lines, "", nil
-	default:
-		insertAt(idx[1])
-		return lines, "line added", nil
+		return append(lines, line+sep), "line added"
+	case o.insertAfter != nil && line == trimEOL(lines[at]):
+		return lines, ""
 	}
+	return insertAt(at), "line added"
 }
 
 // lineAbsent is lineinfile's absent(): it drops every matching line and
@@ -188,76 +206,85 @@ func lineAbsent(lines []string, o lineOpts) ([]string, int) {
 	return kept, found
 }
 
-func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("lineinfile", raw, "path|dest|destfile|name", "state", "regexp|regex", "search_string",
+// lineArgs are lineinfile's arguments, decoded and checked.
+type lineArgs struct {
+	path   string
+	absent bool // state=absent
+	create bool
+	opts   lineOpts
+	edit   editArgs
+}
+
+// parseLineArgs decodes and checks lineinfile's arguments, with Ansible's
+// rules for what each state requires; present without insertafter or
+// insertbefore inserts at EOF.
+func parseLineArgs(raw map[string]any) (lineArgs, error) {
+	a, err := args.Parse("lineinfile", raw, "path|dest|destfile|name", "state", "regexp|regex", "search_string",
 		"line|value", "insertafter", "insertbefore", "backrefs", "create", "backup", "firstmatch",
 		"mode", "owner", "group", "validate", "unsafe_writes", "follow", "encoding")
 	if err != nil {
-		return nil, err
+		return lineArgs{}, err
 	}
-	p := a.required("path")
-	state := a.choice("state", "present", "present", "absent")
-	a.exclusive("insertbefore", "insertafter")
-	a.exclusive("backrefs", "search_string")
-	a.exclusive("regexp", "search_string")
+	la := lineArgs{path: a.Required("path")}
+	la.absent = a.Choice("state", "present", "present", "absent") == "absent"
+	a.Exclusive("insertbefore", "insertafter")
+	a.Exclusive("backrefs", "search_string")
+	a.Exclusive("regexp", "search_string")
 	o := lineOpts{
-		searchString: a.optStr("search_string"),
-		line:         a.optStr("line"),
-		insertAfter:  a.optStr("insertafter"),
-		insertBefore: a.optStr("insertbefore"),
-		backrefs:     a.boolean("backrefs", false),
-		firstMatch:   a.boolean("firstmatch", false),
+		searchString: a.OptStr("search_string"),
+		line:         a.OptStr("line"),
+		insertAfter:  a.OptStr("insertafter"),
+		insertBefore: a.OptStr("insertbefore"),
+		backrefs:     a.Bool("backrefs", false),
+		firstMatch:   a.Bool("firstmatch", false),
 	}
-	create := a.boolean("create", false)
-	ea := parseEditArgs(a)
-	backup, validate, attrs := ea.backup, ea.validate, ea.attrs
-	_ = a.boolean("follow", false)
-	if enc := a.str("encoding", "utf-8"); enc != "utf-8" && enc != "utf8" {
-		a.fail("only utf-8 encoding is supported, got %q", enc)
-	}
-	if rx := a.optStr("regexp"); rx != nil && a.err == nil {
+	la.create = a.Bool("create", false)
+	la.edit = parseEditArgs(a)
+	_ = a.Bool("follow", false)
+	utf8Only(a, "encoding")
+	if rx := a.OptStr("regexp"); rx != nil && a.Err() == nil {
 		re, err := compilePy(*rx, false)
 		if err != nil {
-			a.fail("%v", err)
+			a.Fail("", "%v", err)
 		}
 		o.regexp = re
 	}
-	if a.err == nil {
-		switch {
-		case state == "present" && o.backrefs && o.regexp == nil:
-			a.fail("regexp is required with backrefs=true")
-		case state == "present" && o.line == nil:
-			a.fail("line is required with state=present")
-		case state == "absent" && o.regexp == nil && o.searchString == nil && o.line == nil:
-			a.fail("one of line, search_string, or regexp is required with state=absent")
-		}
+	switch {
+	case !la.absent && o.backrefs && o.regexp == nil:
+		a.Fail("", "regexp is required with backrefs=true")
+	case !la.absent && o.line == nil:
+		a.Fail("", "line is required with state=present")
+	case la.absent && o.regexp == nil && o.searchString == nil && o.line == nil:
+		a.Fail("", "one of line, search_string, or regexp is required with state=absent")
 	}
-	if a.err != nil {
-		return nil, a.err
-	}
-	if state == "present" && o.insertAfter == nil && o.insertBefore == nil {
+	if !la.absent && o.insertAfter == nil && o.insertBefore == nil {
 		eof := "EOF"
 		o.insertAfter = &eof
 	}
-	if err := a.ready(); err != nil {
+	la.opts = o
+	return la, a.Ready()
+}
+
+func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	la, err := parseLineArgs(raw)
+	if err != nil {
 		return nil, err
 	}
-	c := env.Conn
-	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+	p, c := la.path, env.Conn
+	t, err := readEditTarget(ctx, c, p, la.edit.attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planLineinfile(ctx, env, raw)
 	})
-	if err != nil || pending != nil {
-		return pending, err
+	if err != nil || t.pending != nil {
+		return t.pending, err
 	}
-	cp := &contentPlan{path: real, fi: fi, exists: exists, before: data, attrs: attrs, backup: backup,
-		validate: validate, reads: reads, backupKey: "backup", result: map[string]any{"backup": ""}}
-	lines := splitLinesKeep(string(data))
-	if state == "absent" {
-		if !exists {
-			return &tasks.Change{Action: tasks.None, Summary: p + " is absent", Reads: reads,
+	cp := t.plan(la.edit, "backup", map[string]any{"backup": ""})
+	lines := splitLinesKeep(string(t.data))
+	if la.absent {
+		if !t.exists {
+			return &tasks.Change{Action: tasks.None, Summary: p + " is absent", Reads: t.reads,
 				Result: map[string]any{"msg": "file not present", "found": 0}}, nil
 		}
-		kept, found := lineAbsent(lines, o)
+		kept, found := lineAbsent(lines, la.opts)
 		cp.after = []byte(strings.Join(kept, ""))
 		if found > 0 {
 			cp.msg = fmt.Sprintf("%d line(s) removed", found)
@@ -265,17 +292,17 @@ func planLineinfile(ctx context.Context, env *tasks.Env, raw map[string]any) (*t
 		cp.result["found"] = found
 		return cp.change(env), nil
 	}
-	if !exists {
-		if !create {
+	if !t.exists {
+		if !la.create {
 			return nil, &tasks.Failed{Msg: fmt.Sprintf("Destination %s does not exist !", p), Result: map[string]any{"rc": 257}}
 		}
-		if cp.mkdirs, err = missingDirs(ctx, c, parentDir(real)); err != nil {
+		if cp.mkdirs, err = missingDirs(ctx, c, parentDir(t.real)); err != nil {
 			return nil, err
 		}
 	}
-	newLines, msg, err := linePresent(lines, o)
+	newLines, msg, err := linePresent(lines, la.opts)
 	if err != nil {
-		return nil, &argError{"lineinfile: " + err.Error()}
+		return nil, args.Errorf("lineinfile", "", "%w", err)
 	}
 	cp.after = []byte(strings.Join(newLines, ""))
 	cp.msg = msg

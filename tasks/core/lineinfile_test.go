@@ -10,6 +10,7 @@ func sp(s string) *string { return &s }
 // TestLinePresent pins lineinfile's state=present semantics to Ansible's
 // (lib/ansible/modules/lineinfile.py present()).
 func TestLinePresent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name            string
 		in              string
@@ -80,6 +81,7 @@ func TestLinePresent(t *testing.T) {
 }
 
 func TestLineAbsent(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, regexp string
 		search, line     *string

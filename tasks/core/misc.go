@@ -11,28 +11,29 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/transport"
 )
 
 func planDebug(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("debug", raw, "msg", "var", "verbosity")
+	a, err := args.Parse("debug", raw, "msg", "var", "verbosity")
 	if err != nil {
 		return nil, err
 	}
-	a.exclusive("msg", "var")
-	verbosity := a.integer("verbosity", 0)
-	if a.err != nil {
-		return nil, a.err
+	a.Exclusive("msg", "var")
+	verbosity := a.Int("verbosity", 0)
+	if a.Err() != nil {
+		return nil, a.Err()
 	}
 	res := map[string]any{}
 	if verbosity > 0 {
 		// The engine decides whether the run is verbose enough to show it.
 		res["_verbosity"] = verbosity
 	}
-	if a.has("var") {
-		expr := a.str("var", "")
-		if a.err != nil {
-			return nil, a.err
+	if a.Has("var") {
+		expr := a.Str("var", "")
+		if a.Err() != nil {
+			return nil, a.Err()
 		}
 		v, ok, err := debugVar(env, expr)
 		if err != nil {
@@ -44,7 +45,7 @@ func planDebug(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 		res[expr] = v
 		return &tasks.Change{Action: tasks.None, Summary: expr, Result: res}, nil
 	}
-	msg, _ := a.get("msg")
+	msg, _ := a.Get("msg")
 	if msg == nil {
 		msg = "Hello world!"
 	}
@@ -141,25 +142,25 @@ func lookupVar(vars map[string]any, expr string) (v any, found, lazy bool) {
 }
 
 func planFail(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("fail", raw, "msg")
+	a, err := args.Parse("fail", raw, "msg")
 	if err != nil {
 		return nil, err
 	}
-	msg := a.str("msg", "Failed as requested from task")
-	if a.err != nil {
-		return nil, a.err
+	msg := a.Str("msg", "Failed as requested from task")
+	if a.Err() != nil {
+		return nil, a.Err()
 	}
 	return nil, &tasks.Failed{Msg: msg, Result: map[string]any{"msg": msg}}
 }
 
 func planPing(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("ping", raw, "data")
+	a, err := args.Parse("ping", raw, "data")
 	if err != nil {
 		return nil, err
 	}
-	data := a.str("data", "pong")
-	if a.err != nil {
-		return nil, a.err
+	data := a.Str("data", "pong")
+	if a.Err() != nil {
+		return nil, a.Err()
 	}
 	if data == "crash" {
 		return nil, &tasks.Failed{Msg: "boom (ping data=crash)"}

@@ -361,6 +361,7 @@ func pgCommandFake(h *tasktest.Conn) {
 }
 
 func TestModulePlans(t *testing.T) {
+	t.Parallel()
 	for _, tc := range moduleCases {
 		t.Run(tc.name, func(t *testing.T) {
 			h, l := newHosts()
@@ -458,6 +459,7 @@ func equalish(a, b any) bool {
 
 // TestCommandApply checks the registered values of a command run.
 func TestCommandApply(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	env := testEnv(h, l)
 	out := tasks.Execute(context.Background(), modByName(t, "command"), env, map[string]any{"_raw_params": "echo 'a  b' c"}, tasks.ExecOptions{})
@@ -484,6 +486,7 @@ func TestCommandApply(t *testing.T) {
 
 // TestWaitForTimeout uses a fake clock: a port that never opens times out.
 func TestWaitForTimeout(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	now := time.Unix(0, 0)
 	clock := waitClock{now: func() time.Time { return now }, sleep: func(ctx context.Context, d time.Duration) error { now = now.Add(d); return nil }}

@@ -12,6 +12,7 @@ import (
 // that Plan leaves the fake host byte-for-byte unchanged) covers every
 // module Register installs.
 func TestEveryModulePlannedReadOnly(t *testing.T) {
+	t.Parallel()
 	covered := map[string]bool{}
 	for _, c := range moduleCases {
 		covered[c.mod] = true
@@ -22,10 +23,10 @@ func TestEveryModulePlannedReadOnly(t *testing.T) {
 			t.Errorf("module %s has no plan case", name)
 		}
 	}
-	Register()
-	Register() // idempotent
+	r := tasks.NewRegistry()
+	Register(r)
 	for _, n := range []string{"copy", "ansible.builtin.copy", "ansible.legacy.copy", "ansible.builtin.systemd_service"} {
-		if _, ok := tasks.Lookup(n); !ok {
+		if _, ok := r.Lookup(n); !ok {
 			t.Errorf("%s not registered", n)
 		}
 	}
@@ -34,6 +35,7 @@ func TestEveryModulePlannedReadOnly(t *testing.T) {
 // TestCheckModeOverlay: in a check run, lineinfile plans against the file a
 // preceding copy would write, and nothing reaches the host.
 func TestCheckModeOverlay(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	h.AddDir("/etc/pg", 0o755)
 	env := testEnv(h, l)
@@ -61,6 +63,7 @@ func TestCheckModeOverlay(t *testing.T) {
 
 // TestDriftStopsApply: a file changed between Plan and Apply is a drift.
 func TestDriftStopsApply(t *testing.T) {
+	t.Parallel()
 	h, l := newHosts()
 	h.AddFile("/etc/a.conf", "a\n", 0o644)
 	env := testEnv(h, l)

@@ -1,12 +1,8 @@
 package core
 
 import (
-	"sync"
-
 	"github.com/sshplay/sshplay/tasks"
 )
-
-var registerOnce sync.Once
 
 // Modules returns the core modules by short name. Those wrapped in checked
 // also implement tasks.ArgChecker (arguments checked at parse time).
@@ -31,17 +27,26 @@ func Modules() map[string]tasks.Module {
 	}
 }
 
-// Register registers every core module under NAME, ansible.builtin.NAME and
-// ansible.legacy.NAME (systemd also as systemd_service). Safe to call more
-// than once.
-func Register() {
-	registerOnce.Do(func() {
-		for name, m := range Modules() {
-			names := []string{name, "ansible.builtin." + name, "ansible.legacy." + name}
-			if name == "systemd" {
-				names = append(names, "systemd_service", "ansible.builtin.systemd_service", "ansible.legacy.systemd_service")
-			}
-			tasks.Register(m, names...)
+// commandShortForm is how the short form of command and shell is read, as
+// in Ansible: "command: ls -l chdir=/tmp" runs `ls -l` in /tmp; every word
+// that is not one of these options is part of the command line.
+var commandShortForm = tasks.FreeForm{Options: []string{
+	"creates", "removes", "chdir", "executable", "stdin", "warn", "stdin_add_newline", "strip_empty_ends",
+}}
+
+// Register adds every core module to r under NAME, ansible.builtin.NAME and
+// ansible.legacy.NAME (systemd also as systemd_service); command and shell
+// take free text in their short form.
+func Register(r *tasks.Registry) {
+	for name, m := range Modules() {
+		names := []string{name, "ansible.builtin." + name, "ansible.legacy." + name}
+		if name == "systemd" {
+			names = append(names, "systemd_service", "ansible.builtin.systemd_service", "ansible.legacy.systemd_service")
 		}
-	})
+		if name == "command" || name == "shell" {
+			r.AddFreeForm(m, commandShortForm, names...)
+			continue
+		}
+		r.Add(m, names...)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 // replaceText is replace's edit: it returns the new text, the number of
@@ -52,42 +53,33 @@ func replaceText(contents, rx, repl string, after, before *string) (string, int,
 }
 
 func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-	a, err := parseArgs("replace", raw, "path|dest|destfile|name", "regexp", "replace", "after", "before",
+	a, err := args.Parse("replace", raw, "path|dest|destfile|name", "regexp", "replace", "after", "before",
 		"backup", "mode", "owner", "group", "validate", "unsafe_writes", "encoding")
 	if err != nil {
 		return nil, err
 	}
-	p := a.required("path")
-	rx := a.required("regexp")
-	repl := a.str("replace", "")
-	after, before := a.optStr("after"), a.optStr("before")
+	p := a.Required("path")
+	rx := a.Required("regexp")
+	repl := a.Str("replace", "")
+	after, before := a.OptStr("after"), a.OptStr("before")
 	ea := parseEditArgs(a)
-	backup, validate, attrs := ea.backup, ea.validate, ea.attrs
-	if enc := a.str("encoding", "utf-8"); enc != "utf-8" && enc != "utf8" {
-		a.fail("only utf-8 encoding is supported, got %q", enc)
-	}
-	if a.err != nil {
-		return nil, a.err
-	}
-	if err := a.ready(); err != nil {
+	utf8Only(a, "encoding")
+	if err := a.Ready(); err != nil {
 		return nil, err
 	}
-	c := env.Conn
-	real, fi, data, exists, reads, pending, err := readEditTarget(ctx, c, p, attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
+	t, err := readEditTarget(ctx, env.Conn, p, ea.attrs, func(ctx context.Context, env *tasks.Env) (*tasks.Change, error) {
 		return planReplace(ctx, env, raw)
 	})
-	if err != nil || pending != nil {
-		return pending, err
+	if err != nil || t.pending != nil {
+		return t.pending, err
 	}
-	if !exists {
+	if !t.exists {
 		return nil, &tasks.Failed{Msg: fmt.Sprintf("Path %s does not exist !", p), Result: map[string]any{"rc": 257}}
 	}
-	out, n, found, err := replaceText(string(data), rx, repl, after, before)
+	out, n, found, err := replaceText(string(t.data), rx, repl, after, before)
 	if err != nil {
-		return nil, &argError{"replace: " + err.Error()}
+		return nil, args.Errorf("replace", "", "%w", err)
 	}
-	cp := &contentPlan{path: real, fi: fi, exists: true, before: data, after: []byte(out), attrs: attrs,
-		backup: backup, validate: validate, reads: reads, backupKey: "backup_file", result: map[string]any{"rc": 0}}
 	if !found {
 		pat := ""
 		if after != nil {
@@ -97,9 +89,11 @@ func planReplace(ctx context.Context, env *tasks.Env, raw map[string]any) (*task
 			pat += " … " + *before
 		}
 		// Ansible exits here: nothing changes, not even attributes.
-		return &tasks.Change{Action: tasks.None, Summary: p + ": before/after pattern not found", Reads: reads,
+		return &tasks.Change{Action: tasks.None, Summary: p + ": before/after pattern not found", Reads: t.reads,
 			Result: map[string]any{"rc": 0, "msg": "Pattern for before/after params did not match the given file: " + pat}}, nil
 	}
+	cp := t.plan(ea, "backup_file", map[string]any{"rc": 0})
+	cp.after = []byte(out)
 	cp.msg = fmt.Sprintf("%d replacements made", n)
 	return cp.change(env), nil
 }

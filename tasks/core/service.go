@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -116,156 +117,196 @@ func detectManager(ctx context.Context, c transport.Conn, cmds map[string]string
 	return serviceMgr{}, fmt.Errorf("host %s: no service manager found (no running systemd, no service command); give start_command, stop_command and status_command", c.Host())
 }
 
+// serviceArgs are service's (or systemd's) arguments, decoded and
+// checked.
+type serviceArgs struct {
+	mod          string
+	name         string
+	state        string // "" or started, stopped, restarted, reloaded
+	enabled      *bool  // nil: leave it
+	daemonReload bool
+	cmds         map[string]string // start, stop, status...: the *_command arguments
+}
+
+// parseServiceArgs decodes and checks the arguments of mod (service or
+// systemd, which adds daemon_reload and no_block).
+func parseServiceArgs(mod string, raw map[string]any) (serviceArgs, error) {
+	params := []string{"name|service|unit", "state", "enabled", "start_command", "stop_command", "status_command",
+		"restart_command", "reload_command"}
+	if mod == "systemd" {
+		params = append(params, "daemon_reload|daemon-reload", "no_block")
+	}
+	a, err := args.Parse(mod, raw, params...)
+	if err != nil {
+		return serviceArgs{}, err
+	}
+	sa := serviceArgs{mod: mod, name: a.Str("name", ""), state: a.Str("state", ""), cmds: map[string]string{}}
+	if v, _ := a.Get("state"); sa.state != "" && !a.Templated(v) {
+		sa.state = a.Choice("state", "", "started", "stopped", "restarted", "reloaded")
+	}
+	if a.Has("enabled") {
+		e := a.Bool("enabled", false)
+		sa.enabled = &e
+	}
+	if mod == "systemd" {
+		sa.daemonReload = a.Bool("daemon_reload", false)
+		_ = a.Bool("no_block", false)
+	}
+	for _, k := range []string{"start", "stop", "status", "restart", "reload"} {
+		if v := a.Str(k+"_command", ""); v != "" {
+			sa.cmds[k] = v
+		}
+	}
+	switch {
+	case sa.name == "" && !sa.daemonReload:
+		a.Fail("", "missing required argument: name")
+	case sa.name != "" && sa.state == "" && sa.enabled == nil:
+		a.Fail("", "one of the following is required: state, enabled")
+	}
+	return sa, a.Ready()
+}
+
 func planService(mod string) tasks.ModuleFunc {
 	return func(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
-		params := []string{"name|service|unit", "state", "enabled", "start_command", "stop_command", "status_command",
-			"restart_command", "reload_command"}
-		if mod == "systemd" {
-			params = append(params, "daemon_reload|daemon-reload", "no_block")
-		}
-		a, err := parseArgs(mod, raw, params...)
+		sa, err := parseServiceArgs(mod, raw)
 		if err != nil {
-			return nil, err
-		}
-		name := a.str("name", "")
-		state := a.str("state", "")
-		if v, _ := a.get("state"); state != "" && !a.templated(v) {
-			state = a.choice("state", "", "started", "stopped", "restarted", "reloaded")
-		}
-		var enabled *bool
-		if a.has("enabled") {
-			e := a.boolean("enabled", false)
-			enabled = &e
-		}
-		daemonReload := false
-		if mod == "systemd" {
-			daemonReload = a.boolean("daemon_reload", false)
-			_ = a.boolean("no_block", false)
-		}
-		cmds := map[string]string{}
-		for _, k := range []string{"start", "stop", "status", "restart", "reload"} {
-			if v := a.str(k+"_command", ""); v != "" {
-				cmds[k] = v
-			}
-		}
-		if a.err != nil {
-			return nil, a.err
-		}
-		if name == "" && !daemonReload {
-			return nil, &argError{mod + ": missing required argument: name"}
-		}
-		if name != "" && state == "" && enabled == nil {
-			return nil, &argError{mod + ": one of the following is required: state, enabled"}
-		}
-		if err := a.ready(); err != nil {
 			return nil, err
 		}
 		c := env.Conn
-		mgr, err := detectManager(ctx, c, cmds)
-		if err != nil {
+		mgr, err := detectManager(ctx, c, sa.cmds)
+		switch {
+		case err != nil:
 			return nil, &tasks.Failed{Msg: err.Error()}
-		}
-		if enabled != nil && mgr.kind != "systemd" {
+		case sa.enabled != nil && mgr.kind != "systemd":
 			return nil, &tasks.Failed{Msg: fmt.Sprintf("%s: enabled is only supported with systemd (manager here: %s)", mod, mgr.kind)}
-		}
-		if daemonReload && mgr.kind != "systemd" {
+		case sa.daemonReload && mgr.kind != "systemd":
 			return nil, &tasks.Failed{Msg: mod + ": daemon_reload needs systemd"}
 		}
-		result := map[string]any{"name": name}
-		var steps []string // commands Apply runs, in order
-		var what []string
-		if daemonReload {
-			steps = append(steps, "systemctl daemon-reload")
-			what = append(what, "reload systemd")
+		sp := &servicePlan{serviceArgs: sa, c: c, mgr: mgr, result: map[string]any{"name": sa.name}, states: map[string]string{}}
+		if sa.daemonReload {
+			sp.steps = append(sp.steps, "systemctl daemon-reload")
+			sp.what = append(sp.what, "reload systemd")
 		}
-		if name == "" {
-			return serviceChange(result, steps, what), nil
+		if sa.name == "" {
+			return serviceChange(sp.result, sp.steps, sp.what), nil
 		}
-		var reads []tasks.Precondition
-		states := map[string]string{}
-		if enabled != nil {
-			enabledCmd := sh("systemctl", "is-enabled", "--quiet", "--", name)
-			isEnabled, err := exitOK(ctx, c, enabledCmd)
-			if err != nil {
+		if sa.enabled != nil {
+			if err := sp.planEnabled(ctx); err != nil {
 				return nil, err
 			}
-			if v, ok := overlay.PlannedState(c, "service-enabled:"+name); ok {
-				isEnabled = v == "enabled"
-			} else if !isEnabled {
-				if err := mgr.checkKnown(ctx, c, mod, name); err != nil {
-					return nil, err
-				}
-			}
-			reads = append(reads, tasks.Precondition{Path: "service " + name + " (enabled)",
-				Want: enabledWord(isEnabled), Probe: func(ctx context.Context, c transport.Conn) (string, error) {
-					ok, err := exitOK(ctx, c, enabledCmd)
-					return enabledWord(ok), err
-				}})
-			result["enabled"] = *enabled
-			if isEnabled != *enabled {
-				verb := map[bool]string{true: "enable", false: "disable"}[*enabled]
-				steps = append(steps, sh("systemctl", verb, "--", name))
-				what = append(what, verb+" "+name)
-				states["service-enabled:"+name] = verb + "d"
-			}
 		}
-		if state != "" {
-			statusCmd := mgr.statusCmd(name)
-			running, err := exitOK(ctx, c, statusCmd)
-			if err != nil {
+		if sa.state != "" {
+			if err := sp.planState(ctx); err != nil {
 				return nil, err
 			}
-			if v, ok := overlay.PlannedState(c, "service:"+name); ok {
-				// An earlier task of this check run would start or stop it.
-				running = v == "started"
-			} else {
-				if !running {
-					if err := mgr.checkKnown(ctx, c, mod, name); err != nil {
-						return nil, err
-					}
-				}
-				if state != "restarted" {
-					reads = append(reads, tasks.Precondition{Path: "service " + name, Want: runningWord(running),
-						Probe: func(ctx context.Context, c transport.Conn) (string, error) {
-							ok, err := exitOK(ctx, c, statusCmd)
-							return runningWord(ok), err
-						}})
-				}
-			}
-			result["state"] = state
-			action := ""
-			switch {
-			case state == "started" && !running:
-				action = "start"
-			case state == "stopped" && running:
-				action = "stop"
-			case state == "restarted":
-				action = "restart"
-			case state == "reloaded" && !running:
-				action = "start" // Ansible starts a stopped service asked to reload
-			case state == "reloaded":
-				action = "reload"
-			}
-			if action != "" {
-				cmds, err := mgr.actionCmds(action, name)
-				if err != nil {
-					return nil, &argError{fmt.Sprintf("%s: %s: %v", mod, name, err)}
-				}
-				steps = append(steps, cmds...)
-				what = append(what, action+" "+name)
-				states["service:"+name] = "started"
-				if action == "stop" {
-					states["service:"+name] = "stopped"
-				}
-			}
 		}
-		ch := serviceChange(result, steps, what)
-		ch.Reads = reads
+		ch := serviceChange(sp.result, sp.steps, sp.what)
+		ch.Reads = sp.reads
 		if ch.Action != tasks.None {
-			ch.States = states
+			ch.States = sp.states
 		}
 		return ch, nil
 	}
+}
+
+// servicePlan is a service change being planned: the commands Apply runs
+// in order, what they do, the states they leave for later plans of a
+// check run, and the probes re-checked before apply.
+type servicePlan struct {
+	serviceArgs
+	c      transport.Conn
+	mgr    serviceMgr
+	result map[string]any
+	steps  []string
+	what   []string
+	reads  []tasks.Precondition
+	states map[string]string
+}
+
+// planEnabled plans enabling or disabling the unit at boot.
+func (sp *servicePlan) planEnabled(ctx context.Context) error {
+	name, c := sp.name, sp.c
+	enabledCmd := sh("systemctl", "is-enabled", "--quiet", "--", name)
+	isEnabled, err := exitOK(ctx, c, enabledCmd)
+	if err != nil {
+		return err
+	}
+	if v, ok := overlay.PlannedState(c, "service-enabled:"+name); ok {
+		isEnabled = v == "enabled"
+	} else if !isEnabled {
+		if err := sp.mgr.checkKnown(ctx, c, sp.mod, name); err != nil {
+			return err
+		}
+	}
+	sp.reads = append(sp.reads, tasks.Precondition{Path: "service " + name + " (enabled)",
+		Want: enabledWord(isEnabled), Probe: func(ctx context.Context, c transport.Conn) (string, error) {
+			ok, err := exitOK(ctx, c, enabledCmd)
+			return enabledWord(ok), err
+		}})
+	sp.result["enabled"] = *sp.enabled
+	if isEnabled != *sp.enabled {
+		verb := map[bool]string{true: "enable", false: "disable"}[*sp.enabled]
+		sp.steps = append(sp.steps, sh("systemctl", verb, "--", name))
+		sp.what = append(sp.what, verb+" "+name)
+		sp.states["service-enabled:"+name] = verb + "d"
+	}
+	return nil
+}
+
+// planState plans starting, stopping, restarting or reloading the service
+// from whether it runs now (or after an earlier change of a check run).
+func (sp *servicePlan) planState(ctx context.Context) error {
+	name, c, state := sp.name, sp.c, sp.state
+	statusCmd := sp.mgr.statusCmd(name)
+	running, err := exitOK(ctx, c, statusCmd)
+	if err != nil {
+		return err
+	}
+	if v, ok := overlay.PlannedState(c, "service:"+name); ok {
+		// An earlier task of this check run would start or stop it.
+		running = v == "started"
+	} else {
+		if !running {
+			if err := sp.mgr.checkKnown(ctx, c, sp.mod, name); err != nil {
+				return err
+			}
+		}
+		if state != "restarted" {
+			sp.reads = append(sp.reads, tasks.Precondition{Path: "service " + name, Want: runningWord(running),
+				Probe: func(ctx context.Context, c transport.Conn) (string, error) {
+					ok, err := exitOK(ctx, c, statusCmd)
+					return runningWord(ok), err
+				}})
+		}
+	}
+	sp.result["state"] = state
+	action := ""
+	switch {
+	case state == "started" && !running:
+		action = "start"
+	case state == "stopped" && running:
+		action = "stop"
+	case state == "restarted":
+		action = "restart"
+	case state == "reloaded" && !running:
+		action = "start" // Ansible starts a stopped service asked to reload
+	case state == "reloaded":
+		action = "reload"
+	}
+	if action == "" {
+		return nil
+	}
+	cmds, err := sp.mgr.actionCmds(action, name)
+	if err != nil {
+		return args.Errorf(sp.mod, "", "%s: %w", name, err)
+	}
+	sp.steps = append(sp.steps, cmds...)
+	sp.what = append(sp.what, action+" "+name)
+	sp.states["service:"+name] = "started"
+	if action == "stop" {
+		sp.states["service:"+name] = "stopped"
+	}
+	return nil
 }
 
 func runningWord(ok bool) string {

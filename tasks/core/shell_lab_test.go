@@ -19,7 +19,7 @@ import (
 func TestLabShellTextNeverInTheProcessList(t *testing.T) {
 	_, h, conn, _ := labHost(t)
 	ctx := context.Background()
-	mod, _ := tasks.Lookup("shell")
+	mod, _ := coreModules().Lookup("shell")
 	const secret = "TOPSECRET-7f3a9"
 	var seen atomic.Int64
 	stop := make(chan struct{})

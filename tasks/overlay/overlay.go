@@ -12,6 +12,7 @@ package overlay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -210,13 +211,13 @@ func (v *view) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	}
 	if f, ok := v.ov.get(p); ok {
 		if f.Kind == PlannedDir && !f.Removed {
-			return nil, &fs.PathError{Op: "read", Path: p, Err: fmt.Errorf("is a directory")}
+			return nil, v.pathError("read", p, errIsDir)
 		}
 		switch {
 		case f.Removed:
-			return nil, &fs.PathError{Op: "read", Path: p, Err: fs.ErrNotExist}
+			return nil, v.pathError("read", p, fs.ErrNotExist)
 		case f.Pending:
-			return nil, &fs.PathError{Op: "read", Path: p, Err: ErrPending}
+			return nil, v.pathError("read", p, ErrPending)
 		}
 		return append([]byte(nil), f.Content...), nil
 	}
@@ -226,7 +227,7 @@ func (v *view) ReadFile(ctx context.Context, p string) ([]byte, error) {
 func (v *view) Stat(ctx context.Context, p string) (*transport.FileInfo, error) {
 	if f, ok := v.ov.get(p); ok {
 		if f.Removed {
-			return nil, &fs.PathError{Op: "stat", Path: p, Err: fs.ErrNotExist}
+			return nil, v.pathError("stat", p, fs.ErrNotExist)
 		}
 		mode := f.Mode.Perm()
 		switch f.Kind {
@@ -242,7 +243,11 @@ func (v *view) Stat(ctx context.Context, p string) (*transport.FileInfo, error) 
 				mode = 0o644
 			}
 		}
-		fi := &transport.FileInfo{Path: p, Size: int64(len(f.Content)), Mode: mode, Owner: f.Owner, Group: f.Group,
+		size := int64(len(f.Content))
+		if f.Kind == PlannedLink {
+			size = int64(len(f.LinkTarget)) // as lstat gives it
+		}
+		fi := &transport.FileInfo{Path: p, Size: size, Mode: mode, Owner: f.Owner, Group: f.Group,
 			UID: -1, GID: -1, ModTime: time.Now(), LinkTarget: f.LinkTarget}
 		if fi.Owner == "" || fi.Group == "" {
 			u, g := v.whoami(ctx)
@@ -256,6 +261,14 @@ func (v *view) Stat(ctx context.Context, p string) (*transport.FileInfo, error) 
 		return fi, nil
 	}
 	return v.c.Stat(ctx, p)
+}
+
+var errIsDir = errors.New("is a directory")
+
+// pathError words an error about a planned path as every transport.Conn
+// does: it names the host, and wraps an *fs.PathError.
+func (v *view) pathError(op, p string, err error) error {
+	return fmt.Errorf("host %s: %s %s: %w", v.c.Host(), op, p, &fs.PathError{Op: op, Path: p, Err: err})
 }
 
 func (v *view) WriteFile(ctx context.Context, p string, data []byte, opts transport.WriteOptions) error {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sshplay/sshplay/transport"
@@ -108,3 +109,34 @@ func TestPendingPath(t *testing.T) {
 		t.Error("below a planned /")
 	}
 }
+
+// TestPlannedPathsAnswerAsTheHostWould: errors about planned paths name the
+// host and wrap fs errors, and a planned link's size is its target's
+// length, as every transport.Conn answers (see transport/conntest).
+func TestPlannedPathsAnswerAsTheHostWould(t *testing.T) {
+	ctx := context.Background()
+	ov := NewOverlay()
+	ov.Add(PlannedFile{Path: "/srv/gone", Removed: true},
+		PlannedFile{Path: "/srv/key", Pending: true},
+		PlannedFile{Path: "/srv/link", Kind: PlannedLink, LinkTarget: "target.conf"})
+	v := View(transport.NewLocalConn("db7"), ov)
+	for _, c := range []struct {
+		err  error
+		want error
+	}{
+		{err: second(v.ReadFile(ctx, "/srv/gone")), want: fs.ErrNotExist},
+		{err: second(v.Stat(ctx, "/srv/gone")), want: fs.ErrNotExist},
+		{err: second(v.ReadFile(ctx, "/srv/key")), want: ErrPending},
+	} {
+		var pe *fs.PathError
+		if !errors.Is(c.err, c.want) || !errors.As(c.err, &pe) || !strings.HasPrefix(c.err.Error(), "host db7: ") {
+			t.Errorf("error %v: want host db7, an *fs.PathError wrapping %v", c.err, c.want)
+		}
+	}
+	fi, err := v.Stat(ctx, "/srv/link")
+	if err != nil || fi.Size != int64(len("target.conf")) {
+		t.Fatalf("planned link: %+v, %v; want size %d", fi, err, len("target.conf"))
+	}
+}
+
+func second[T any](_ T, err error) error { return err }

@@ -5,186 +5,60 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
-	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
 
-var once sync.Once
-
-// Register adds the PostgreSQL modules to the tasks registry. It is safe to
-// call more than once.
-func Register() {
-	once.Do(func() {
-		tasks.Register(factsModule{}, "pg_facts", "sshplay.postgres.pg_facts")
-		tasks.Register(tasks.ModuleFunc(planLock), "pg_tls_lock", "sshplay.postgres.pg_tls_lock")
-		tasks.Register(tasks.ModuleFunc(planKey), "pg_tls_key", "sshplay.postgres.pg_tls_key")
-		tasks.Register(tasks.ModuleFunc(planSign), "tls_sign", "pg_tls_sign", "sshplay.postgres.tls_sign")
-		tasks.Register(tasks.ModuleFunc(planConf), "pg_conf", "sshplay.postgres.pg_conf")
-		tasks.Register(tasks.ModuleFunc(planReplication), "pg_replication", "sshplay.postgres.pg_replication")
-		tasks.Register(tasks.ModuleFunc(planHBA), "pg_hba", "sshplay.postgres.pg_hba")
-		tasks.Register(tasks.ModuleFunc(planReload), "pg_reload", "sshplay.postgres.pg_reload")
-		tasks.Register(tasks.ModuleFunc(planVerify), "pg_tls_verify", "sshplay.postgres.pg_tls_verify")
-		tasks.Register(tasks.ModuleFunc(planRollback), "pg_tls_rollback", "sshplay.postgres.pg_tls_rollback")
-		tasks.Register(tasks.ModuleFunc(planCommit), "pg_tls_commit", "sshplay.postgres.pg_tls_commit")
-	})
+// Register adds the PostgreSQL modules to r, each under its name and
+// sshplay.postgres.NAME (tls_sign also as pg_tls_sign).
+func Register(r *tasks.Registry) {
+	r.Add(factsModule{}, "pg_facts", "sshplay.postgres.pg_facts")
+	r.Add(tasks.ModuleFunc(planLock), "pg_tls_lock", "sshplay.postgres.pg_tls_lock")
+	r.Add(tasks.ModuleFunc(planKey), "pg_tls_key", "sshplay.postgres.pg_tls_key")
+	r.Add(tasks.ModuleFunc(planSign), "tls_sign", "pg_tls_sign", "sshplay.postgres.tls_sign")
+	r.Add(tasks.ModuleFunc(planConf), "pg_conf", "sshplay.postgres.pg_conf")
+	r.Add(tasks.ModuleFunc(planReplication), "pg_replication", "sshplay.postgres.pg_replication")
+	r.Add(tasks.ModuleFunc(planHBA), "pg_hba", "sshplay.postgres.pg_hba")
+	r.Add(tasks.ModuleFunc(planReload), "pg_reload", "sshplay.postgres.pg_reload")
+	r.Add(tasks.ModuleFunc(planVerify), "pg_tls_verify", "sshplay.postgres.pg_tls_verify")
+	r.Add(tasks.ModuleFunc(planRollback), "pg_tls_rollback", "sshplay.postgres.pg_tls_rollback")
+	r.Add(tasks.ModuleFunc(planCommit), "pg_tls_commit", "sshplay.postgres.pg_tls_commit")
 }
 
-// argError is bad module input (exit 5).
-type argError struct{ msg string }
-
-func (e *argError) Error() string  { return e.msg }
-func (e *argError) BadInput() bool { return true }
-
-// params looks a parameter up in the task's arguments, then in the host's
-// variables (so the playbook's documented vars work), then a default.
-type params struct {
-	mod  string
-	args map[string]any
-	vars map[string]any
-	err  error
+// newParams decodes a PostgreSQL module's arguments (tasks/args). Its
+// parameters are the job's variables too: one the task does not give is
+// looked up in the host's variables, so the playbook's documented vars
+// work, and so are names a module reads only as variables
+// (inventory_hostname, ansible_host). Blank text means the default, as
+// `pg_tls_dir=` in an INI inventory does.
+func newParams(mod string, env *tasks.Env, raw map[string]any, known ...string) (*args.Args, error) {
+	vars := env.Vars
+	if vars == nil {
+		vars = map[string]any{}
+	}
+	return args.Options{Vars: vars, TrimText: true}.Parse(mod, raw, known...)
 }
 
-func newParams(mod string, env *tasks.Env, args map[string]any, known ...string) (*params, error) {
-	ok := map[string]bool{}
-	for _, k := range known {
-		ok[k] = true
-	}
-	var unknown []string
-	for k := range args {
-		if !ok[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		sort.Strings(known)
-		return nil, &argError{fmt.Sprintf("%s: unknown argument(s) %s (known: %s)", mod, strings.Join(unknown, ", "), strings.Join(known, ", "))}
-	}
-	return &params{mod: mod, args: args, vars: env.Vars}, nil
-}
-
-func (p *params) raw(name string) (any, bool) {
-	if v, ok := p.args[name]; ok && v != nil {
-		return v, true
-	}
-	if v, ok := p.vars[name]; ok && v != nil {
-		return v, true
-	}
-	return nil, false
-}
-
-func (p *params) str(name, def string) string {
-	v, ok := p.raw(name)
-	if !ok {
-		return def
-	}
-	s := strings.TrimSpace(fmt.Sprint(v))
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-func (p *params) integer(name string, def int) int {
-	v, ok := p.raw(name)
-	if !ok {
-		return def
-	}
-	switch x := v.(type) {
-	case int:
-		return x
-	case int64:
-		return int(x)
-	case float64:
-		return int(x)
-	}
-	s := strings.TrimSpace(fmt.Sprint(v))
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil && p.err == nil {
-		p.err = &argError{fmt.Sprintf("%s: %s: want an integer, got %q", p.mod, name, s)}
-	}
-	if err != nil {
-		return def
-	}
-	return n
-}
-
-func (p *params) boolean(name string, def bool) bool {
-	v, ok := p.raw(name)
-	if !ok {
-		return def
-	}
-	b, err := toBool(v)
-	if err != nil {
-		if p.err == nil {
-			p.err = &argError{fmt.Sprintf("%s: %s: %v", p.mod, name, err)}
-		}
-		return def
-	}
-	return b
-}
-
-func toBool(v any) (bool, error) {
-	if b, ok := v.(bool); ok {
-		return b, nil
-	}
-	switch strings.ToLower(strings.TrimSpace(fmt.Sprint(v))) {
-	case "true", "yes", "on", "1", "y":
-		return true, nil
-	case "false", "no", "off", "0", "n", "", "none":
-		return false, nil
-	}
-	return false, fmt.Errorf("want a boolean, got %q", fmt.Sprint(v))
-}
-
-// list accepts a YAML list or a comma-separated string.
-func (p *params) list(name string) []string {
-	v, ok := p.raw(name)
-	if !ok {
-		return nil
-	}
-	var out []string
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if s := strings.TrimSpace(fmt.Sprint(e)); s != "" {
-				out = append(out, s)
-			}
-		}
-	case []string:
-		out = append(out, x...)
-	default:
-		s := strings.Trim(strings.TrimSpace(fmt.Sprint(x)), "[]")
-		for _, e := range strings.Split(s, ",") {
-			e = strings.Trim(strings.TrimSpace(e), `'"`)
-			if e != "" {
-				out = append(out, e)
-			}
-		}
-	}
-	return out
+// lookup reads the job's settings as pg's helpers (pg.CADir, pg.TrustDir)
+// want them: text, "" when unset.
+func lookup(p *args.Args) func(name string) string {
+	return func(name string) string { return p.Str(name, "") }
 }
 
 // common parameters every module accepts.
 var commonParams = []string{"pg_socket_dir", "pg_port", "pg_database", "pg_os_user"}
 
-func target(p *params) pg.Target {
-	return pg.Target{SocketDir: p.str("pg_socket_dir", ""), Port: p.integer("pg_port", 5432)}
+func target(p *args.Args) pg.Target {
+	return pg.Target{SocketDir: p.Str("pg_socket_dir", ""), Port: p.Int("pg_port", 5432)}
 }
 
 // targetFor is target with the server's own psql (and the socket directory
 // it was found through) when the facts know them.
-func targetFor(p *params, f *pg.Facts) pg.Target {
+func targetFor(p *args.Args, f *pg.Facts) pg.Target {
 	t := target(p)
 	if f != nil && f.Bindir != "" {
 		t.Bindir = f.Bindir
@@ -197,12 +71,12 @@ func targetFor(p *params, f *pg.Facts) pg.Target {
 
 // gather reads the cluster's facts (one round trip; with the TLS files when
 // withTLS) and refuses clusters sshplay must not touch.
-func gather(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
+func gather(ctx context.Context, env *tasks.Env, p *args.Args) (*pg.Facts, error) {
 	return gatherTLS(ctx, env, p, false)
 }
 
-func gatherTLS(ctx context.Context, env *tasks.Env, p *params, withTLS bool) (*pg.Facts, error) {
-	f, err := pg.Gather(ctx, env.Conn, pg.GatherOptions{Target: target(p), TLS: withTLS, TLSDir: p.str("pg_tls_dir", "")})
+func gatherTLS(ctx context.Context, env *tasks.Env, p *args.Args, withTLS bool) (*pg.Facts, error) {
+	f, err := pg.Gather(ctx, env.Conn, pg.GatherOptions{Target: target(p), TLS: withTLS, TLSDir: p.Str("pg_tls_dir", "")})
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +109,7 @@ func registered(env *tasks.Env) *pg.Facts {
 // none of the parts it relies on (need) was changed since by this run, else
 // a fresh gather (which also reads the TLS files when withTLS). Modules thus
 // work alone (sshplay exec -m) and, in a playbook, do not probe again.
-func hostFacts(ctx context.Context, env *tasks.Env, p *params, withTLS bool, need ...string) (*pg.Facts, error) {
+func hostFacts(ctx context.Context, env *tasks.Env, p *args.Args, withTLS bool, need ...string) (*pg.Facts, error) {
 	reg := registered(env)
 	if reg != nil {
 		fresh := true
@@ -269,7 +143,7 @@ func hostFacts(ctx context.Context, env *tasks.Env, p *params, withTLS bool, nee
 
 // tlsFacts returns the TLS file state from f when it is fresh and for the
 // wanted directory, else nil: the caller reads the files itself.
-func tlsFacts(p *params, f *pg.Facts) *pg.TLSState {
+func tlsFacts(p *args.Args, f *pg.Facts) *pg.TLSState {
 	if f.TLS == nil || f.IsStale(pg.PartTLS) || f.TLS.Dir != filesFor(p, f).Dir {
 		return nil
 	}
@@ -306,8 +180,8 @@ type tlsFiles struct {
 	Dir, Key, Cert, Root, CSR string
 }
 
-func filesFor(p *params, f *pg.Facts) tlsFiles {
-	dir := p.str("pg_tls_dir", f.DataDirectory)
+func filesFor(p *args.Args, f *pg.Facts) tlsFiles {
+	dir := p.Str("pg_tls_dir", f.DataDirectory)
 	return tlsFiles{
 		Dir:  dir,
 		Key:  path.Join(dir, "server.key"),
@@ -318,16 +192,16 @@ func filesFor(p *params, f *pg.Facts) tlsFiles {
 }
 
 // wantedNames are the certificate names from the inventory.
-func wantedNames(env *tasks.Env, p *params) (pg.Names, error) {
+func wantedNames(env *tasks.Env, p *args.Args) (pg.Names, error) {
 	in := pg.SANInput{
-		InventoryHostname: p.str("inventory_hostname", env.Host),
-		AnsibleHost:       p.str("ansible_host", ""),
-		PGHost:            p.str("pg_host", ""),
-		Extra:             p.list("tls_san"),
+		InventoryHostname: p.Str("inventory_hostname", env.Host),
+		AnsibleHost:       p.Str("ansible_host", ""),
+		PGHost:            p.Str("pg_host", ""),
+		Extra:             p.List("tls_san"),
 	}
 	n, err := pg.WantedNames(in)
 	if err != nil {
-		return n, &argError{fmt.Sprintf("host %s: %v", env.Host, err)}
+		return n, args.Errorf("", "", "host %s: %w", env.Host, err)
 	}
 	if len(n.DNS) == 0 && len(n.IPs) == 0 {
 		return n, fmt.Errorf("host %s: no certificate names: set ansible_host, pg_host or tls_san", env.Host)
@@ -335,22 +209,18 @@ func wantedNames(env *tasks.Env, p *params) (pg.Names, error) {
 	return n, nil
 }
 
-// get looks a parameter up as pg's trust-anchor helpers want it ("" when
-// unset): the task's arguments, then the host's variables.
-func (p *params) get(name string) string { return p.str(name, "") }
-
 // caDir and csrDir are the control machine's CA and CSR directories, with
 // the defaults `sshplay pg status` uses too (pg.CADir, pg.CSRDir).
-func caDir(p *params) string  { return pg.CADir(p.get) }
-func csrDir(p *params) string { return pg.CSRDir(p.get) }
+func caDir(p *args.Args) string  { return pg.CADir(lookup(p)) }
+func csrDir(p *args.Args) string { return pg.CSRDir(lookup(p)) }
 
 // journaler journals this run's changes on the host. Its backups carry the
 // run id sshplay_run_id when the engine sets it, else the one of a journal
 // already started on this host, else now. The configuration files the
 // playbook edits are backed up with the first command that copies
 // anything (see pg.Journaler.Also).
-func journaler(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts) *pg.Journaler {
-	return &pg.Journaler{Conn: env.Conn, DataDir: f.DataDirectory, Run: p.str("sshplay_run_id", pg.NewRunID(nowFunc())),
+func journaler(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts) *pg.Journaler {
+	return &pg.Journaler{Conn: env.Conn, DataDir: f.DataDirectory, Run: p.Str("sshplay_run_id", pg.NewRunID(nowFunc())),
 		Also: []string{f.ConfigFile, f.HBAFile, path.Join(f.DataDirectory, "postgresql.auto.conf")}}
 }
 
@@ -386,7 +256,7 @@ type tlsTarget struct {
 	tls   *pg.TLSState
 }
 
-func loadTLSTarget(ctx context.Context, env *tasks.Env, p *params) (*tlsTarget, error) {
+func loadTLSTarget(ctx context.Context, env *tasks.Env, p *args.Args) (*tlsTarget, error) {
 	f, err := hostFacts(ctx, env, p, true)
 	if err != nil {
 		return nil, err

@@ -8,9 +8,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -18,7 +20,7 @@ import (
 var confParams = append([]string{"pg_tls_dir", "pg_ssl_min_protocol_version", "pg_ssl_ciphers", "pg_conf_method"}, commonParams...)
 
 // wantedSettings are the ssl settings the job enforces on this server.
-func wantedSettings(p *params, f *pg.Facts) []pgconf.Setting {
+func wantedSettings(p *args.Args, f *pg.Facts) []pgconf.Setting {
 	files := filesFor(p, f)
 	s := []pgconf.Setting{
 		{Name: "ssl", Value: "on"},
@@ -27,13 +29,13 @@ func wantedSettings(p *params, f *pg.Facts) []pgconf.Setting {
 		{Name: "ssl_ca_file", Value: files.Root},
 	}
 	if f.ServerVersionNum >= 120000 {
-		v := p.str("pg_ssl_min_protocol_version", "TLSv1.2")
+		v := p.Str("pg_ssl_min_protocol_version", "TLSv1.2")
 		if canon, err := protocolVersion("pg_ssl_min_protocol_version", v); err == nil {
 			v = canon // the server's spelling: tlsv1.3 -> TLSv1.3
 		}
 		s = append(s, pgconf.Setting{Name: "ssl_min_protocol_version", Value: v})
 	}
-	if c := p.str("pg_ssl_ciphers", ""); c != "" {
+	if c := p.Str("pg_ssl_ciphers", ""); c != "" {
 		s = append(s, pgconf.Setting{Name: "ssl_ciphers", Value: c})
 	}
 	return s
@@ -45,8 +47,8 @@ func sameSetting(f *pg.Facts, name, want, have string) bool {
 	if strings.HasSuffix(name, "_file") {
 		return f.ResolvePath(want) == f.ResolvePath(have)
 	}
-	if b1, err1 := toBool(want); err1 == nil && name == "ssl" {
-		b2, err2 := toBool(have)
+	if b1, err1 := boolean.Parse(want); err1 == nil && name == "ssl" {
+		b2, err2 := boolean.Parse(have)
 		return err2 == nil && b1 == b2
 	}
 	if enumSetting(name) {
@@ -59,17 +61,17 @@ func sameSetting(f *pg.Facts, name, want, have string) bool {
 // is edited in place (layout kept) and ssl lines that would override it in
 // postgresql.auto.conf or later include files are commented out; or, with
 // pg_conf_method: alter_system, ALTER SYSTEM writes postgresql.auto.conf.
-func planConf(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_conf", env, args, confParams...)
+func planConf(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_conf", env, raw, confParams...)
 	if err != nil {
 		return nil, err
 	}
-	method := p.str("pg_conf_method", "file")
+	method := p.Str("pg_conf_method", "file")
 	if method != "file" && method != "alter_system" {
-		return nil, &argError{fmt.Sprintf("pg_conf: pg_conf_method: want file or alter_system, got %q", method)}
+		return nil, args.Errorf("pg_conf", "pg_conf_method", "want file or alter_system, got %q", method)
 	}
-	if _, err := protocolVersion("pg_ssl_min_protocol_version", p.str("pg_ssl_min_protocol_version", "TLSv1.2")); err != nil {
-		return nil, &argError{"pg_conf: " + err.Error()}
+	if _, err := protocolVersion("pg_ssl_min_protocol_version", p.Str("pg_ssl_min_protocol_version", "TLSv1.2")); err != nil {
+		return nil, args.Errorf("pg_conf", "", "%w", err)
 	}
 	f, err := hostFacts(ctx, env, p, false, pg.PartConfig, pg.PartSettings)
 	if err != nil {
@@ -185,7 +187,7 @@ func otherConfFiles(f *pg.Facts, names []string) []string {
 
 // confChange is the change that writes edits (and resets what ALTER
 // SYSTEM owns), all backed up first.
-func confChange(p *params, f *pg.Facts, want []pgconf.Setting, edits []confEdit, reads []tasks.Precondition, autoConf string) *tasks.Change {
+func confChange(p *args.Args, f *pg.Facts, want []pgconf.Setting, edits []confEdit, reads []tasks.Precondition, autoConf string) *tasks.Change {
 	var changedNames []string
 	for _, s := range want {
 		if st, ok := f.Setting(s.Name); !ok || !sameSetting(f, s.Name, s.Value, st.Setting) {
@@ -249,7 +251,7 @@ func settingsText(s []pgconf.Setting) string {
 // planAlterSystem compares the wanted values with what the files say now
 // (the applied pg_file_settings row) and runs ALTER SYSTEM for each that
 // differs, outside a transaction (ALTER SYSTEM refuses to run in one).
-func planAlterSystem(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, want []pgconf.Setting, autoConf string) (*tasks.Change, error) {
+func planAlterSystem(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, want []pgconf.Setting, autoConf string) (*tasks.Change, error) {
 	applied := map[string]string{}
 	for _, fs := range f.FileSettings {
 		if fs.Applied {

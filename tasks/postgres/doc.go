@@ -1,7 +1,7 @@
 // Package postgres holds the modules of sshplay's PostgreSQL TLS job:
 // pg_facts, pg_tls_key, tls_sign, pg_conf, pg_hba, pg_reload,
 // pg_tls_verify, pg_tls_rollback and pg_tls_commit. Register adds them to
-// the tasks registry (once).
+// a tasks.Registry.
 //
 // Every module plans through the read-only connection it is given and
 // returns a tasks.Change whose Apply does exactly what was planned; there

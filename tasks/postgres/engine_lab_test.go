@@ -23,6 +23,7 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/playbooks"
+	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/tasks/core"
 	"github.com/sshplay/sshplay/tasks/postgres"
 	"github.com/sshplay/sshplay/transport"
@@ -77,10 +78,11 @@ func playFormat(t *testing.T, ctx context.Context, l *lab.Lab, check bool, extra
 // inventory, connector and become filled in).
 func runPlaybook(t *testing.T, ctx context.Context, l *lab.Lab, opts playbooks.Options) *playbooks.Summary {
 	t.Helper()
-	core.Register()
-	postgres.Register()
-	playbooks.Register()
-	pb, err := playbooks.Load(filepath.Join("..", "..", "playbooks", "postgres-tls.yml"))
+	mods := tasks.NewRegistry()
+	core.Register(mods)
+	postgres.Register(mods)
+	playbooks.Register(mods)
+	pb, err := playbooks.Load(mods, filepath.Join("..", "..", "playbooks", "postgres-tls.yml"))
 	if err != nil {
 		t.Fatalf("load playbook: %v", err)
 	}
@@ -90,7 +92,7 @@ func runPlaybook(t *testing.T, ctx context.Context, l *lab.Lab, opts playbooks.O
 	}
 	pool := transport.NewPool(transport.PoolOptions{Stderr: os.Stderr})
 	defer pool.Close()
-	opts.Inventory, opts.Connector, opts.Local = invAdapter{inv}, pool, transport.Local()
+	opts.Modules, opts.Inventory, opts.Connector, opts.Local = mods, invAdapter{inv}, pool, transport.Local()
 	opts.Become = func(vars map[string]any) transport.Become {
 		return transport.BecomeFromVars(vars, transport.Overrides{})
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 // nowFunc is the clock (tests pin it).
@@ -16,23 +17,27 @@ var nowFunc = time.Now
 // variables before anything connects.
 type factsModule struct{}
 
-func (factsModule) Plan(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	return planFacts(ctx, env, args)
+func (factsModule) Plan(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	return planFacts(ctx, env, raw)
 }
 
 // CheckVars implements tasks.VarsChecker: the same checks pg_facts makes
 // on the host, made on the control machine first.
 func (factsModule) CheckVars(host string, vars map[string]any) error {
-	p := &params{mod: "pg_facts", args: map[string]any{}, vars: vars}
-	if err := checkVars(&tasks.Env{Host: host}, p); err != nil {
-		return &argError{err.Error()}
+	env := &tasks.Env{Host: host, Vars: vars}
+	p, err := newParams("pg_facts", env, nil)
+	if err != nil {
+		return err
+	}
+	if err := checkVars(env, p); err != nil {
+		return &args.Error{Err: err}
 	}
 	return nil
 }
 
 // planFacts gathers the cluster's facts; it never changes anything.
-func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_facts", env, args, append([]string{"pg_tls_dir"}, commonParams...)...)
+func planFacts(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_facts", env, raw, append([]string{"pg_tls_dir"}, commonParams...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,9 +67,9 @@ func planFacts(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks
 // gatherChecked is gatherTLS (with the TLS files) that also tries
 // pg_ssl_ciphers with the host's openssl in the same round trip, and fails
 // the host before anything changes when the server could not use it.
-func gatherChecked(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
-	o := pg.GatherOptions{Target: target(p), TLS: true, TLSDir: p.str("pg_tls_dir", "")}
-	f, cc, err := pg.GatherChecked(ctx, env.Conn, o, p.str("pg_ssl_ciphers", ""))
+func gatherChecked(ctx context.Context, env *tasks.Env, p *args.Args) (*pg.Facts, error) {
+	o := pg.GatherOptions{Target: target(p), TLS: true, TLSDir: p.Str("pg_tls_dir", "")}
+	f, cc, err := pg.GatherChecked(ctx, env.Conn, o, p.Str("pg_ssl_ciphers", ""))
 	if err != nil {
 		return nil, err
 	}

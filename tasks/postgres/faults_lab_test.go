@@ -305,7 +305,6 @@ func TestLabRollbackSaysItStartedAStoppedServerAndLogsPrivately(t *testing.T) {
 	h := l.Hosts[0]
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	Register()
 	d := newDriver(t, l, nil)
 	vars := d.vars(h)
 	conn, err := d.pool.Conn(ctx, h.Name, vars)
@@ -314,7 +313,7 @@ func TestLabRollbackSaysItStartedAStoppedServerAndLogsPrivately(t *testing.T) {
 	}
 	env := &tasks.Env{Host: h.Name, Conn: conn.Become(transport.Become{Enabled: true, User: "postgres"}), Local: transport.Local(), Vars: vars}
 	exec1 := func(name string) *tasks.Outcome {
-		mod, _ := tasks.Lookup(name)
+		mod, _ := pgModules().Lookup(name)
 		o := tasks.Execute(ctx, mod, env, nil, tasks.ExecOptions{})
 		if facts, ok := o.Result["ansible_facts"].(map[string]any); ok {
 			for k, v := range facts {

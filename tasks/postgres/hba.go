@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks/overlay"
 
@@ -25,15 +26,15 @@ var hbaParams = append([]string{"pg_tls_enforce", "pg_hba_reject_plain", "replic
 // it would refuse make it leave the file alone unless pg_tls_enforce is
 // force. It refuses while ssl would stay off: a hostssl line
 // with ssl = off makes the whole file fail to load.
-func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_hba", env, args, hbaParams...)
+func planHBA(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_hba", env, raw, hbaParams...)
 	if err != nil {
 		return nil, err
 	}
 	enforce, force := enforceMode(p)
-	reject := p.boolean("pg_hba_reject_plain", true)
-	if p.err != nil {
-		return nil, p.err
+	reject := p.Bool("pg_hba_reject_plain", true)
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	if !enforce {
 		return &tasks.Change{Action: tasks.None, Summary: "pg_tls_enforce is false: pg_hba.conf left alone"}, nil
@@ -63,7 +64,7 @@ func planHBA(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 	if err != nil {
 		return nil, err
 	}
-	report := preview(im, after, decodeLinks(p.args["replication"]), ownNames(env, p))
+	report := preview(im, after, decodeLinks(raw["replication"]), ownNames(env, p))
 	warnings := hbaWarnings(after)
 	res := map[string]any{"would_cut_off": report.Cut, "kept": report.Spare, "warnings": warnings}
 	if len(report.Cut) > 0 && !force {
@@ -120,7 +121,7 @@ func sslWillBeOn(ctx context.Context, env *tasks.Env, f *pg.Facts) bool {
 		on := false
 		for _, fs := range f.FileSettings {
 			if fs.Name == "ssl" && fs.Applied && fs.Error == "" {
-				on, _ = toBool(fs.Setting)
+				on, _ = boolean.Parse(fs.Setting)
 			}
 		}
 		return on
@@ -144,7 +145,7 @@ func sslWillBeOn(ctx context.Context, env *tasks.Env, f *pg.Facts) bool {
 			continue
 		}
 		if v, _, ok := pgconf.Get(b, "ssl"); ok {
-			if bv, err := toBool(v); err == nil {
+			if bv, err := boolean.Parse(v); err == nil {
 				result = bv
 			}
 		}

@@ -8,15 +8,16 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 // enforceMode reads pg_tls_enforce: a boolean, or "force" (enforce even
 // when live clients would be cut off).
-func enforceMode(p *params) (enforce, force bool) {
-	if strings.EqualFold(p.str("pg_tls_enforce", ""), "force") {
+func enforceMode(p *args.Args) (enforce, force bool) {
+	if strings.EqualFold(p.Str("pg_tls_enforce", ""), "force") {
 		return true, true
 	}
-	return p.boolean("pg_tls_enforce", true), false
+	return p.Bool("pg_tls_enforce", true), false
 }
 
 // impactReport is the impact preview of enforcing TLS on one server: the
@@ -104,8 +105,8 @@ func decodeLinks(v any) []replicationLink {
 }
 
 // ownNames are the names and addresses standbys may use for this server.
-func ownNames(env *tasks.Env, p *params) []string {
-	out := pg.Addresses(p.str("pg_host", ""), p.str("ansible_host", ""))
-	out = append(out, p.str("inventory_hostname", env.Host))
-	return append(out, p.list("tls_san")...)
+func ownNames(env *tasks.Env, p *args.Args) []string {
+	out := pg.Addresses(p.Str("pg_host", ""), p.Str("ansible_host", ""))
+	out = append(out, p.Str("inventory_hostname", env.Host))
+	return append(out, p.List("tls_san")...)
 }

@@ -20,9 +20,11 @@ import (
 
 	"al.essio.dev/pkg/shellescape"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -39,8 +41,8 @@ var keyTypes = map[string]string{
 	"rsa-4096":   "-algorithm RSA -pkeyopt rsa_keygen_bits:4096",
 }
 
-func keyType(p *params) (string, error) {
-	t := strings.ToLower(p.str("tls_key_type", "ecdsa-p256"))
+func keyType(p *args.Args) (string, error) {
+	t := strings.ToLower(p.Str("tls_key_type", "ecdsa-p256"))
 	switch t {
 	case "ecdsa", "ec", "p256", "ecdsa-p-256":
 		t = "ecdsa-p256"
@@ -48,10 +50,10 @@ func keyType(p *params) (string, error) {
 		t = "rsa-3072"
 	}
 	if t == "ed25519" || t == "ed448" {
-		return "", &argError{fmt.Sprintf("tls_key_type %s refused: libpq's SCRAM channel binding fails with Ed25519/Ed448 server certificates (\"could not find digest for NID UNDEF\"); use ecdsa-p256 or rsa-2048/3072/4096", t)}
+		return "", args.Errorf("", "", "tls_key_type %s refused: libpq's SCRAM channel binding fails with Ed25519/Ed448 server certificates (\"could not find digest for NID UNDEF\"); use ecdsa-p256 or rsa-2048/3072/4096", t)
 	}
 	if _, ok := keyTypes[t]; !ok {
-		return "", &argError{fmt.Sprintf("tls_key_type %q: want ecdsa-p256, rsa-2048, rsa-3072 or rsa-4096", t)}
+		return "", args.Errorf("", "", "tls_key_type %q: want ecdsa-p256, rsa-2048, rsa-3072 or rsa-4096", t)
 	}
 	return t, nil
 }
@@ -176,8 +178,8 @@ func certCheck(cert, root []byte, pubPEM []byte, names pg.Names, renewBefore tim
 
 // trustRoot is the root clients verify against: our CA's root, or in
 // external mode csr_dir/root.crt. nil when there is none yet.
-func trustRoot(p *params) ([]byte, error) {
-	dir := pg.TrustDir(p.get)
+func trustRoot(p *args.Args) ([]byte, error) {
+	dir := pg.TrustDir(lookup(p))
 	if _, err := os.Stat(filepath.Join(dir, pki.RootCertFile)); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -191,10 +193,10 @@ func trustRoot(p *params) ([]byte, error) {
 	return ca.RootPEM(), nil
 }
 
-func externalMode(p *params) bool { return pg.ExternalCA(p.get) }
+func externalMode(p *args.Args) bool { return pg.ExternalCA(lookup(p)) }
 
-func renewBefore(p *params) time.Duration {
-	return time.Duration(p.integer("tls_renew_before_days", 30)) * 24 * time.Hour
+func renewBefore(p *args.Args) time.Duration {
+	return time.Duration(p.Int("tls_renew_before_days", 30)) * 24 * time.Hour
 }
 
 // csrMatches reports whether a CSR on the host is for pubPEM and asks for
@@ -238,8 +240,8 @@ type peerKey struct {
 // pg_key_peer in postgres-tls.yml); a mapping host -> sha256 (or host ->
 // {sha256, in_recovery}) works too. Entries without a fingerprint (a host
 // with no key yet, or whose facts are not known) are skipped.
-func peerKeys(p *params) ([]peerKey, error) {
-	v, ok := p.raw("peer_key_sha256")
+func peerKeys(p *args.Args) ([]peerKey, error) {
+	v, ok := p.Get("peer_key_sha256")
 	if !ok {
 		return nil, nil
 	}
@@ -247,12 +249,12 @@ func peerKeys(p *params) ([]peerKey, error) {
 	add := func(host string, e any) error {
 		pk, err := parsePeerKey(host, e)
 		if err != nil {
-			return &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: %v", err)}
+			return args.Errorf("pg_tls_key", "peer_key_sha256", "%w", err)
 		}
 		switch {
 		case pk.SHA256 == "":
 		case pk.Host == "":
-			return &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: fingerprint %s without a host", truncateText(pk.SHA256, 16))}
+			return args.Errorf("pg_tls_key", "peer_key_sha256", "fingerprint %s without a host", truncateText(pk.SHA256, 16))
 		default:
 			out = append(out, pk)
 		}
@@ -266,7 +268,7 @@ func peerKeys(p *params) ([]peerKey, error) {
 				if e == nil || strings.TrimSpace(fmt.Sprint(e)) == "" {
 					continue
 				}
-				return nil, &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: want mappings {host, sha256, in_recovery}, got %q", fmt.Sprint(e))}
+				return nil, args.Errorf("pg_tls_key", "peer_key_sha256", "want mappings {host, sha256, in_recovery}, got %q", fmt.Sprint(e))
 			}
 			host, _ := m["host"].(string)
 			if err := add(host, m); err != nil {
@@ -281,10 +283,10 @@ func peerKeys(p *params) ([]peerKey, error) {
 		}
 	case string:
 		if strings.TrimSpace(x) != "" {
-			return nil, &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: want a list of {host, sha256, in_recovery} or a mapping host: sha256, got %q", truncateText(x, 60))}
+			return nil, args.Errorf("pg_tls_key", "peer_key_sha256", "want a list of {host, sha256, in_recovery} or a mapping host: sha256, got %q", truncateText(x, 60))
 		}
 	default:
-		return nil, &argError{fmt.Sprintf("pg_tls_key: peer_key_sha256: want a list or a mapping, got %T", v)}
+		return nil, args.Errorf("pg_tls_key", "peer_key_sha256", "want a list or a mapping, got %T", v)
 	}
 	return out, nil
 }
@@ -297,7 +299,7 @@ func parsePeerKey(host string, e any) (peerKey, error) {
 	if m, ok := e.(map[string]any); ok {
 		sha = m["sha256"]
 		if r, ok := m["in_recovery"]; ok && r != nil {
-			b, err := toBool(r)
+			b, err := boolean.Parse(r)
 			if err != nil {
 				return pk, fmt.Errorf("host %s: in_recovery: %v", host, err)
 			}
@@ -353,7 +355,7 @@ func keySharers(self peerKey, peers []peerKey) (shared []string, keeper string) 
 // staged beside the live pair), and whether a CSR must be written
 // (decideCSR).
 type keyPlan struct {
-	p     *params
+	p     *args.Args
 	kt    string
 	peers []peerKey
 	tt    *tlsTarget
@@ -383,8 +385,8 @@ type keyPlan struct {
 // when the certificate needs (re)issuing. In external CA mode a host whose
 // key and certificate are live gets its new key as server.key.next, so the
 // server keeps a matching pair until tls_sign swaps both at once.
-func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	kp, err := newKeyPlan(ctx, env, args)
+func planKey(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	kp, err := newKeyPlan(ctx, env, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -406,8 +408,8 @@ func planKey(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.C
 // newKeyPlan reads the arguments, the facts and the live key; a key that
 // exists but cannot be used fails the host (it is never replaced behind
 // the operator's back).
-func newKeyPlan(ctx context.Context, env *tasks.Env, args map[string]any) (*keyPlan, error) {
-	p, err := newParams("pg_tls_key", env, args, keyParams...)
+func newKeyPlan(ctx context.Context, env *tasks.Env, raw map[string]any) (*keyPlan, error) {
+	p, err := newParams("pg_tls_key", env, raw, keyParams...)
 	if err != nil {
 		return nil, err
 	}
@@ -419,8 +421,8 @@ func newKeyPlan(ctx context.Context, env *tasks.Env, args map[string]any) (*keyP
 	if err != nil {
 		return nil, err
 	}
-	if p.err != nil {
-		return nil, p.err
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	tt, err := loadTLSTarget(ctx, env, p)
 	if err != nil {
@@ -455,7 +457,7 @@ func (kp *keyPlan) decideKey(ctx context.Context, env *tasks.Env) error {
 		kp.newWhy = fmt.Sprintf("%s key, %s wanted", ks.Algo, kp.kt)
 	}
 	if ks.Exists {
-		self := peerKey{Host: kp.p.str("inventory_hostname", env.Host), SHA256: pg.PublicKeySHA256(ks.PubPEM), InRecovery: kp.tt.facts.InRecovery}
+		self := peerKey{Host: kp.p.Str("inventory_hostname", env.Host), SHA256: pg.PublicKeySHA256(ks.PubPEM), InRecovery: kp.tt.facts.InRecovery}
 		kp.sharedWith, kp.keeper = keySharers(self, kp.peers)
 		if kp.keeper != "" && kp.keeper != self.Host {
 			kp.newWhy = joinNonEmpty("; ", kp.newWhy, fmt.Sprintf("key shared with %s (a pg_basebackup clone?): generating a key of its own", strings.Join(kp.sharedWith, ", ")))
@@ -766,13 +768,13 @@ func keyStateOf(ts *pg.TLSState) *keyState {
 
 // asRoot is the connection with become root (sudo), for what the cluster
 // user may not do.
-func asRoot(env *tasks.Env, p *params) transport.Conn {
-	return env.Conn.Become(transport.Become{Enabled: true, Password: p.str("ansible_become_password", p.str("ansible_become_pass", ""))})
+func asRoot(env *tasks.Env, p *args.Args) transport.Conn {
+	return env.Conn.Become(transport.Become{Enabled: true, Password: p.Str("ansible_become_password", p.Str("ansible_become_pass", ""))})
 }
 
 // makeTLSDir creates the TLS directory 0700 for the cluster user: as the
 // connection's user (the cluster user) when it may, else as root.
-func makeTLSDir(ctx context.Context, env *tasks.Env, p *params, dir, clusterUser string) error {
+func makeTLSDir(ctx context.Context, env *tasks.Env, p *args.Args, dir, clusterUser string) error {
 	q := shellescape.Quote(dir)
 	if _, err := env.Conn.Run(ctx, "mkdir -p -m 0700 -- "+q, transport.RunOptions{}); err == nil {
 		return nil
@@ -788,7 +790,7 @@ func makeTLSDir(ctx context.Context, env *tasks.Env, p *params, dir, clusterUser
 
 // fixKeyPerms makes server.key 0600 and owned by the cluster user (as
 // root when someone else owns it).
-func fixKeyPerms(ctx context.Context, env *tasks.Env, p *params, key, owner, clusterUser string) error {
+func fixKeyPerms(ctx context.Context, env *tasks.Env, p *args.Args, key, owner, clusterUser string) error {
 	q := shellescape.Quote(key)
 	c, cmd := env.Conn, "chmod 600 -- "+q
 	if clusterUser != "" && owner != clusterUser {

@@ -20,6 +20,7 @@ const (
 // {host, sha256, in_recovery}, with holes for hosts without a key), or as
 // a mapping; bad shapes are bad input.
 func TestPeerKeys(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]struct {
 		arg  any
 		want []peerKey
@@ -72,6 +73,7 @@ func TestPeerKeys(t *testing.T) {
 // TestKeySharers: of the hosts sharing a key, a primary keeps it before a
 // standby, then the first by name; every host comes to the same answer.
 func TestKeySharers(t *testing.T) {
+	t.Parallel()
 	p1, p2, s3 := peerKey{"db01", shaA, false}, peerKey{"db02", shaA, false}, peerKey{"db03", shaA, true}
 	other := peerKey{"db04", shaB, false}
 	for _, c := range []struct {
@@ -100,6 +102,7 @@ func TestKeySharers(t *testing.T) {
 // intermediate issued is reissued, one the root issued stays; unset, the
 // CA's intermediate keeps its leaves.
 func TestIssuerProblemRootWanted(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "pki")
 	ca, err := pki.Init(dir, pki.InitOptions{Intermediate: true})
 	if err != nil {
@@ -135,6 +138,7 @@ func TestIssuerProblemRootWanted(t *testing.T) {
 // the server's current ssl_ca_file, says so, and refuses a CA file it
 // cannot read as PEM rather than drop its CAs.
 func TestSignTrustBundle(t *testing.T) {
+	t.Parallel()
 	own, err := pki.Init(filepath.Join(t.TempDir(), "own"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)

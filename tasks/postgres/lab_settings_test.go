@@ -122,14 +122,13 @@ func TestLabSettingsAndInputs(t *testing.T) {
 		runs := d.run(ctx, false, db1)
 		requireAllProven(t, runs, l.Hosts[:1])
 		// pg_facts again, then install a certificate for another key.
-		Register()
 		vars := d.vars(db1)
 		conn, err := d.pool.Conn(ctx, db1.Name, vars)
 		if err != nil {
 			t.Fatal(err)
 		}
 		env := &tasks.Env{Host: db1.Name, Conn: conn.Become(transport.Become{Enabled: true, User: "postgres"}), Local: transport.Local(), Vars: vars}
-		mod, _ := tasks.Lookup("pg_facts")
+		mod, _ := pgModules().Lookup("pg_facts")
 		o := tasks.Execute(ctx, mod, env, nil, tasks.ExecOptions{})
 		for k, v := range o.Result["ansible_facts"].(map[string]any) {
 			vars[k] = v

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/lab"
 	"github.com/sshplay/sshplay/lab/labtest"
@@ -39,6 +40,14 @@ type hostRun struct {
 	failMsg    string
 	rolledBack bool
 	ended      bool // external CA: stopped after writing the CSR
+}
+
+// pgModules is a registry of the PostgreSQL modules, as cmd/sshplay
+// registers them.
+func pgModules() *tasks.Registry {
+	r := tasks.NewRegistry()
+	Register(r)
+	return r
 }
 
 type driver struct {
@@ -73,11 +82,10 @@ func (d *driver) vars(h lab.Host) map[string]any {
 	return v
 }
 
-func truthy(v any) bool { b, _ := toBool(v); return b }
+func truthy(v any) bool { b, _ := boolean.Parse(v); return b }
 
 // run runs the TLS job on every host in parallel, like the playbook.
 func (d *driver) run(ctx context.Context, check bool, hosts ...lab.Host) map[string]*hostRun {
-	Register()
 	if len(hosts) == 0 {
 		hosts = d.lab.Hosts
 	}
@@ -112,7 +120,7 @@ func (d *driver) runHost(ctx context.Context, h lab.Host, check bool) *hostRun {
 		ov = overlay.NewOverlay()
 	}
 	exec := func(name string, args map[string]any) *tasks.Outcome {
-		mod, ok := tasks.Lookup(name)
+		mod, ok := pgModules().Lookup(name)
 		if !ok {
 			d.t.Fatalf("module %s not registered", name)
 		}

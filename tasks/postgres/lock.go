@@ -10,6 +10,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 var lockParams = append([]string{"pg_lock_timeout", "sshplay_run_id", "sshplay_run_started"}, commonParams...)
@@ -20,22 +21,22 @@ var lockParams = append([]string{"pg_lock_timeout", "sshplay_run_id", "sshplay_r
 // the holder, before it reads or changes anything (the playbook runs it
 // before pg_facts, so the facts are read under the lock). A check run
 // takes no lock (it changes nothing) and says so.
-func planLock(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_tls_lock", env, args, lockParams...)
+func planLock(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_tls_lock", env, raw, lockParams...)
 	if err != nil {
 		return nil, err
 	}
-	wait := time.Duration(p.integer("pg_lock_timeout", 0)) * time.Second
-	if p.err != nil {
-		return nil, p.err
+	wait := time.Duration(p.Int("pg_lock_timeout", 0)) * time.Second
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	if wait < 0 {
-		return nil, &argError{fmt.Sprintf("pg_tls_lock: pg_lock_timeout %s: want 0 or more seconds", wait)}
+		return nil, args.Errorf("pg_tls_lock", "", "pg_lock_timeout %s: want 0 or more seconds", wait)
 	}
 	holder := lockHolder(p)
 	// The engine's run identity; a module run without one counts as
 	// started now.
-	started := p.str("sshplay_run_started", nowFunc().UTC().Format("20060102T150405.000000000Z"))
+	started := p.Str("sshplay_run_started", nowFunc().UTC().Format("20060102T150405.000000000Z"))
 	t := targetFor(p, registered(env))
 	return &tasks.Change{
 		Action:  tasks.Run,
@@ -56,14 +57,14 @@ func planLock(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 // lockHolder says who holds the lock, for a run that finds it taken: the
 // run id, the control machine's user, host name and process, and since
 // when.
-func lockHolder(p *params) string {
+func lockHolder(p *args.Args) string {
 	who := "?"
 	if u, err := user.Current(); err == nil {
 		who = u.Username
 	}
 	host, _ := os.Hostname()
 	run := "sshplay run"
-	if id := p.str("sshplay_run_id", ""); id != "" {
+	if id := p.Str("sshplay_run_id", ""); id != "" {
 		run += " " + id
 	}
 	return fmt.Sprintf("%s by %s@%s (pid %d), since %s", run, who, host, os.Getpid(), nowFunc().UTC().Format(time.RFC3339))

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -21,20 +23,20 @@ var reloadParams = append([]string{"changed", "stage", "pg_allow_restart", "pg_t
 // pg_settings.context says sighup or postmaster), pending_restart, files
 // journaled by this run, or changed: true from the playbook. Apply
 // validates the files on disk first, then reloads or restarts and waits.
-func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_reload", env, args, reloadParams...)
+func planReload(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_reload", env, raw, reloadParams...)
 	if err != nil {
 		return nil, err
 	}
-	changedArg := p.boolean("changed", false)
-	stage := p.str("stage", "tls")
-	timeout := time.Duration(p.integer("pg_ready_timeout", 60)) * time.Second
-	if p.err != nil {
-		return nil, p.err
+	changedArg := p.Bool("changed", false)
+	stage := p.Str("stage", "tls")
+	timeout := time.Duration(p.Int("pg_ready_timeout", 60)) * time.Second
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
-	allowRestart := p.boolean("pg_allow_restart", false)
-	if p.err != nil {
-		return nil, p.err
+	allowRestart := p.Bool("pg_allow_restart", false)
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	var f *pg.Facts
 	var reasons []string
@@ -64,7 +66,7 @@ func planReload(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 			reasons = []string{"pg_hba.conf changed"}
 		}
 	default:
-		return nil, &argError{fmt.Sprintf("pg_reload: stage: want tls or hba, got %q", stage)}
+		return nil, args.Errorf("pg_reload", "stage", "want tls or hba, got %q", stage)
 	}
 	if len(reasons) == 0 {
 		s := withNote("nothing to reload", note)
@@ -124,7 +126,7 @@ func withNote(s, note string) string {
 // settings the server does not run yet (a postmaster-context one needs a
 // restart), pending restarts, changed: true from the playbook, or files
 // journaled by this run (an interrupted run left them edited).
-func reloadReasons(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, changedArg bool) (reasons []string, restart bool, err error) {
+func reloadReasons(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, changedArg bool) (reasons []string, restart bool, err error) {
 	for _, s := range wantedSettings(p, f) {
 		st, ok := f.Setting(s.Name)
 		if !ok || sameSetting(f, s.Name, s.Value, st.Setting) {
@@ -160,15 +162,15 @@ func reloadReasons(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, 
 	return reasons, restart, nil
 }
 
-func restartPlan(ctx context.Context, c transport.Conn, p *params, f *pg.Facts) (*pg.RestartPlan, error) {
+func restartPlan(ctx context.Context, c transport.Conn, p *args.Args, f *pg.Facts) (*pg.RestartPlan, error) {
 	probe := &pg.RestartProbe{}
-	if p.str("pg_restart_command", "") == "" {
+	if p.Str("pg_restart_command", "") == "" {
 		var err error
 		if probe, err = pg.ProbeRestart(ctx, c, f.PostmasterPID); err != nil {
 			return nil, err
 		}
 	}
-	rp, err := pg.DecideRestart(probe, f, p.str("pg_restart_command", ""), p.str("pg_restart_log", ""))
+	rp, err := pg.DecideRestart(probe, f, p.Str("pg_restart_command", ""), p.Str("pg_restart_log", ""))
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func validate(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, key
 	sslOnDisk := false
 	for _, fs := range d.FileSettings {
 		if fs.Name == "ssl" && fs.Applied {
-			sslOnDisk, _ = toBool(fs.Setting)
+			sslOnDisk, _ = boolean.Parse(fs.Setting)
 		}
 	}
 	for _, h := range d.HBAErrors {
@@ -323,7 +325,7 @@ func logResult(res map[string]any, r *pg.ReloadResult) map[string]any {
 	return res
 }
 
-func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, restart bool, rp *pg.RestartPlan, timeout time.Duration) (map[string]any, error) {
+func applyReload(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, restart bool, rp *pg.RestartPlan, timeout time.Duration) (map[string]any, error) {
 	t := targetFor(p, f)
 	if err := validate(ctx, env, t, f, filesFor(p, f).Key); err != nil {
 		return nil, err
@@ -367,10 +369,10 @@ func applyReload(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, re
 
 // doRestart runs the restart command (as root for systemctl and
 // pg_ctlcluster) and waits until the server accepts connections.
-func doRestart(ctx context.Context, env *tasks.Env, p *params, t pg.Target, rp *pg.RestartPlan, timeout time.Duration) error {
+func doRestart(ctx context.Context, env *tasks.Env, p *args.Args, t pg.Target, rp *pg.RestartPlan, timeout time.Duration) error {
 	c := env.Conn
 	if rp.AsRoot {
-		c = c.Become(transport.Become{Enabled: true, Password: p.str("ansible_become_password", p.str("ansible_become_pass", ""))})
+		c = c.Become(transport.Become{Enabled: true, Password: p.Str("ansible_become_password", p.Str("ansible_become_pass", ""))})
 	}
 	if _, err := c.Run(ctx, rp.Command, transport.RunOptions{}); err != nil {
 		return fmt.Errorf("host %s: restart (%s): %w", env.Host, rp.Method, err)

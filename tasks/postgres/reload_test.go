@@ -65,6 +65,7 @@ func runApplyReload(t *testing.T, conn *tasktest.Conn) (map[string]any, error) {
 }
 
 func TestApplyReloadQuotesTheServerLog(t *testing.T) {
+	t.Parallel()
 	conn, _ := reloadFake(t, func(cmd string) []byte {
 		if !strings.Contains(cmd, "pg_reload_conf") || !strings.Contains(cmd, "/d/postmaster.pid") {
 			t.Errorf("not a reload script for /d:\n%s", cmd)
@@ -87,6 +88,7 @@ func TestApplyReloadQuotesTheServerLog(t *testing.T) {
 }
 
 func TestApplyReloadWithoutServerLog(t *testing.T) {
+	t.Parallel()
 	conn, _ := reloadFake(t, func(cmd string) []byte { return fakeReloadReport(cmd, sslOnSettings, "-") })
 	res, err := runApplyReload(t, conn)
 	if err != nil {
@@ -101,6 +103,7 @@ func TestApplyReloadWithoutServerLog(t *testing.T) {
 // postmaster has handled the reload, the log says nothing yet; pg_reload
 // looks again (one round trip each) rather than trust pg_settings.
 func TestApplyReloadWaitsForThePostmaster(t *testing.T) {
+	t.Parallel()
 	conn, runs := reloadFake(t,
 		func(cmd string) []byte { return fakeReloadReport(cmd, "", "") },
 		func(cmd string) []byte {
@@ -119,6 +122,7 @@ func TestApplyReloadWaitsForThePostmaster(t *testing.T) {
 }
 
 func TestCipherProblem(t *testing.T) {
+	t.Parallel()
 	env := &tasks.Env{Host: "db01"}
 	f := &pg.Facts{OpenSSLVersion: "OpenSSL 3.0.13 30 Jan 2024 (Library: OpenSSL 3.0.13 30 Jan 2024)"}
 	err := cipherProblem(env, f, pg.CipherCheck{List: "NOT-A-CIPHER", Ran: true, Error: "Error in cipher list"})

@@ -13,6 +13,7 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -51,14 +52,14 @@ func (l replicationLink) result(summary string) map[string]any {
 // (IDENTIFY_SYSTEM over a replication connection); if the primary does not
 // pass, the link is left as it is and the primary's pg_hba step will then
 // refuse to enforce (its impact preview sees the plaintext walsender).
-func planReplication(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_replication", env, args, replicationParams...)
+func planReplication(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_replication", env, raw, replicationParams...)
 	if err != nil {
 		return nil, err
 	}
-	timeout := p.integer("pg_replication_timeout", 30)
-	if p.err != nil {
-		return nil, p.err
+	timeout := p.Int("pg_replication_timeout", 30)
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	f, err := hostFacts(ctx, env, p, false)
 	if err != nil {
@@ -167,7 +168,7 @@ func sameConninfo(a, b *pg.Conninfo) bool {
 
 // conninfoSwitch is the apply half of planReplication.
 type conninfoSwitch struct {
-	p        *params
+	p        *args.Args
 	f        *pg.Facts
 	link     replicationLink
 	want     *pg.Conninfo

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -21,7 +22,7 @@ var rollbackParams = append([]string{"reason", "fail", "pg_restart_command", "pg
 
 // clusterFacts returns the facts registered by pg_facts earlier in the run
 // (the server may be down by now), else gathers them.
-func clusterFacts(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, error) {
+func clusterFacts(ctx context.Context, env *tasks.Env, p *args.Args) (*pg.Facts, error) {
 	if f := registered(env); f != nil {
 		return f, nil
 	}
@@ -31,16 +32,16 @@ func clusterFacts(ctx context.Context, env *tasks.Env, p *params) (*pg.Facts, er
 // planRollback restores every file this run changed on the host (from the
 // on-host journal), reloads or restarts, proves the server accepts
 // connections, and then fails the host with "failed (rolled back)".
-func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_tls_rollback", env, args, rollbackParams...)
+func planRollback(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_tls_rollback", env, raw, rollbackParams...)
 	if err != nil {
 		return nil, err
 	}
-	fail := p.boolean("fail", true)
-	reason := p.str("reason", failedMsg(env.Vars))
-	timeout := time.Duration(p.integer("pg_ready_timeout", 60)) * time.Second
-	if p.err != nil {
-		return nil, p.err
+	fail := p.Bool("fail", true)
+	reason := p.Str("reason", failedMsg(env.Vars))
+	timeout := time.Duration(p.Int("pg_ready_timeout", 60)) * time.Second
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	f, err := clusterFacts(ctx, env, p)
 	if err != nil {
@@ -95,7 +96,7 @@ func planRollback(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 // server that is down (a failed restart left it so) is started again. A
 // fault the restored files carried from before the run is reported in res
 // (reload_problems), not as a failure: the server keeps what it had.
-func reloadRestored(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, t pg.Target, res map[string]any) error {
+func reloadRestored(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, t pg.Target, res map[string]any) error {
 	r, err := reloadConfirmed(ctx, env, t, reloadCheck{DataDir: f.DataDirectory, What: "restored"})
 	var pe *pg.PsqlError
 	switch {
@@ -108,7 +109,7 @@ func reloadRestored(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts,
 	default:
 		return fmt.Errorf("the reload failed: %w", err)
 	}
-	rp, err := pg.DecideRestart(mustProbe(ctx, env.Conn, f), f, p.str("pg_restart_command", ""), p.str("pg_restart_log", ""))
+	rp, err := pg.DecideRestart(mustProbe(ctx, env.Conn, f), f, p.Str("pg_restart_command", ""), p.Str("pg_restart_log", ""))
 	if err != nil {
 		return fmt.Errorf("the server is down and cannot be restarted: %w", err)
 	}
@@ -181,14 +182,14 @@ var commitParams = append([]string{"pg_tls_dir", "keep_csr"}, commonParams...)
 // clone must not carry: this run's backups there and the CSR (unless
 // keep_csr: an external CA has not answered yet). Backups outside the data
 // directory stay until the next successful run that changes something.
-func planCommit(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_tls_commit", env, args, commitParams...)
+func planCommit(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_tls_commit", env, raw, commitParams...)
 	if err != nil {
 		return nil, err
 	}
-	keepCSR := p.boolean("keep_csr", false)
-	if p.err != nil {
-		return nil, p.err
+	keepCSR := p.Bool("keep_csr", false)
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	f, err := clusterFacts(ctx, env, p)
 	if err != nil {
@@ -276,7 +277,7 @@ func insideDir(dir, p string) bool {
 
 // csrLeft reports whether the CSR is on the host: from the TLS facts when
 // they are fresh (no round trip on a run that changed nothing), else asked.
-func csrLeft(ctx context.Context, c transport.Conn, p *params, f *pg.Facts, csr string) bool {
+func csrLeft(ctx context.Context, c transport.Conn, p *args.Args, f *pg.Facts, csr string) bool {
 	if ts := tlsFacts(p, f); ts != nil {
 		return ts.CSR.Exists
 	}

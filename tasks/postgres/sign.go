@@ -15,6 +15,7 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 	"github.com/sshplay/sshplay/tasks/overlay"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -26,7 +27,7 @@ var signParams = append([]string{"pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls
 // clients verify the server against, what root.crt must hold, and the key
 // the certificate is for.
 type signState struct {
-	p            *params
+	p            *args.Args
 	f            *pg.Facts
 	ts           *pg.TLSState
 	files        tlsFiles
@@ -62,8 +63,8 @@ type signState struct {
 // host's CSR with the control machine's CA (or, in external mode, writes
 // the CSR out for an external CA and installs what it returns). root.crt
 // becomes sshplay's root plus the client CAs the server trusted before.
-func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	s, err := newSignState(ctx, env, args)
+func planSign(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	s, err := newSignState(ctx, env, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -90,14 +91,14 @@ func planSign(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.
 
 // newSignState reads the arguments and the host's TLS files (from the
 // facts, else through the plan's view), and builds the trust bundle.
-func newSignState(ctx context.Context, env *tasks.Env, args map[string]any) (*signState, error) {
-	p, err := newParams("tls_sign", env, args, signParams...)
+func newSignState(ctx context.Context, env *tasks.Env, raw map[string]any) (*signState, error) {
+	p, err := newParams("tls_sign", env, raw, signParams...)
 	if err != nil {
 		return nil, err
 	}
-	s := &signState{p: p, days: p.integer("tls_cert_days", 365), intermediate: wantIntermediate(p), external: externalMode(p)}
-	if p.err != nil {
-		return nil, p.err
+	s := &signState{p: p, days: p.Int("tls_cert_days", 365), intermediate: wantIntermediate(p), external: externalMode(p)}
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	tt, err := loadTLSTarget(ctx, env, p)
 	if err != nil {
@@ -318,7 +319,7 @@ func (s *signState) planInternal(why string) *tasks.Change {
 
 // applyInternal signs and installs (see planInternal).
 func (s *signState) applyInternal(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-	ca, err := pki.Init(caDir(s.p), pki.InitOptions{Intermediate: s.intermediate, KeyType: s.p.str("tls_ca_key_type", "")})
+	ca, err := pki.Init(caDir(s.p), pki.InitOptions{Intermediate: s.intermediate, KeyType: s.p.Str("tls_ca_key_type", "")})
 	if err != nil {
 		return nil, fmt.Errorf("host %s: open CA: %w", env.Host, err)
 	}
@@ -373,7 +374,7 @@ func (s *signState) outcome(what string) string {
 // install proves on the host that the certificate belongs to the key
 // (together with the backups, in one command), then uploads the bundle and
 // root.crt (root: the trust bundle, see pki.NewTrustBundle).
-func install(ctx context.Context, env *tasks.Env, p *params, f *pg.Facts, ts *pg.TLSState, files tlsFiles, bundle, root []byte) (map[string]any, error) {
+func install(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, ts *pg.TLSState, files tlsFiles, bundle, root []byte) (map[string]any, error) {
 	// One command on the host: the backups (of the TLS files and of the
 	// configuration files the run goes on to edit), then the proof that
 	// the key on the host belongs to the certificate, which is fed on
@@ -699,7 +700,7 @@ func (s *signState) planWait(env *tasks.Env, why, stale string, want csrKey) *ta
 
 // caHasIntermediate reports whether the CA in tls_ca_dir has an
 // intermediate (false when there is no CA yet).
-func caHasIntermediate(p *params) bool {
+func caHasIntermediate(p *args.Args) bool {
 	ca, err := pki.Open(caDir(p))
 	return err == nil && ca.HasIntermediate()
 }
@@ -707,11 +708,11 @@ func caHasIntermediate(p *params) bool {
 // wantIntermediate reads tls_intermediate; unset, it follows the CA (an
 // intermediate made by `sshplay ca init --intermediate` keeps signing),
 // so only an explicit false makes the root sign again.
-func wantIntermediate(p *params) bool {
-	if _, set := p.raw("tls_intermediate"); !set {
+func wantIntermediate(p *args.Args) bool {
+	if _, set := p.Get("tls_intermediate"); !set {
 		return caHasIntermediate(p)
 	}
-	return p.boolean("tls_intermediate", false)
+	return p.Bool("tls_intermediate", false)
 }
 
 // issuerProblem says why a certificate that chains to our root must still
@@ -720,11 +721,11 @@ func wantIntermediate(p *params) bool {
 // leaf must be issued by the root itself (a CA that has an intermediate
 // keeps it, but no longer signs with it). "" when it is fine or in
 // external mode.
-func issuerProblem(p *params, cert []byte) string {
+func issuerProblem(p *args.Args, cert []byte) string {
 	if externalMode(p) {
 		return ""
 	}
-	if _, set := p.raw("tls_intermediate"); !set {
+	if _, set := p.Get("tls_intermediate"); !set {
 		return ""
 	}
 	want := wantIntermediate(p)

@@ -17,11 +17,12 @@ import (
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
-func testParams(t *testing.T, args, vars map[string]any, known ...string) *params {
+func testParams(t *testing.T, raw, vars map[string]any, known ...string) *args.Args {
 	t.Helper()
-	p, err := newParams("x", &tasks.Env{Vars: vars}, args, known...)
+	p, err := newParams("x", &tasks.Env{Vars: vars}, raw, known...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,11 +30,12 @@ func testParams(t *testing.T, args, vars map[string]any, known ...string) *param
 }
 
 func TestParams(t *testing.T) {
+	t.Parallel()
 	p := testParams(t, map[string]any{"a": "True", "n": "7"}, map[string]any{"a": false, "b": "x", "l": "[a, 'b', c]", "n": 3}, "a", "n")
-	if !p.boolean("a", false) || p.str("b", "") != "x" || p.integer("n", 0) != 7 || p.str("missing", "d") != "d" {
+	if !p.Bool("a", false) || p.Str("b", "") != "x" || p.Int("n", 0) != 7 || p.Str("missing", "d") != "d" {
 		t.Error("args must beat vars, vars beat defaults")
 	}
-	if got := strings.Join(p.list("l"), ","); got != "a,b,c" {
+	if got := strings.Join(p.List("l"), ","); got != "a,b,c" {
 		t.Errorf("list = %q", got)
 	}
 	_, err := newParams("pg_conf", &tasks.Env{}, map[string]any{"bogus": 1}, "a")
@@ -42,13 +44,69 @@ func TestParams(t *testing.T) {
 		t.Errorf("unknown argument: %v", err)
 	}
 	p = testParams(t, map[string]any{"a": "maybe"}, nil, "a")
-	p.boolean("a", false)
-	if p.err == nil {
+	p.Bool("a", false)
+	if p.Err() == nil {
 		t.Error("bad boolean must be an error")
 	}
 }
 
+// TestParamsReadValuesAsCoreModulesDo: a PostgreSQL module reads a boolean
+// or an integer exactly as a core module does. "t" used to be refused
+// here, 1.5 truncated to 1, and a blank or "none" boolean read as false.
+func TestParamsReadValuesAsCoreModulesDo(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   any
+		kind string // bool or int
+		want any    // the value, or "error"
+	}{
+		{"t", "bool", true}, {"F", "bool", false}, {"yes", "bool", true}, {1, "bool", true}, {"True", "bool", true},
+		{"", "bool", "error"}, {"none", "bool", "error"}, {"None", "bool", "error"}, {"maybe", "bool", "error"},
+		{1.5, "int", "error"}, {"1.5", "int", "error"}, {30.0, "int", 30}, {" 30 ", "int", 30}, {"abc", "int", "error"},
+	}
+	for _, tt := range tests {
+		pg := testParams(t, map[string]any{"v": tt.in}, nil, "v")
+		core, err := args.Parse("copy", map[string]any{"v": tt.in}, "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, gotCore any
+		if tt.kind == "bool" {
+			got, gotCore = pg.Bool("v", false), core.Bool("v", false)
+		} else {
+			got, gotCore = pg.Int("v", 0), core.Int("v", 0)
+		}
+		if tt.want == "error" {
+			if pg.Err() == nil || core.Err() == nil {
+				t.Errorf("%s %#v: postgres %v (%v), core %v (%v); want errors", tt.kind, tt.in, got, pg.Err(), gotCore, core.Err())
+			}
+			continue
+		}
+		if got != tt.want || gotCore != tt.want || pg.Err() != nil || core.Err() != nil {
+			t.Errorf("%s %#v: postgres %v (%v), core %v (%v); want %v", tt.kind, tt.in, got, pg.Err(), gotCore, core.Err(), tt.want)
+		}
+	}
+}
+
+// TestBadBooleanVariableIsBadInputBeforeConnecting: pg_facts' variable
+// check refuses a blank pg_tls_enforce (read as false before) as bad
+// input, naming the variable.
+func TestBadBooleanVariableIsBadInputBeforeConnecting(t *testing.T) {
+	t.Parallel()
+	for _, v := range []any{"", "none", "maybe"} {
+		err := factsModule{}.CheckVars("db1", map[string]any{"pg_tls_enforce": v})
+		var bi interface{ BadInput() bool }
+		if err == nil || !errors.As(err, &bi) || !bi.BadInput() || !strings.Contains(err.Error(), "pg_tls_enforce") {
+			t.Errorf("pg_tls_enforce=%q: got %v", v, err)
+		}
+	}
+	if err := (factsModule{}).CheckVars("db1", map[string]any{"pg_tls_enforce": "force", "pg_allow_restart": "t"}); err != nil {
+		t.Errorf("force and t refused: %v", err)
+	}
+}
+
 func TestKeyType(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"": "ecdsa-p256", "ECDSA": "ecdsa-p256", "rsa": "rsa-3072", "rsa-2048": "rsa-2048", "rsa-4096": "rsa-4096"} {
 		got, err := keyType(testParams(t, map[string]any{"tls_key_type": in}, nil, "tls_key_type"))
 		if err != nil || got != want {
@@ -67,6 +125,7 @@ func TestKeyType(t *testing.T) {
 }
 
 func TestWantedSettings(t *testing.T) {
+	t.Parallel()
 	f := &pg.Facts{DataDirectory: "/d", ServerVersionNum: 110000}
 	s := wantedSettings(testParams(t, nil, nil), f)
 	if settingsText(s) != "ssl=on ssl_cert_file=/d/server.crt ssl_key_file=/d/server.key ssl_ca_file=/d/root.crt" {
@@ -84,6 +143,7 @@ func TestWantedSettings(t *testing.T) {
 }
 
 func TestCertCheck(t *testing.T) {
+	t.Parallel()
 	ca, err := pki.Init(filepath.Join(t.TempDir(), "ca"), pki.InitOptions{})
 	if err != nil {
 		t.Fatal(err)

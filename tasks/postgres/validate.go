@@ -7,6 +7,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 // tlsVersions are the values PostgreSQL accepts for ssl_min_protocol_version
@@ -35,20 +36,20 @@ func enumSetting(name string) bool {
 // changes (pg_facts runs it first), so that a bad value fails the host
 // with its real reason instead of failing late after changes and a
 // rollback.
-func checkVars(env *tasks.Env, p *params) error {
+func checkVars(env *tasks.Env, p *args.Args) error {
 	var problems []string
 	add := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
 	if _, err := keyType(p); err != nil {
 		add("%v", err)
 	}
-	if m := p.str("pg_conf_method", "file"); m != "file" && m != "alter_system" {
+	if m := p.Str("pg_conf_method", "file"); m != "file" && m != "alter_system" {
 		add("pg_conf_method %q: want file or alter_system", m)
 	}
-	if m := strings.ToLower(p.str("tls_ca_mode", "internal")); m != "internal" && m != "external" {
+	if m := strings.ToLower(p.Str("tls_ca_mode", "internal")); m != "internal" && m != "external" {
 		add("tls_ca_mode %q: want internal or external", m)
 	}
-	days := p.integer("tls_cert_days", 365)
-	renew := p.integer("tls_renew_before_days", 30)
+	days := p.Int("tls_cert_days", 365)
+	renew := p.Int("tls_renew_before_days", 30)
 	switch {
 	case days < 1 || days > 36500:
 		add("tls_cert_days %d: want 1 to 36500", days)
@@ -57,29 +58,29 @@ func checkVars(env *tasks.Env, p *params) error {
 	case renew >= days:
 		add("tls_renew_before_days (%d) must be less than tls_cert_days (%d): every run would reissue the certificate", renew, days)
 	}
-	if port := p.integer("pg_port", 5432); port < 1 || port > 65535 {
+	if port := p.Int("pg_port", 5432); port < 1 || port > 65535 {
 		add("pg_port %d: want 1 to 65535", port)
 	}
-	if _, err := protocolVersion("pg_ssl_min_protocol_version", p.str("pg_ssl_min_protocol_version", "TLSv1.2")); err != nil {
+	if _, err := protocolVersion("pg_ssl_min_protocol_version", p.Str("pg_ssl_min_protocol_version", "TLSv1.2")); err != nil {
 		add("%v", err)
 	}
 	for _, n := range []string{"pg_ready_timeout", "pg_connect_timeout"} {
-		if v := p.integer(n, 10); v < 1 {
+		if v := p.Int(n, 10); v < 1 {
 			add("%s %d: want 1 or more seconds", n, v)
 		}
 	}
 	enforceMode(p) // a boolean or "force"
 	for _, n := range []string{"pg_hba_reject_plain", "tls_intermediate", "pg_allow_restart"} {
-		p.boolean(n, false)
+		p.Bool(n, false)
 	}
-	if d := p.str("pg_tls_dir", ""); d != "" && !path.IsAbs(d) {
+	if d := p.Str("pg_tls_dir", ""); d != "" && !path.IsAbs(d) {
 		add("pg_tls_dir %q: want an absolute path", d)
 	}
-	if _, err := pg.WantedNames(pg.SANInput{Extra: p.list("tls_san")}); err != nil {
+	if _, err := pg.WantedNames(pg.SANInput{Extra: p.List("tls_san")}); err != nil {
 		add("%v", err)
 	}
-	if p.err != nil {
-		add("%v", p.err)
+	if p.Err() != nil {
+		add("%v", p.Err())
 	}
 	if len(problems) == 0 {
 		return nil

@@ -26,6 +26,7 @@ import (
 // TestCheckVars: every bad variable fails pg_facts before any change,
 // naming the variable.
 func TestCheckVars(t *testing.T) {
+	t.Parallel()
 	env := func(vars map[string]any) *tasks.Env { return &tasks.Env{Host: "db1", Vars: vars} }
 	check := func(vars map[string]any) error {
 		p, err := newParams("pg_facts", env(vars), nil)
@@ -70,6 +71,7 @@ func errorsAs(err error, f **tasks.Failed) bool {
 // TestProtocolCase: PostgreSQL takes enum values case-insensitively; the
 // job normalises them and compares them so, or every run would reload.
 func TestProtocolCase(t *testing.T) {
+	t.Parallel()
 	p := testParams(t, nil, map[string]any{"pg_ssl_min_protocol_version": "tlsv1.3"})
 	f := &pg.Facts{ServerVersionNum: 150000, DataDirectory: "/d"}
 	var got string
@@ -92,6 +94,7 @@ func TestProtocolCase(t *testing.T) {
 // TestTwoInventoriesOneCA: a second -i inventory in another directory uses
 // the first one's pki/ (sshplay_inventory_dir), not a CA of its own.
 func TestTwoInventoriesOneCA(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for f, text := range map[string]string{"a/hosts.ini": "[dbservers]\ndb1\n", "b/more.ini": "[dbservers]\ndb2\n"} {
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
@@ -118,6 +121,7 @@ func TestTwoInventoriesOneCA(t *testing.T) {
 }
 
 func TestKeyPermProblem(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		mode        uint32
 		owner, want string
@@ -141,6 +145,7 @@ func TestKeyPermProblem(t *testing.T) {
 // TestIssuerProblem: with tls_intermediate a root-signed leaf is reissued,
 // before and after the intermediate exists.
 func TestIssuerProblem(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "pki")
 	ca, err := pki.Init(dir, pki.InitOptions{})
 	if err != nil {
@@ -191,6 +196,7 @@ func testCSR(t *testing.T) []byte {
 // host are checked, so the failure (and the rollback) names the real cause
 // instead of a TLS proof that merely finds TLS off.
 func TestKeyFileProblem(t *testing.T) {
+	t.Parallel()
 	c := tasktest.New("db1", "postgres")
 	c.AddDir("/d", 0o700)
 	c.AddFileOwned("/d/server.key", "KEY", 0o644, "postgres", "postgres")
@@ -210,6 +216,7 @@ func TestKeyFileProblem(t *testing.T) {
 // names the host and the settings and still wraps the probe's cause, so a
 // caller can tell a failed command (*transport.ExitError) from the rest.
 func TestReloadRestartProbeErrorWrapped(t *testing.T) {
+	t.Parallel()
 	conn := tasktest.New("db1", "postgres")
 	conn.Fake().SetHandler(func(ctx context.Context, c *tasktest.Conn, cmd string, stdin []byte) (*transport.Result, bool) {
 		switch sql := string(stdin); {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/tasks/args"
 )
 
 var verifyParams = append([]string{"changed", "pg_tls_dir", "tls_ca_mode", "tls_ca_dir", "tls_csr_dir", "inventory_dir", "sshplay_inventory_dir",
@@ -16,13 +17,13 @@ var verifyParams = append([]string{"changed", "pg_tls_dir", "tls_ca_mode", "tls_
 // VerifyHost proves every address of one host: verify-full against root,
 // certificate fingerprint equal to expectSHA (when set), plaintext refused
 // when enforce. Shared by pg_tls_verify and `sshplay pg status`.
-func verifyHost(ctx context.Context, p *params, host string, addrs []string, port int, root []byte, expectSHA string, enforce bool) ([]*pg.VerifyResult, error) {
-	user := p.str("pg_user", "postgres")
-	db := p.str("pg_database", "postgres")
-	timeout := time.Duration(p.integer("pg_connect_timeout", 10)) * time.Second
+func verifyHost(ctx context.Context, p *args.Args, host string, addrs []string, port int, root []byte, expectSHA string, enforce bool) ([]*pg.VerifyResult, error) {
+	user := p.Str("pg_user", "postgres")
+	db := p.Str("pg_database", "postgres")
+	timeout := time.Duration(p.Int("pg_connect_timeout", 10)) * time.Second
 	var out []*pg.VerifyResult
 	for _, a := range addrs {
-		pw, err := pg.ResolvePassword(func(n string) string { return p.str(n, "") }, a, port, db, user)
+		pw, err := pg.ResolvePassword(func(n string) string { return p.Str(n, "") }, a, port, db, user)
 		if err != nil {
 			return nil, fmt.Errorf("host %s: %w", host, err)
 		}
@@ -33,21 +34,21 @@ func verifyHost(ctx context.Context, p *params, host string, addrs []string, por
 }
 
 // planVerify proves TLS from the control machine with pgx verify-full.
-func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*tasks.Change, error) {
-	p, err := newParams("pg_tls_verify", env, args, verifyParams...)
+func planVerify(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.Change, error) {
+	p, err := newParams("pg_tls_verify", env, raw, verifyParams...)
 	if err != nil {
 		return nil, err
 	}
-	changedBefore := p.boolean("changed", false)
+	changedBefore := p.Bool("changed", false)
 	enforce, force := enforceMode(p)
-	enforce = p.boolean("enforced", enforce)
-	port := p.integer("pg_port", 5432)
-	stage := p.str("stage", "final")
-	if p.err != nil {
-		return nil, p.err
+	enforce = p.Bool("enforced", enforce)
+	port := p.Int("pg_port", 5432)
+	stage := p.Str("stage", "final")
+	if p.Err() != nil {
+		return nil, p.Err()
 	}
 	if stage != "tls" && stage != "final" {
-		return nil, &argError{fmt.Sprintf("pg_tls_verify: stage: want tls or final, got %q", stage)}
+		return nil, args.Errorf("pg_tls_verify", "stage", "want tls or final, got %q", stage)
 	}
 	if stage == "tls" {
 		// The handshake proof between the TLS reload and enforcement:
@@ -63,7 +64,7 @@ func planVerify(ctx context.Context, env *tasks.Env, args map[string]any) (*task
 	}
 	ts := tlsFacts(p, f)
 	files := filesFor(p, f)
-	addrs := pg.Addresses(p.str("pg_host", ""), p.str("ansible_host", ""))
+	addrs := pg.Addresses(p.Str("pg_host", ""), p.Str("ansible_host", ""))
 	if len(addrs) == 0 {
 		addrs = []string{env.Host}
 	}

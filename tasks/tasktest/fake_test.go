@@ -10,6 +10,7 @@ import (
 )
 
 func TestFakeBasics(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c := New("h", "u")
 	if err := c.WriteFile(ctx, "/no/dir/f", []byte("x"), transport.WriteOptions{}); !errors.Is(err, fs.ErrNotExist) {
@@ -43,5 +44,39 @@ func TestFakeBasics(t *testing.T) {
 	}
 	if len(c.Fake().Writes()) != 6 {
 		t.Errorf("writes: %v", c.Fake().Writes())
+	}
+}
+
+// TestFakeTestCommandReadsLinksAsLinks: test -L and test -h both look at
+// the link itself, the other tests at what it points to.
+func TestFakeTestCommandReadsLinksAsLinks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := New("h", "u")
+	c.AddDir("/d", 0o755)
+	c.AddSymlink("/link", "/d")
+	for cmd, want := range map[string]int{"test -L /link": 0, "test -h /link": 0, "test -d /link": 0, "test -f /link": 1, "test -h /d": 1} {
+		res, _ := c.Run(ctx, cmd, transport.RunOptions{})
+		if res == nil || res.ExitCode != want {
+			t.Errorf("%s: exit %+v, want %d", cmd, res, want)
+		}
+	}
+}
+
+// TestFakeRefusesShellSyntax: the fake reads plain words only; a line with
+// an operator or expansion is not guessed at but exits 127.
+func TestFakeRefusesShellSyntax(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := New("h", "u")
+	for _, cmd := range []string{"echo a; echo b", "echo $HOME", "cat < /etc/passwd", "echo `id`"} {
+		var ee *transport.ExitError
+		if _, err := c.Run(ctx, cmd, transport.RunOptions{}); !errors.As(err, &ee) || ee.Code != 127 {
+			t.Errorf("%s: want exit 127, got %v", cmd, err)
+		}
+	}
+	res, err := c.Run(ctx, `echo 'a b' "c\"d" e\ f`, transport.RunOptions{})
+	if err != nil || string(res.Stdout) != "a b c\"d e f\n" {
+		t.Errorf("quoted words: %q %v", res.Stdout, err)
 	}
 }

@@ -1,10 +1,11 @@
 package playbooks
 
+// Recording what came of a task on a host: debug's verbosity gate,
+// ignore_errors and ignore_unreachable, PLAY RECAP's counters, the facts a
+// rescue reads (ansible_failed_result, ansible_failed_task), and the
+// HostResult the reporter prints.
+
 import (
-	"io/fs"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/sshplay/sshplay/playbooks/template"
@@ -66,6 +67,34 @@ func (r *runner) finish(h *hostState, t *Task, in inherit, out *tasks.Outcome, s
 	return out.Result
 }
 
+// verbosityGate applies a result's "_verbosity" (debug's verbosity: N):
+// below that verbosity the host is skipped, as in Ansible; the key never
+// reaches output or registered variables.
+func (r *runner) verbosityGate(out *tasks.Outcome) *tasks.Outcome {
+	v, ok := out.Result["_verbosity"]
+	if !ok {
+		return out
+	}
+	delete(out.Result, "_verbosity")
+	var need int
+	switch n := v.(type) {
+	case int:
+		need = n
+	case int64:
+		need = int(n)
+	case float64:
+		need = int(n)
+	}
+	if out.Status != tasks.StatusOK || r.opts.Verbose >= need {
+		return out
+	}
+	return &tasks.Outcome{Status: tasks.StatusSkipped, Result: map[string]any{
+		"changed": false, "skipped": true, "skipped_reason": "Verbosity threshold not met.",
+	}}
+}
+
+// hostResult is the line the reporter prints for an outcome: status, diffs,
+// message, loop item, and what must stay hidden (no_log, secrets).
 func (r *runner) hostResult(h *hostState, t *Task, in inherit, out *tasks.Outcome, d time.Duration, li *loopItem, ignored bool) *HostResult {
 	hr := &HostResult{
 		Host:     h.name,
@@ -105,75 +134,4 @@ func (r *runner) hostResult(h *hostState, t *Task, in inherit, out *tasks.Outcom
 		hr.LoopSummary = true
 	}
 	return hr
-}
-
-var (
-	tempMu  sync.Mutex
-	tempDir string
-	temps   = map[string]string{}
-)
-
-func fsReadFile(fsys fs.FS, p string) ([]byte, error) { return fs.ReadFile(fsys, p) }
-
-// embeddedTemp writes an embedded file to a private temporary directory
-// (mode 0700, one per process) so that modules can read it by path.
-func embeddedTemp(name string, data []byte) (string, error) {
-	tempMu.Lock()
-	defer tempMu.Unlock()
-	if p, ok := temps[name]; ok {
-		return p, nil
-	}
-	if tempDir == "" {
-		d, err := os.MkdirTemp("", "sshplay-embedded-")
-		if err != nil {
-			return "", err
-		}
-		tempDir = d
-	}
-	p := filepath.Join(tempDir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(p, data, 0o600); err != nil {
-		return "", err
-	}
-	temps[name] = p
-	return p, nil
-}
-
-// CleanupEmbedded removes the temporary copies of embedded files.
-func CleanupEmbedded() {
-	tempMu.Lock()
-	defer tempMu.Unlock()
-	if tempDir != "" {
-		os.RemoveAll(tempDir)
-		tempDir = ""
-		temps = map[string]string{}
-	}
-}
-
-// verbosityGate applies a result's "_verbosity" (debug's verbosity: N):
-// below that verbosity the host is skipped, as in Ansible; the key never
-// reaches output or registered variables.
-func (r *runner) verbosityGate(out *tasks.Outcome) *tasks.Outcome {
-	v, ok := out.Result["_verbosity"]
-	if !ok {
-		return out
-	}
-	delete(out.Result, "_verbosity")
-	var need int
-	switch n := v.(type) {
-	case int:
-		need = n
-	case int64:
-		need = int(n)
-	case float64:
-		need = int(n)
-	}
-	if out.Status != tasks.StatusOK || r.opts.Verbose >= need {
-		return out
-	}
-	return &tasks.Outcome{Status: tasks.StatusSkipped, Result: map[string]any{
-		"changed": false, "skipped": true, "skipped_reason": "Verbosity threshold not met.",
-	}}
 }
