@@ -55,7 +55,8 @@ FUZZ_TARGETS = \
 	pg/pgconf:FuzzLexLine pg/pgconf:FuzzSetGet pg/pgconf:FuzzRemove pg/pgconf:FuzzParse \
 	pg/pghba:FuzzEnforceSSL pg/pghba:FuzzParseHBA pg/pghba:FuzzPlainVerdict \
 	pki:FuzzDNSName internal/yamlx:FuzzValueMatchesYAMLv3 internal/yamlx:FuzzCheckCountsWhatAliasesAdd \
-	playbooks:FuzzParse playbooks:FuzzParseKV
+	playbooks:FuzzParse playbooks:FuzzParseKV \
+	internal/shlex:FuzzSplit tasks/core:FuzzParseMode transport:FuzzSSHArgs
 
 .PHONY: fuzz-short
 fuzz-short:
@@ -67,7 +68,7 @@ fuzz-short:
 	  fi; \
 	  echo "$$out"; \
 	  if ! echo "$$out" | grep -q 'Failing input written to' && echo "$$out" | grep -q '^    context deadline exceeded$$'; then \
-	    echo "fuzz-short: $$name: Go's -fuzztime deadline race (go.dev/issue/75804), no failing input; not counted"; continue; \
+	    echo "fuzz-short: $$name: Go's -fuzztime deadline race (golang/go#75804), no failing input; not counted"; continue; \
 	  fi; \
 	  exit 1; \
 	done

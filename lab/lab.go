@@ -12,9 +12,9 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/syncio"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -232,7 +232,7 @@ func Up(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 	var logw io.Writer = io.Discard
 	if cfg.Stderr != nil {
-		logw = &lockedWriter{w: cfg.Stderr}
+		logw = syncio.NewWriter(cfg.Stderr)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ensureLoginUser(gctx) })
@@ -524,18 +524,6 @@ func readPassword(path string) (string, error) {
 		return "", fmt.Errorf("password: %s is empty", path)
 	}
 	return pw, nil
-}
-
-// lockedWriter serialises the progress lines of hosts handled in parallel.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(b)
 }
 
 // Open loads the lab kept in dir (DIR/lab.json). It returns an error

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/syncio"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/tasks/overlay"
@@ -200,7 +201,7 @@ func newRunner(opts Options, rep reporter) (*runner, error) {
 		opts.Out = io.Discard
 	}
 	if opts.Trace != nil {
-		opts.Trace = &lockedWriter{w: opts.Trace}
+		opts.Trace = syncio.NewWriter(opts.Trace)
 	}
 	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == "", runStarted: runStartedNow()}
 	if opts.Check {
@@ -229,18 +230,6 @@ func (r *runner) runPlays(ctx context.Context, pbs []*Playbook) {
 			}
 		}
 	}
-}
-
-// lockedWriter serialises the trace lines of concurrent hosts.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // runStartedNow is a run's sshplay_run_started value.

@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/syncio"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -71,9 +72,9 @@ func NewPool(opts PoolOptions) *Pool {
 	if opts.Stderr == nil {
 		opts.Stderr = os.Stderr
 	}
-	opts.Stderr = &lockedWriter{w: opts.Stderr}
+	opts.Stderr = syncio.NewWriter(opts.Stderr)
 	if opts.RetryLog != nil {
-		opts.RetryLog = &lockedWriter{w: opts.RetryLog}
+		opts.RetryLog = syncio.NewWriter(opts.RetryLog)
 	}
 	n := opts.MaxParallelDials
 	if n <= 0 {
@@ -245,17 +246,4 @@ func (p *Pool) Close() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// lockedWriter serialises writes to w: warnings and the standard error of
-// several ProxyCommands share one writer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *lockedWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
