@@ -22,8 +22,10 @@ setup:
 	  fi
 	@mkdir -p /run/sshd
 
+# `make build VERSION=v1.2.3` stamps the version `sshplay --version` prints;
+# without it the binary reports what Go recorded (module version, commit).
 build:
-	go build -o bin/sshplay ./cmd/sshplay
+	go build $(if $(VERSION),-ldflags "-X main.version=$(VERSION)") -o bin/sshplay ./cmd/sshplay
 
 # Bring up $(HOSTS) lab hosts and turn on TLS on all of them, ending with the proof.
 demo: setup build

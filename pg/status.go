@@ -44,7 +44,11 @@ type HostStatus struct {
 	Issuer      string
 	DaysLeft    int
 	HasCert     bool
-	Verify      []*VerifyResult
+	// CertSHA256 (hex of the DER) and NotAfter describe the certificate
+	// the server is configured with, "" and zero without one.
+	CertSHA256 string
+	NotAfter   time.Time
+	Verify     []*VerifyResult
 	// EnforceOff: the host's pg_tls_enforce is false, so plaintext being
 	// allowed is what the operator wants, not a fault.
 	EnforceOff bool
@@ -175,6 +179,7 @@ func Status(ctx context.Context, c transport.Conn, host string, o StatusOptions)
 		if info, err := pki.CertInfo([]byte(*raw.Cert)); err == nil {
 			s.HasCert = true
 			s.Subject, s.Issuer, expect = info.Subject, info.Issuer, info.SHA256
+			s.CertSHA256, s.NotAfter = info.SHA256, info.NotAfter
 			for _, d := range info.DNSNames {
 				s.SANs = append(s.SANs, "DNS:"+d)
 			}

@@ -134,6 +134,19 @@ func (s *Summary) Unreachable() int {
 	return n
 }
 
+// Changed is the number of hosts with at least one changed task (with
+// --check: a change the plan would make), whatever else happened to them;
+// --detailed-exitcode turns it into an exit code.
+func (s *Summary) Changed() int {
+	n := 0
+	for _, st := range s.Stats {
+		if st.Changed > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Run validates and runs the playbooks in order. Parse errors have been
 // reported by Load/Parse before; Run returns an error only when the run
 // could not start (a pattern error); host failures are in the Summary.

@@ -21,7 +21,7 @@ import (
 )
 
 // caDirHelp says where the CA is when --dir is not given.
-const caDirHelp = "CA directory (default: the one `sshplay play` uses with the same -i: tls_ca_dir, else pki/ beside the first -i source; ./pki without -i)"
+const caDirHelp = "CA directory (default: the one \"sshplay play\" uses with the same -i: tls_ca_dir, else pki/ beside the first -i source; ./pki without -i)"
 
 // caDirectory is the CA directory a `sshplay ca` command works on: dir
 // (--dir) when given, else the one the playbook uses for the -i inventory,
@@ -60,7 +60,10 @@ func newCACommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ca",
 		Short: "Manage the certificate authority sshplay keeps on this machine",
-		Args:  cobra.NoArgs,
+		Example: "  sshplay ca init -i inventory.ini --intermediate   # pki/ beside the inventory\n" +
+			"  sshplay ca show -i inventory.ini\n" +
+			"  sshplay ca sign --csr db01.csr --san db01.example.com --san IP:10.0.4.11 --out db01.crt",
+		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newCAInitCommand(g), newCAShowCommand(g), newCASignCommand(g))
 	return cmd
@@ -88,7 +91,9 @@ func newCAInitCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the CA (an existing CA is loaded, never overwritten)",
-		Args:  cobra.NoArgs,
+		Example: "  sshplay ca init -i inventory.ini --intermediate   # pki/ beside the inventory\n" +
+			"  sshplay ca init --dir /etc/sshplay/pki --cn 'Example Corp DB root' --days 3650",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCAInit(cmd.Context(), g, o)
 		},
@@ -125,10 +130,14 @@ func validCAKeyType(t string) bool {
 }
 
 // caShowOptions are the flags of `sshplay ca show`.
-type caShowOptions struct{ Dir string }
+type caShowOptions struct {
+	Dir    string
+	Output string
+}
 
 func (o *caShowOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Dir, "dir", "", caDirHelp)
+	f.StringVar(&o.Output, "output", outputText, outputHelp+" (json: one sshplay.ca/v1 document)")
 }
 
 func newCAShowCommand(g *globals) *cobra.Command {
@@ -136,21 +145,37 @@ func newCAShowCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Show the CA certificates: subjects, expiry, fingerprints",
-		Args:  cobra.NoArgs,
+		Example: "  sshplay ca show -i inventory.ini\n" +
+			"  sshplay ca show --dir /etc/sshplay/pki",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := caDirectory(cmd.Context(), g, o.Dir)
-			if err != nil {
-				return err
-			}
-			ca, err := pki.Open(dir)
-			if err != nil {
-				return err
-			}
-			return printCA(g.Stdout, ca)
+			return runCAShow(cmd.Context(), g, o)
 		},
 	}
 	o.AddFlags(cmd.Flags())
 	return cmd
+}
+
+func runCAShow(ctx context.Context, g *globals, o caShowOptions) error {
+	if err := checkOutput(o.Output); err != nil {
+		return err
+	}
+	dir, err := caDirectory(ctx, g, o.Dir)
+	if err != nil {
+		return err
+	}
+	ca, err := pki.Open(dir)
+	if err != nil {
+		return err
+	}
+	if o.Output == outputJSON {
+		doc, err := newCADoc(ca)
+		if err != nil {
+			return err
+		}
+		return writeJSON(g.Stdout, doc)
+	}
+	return printCA(g.Stdout, ca)
 }
 
 func printCA(w io.Writer, ca *pki.CA) error {
@@ -201,7 +226,9 @@ func newCASignCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sign",
 		Short: "Sign a CSR by hand with the names given on the command line",
-		Args:  cobra.NoArgs,
+		Example: "  sshplay ca sign -i inventory.ini --csr db01.csr --san db01.example.com --out db01.crt\n" +
+			"  sshplay ca sign --dir pki --csr app.csr --san DNS:app.example.com,IP:10.0.4.7 --cn app --days 90 --out -",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCASign(cmd.Context(), g, o)
 		},

@@ -23,6 +23,8 @@ type execOptions struct {
 	Check     bool
 	Diff      bool
 	Output    string
+	// DetailedExitcode makes the exit code say whether anything changed.
+	DetailedExitcode bool
 }
 
 // AddFlags registers the exec command's flags.
@@ -32,7 +34,8 @@ func (o *execOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringArrayVarP(&o.ExtraVars, "extra-vars", "e", nil, "extra variables: k=v, a JSON/YAML mapping, or @file (repeatable)")
 	f.BoolVarP(&o.Check, "check", "C", false, "plan only: show what would change, change nothing")
 	f.BoolVarP(&o.Diff, "diff", "D", false, "show the diff of every file change")
-	f.StringVar(&o.Output, "output", "text", "output format: text or json")
+	f.StringVar(&o.Output, "output", outputText, outputHelp)
+	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, detailedExitcodeHelp)
 }
 
 func newExecCommand(g *globals) *cobra.Command {
@@ -41,7 +44,7 @@ func newExecCommand(g *globals) *cobra.Command {
 		Use:   "exec PATTERN [-m MODULE -a ARGS | -- COMMAND...]",
 		Short: "Run one command or one module on every host matching PATTERN, in parallel",
 		Example: "  sshplay exec all -i inventory.ini -- uptime\n" +
-			"  sshplay exec dbservers -i inv.yml -b --become-user postgres -- psql -XAtc 'select version()'\n" +
+			"  sshplay exec 'dbservers:!db03' -i inv.yml -b --become-user postgres -- psql -XAtc 'show ssl'\n" +
 			"  sshplay exec web -i inv.ini -m lineinfile -a 'path=/etc/motd line=hello' --check --diff",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
@@ -65,8 +68,8 @@ func newExecCommand(g *globals) *cobra.Command {
 }
 
 func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, command []string) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return usageError{fmt.Errorf("--output: want text or json, got %q", opts.Output)}
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
 	mod, args := opts.Module, opts.Args
 	switch {
@@ -115,10 +118,10 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if err != nil {
 		return err
 	}
-	if opts.Output == "text" {
+	if opts.Output == outputText {
 		printExecRecap(g.Stdout, sum)
 	}
-	return hostsOutcome(sum)
+	return hostsOutcome(sum, opts.DetailedExitcode)
 }
 
 // printExecRecap prints one line that counts the hosts by outcome. A host

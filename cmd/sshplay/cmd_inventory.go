@@ -32,6 +32,10 @@ func newInventoryCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inventory -i INV (--list | --graph [GROUP] | --host NAME)",
 		Short: "Show the inventory as ansible-inventory does",
+		Example: "  sshplay inventory -i inventory.ini --graph\n" +
+			"  sshplay inventory -i inventory.ini --graph dbservers\n" +
+			"  sshplay inventory -i inventory.d/ --list\n" +
+			"  sshplay inventory -i inventory.ini --host db01",
 		Long: "Show the inventory as ansible-inventory does.\n\n" +
 			"--list and --host mask, as \"********\", the value of every variable or nested\n" +
 			"key whose name contains password, passwd, passphrase, secret or token, or is\n" +

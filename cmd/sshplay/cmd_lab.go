@@ -38,7 +38,11 @@ func newLabCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Run local lab hosts: real sshd + PostgreSQL 15 on 127.0.0.X (needs root)",
-		Args:  cobra.NoArgs,
+		Example: "  sshplay lab up 5\n" +
+			"  sshplay lab status\n" +
+			"  sshplay lab reset\n" +
+			"  sshplay lab down",
+		Args: cobra.NoArgs,
 	}
 	o.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
@@ -46,7 +50,9 @@ func newLabCommand(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use:   "down",
 			Short: "Stop every host of the lab and release its addresses (files stay)",
-			Args:  cobra.NoArgs,
+			Example: "  sshplay lab down\n" +
+				"  sshplay lab down --dir /var/tmp/mylab",
+			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return runLabDown(cmd.Context(), g.Stdout, o)
 			},
@@ -54,7 +60,9 @@ func newLabCommand(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use:   "status",
 			Short: "Show whether each host's sshd and postgres run, and whether ssl is on",
-			Args:  cobra.NoArgs,
+			Example: "  sshplay lab status\n" +
+				"  sshplay lab status --dir /var/tmp/mylab",
+			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return runLabStatus(cmd.Context(), g.Stdout, o)
 			},
@@ -62,7 +70,9 @@ func newLabCommand(g *globals) *cobra.Command {
 		&cobra.Command{
 			Use:   "reset",
 			Short: "Restore every host's pristine PostgreSQL configuration (removes certificates) and restart it",
-			Args:  cobra.NoArgs,
+			Example: "  sshplay lab reset\n" +
+				"  sshplay lab reset --dir /var/tmp/mylab",
+			Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				return runLabReset(cmd.Context(), g.Stdout, o)
 			},
@@ -108,6 +118,9 @@ func newLabUpCommand(g *globals, lo *labOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up N",
 		Short: "Create and start N hosts db01..dbNN (starts what is stopped, adds hosts if N grew)",
+		Example: "  sshplay lab up 5\n" +
+			"  sshplay lab up 4 --standby db02=db01:disable --client-cert db03=alice   # a production-like estate\n" +
+			"  sshplay lab up 3 --dir /var/tmp/mylab",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return usageError{fmt.Errorf("lab up: want the number of hosts, e.g. `sshplay lab up 3`")}

@@ -29,6 +29,8 @@ func newPGCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pg",
 		Short: "PostgreSQL TLS helpers",
+		Example: "  sshplay pg status -i inventory.ini     # exit 0 ok, 2 not ok, 4 unreachable\n" +
+			"  sshplay pg status -i inventory.ini --hosts 'db0*' --root pki/root.crt",
 	}
 	cmd.AddCommand(newPGStatusCommand(g))
 	return cmd
@@ -40,6 +42,7 @@ type pgStatusOptions struct {
 	Root    string
 	OSUser  string
 	Timeout int
+	Output  string
 }
 
 func (o *pgStatusOptions) AddFlags(f *pflag.FlagSet) {
@@ -48,6 +51,7 @@ func (o *pgStatusOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Root, "root", "", "root certificate file to verify against (overrides --ca-dir)")
 	f.StringVar(&o.OSUser, "os-user", "postgres", "cluster OS user psql runs as on the host (sudo)")
 	f.IntVar(&o.Timeout, "pg-timeout", 10, "PostgreSQL connect timeout in seconds")
+	f.StringVar(&o.Output, "output", outputText, outputHelp+" (json: one sshplay.pg-status/v1 document; same exit codes)")
 }
 
 func newPGStatusCommand(g *globals) *cobra.Command {
@@ -55,7 +59,10 @@ func newPGStatusCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show TLS state and prove verify-full on every host (read-only; exit 0 ok, 2 not ok, 4 unreachable)",
-		Args:  cobra.NoArgs,
+		Example: "  sshplay pg status -i inventory.ini     # exit 0 ok, 2 not ok, 4 unreachable\n" +
+			"  sshplay pg status -i inventory.ini --hosts 'db0*' --ca-dir /etc/sshplay/pki\n" +
+			"  sshplay pg status -i inventory.ini --root pki/root.crt --os-user postgres",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPGStatus(cmd.Context(), g, opts)
 		},
@@ -65,6 +72,9 @@ func newPGStatusCommand(g *globals) *cobra.Command {
 }
 
 func runPGStatus(ctx context.Context, g *globals, opts pgStatusOptions) error {
+	if err := checkOutput(opts.Output); err != nil {
+		return err
+	}
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("pg status: no inventory given (use -i)")}
 	}
@@ -102,7 +112,13 @@ func runPGStatus(ctx context.Context, g *globals, opts pgStatusOptions) error {
 		Timeout: time.Duration(opts.Timeout) * time.Second,
 	})
 	if results != nil {
-		printPGStatus(g.Stdout, results)
+		if opts.Output == outputJSON {
+			if werr := writeJSON(g.Stdout, newPGStatusDoc(results)); werr != nil {
+				return fmt.Errorf("pg status: %w", werr)
+			}
+		} else {
+			printPGStatus(g.Stdout, results)
+		}
 	}
 	return pgStatusExit(err)
 }

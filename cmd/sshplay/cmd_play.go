@@ -31,6 +31,8 @@ type playOptions struct {
 	ListHosts     bool
 	ListTasks     bool
 	SyntaxCheck   bool
+	// DetailedExitcode makes the exit code say whether anything changed.
+	DetailedExitcode bool
 }
 
 // AddFlags registers the play command's flags.
@@ -42,10 +44,11 @@ func (o *playOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringSliceVar(&o.SkipTags, "skip-tags", nil, "skip tasks with these tags")
 	f.StringVar(&o.StartAtTask, "start-at-task", "", "start at the task with this name")
 	f.BoolVar(&o.ForceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
-	f.StringVar(&o.Output, "output", "text", "output format: text or json")
+	f.StringVar(&o.Output, "output", outputText, outputHelp)
 	f.BoolVar(&o.ListHosts, "list-hosts", false, "list the hosts each play would run on, and exit")
 	f.BoolVar(&o.ListTasks, "list-tasks", false, "list the tasks each play would run, and exit")
 	f.BoolVar(&o.SyntaxCheck, "syntax-check", false, "check the playbooks and exit")
+	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, detailedExitcodeHelp)
 }
 
 func newPlayCommand(g *globals) *cobra.Command {
@@ -53,6 +56,9 @@ func newPlayCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "play PLAYBOOK...",
 		Short: "Run playbooks (a file, or the name of a playbook shipped with sshplay)",
+		Example: "  sshplay play postgres-tls -i inventory.ini --check --diff     # the plan, per host\n" +
+			"  sshplay play postgres-tls -i inventory.ini -l 'db0*'          # do it\n" +
+			"  sshplay play site.yml -i inventory.ini -e @vars.yml -t config",
 		Long: "Run Ansible-shaped playbooks over SSH. PLAYBOOK is a file path, or NAME / NAME.yml of a\n" +
 			"playbook shipped inside sshplay (" + strings.Join(playbooks.EmbeddedNames(), ", ") + ").\n" +
 			"Facts are not gathered (gather_facts is accepted and ignored).",
@@ -71,8 +77,8 @@ func newPlayCommand(g *globals) *cobra.Command {
 }
 
 func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) error {
-	if opts.Output != "text" && opts.Output != "json" {
-		return usageError{fmt.Errorf("--output: want text or json, got %q", opts.Output)}
+	if err := checkOutput(opts.Output); err != nil {
+		return err
 	}
 	mods := newRegistry()
 	extra, err := parseExtraVars(ctx, opts.ExtraVars)
@@ -122,14 +128,20 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	if err != nil {
 		return err
 	}
-	return hostsOutcome(sum)
+	return hostsOutcome(sum, opts.DetailedExitcode)
 }
 
-// hostsOutcome is nil when every host of the run is fine, else the
-// *hostsError that says how it ended.
-func hostsOutcome(sum *playbooks.Summary) error {
+// detailedExitcodeHelp is the help of --detailed-exitcode on play and exec.
+const detailedExitcodeHelp = "exit 0 when no host changed (or, with --check, would change), 2 when some did, 1 when a host failed; 4, 5 and 99 as without it"
+
+// hostsOutcome is nil when every host of the run is fine (and, when
+// detailed, none changed), else the *hostsError that says how it ended.
+func hostsOutcome(sum *playbooks.Summary, detailed bool) error {
 	e := &hostsError{Failed: sum.Failed(), Unreachable: sum.Unreachable(), Interrupted: sum.Interrupted}
-	if *e == (hostsError{}) {
+	if detailed {
+		e.Detailed, e.Changed = true, sum.Changed()
+	}
+	if e.Failed == 0 && e.Unreachable == 0 && !e.Interrupted && e.Changed == 0 {
 		return nil
 	}
 	return e

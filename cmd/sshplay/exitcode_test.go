@@ -60,7 +60,7 @@ func TestHostsOutcome(t *testing.T) {
 		{"failed and unreachable", &playbooks.Summary{Stats: map[string]*playbooks.Stats{"a": {Failed: 2}, "b": {Unreachable: 1}, "c": {Failed: 1}}}, &hostsError{Failed: 2, Unreachable: 1}},
 		{"interrupted", &playbooks.Summary{Stats: map[string]*playbooks.Stats{"a": {OK: 1}}, Interrupted: true}, &hostsError{Interrupted: true}},
 	} {
-		err := hostsOutcome(c.sum)
+		err := hostsOutcome(c.sum, false)
 		if c.want == nil {
 			if err != nil {
 				t.Errorf("%s: %v, want nil", c.name, err)

@@ -48,24 +48,53 @@ type globals struct {
 	v              *viper.Viper
 }
 
+// Defaults of the connection flags. newGlobals sets them too, so a command
+// that never connects (and so has no such flags) still validates.
+const (
+	defaultForks           = 25
+	defaultHostKeyChecking = "strict"
+	defaultConnectTimeout  = 10
+)
+
 func newGlobals(stdout, stderr io.Writer) *globals {
-	return &globals{Stdout: stdout, Stderr: stderr, v: viper.New()}
+	return &globals{
+		Forks:           defaultForks,
+		HostKeyChecking: defaultHostKeyChecking,
+		ConnectTimeout:  defaultConnectTimeout,
+		Stdout:          stdout, Stderr: stderr, v: viper.New(),
+	}
 }
 
-// AddFlags registers the shared flags.
+// AddFlags registers the flags every sub-command shares: only -v, since
+// the others mean something only to some commands (see AddInventoryFlags
+// and AddConnectionFlags), and a flag a command ignores should not be in
+// its help.
 func (g *globals) AddFlags(f *pflag.FlagSet) {
+	f.CountVarP(&g.Verbose, "verbose", "v", "more output (repeat for more)")
+}
+
+// AddInventoryFlags registers -i and, with limit, -l: for the commands that
+// read an inventory (limit for those that narrow its hosts).
+func (g *globals) AddInventoryFlags(f *pflag.FlagSet, limit bool) {
 	f.StringArrayVarP(&g.Inventories, "inventory", "i", nil, "inventory file or directory (repeatable)")
-	f.StringVarP(&g.Limit, "limit", "l", "", "further limit hosts with a pattern (or @file)")
-	f.IntVarP(&g.Forks, "forks", "f", 25, "number of hosts worked on in parallel")
-	f.StringVar(&g.HostKeyChecking, "host-key-checking", "strict", "SSH host key policy: strict|accept-new|off")
+	if limit {
+		f.StringVarP(&g.Limit, "limit", "l", "", "further limit hosts with a pattern (or @file)")
+	}
+}
+
+// AddConnectionFlags registers the SSH and run flags: for the commands that
+// connect to hosts (exec, play, pg), never for ca, lab or inventory, whose
+// help would otherwise offer settings they ignore.
+func (g *globals) AddConnectionFlags(f *pflag.FlagSet) {
+	f.IntVarP(&g.Forks, "forks", "f", defaultForks, "number of hosts worked on in parallel")
+	f.StringVar(&g.HostKeyChecking, "host-key-checking", defaultHostKeyChecking, "SSH host key policy: strict|accept-new|off")
 	f.StringVarP(&g.User, "user", "u", "", "connect as this user (overrides inventory)")
 	f.StringVar(&g.PrivateKey, "private-key", "", "SSH private key file (overrides inventory)")
 	f.BoolVarP(&g.Become, "become", "b", false, "run operations with become (sudo)")
 	f.StringVar(&g.BecomeUser, "become-user", "", "become this user (default root)")
-	f.IntVarP(&g.ConnectTimeout, "timeout", "T", 10, "SSH connect timeout in seconds: the TCP connect, the server's banner, then any silence of the handshake")
+	f.IntVarP(&g.ConnectTimeout, "timeout", "T", defaultConnectTimeout, "SSH connect timeout in seconds: the TCP connect, the server's banner, then any silence of the handshake")
 	f.IntVar(&g.Retries, "retries", 0, "connection attempts to retry after a transient failure (refused, reset, dropped, stalled handshake)")
 	f.IntVar(&g.TaskTimeout, "task-timeout", 0, "seconds each task may take on a host before it is stopped (0: no limit)")
-	f.CountVarP(&g.Verbose, "verbose", "v", "more output (repeat for more)")
 }
 
 // load reads the configuration file and environment into every flag the

@@ -23,7 +23,7 @@ func TestTaskTimeoutAndRetriesLikeOtherFlags(t *testing.T) {
 	load := func(args ...string) (*globals, error) {
 		g := newGlobals(os.Stdout, os.Stderr)
 		cmd := &cobra.Command{Use: "x"}
-		g.AddFlags(cmd.Flags())
+		addAllGlobalFlags(g, cmd.Flags())
 		if err := cmd.Flags().Parse(args); err != nil {
 			t.Fatal(err)
 		}

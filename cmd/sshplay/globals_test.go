@@ -25,7 +25,7 @@ func TestConfigPrecedence(t *testing.T) {
 		t.Helper()
 		g := newGlobals(os.Stdout, os.Stderr)
 		cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-		g.AddFlags(cmd.Flags())
+		addAllGlobalFlags(g, cmd.Flags())
 		if err := cmd.Flags().Parse(args); err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +54,7 @@ func TestConfigPrecedence(t *testing.T) {
 	t.Setenv("SSHPLAY_FORKS", "many")
 	g2 := newGlobals(os.Stdout, os.Stderr)
 	cmd := &cobra.Command{Use: "x"}
-	g2.AddFlags(cmd.Flags())
+	addAllGlobalFlags(g2, cmd.Flags())
 	if err := g2.load(cmd); err == nil || exitCode(t.Context(), err) != exitUsage {
 		t.Errorf("bad env value: err=%v, want a usage error", err)
 	}
@@ -66,7 +66,7 @@ func TestNoConfigUsesDefaults(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "none"))
 	g := newGlobals(os.Stdout, os.Stderr)
 	cmd := &cobra.Command{Use: "x"}
-	g.AddFlags(cmd.Flags())
+	addAllGlobalFlags(g, cmd.Flags())
 	if err := g.load(cmd); err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,10 @@ const (
 	exitUnreachable = 4
 	exitUsage       = 5
 	exitInterrupted = 99
+	// exitChanges is Terraform's "succeeded, with changes" under
+	// --detailed-exitcode; it shares 2 with exitHostFailed, which is why a
+	// failed host exits exitError under that flag.
+	exitChanges = 2
 )
 
 func main() {
@@ -70,18 +74,37 @@ func newRootCommand(g *globals) *cobra.Command {
 			return usageError{errors.New(msg)}
 		},
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Example: "  sshplay exec all -i inventory.ini -- uptime\n" +
+			"  sshplay play postgres-tls -i inventory.ini --check --diff\n" +
+			"  sshplay pg status -i inventory.ini\n" +
+			"  sshplay lab up 3",
 		// SuggestionsFor only suggests with a distance set.
 		SuggestionsMinimumDistance: 2,
 	}
 	g.AddFlags(root.PersistentFlags())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.Version = versionLine(readBuildInfo())
+	root.SetVersionTemplate("{{.Version}}\n")
+
+	// Each command gets only the shared flags it uses: those that connect
+	// get -i, -l and the SSH flags; ca reads an inventory (narrowed by -l)
+	// to find its directory; inventory only reads one; lab uses none.
+	execCmd, playCmd, pgCmd := newExecCommand(g), newPlayCommand(g), newPGCommand(g)
+	for _, c := range []*cobra.Command{execCmd, playCmd, pgCmd} {
+		g.AddInventoryFlags(c.PersistentFlags(), true)
+		g.AddConnectionFlags(c.PersistentFlags())
+	}
+	caCmd, invCmd := newCACommand(g), newInventoryCommand(g)
+	g.AddInventoryFlags(caCmd.PersistentFlags(), true)
+	g.AddInventoryFlags(invCmd.Flags(), false)
 	root.AddCommand(
-		newExecCommand(g),
-		newPlayCommand(g),
-		newInventoryCommand(g),
+		execCmd,
+		playCmd,
+		invCmd,
 		newLabCommand(g),
-		newCACommand(g),
-		newPGCommand(g),
+		caCmd,
+		pgCmd,
+		newVersionCommand(g),
 	)
 	return root
 }
@@ -96,15 +119,25 @@ func (e usageError) Unwrap() error { return e.err }
 // well: the command has printed its report (PLAY RECAP, the exec recap, the
 // pg status table) and exitCode turns the counts into 99, 2 or 4. Commands
 // return it (see hostsOutcome); they never pick an exit code themselves.
+//
+// Under --detailed-exitcode (Detailed) a run that ended well but changed
+// (or, with --check, would change) some host is also a *hostsError, with
+// Changed set, so that scripts can ask "is anything pending?" from the exit
+// code alone, as with `terraform plan -detailed-exitcode`.
 type hostsError struct {
 	Failed      int  // hosts with a failed task
 	Unreachable int  // hosts that could not be reached
 	Interrupted bool // the run was cancelled before it finished
+	Changed     int  // hosts with a change; counted only when Detailed
+	Detailed    bool // --detailed-exitcode: 0 no changes, 1 error, 2 changes
 }
 
 func (e *hostsError) Error() string {
-	if e.Interrupted {
+	switch {
+	case e.Interrupted:
 		return "run interrupted"
+	case e.Failed == 0 && e.Unreachable == 0:
+		return fmt.Sprintf("%d hosts changed", e.Changed)
 	}
 	return fmt.Sprintf("%d hosts failed, %d unreachable", e.Failed, e.Unreachable)
 }
@@ -119,7 +152,8 @@ func reported(err error) bool {
 // exitCode is the one place where an error becomes an exit code: 0 ok, 1
 // error, 2 a host failed (even if others were unreachable, as
 // ansible-playbook), 4 hosts unreachable and none failed, 5 bad input
-// (nothing was run), 99 interrupted.
+// (nothing was run), 99 interrupted. Under --detailed-exitcode 2 means only
+// "ended well, with changes", so a failed host is 1 there.
 func exitCode(ctx context.Context, err error) int {
 	var (
 		ue usageError
@@ -133,10 +167,14 @@ func exitCode(ctx context.Context, err error) int {
 		return exitInterrupted
 	case hosts && he.Interrupted:
 		return exitInterrupted
+	case hosts && he.Failed > 0 && he.Detailed:
+		return exitError
 	case hosts && he.Failed > 0:
 		return exitHostFailed
 	case hosts && he.Unreachable > 0:
 		return exitUnreachable
+	case hosts && he.Detailed && he.Changed > 0:
+		return exitChanges
 	case errors.As(err, &ue), isUsage(err):
 		return exitUsage
 	}

@@ -103,7 +103,9 @@ func nameValues(entries []string) []string {
 func crlfLines(content []byte) []string {
 	lines := strings.Split(string(content), "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimSuffix(l, "\r")
+		// A bare CR is blank space to PostgreSQL's lexer: a last line
+		// "0\r" that Set ends with CRLF reads as the same line.
+		lines[i] = strings.TrimRight(l, "\r")
 	}
 	return lines
 }
