@@ -3,15 +3,14 @@ package inventory
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	"github.com/sshplay/sshplay/internal/golden"
+)
 
 func mustLoad(t *testing.T, paths ...string) *Inventory {
 	t.Helper()
@@ -38,24 +37,9 @@ func writeFiles(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func goldenFile(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	golden.File(t, filepath.Join("testdata", "golden", name), got)
 }
 
 // The examples of Ansible's "How to build your inventory", written once as
@@ -225,9 +209,9 @@ all:
 	if err := inv.HostJSON(&host, "db2", false); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "dir.list.json", list.Bytes())
-	golden(t, "dir.graph", graph.Bytes())
-	golden(t, "dir.db2.json", host.Bytes())
+	goldenFile(t, "dir.list.json", list.Bytes())
+	goldenFile(t, "dir.graph", graph.Bytes())
+	goldenFile(t, "dir.db2.json", host.Bytes())
 }
 
 func TestPrecedence(t *testing.T) {

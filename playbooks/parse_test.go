@@ -2,16 +2,14 @@ package playbooks
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sshplay/sshplay/internal/golden"
 	"github.com/sshplay/sshplay/internal/suggest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // dump is a normalized AST: JSON with zero values left out.
 func dump(v any) string {
@@ -63,21 +61,9 @@ func prune(v any) any {
 	return v
 }
 
-func golden(t *testing.T, path, got string) {
+func goldenFile(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs:\n got: %s\nwant: %s", path, got, want)
-	}
+	golden.File(t, path, []byte(got))
 }
 
 func TestParseGood(t *testing.T) {
@@ -94,7 +80,7 @@ func TestParseGood(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 			continue
 		}
-		golden(t, strings.TrimSuffix(f, ".yml")+".golden", dump(pb.Plays))
+		goldenFile(t, strings.TrimSuffix(f, ".yml")+".golden", dump(pb.Plays))
 	}
 }
 
@@ -116,7 +102,7 @@ func TestParseBad(t *testing.T) {
 		if !ok || !pe.BadInput() {
 			t.Errorf("%s: error %T is not a *ParseError", f, err)
 		}
-		golden(t, strings.TrimSuffix(f, ".yml")+".golden", err.Error()+"\n")
+		goldenFile(t, strings.TrimSuffix(f, ".yml")+".golden", err.Error()+"\n")
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"github.com/sshplay/sshplay/internal/golden"
 )
 
 // addAllGlobalFlags registers every shared flag on one flag set, as a
@@ -58,23 +58,7 @@ func TestHelpGolden(t *testing.T) {
 			if code != exitOK || stderr != "" {
 				t.Fatalf("%s --help: exit %d, stderr %q", c.CommandPath(), code, stderr)
 			}
-			golden := filepath.Join("testdata", "help", name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal([]byte(out), want) {
-				t.Errorf("%s --help differs from %s (run with -update if the change is meant):\n--- got\n%s\n--- want\n%s", c.CommandPath(), golden, out, want)
-			}
+			golden.File(t, filepath.Join("testdata", "help", name+".golden"), []byte(out))
 		})
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,33 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sshplay/sshplay/internal/golden"
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
 // checkGolden compares got with testdata/name, or rewrites the file with
 // -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update if the change is meant):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.File(t, filepath.Join("testdata", name), got)
 }
 
 // TestPGStatusJSONShape pins the sshplay.pg-status/v1 document for three

@@ -1,10 +1,12 @@
-// Package golden holds the golden-file helpers the editor tests share: a
-// golden file records the unified diff an edit makes, so a reviewer sees
-// exactly what changed. `go test ./pkg -update` rewrites the files.
-// Used by tests only; it never touches anything outside testdata/.
+// Package golden holds the golden-file helpers every test shares: File
+// compares output with a recorded file; Diff records the unified diff an
+// edit makes, so a reviewer sees exactly what changed. `go test ./pkg
+// -update` rewrites the files (the one -update flag of every package that
+// imports this one). Used by tests only; it writes only the golden files.
 package golden
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -13,7 +15,32 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// Updating reports whether the run rewrites golden files (-update).
+func Updating() bool { return *update }
+
+// File compares got with the file at path, or writes got there (creating
+// its directory) under -update.
+func File(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (run go test -update if the change is meant):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
 
 // Read returns testdata/name.
 func Read(t testing.TB, name string) []byte {
@@ -36,18 +63,5 @@ func Diff(t testing.TB, name string, before, after []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(diff), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff != string(want) {
-		t.Errorf("%s: diff differs from golden file.\ngot:\n%s\nwant:\n%s", name, diff, want)
-	}
+	File(t, filepath.Join("testdata", name+".golden"), []byte(diff))
 }
