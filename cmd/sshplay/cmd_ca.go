@@ -56,6 +56,15 @@ func caDirectory(ctx context.Context, g *globals, dir string) (string, error) {
 	return d, nil
 }
 
+// openCA opens the CA a `sshplay ca` command reads (see caDirectory).
+func openCA(ctx context.Context, g *globals, dir string) (*pki.CA, error) {
+	d, err := caDirectory(ctx, g, dir)
+	if err != nil {
+		return nil, err
+	}
+	return pki.Open(d)
+}
+
 func newCACommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ca",
@@ -160,11 +169,7 @@ func runCAShow(ctx context.Context, g *globals, o caShowOptions) error {
 	if err := checkOutput(o.Output); err != nil {
 		return err
 	}
-	dir, err := caDirectory(ctx, g, o.Dir)
-	if err != nil {
-		return err
-	}
-	ca, err := pki.Open(dir)
+	ca, err := openCA(ctx, g, o.Dir)
 	if err != nil {
 		return err
 	}
@@ -260,11 +265,7 @@ func runCASign(ctx context.Context, g *globals, o caSignOptions) error {
 	if err != nil {
 		return usageError{fmt.Errorf("--csr: %w", err)}
 	}
-	dir, err := caDirectory(ctx, g, o.Dir)
-	if err != nil {
-		return err
-	}
-	ca, err := pki.Open(dir)
+	ca, err := openCA(ctx, g, o.Dir)
 	if err != nil {
 		return err
 	}
