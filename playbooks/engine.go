@@ -108,6 +108,16 @@ type Summary struct {
 	Stats       map[string]*Stats
 	Interrupted bool
 	Duration    time.Duration
+	// Transport is what each host's connection asked of the host
+	// (sessions, sudo, SFTP requests, commands), when the Connector counts
+	// it (StatsConnector).
+	Transport map[string]transport.Stats
+}
+
+// StatsConnector is a Connector that counts the remote work of each
+// connection (transport.Pool does).
+type StatsConnector interface {
+	Stats() map[string]transport.Stats
 }
 
 // Failed is the number of hosts with a failed task (rescued and ignored
@@ -171,6 +181,9 @@ func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Sum
 	for _, h := range r.order {
 		sum.Hosts = append(sum.Hosts, h)
 		sum.Stats[h] = r.hosts[h].stats
+	}
+	if sc, ok := opts.Connector.(StatsConnector); ok {
+		sum.Transport = sc.Stats()
 	}
 	r.rep.Recap(sum)
 	return sum, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/sshplay/sshplay/internal/secret"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
+	"github.com/sshplay/sshplay/transport"
 )
 
 // HostResult is one line of the report: a task's outcome on a host (or on
@@ -585,6 +586,9 @@ type JSONDoc struct {
 	Stats           map[string]*Stats `json:"stats"`
 	DurationSeconds float64           `json:"duration_seconds"`
 	Interrupted     bool              `json:"interrupted,omitempty"`
+	// Transport is, per host reached over SSH, what its connection asked
+	// of it: connections, sessions, sudo, sftp_requests, commands.
+	Transport map[string]transport.Stats `json:"transport,omitempty"`
 }
 
 // JSONPlay is one play in the JSON document.
@@ -748,6 +752,7 @@ func (r *jsonReporter) Recap(sum *Summary) {
 	r.doc.Stats = sum.Stats
 	r.doc.DurationSeconds = sum.Duration.Seconds()
 	r.doc.Interrupted = sum.Interrupted
+	r.doc.Transport = sum.Transport
 	enc := json.NewEncoder(r.w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(r.doc)

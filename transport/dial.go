@@ -121,7 +121,7 @@ func dialAttempt(ctx context.Context, t Target) (*SSHConn, error) {
 		close(h.lost)
 	}()
 	h.ids = newRemoteIDs(func(ctx context.Context, cmd string) (string, error) {
-		res, err := runCommand(ctx, t.Name, h.start, cmd, RunOptions{}, nil)
+		res, err := h.run(ctx, cmd, RunOptions{}, nil)
 		if res == nil {
 			return "", err
 		}

@@ -9,6 +9,16 @@
 // connection variables into a Target; Become runs commands and file
 // operations through sudo.
 //
+// A host costs as few round trips and remote processes as the work allows:
+// an SSH connection runs its commands through one long-lived /bin/sh per
+// user (shell.go: one session and, under become, one sudo for the whole
+// run, not one per command); sessions exec their shell instead of waiting
+// for it; a sudo'd sftp-server is found and started inside its own sudo
+// line; a write through it (umask 077) needs no private directory and
+// sends fsync, chown and chmod together; a read is open and one read.
+// SSHConn.Stats (and Pool.Stats, in sshplay's JSON output) counts what a
+// connection asked of its host.
+//
 // What transport must never do:
 //   - trust an unknown or changed host key by default: keys are checked
 //     against known_hosts unless the user chose accept-new or off, and off

@@ -19,7 +19,6 @@ package transport
 // first write into the same directory on a later connection (see sweep).
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +27,7 @@ import (
 	"os"
 	"os/user"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,10 +65,16 @@ type fileSystem interface {
 	// when the host cannot say (an SFTP server without OpenSSH's
 	// statvfs@openssh.com).
 	statVFS(name string) (*fsSpace, error)
+	// private reports whether createExcl makes files no other user can
+	// read (mode 0600 from birth: the local os, or an sftp-server sshplay
+	// started with umask 077), so that a write needs no private directory.
+	private() bool
 }
 
 type tempFile interface {
 	io.Writer
+	// stat describes the open file (its owner, the host's clock).
+	stat() (*FileInfo, error)
 	sync() error
 	chmod(fs.FileMode) error
 	chown(uid, gid int) error
@@ -157,6 +163,18 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, hs writeHost
 	if err := ctx.Err(); err != nil {
 		return opError(host, "write", p, err)
 	}
+	// On a private file system the temp file is created beside p while p
+	// is looked up: one round trip fewer for the usual write, a wasted
+	// create for a write through a symlink into another directory.
+	var early *tempSlot
+	if fsys.private() && !opts.ReplaceLink {
+		early = createTemp(fsys, p)
+		defer func() {
+			if early != nil {
+				early.drop(fsys)
+			}
+		}()
+	}
 	dst, prev, err := followLinks(p, func(q string) (*FileInfo, error) { return lstatLink(fsys, q) })
 	if opts.ReplaceLink {
 		// The rename replaces the link itself; the new file gets its
@@ -181,6 +199,9 @@ func writeFileOp(ctx context.Context, host string, fsys fileSystem, hs writeHost
 		return opError(host, "write", label, err)
 	}
 	w := &atomicWrite{fsys: fsys, hs: hs, dst: dst, data: data, meta: meta}
+	if early != nil && path.Dir(dst) == path.Dir(p) {
+		w.temp, early = early, nil // the write's own now
+	}
 	if err := w.run(); err != nil {
 		return opError(host, "write", label, err)
 	}
@@ -278,6 +299,9 @@ type atomicWrite struct {
 	dst  string
 	data []byte
 	meta fileMeta
+	// temp is a private write's temp file, created early (writeFileOp);
+	// nil: run creates it.
+	temp *tempSlot
 }
 
 // run makes the private directory, checks there is room (asked while the
@@ -285,6 +309,9 @@ type atomicWrite struct {
 // failure the temp file and directory are removed; the first write into a
 // directory on this connection also sweeps leftovers of dropped ones.
 func (w *atomicWrite) run() error {
+	if w.fsys.private() {
+		return w.runPrivate()
+	}
 	dir, base := path.Split(w.dst)
 	priv := dir + ".sshplay-" + randomHex(6)
 	if dir == "" {
@@ -316,6 +343,117 @@ func (w *atomicWrite) run() error {
 	return nil
 }
 
+// runPrivate is run on a file system that creates files private
+// (fileSystem.private): the temp file goes straight into dst's directory,
+// 0600 from its creation, under a name no other write uses
+// (".sshplay-" and 12 hex digits), and is renamed over dst. That spares
+// the private directory's five round trips (mkdir, chmod, lstat, rmdir,
+// fchmod 0600). On failure the temp file is removed; the first write into
+// a directory also sweeps the leftovers of dropped connections.
+func (w *atomicWrite) runPrivate() error {
+	t := w.temp
+	if t == nil {
+		t = createTemp(w.fsys, w.dst)
+	}
+	dir, tmp, space := t.dir, t.path, t.space
+	f, err := t.wait()
+	if err != nil {
+		space()
+		return w.explain(dir, fmt.Errorf("create temporary file: %w", err))
+	}
+	defer w.sweepFrom(dir, tmp, f)()
+	if err := w.roomForPrivate(dir, space(), f); err != nil {
+		f.Close()
+		w.fsys.remove(tmp)
+		return err
+	}
+	if err := w.fill(f, tmp); err != nil {
+		f.Close()
+		w.fsys.remove(tmp)
+		return w.explain(dir, err)
+	}
+	if err := f.Close(); err != nil {
+		w.fsys.remove(tmp)
+		return w.explain(dir, err)
+	}
+	if err := w.fsys.rename(tmp, w.dst); err != nil {
+		w.fsys.remove(tmp)
+		return fmt.Errorf("rename into place: %w", err)
+	}
+	return nil
+}
+
+// tempSlot is a private write's temp file being created (createTemp),
+// with the question of how much room its directory has.
+type tempSlot struct {
+	dir, path string
+	space     func() *fsSpace
+	done      chan struct{}
+	f         tempFile
+	err       error
+}
+
+// createTemp starts creating a temp file beside dst, named as no other
+// write names one (".sshplay-" and 12 hex digits), and asking statvfs
+// about its directory, both at once.
+func createTemp(fsys fileSystem, dst string) *tempSlot {
+	dir, _ := path.Split(dst)
+	t := &tempSlot{path: dir + ".sshplay-" + randomHex(6), done: make(chan struct{})}
+	if dir == "" {
+		dir = "."
+	}
+	t.dir, t.space = dir, askSpace(fsys, dir)
+	go func() {
+		defer close(t.done)
+		t.f, t.err = fsys.createExcl(t.path)
+	}()
+	return t
+}
+
+// wait returns the created file.
+func (t *tempSlot) wait() (tempFile, error) {
+	<-t.done
+	return t.f, t.err
+}
+
+// drop removes a temp file the write did not use.
+func (t *tempSlot) drop(fsys fileSystem) {
+	if f, err := t.wait(); err == nil {
+		f.Close()
+		fsys.remove(t.path)
+	}
+	t.space()
+}
+
+// roomForPrivate is roomFor when the writing user is not known yet: an
+// unprivileged user's room is enough; only when it is not is the temp
+// file asked who owns it (root may use the reserved blocks).
+func (w *atomicWrite) roomForPrivate(dir string, sp *fsSpace, f tempFile) error {
+	if sp == nil || w.roomFor(dir, sp, 1) == nil {
+		return nil
+	}
+	fi, err := f.stat()
+	if err != nil {
+		return err
+	}
+	return w.roomFor(dir, sp, fi.UID)
+}
+
+// sweepFrom is sweep for runPrivate: it learns the writing user and the
+// host's clock from the open temp file tmp, concurrently with the write.
+func (w *atomicWrite) sweepFrom(dir, tmp string, f tempFile) func() {
+	done := make(chan func())
+	go func() {
+		fi, err := f.stat()
+		if err != nil {
+			done <- func() {}
+			return
+		}
+		done <- w.sweep(dir, tmp, fi)
+	}()
+	return func() { (<-done)() }
+}
+
 // cleanup removes the temp file (always ours: it is inside our private
 // directory) and the directory, ignoring what is already gone.
 func (w *atomicWrite) cleanup(tmp, priv string) {
@@ -341,38 +479,91 @@ func (w *atomicWrite) writeTemp(tmp string) error {
 
 // fill writes the open temp file: mode 0600 before any content (the
 // private directory already hides it; this keeps a file created at a
-// loose umask from ever holding data), the data, fsync, then the owner and
-// the final mode, given only to complete content.
+// loose umask from ever holding data; a private file system creates it
+// so), the data, then fsync, the owner and the final mode, given only to
+// complete content. On a private file system those three go out together
+// (one round trip instead of three): the content is complete once the
+// write is answered, and only a set-id mode, which a chown clears, needs
+// the chown answered first.
 func (w *atomicWrite) fill(f tempFile, tmp string) error {
-	if err := f.chmod(0o600); err != nil {
-		return fmt.Errorf("chmod temporary file: %w", err)
+	if !w.fsys.private() {
+		if err := f.chmod(0o600); err != nil {
+			return fmt.Errorf("chmod temporary file: %w", err)
+		}
 	}
 	if _, err := f.Write(w.data); err != nil {
 		return err
 	}
-	if err := f.sync(); err != nil {
-		return fmt.Errorf("fsync: %w", err)
+	uid, gid, err := w.owner(tmp)
+	if err != nil {
+		return err
 	}
+	steps := []func() error{
+		func() error { return wrapErr("fsync", f.sync()) },
+		func() error {
+			if uid < 0 && gid < 0 {
+				return nil
+			}
+			return wrapErr("chown to "+w.meta.label, f.chown(uid, gid))
+		},
+		func() error { return wrapErr(fmt.Sprintf("chmod %04o", w.meta.mode.Perm()), f.chmod(w.meta.mode)) },
+	}
+	if w.fsys.private() && w.meta.mode&(fs.ModeSetuid|fs.ModeSetgid) == 0 {
+		return together(steps...)
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// owner is the uid and gid the new file gets (-1, -1: keep the writer's);
+// when only one of them is set, the other is the temp file's own.
+func (w *atomicWrite) owner(tmp string) (int, int, error) {
 	uid, gid := w.meta.uid, w.meta.gid
-	if uid >= 0 || gid >= 0 {
-		if uid < 0 || gid < 0 {
-			cur, err := w.fsys.lstat(tmp)
-			if err != nil {
-				return err
-			}
-			if uid < 0 {
-				uid = cur.UID
-			}
-			if gid < 0 {
-				gid = cur.GID
-			}
-		}
-		if err := f.chown(uid, gid); err != nil {
-			return fmt.Errorf("chown to %s: %w", w.meta.label, err)
-		}
+	if (uid < 0) == (gid < 0) {
+		return uid, gid, nil
 	}
-	if err := f.chmod(w.meta.mode); err != nil {
-		return fmt.Errorf("chmod %04o: %w", w.meta.mode.Perm(), err)
+	cur, err := w.fsys.lstat(tmp)
+	if err != nil {
+		return 0, 0, err
+	}
+	if uid < 0 {
+		uid = cur.UID
+	}
+	if gid < 0 {
+		gid = cur.GID
+	}
+	return uid, gid, nil
+}
+
+// wrapErr says what failed, keeping err (nil stays nil).
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// together runs steps concurrently and returns the first error in step
+// order.
+func together(steps ...func() error) error {
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, step := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = step()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -414,10 +605,13 @@ type fsSpace struct {
 // much room the file system holding dir has; the returned func waits for
 // the answer (nil when the host cannot say). Asking in parallel keeps the
 // check off the write's chain of round trips.
-func (w *atomicWrite) askSpace(dir string) func() *fsSpace {
+func (w *atomicWrite) askSpace(dir string) func() *fsSpace { return askSpace(w.fsys, dir) }
+
+// askSpace is atomicWrite.askSpace for any write on fsys.
+func askSpace(fsys fileSystem, dir string) func() *fsSpace {
 	ch := make(chan *fsSpace, 1)
 	go func() {
-		sp, err := w.fsys.statVFS(dir)
+		sp, err := fsys.statVFS(dir)
 		if err != nil {
 			sp = nil
 		}
@@ -519,8 +713,9 @@ func byteSize(n uint64) string {
 const leftoverAge = time.Hour
 
 // isTempDirName reports whether name is that of a write's private
-// directory: ".sshplay-" and twelve lower-case hex digits (never a
-// journal, a backup or a restore file, whose names differ).
+// directory, or of a private write's temp file: ".sshplay-" and twelve
+// lower-case hex digits (never a journal, a backup or a restore file,
+// whose names differ).
 func isTempDirName(name string) bool {
 	hexPart, ok := strings.CutPrefix(name, ".sshplay-")
 	if !ok || len(hexPart) != 12 {
@@ -552,9 +747,14 @@ func (w *atomicWrite) sweep(dir, own string, self *FileInfo) func() {
 			return
 		}
 		for _, e := range ents {
-			if e.Path != own && isTempDirName(path.Base(e.Path)) && e.Mode.IsDir() && e.UID == self.UID &&
-				self.ModTime.Sub(e.ModTime) >= leftoverAge {
+			if e.Path == own || !isTempDirName(path.Base(e.Path)) || e.UID != self.UID || self.ModTime.Sub(e.ModTime) < leftoverAge {
+				continue
+			}
+			switch {
+			case e.Mode.IsDir():
 				removeLeftover(w.fsys, e.Path, self.ModTime)
+			case e.Mode.IsRegular():
+				w.fsys.remove(e.Path) // a private write's temp file
 			}
 		}
 	}()
@@ -621,20 +821,38 @@ func ownerLabel(opts WriteOptions, uid, gid int) string {
 	return u + ":" + g
 }
 
-// sftpFS is a fileSystem over an SFTP client.
-type sftpFS struct{ c *sftp.Client }
+// sftpFS is a fileSystem over an SFTP client; priv when its server runs
+// with umask 077 (a sudo'd sftp-server sshplay started).
+type sftpFS struct {
+	c    *sftp.Client
+	priv bool
+}
 
+func (s sftpFS) private() bool { return s.priv }
+
+// readFile opens name and reads it with reads of growing size, sent
+// together, without asking its size first; the handle is closed without
+// waiting for the answer. A small file (a configuration, a key) takes two
+// round trips: open, then read to the end.
 func (s sftpFS) readFile(name string) ([]byte, error) {
 	f, err := s.c.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	if _, err := f.WriteTo(&buf); err != nil {
-		return nil, err
+	defer func() { go f.Close() }()
+	buf := make([]byte, 0, 64<<10)
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case errors.Is(err, io.EOF):
+			return buf, nil
+		case err != nil:
+			return nil, err
+		case len(buf) == cap(buf):
+			buf = slices.Grow(buf, cap(buf))
+		}
 	}
-	return buf.Bytes(), nil
 }
 
 func (s sftpFS) lstat(name string) (*FileInfo, error) {
@@ -716,6 +934,17 @@ type sftpFile struct {
 }
 
 func (f *sftpFile) Write(p []byte) (int, error) { return f.f.Write(p) }
+func (f *sftpFile) stat() (*FileInfo, error) {
+	st, err := f.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	fi := &FileInfo{Path: f.f.Name(), Size: st.Size(), Mode: st.Mode(), ModTime: st.ModTime(), UID: -1, GID: -1}
+	if fs, ok := st.Sys().(*sftp.FileStat); ok {
+		fi.UID, fi.GID = int(fs.UID), int(fs.GID)
+	}
+	return fi, nil
+}
 func (f *sftpFile) sync() error {
 	if v, ok := f.c.HasExtension("fsync@openssh.com"); !ok || v != "1" {
 		return nil
@@ -728,6 +957,8 @@ func (f *sftpFile) Close() error              { return f.f.Close() }
 
 // osFS is a fileSystem on the control machine.
 type osFS struct{}
+
+func (osFS) private() bool { return true }
 
 func (osFS) readFile(name string) ([]byte, error) { return os.ReadFile(name) }
 
@@ -796,6 +1027,7 @@ func (osFS) statVFS(name string) (*fsSpace, error) {
 type osFile struct{ f *os.File }
 
 func (f osFile) Write(p []byte) (int, error) { return f.f.Write(p) }
+func (f osFile) stat() (*FileInfo, error)    { return osFS{}.lstat(f.f.Name()) }
 func (f osFile) sync() error                 { return f.f.Sync() }
 func (f osFile) chmod(m fs.FileMode) error   { return f.f.Chmod(m) }
 func (f osFile) chown(uid, gid int) error    { return f.f.Chown(uid, gid) }

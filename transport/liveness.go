@@ -197,6 +197,7 @@ func (h *sshHost) newSession(ctx context.Context) (*ssh.Session, error) {
 		err error
 	}
 	ch := make(chan opened, 1)
+	h.stats.sessions.Add(1)
 	go func() {
 		s, err := h.client.NewSession()
 		ch <- opened{s, err}

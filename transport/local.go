@@ -10,11 +10,9 @@ package transport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os/exec"
 	"os/user"
-	"strings"
 	"syscall"
 
 	"github.com/pkg/sftp"
@@ -164,17 +162,9 @@ func (c *LocalConn) fs(ctx context.Context) (fileSystem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sftpFS{c: cl}, nil
+	return sftpFS{c: cl, priv: true}, nil
 }
 
 func (c *LocalConn) openSFTP(ctx context.Context) (*sudoSFTP, error) {
-	res, err := runCommand(ctx, c.name, localStart, findSFTPServerCmd(), RunOptions{}, nil)
-	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("become %s: no sftp-server found (looked in %s)", c.sudo.User, strings.Join(sftpServerPaths, ", "))
-		}
-		return nil, err
-	}
-	return startSudoSFTP(ctx, c.name, localStart, strings.TrimSpace(string(res.Stdout)), newSudoCall(*c.sudo))
+	return startSudoSFTP(ctx, c.name, localStart, newSudoCall(*c.sudo), nil)
 }

@@ -303,7 +303,8 @@ func TestSudoWrapQuoting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"sudo", "-H", "-S", "-p", s.prompt, "-u", "post gres", "--", "/bin/sh", "-c", `echo "` + s.marker + ` $(cut -d' ' -f5 /proc/$$/stat 2>/dev/null || ps -o pgid= -p $$ 2>/dev/null)"` + "\necho 'a b' \"$HOME\""}
+	want := []string{"exec", "sudo", "-H", "-S", "-p", s.prompt, "-u", "post gres", "--", "/bin/sh", "-c",
+		groupProbe + `; echo "` + s.marker + ` $g"; unset s g; set --` + "\necho 'a b' \"$HOME\""}
 	if strings.Join(words, "|") != strings.Join(want, "|") {
 		t.Errorf("words = %q\nwant    %q", words, want)
 	}

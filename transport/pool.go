@@ -160,6 +160,29 @@ func (p *Pool) dial(ctx context.Context, name string, vars map[string]any) (Conn
 	return p.traced(c), nil
 }
 
+// Stats reports, per host name, what each SSH connection of the pool has
+// asked of its host so far (hosts reached over SSH only).
+func (p *Pool) Stats() map[string]Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]Stats{}
+	for name, e := range p.hosts {
+		select {
+		case <-e.done:
+		default:
+			continue
+		}
+		c := e.conn
+		if tc, ok := c.(*traced); ok {
+			c = tc.c
+		}
+		if sc, ok := c.(*SSHConn); ok {
+			out[name] = sc.Stats()
+		}
+	}
+	return out
+}
+
 func (p *Pool) traced(c Conn) Conn {
 	if p.opts.Trace == nil {
 		return c

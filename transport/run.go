@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"al.essio.dev/pkg/shellescape"
@@ -61,16 +62,18 @@ func newSudoCall(b Become) *sudoCall {
 	}
 }
 
-// wrap returns the sudo command line running cmd as the become user:
-// sudo -H -S -p PROMPT -u USER -- /bin/sh -c 'echo MARKER; CMD' with a
-// password, sudo -H -n -u USER -- ... without one.
+// wrap returns the shell line running cmd as the become user:
+// exec sudo -H -S -p PROMPT -u USER -- /bin/sh -c 'echo MARKER PGID; CMD'
+// with a password, sudo -H -n -u USER -- ... without one. exec: the shell
+// the session started becomes sudo instead of waiting for it.
 //
 // The marker line also carries the command's process group id, read from
-// /proc (or ps), so that a cancelled run can stop the whole sudo'd group
-// (see stopGroup): closing the SSH session does not reach processes that
-// sudo runs as another user, on its own pty (use_pty) or not.
+// /proc with shell builtins (groupProbe: no process of its own), so that
+// a cancelled run can stop the whole sudo'd group (see stopGroup): closing
+// the SSH session does not reach processes that sudo runs as another
+// user, on its own pty (use_pty) or not.
 func (s *sudoCall) wrap(cmd string) string {
-	inner := `echo "` + s.marker + ` $(cut -d' ' -f5 /proc/$$/stat 2>/dev/null || ps -o pgid= -p $$ 2>/dev/null)"` + "\n" + cmd
+	inner := groupProbe + `; echo "` + s.marker + ` $g"; unset s g; set --` + "\n" + cmd
 	args := []string{"sudo", "-H"}
 	if s.password != "" {
 		args = append(args, "-S", "-p", s.prompt)
@@ -78,7 +81,7 @@ func (s *sudoCall) wrap(cmd string) string {
 		args = append(args, "-n")
 	}
 	args = append(args, "-u", s.user, "--", "/bin/sh", "-c", inner)
-	return shellescape.QuoteCommand(args)
+	return "exec " + shellescape.QuoteCommand(args)
 }
 
 // sudoWatch sits between a sudo'd command and the caller's writers. Until
@@ -466,53 +469,77 @@ func (s *sudoSFTP) close() {
 	}
 }
 
-// startSudoSFTP runs the sftp-server at serverPath as sudo.user (umask 077,
-// so a file is never readable by others before its final chmod) and speaks
-// SFTP to it over the command's stdin and stdout.
-func startSudoSFTP(ctx context.Context, host string, start starter, serverPath string, sudo *sudoCall) (*sudoSFTP, error) {
-	pr, pw := io.Pipe()
-	var stderr lockedBuffer
-	watch := newSudoWatch(sudo, pw, &stderr)
-	line := sudo.wrap("exec " + shellescape.Quote(serverPath) + " -u 077")
-	stdin, p, err := start(ctx, line, watch.stdout(), watch.stderr())
+// becomeProc is a long-lived command sudo runs as another user (an
+// sftp-server, a shell).
+type becomeProc struct {
+	stdin io.WriteCloser
+	proc  process
+	// pgid is the process group the command's shell reported.
+	pgid   int
+	exited chan struct{}
+}
+
+// startBecome starts inner (a shell line) as sudo.user and returns once
+// sudo ran it: the marker showed, after the password prompt was answered
+// when there was one. What inner writes after the marker goes to out and
+// errw. A sudo that did not run it gives a *BecomeError.
+func startBecome(ctx context.Context, host string, start starter, sudo *sudoCall, inner string, out, errw io.Writer) (*becomeProc, error) {
+	watch := newSudoWatch(sudo, out, errw)
+	stdin, p, err := start(ctx, sudo.wrap(inner), watch.stdout(), watch.stderr())
 	if err != nil {
-		return nil, fmt.Errorf("host %s: become %s: start sftp-server: %w", host, sudo.user, err)
+		return nil, fmt.Errorf("host %s: become %s: %w", host, sudo.user, err)
 	}
-	exited := make(chan struct{})
+	bp := &becomeProc{stdin: stdin, proc: p, exited: make(chan struct{})}
 	var code int
 	go func() {
 		code, _ = p.wait()
-		pw.CloseWithError(io.EOF)
-		close(exited)
+		close(bp.exited)
 	}()
 	done := make(chan struct{})
 	closeDone := sync.OnceFunc(func() { close(done) })
 	stop := context.AfterFunc(ctx, closeDone)
 	defer stop()
 	go func() {
-		<-exited
+		<-bp.exited
 		closeDone()
 	}()
-	ok := watch.awaitReady(stdin, done)
-	if !ok {
+	if !watch.awaitReady(stdin, done) {
 		p.kill()
-		<-exited
+		<-bp.exited
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("host %s: become %s: start sftp-server: %w", host, sudo.user, ctx.Err())
+			return nil, fmt.Errorf("host %s: become %s: %w", host, sudo.user, ctx.Err())
 		}
 		return nil, watch.failure(host, code)
 	}
-	client, err := sftp.NewClientPipe(pr, stdin)
+	bp.pgid = watch.reportedGroup()
+	return bp, nil
+}
+
+// startSudoSFTP runs the first sftp-server found (sftpServerPaths) as
+// sudo.user, umask 077 so that a file is never readable by others before
+// its final chmod, and speaks SFTP to it over the command's stdin and
+// stdout. The search runs inside the sudo'd line: no session of its own.
+func startSudoSFTP(ctx context.Context, host string, start starter, sudo *sudoCall, count *atomic.Int64) (*sudoSFTP, error) {
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	bp, err := startBecome(ctx, host, start, sudo, execSFTPServerCmd(), pw, &stderr)
 	if err != nil {
-		p.kill()
-		<-exited
-		msg := strings.TrimSpace(stderr.String())
-		if msg != "" {
-			err = fmt.Errorf("%w: %s", err, firstLine(msg))
-		}
-		return nil, fmt.Errorf("host %s: become %s: sftp-server %s: %w", host, sudo.user, serverPath, err)
+		return nil, err
 	}
-	return &sudoSFTP{client: client, proc: p, exited: exited}, nil
+	go func() {
+		<-bp.exited
+		pw.CloseWithError(io.EOF)
+	}()
+	client, err := sftp.NewClientPipe(pr, countRequests(bp.stdin, count))
+	if err != nil {
+		bp.proc.kill()
+		<-bp.exited
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			return nil, fmt.Errorf("host %s: become %s: %s", host, sudo.user, firstLine(msg))
+		}
+		return nil, fmt.Errorf("host %s: become %s: sftp-server: %w", host, sudo.user, err)
+	}
+	return &sudoSFTP{client: client, proc: bp.proc, exited: bp.exited}, nil
 }
 
 // sftpServerPaths are where OpenSSH's sftp-server lives on common systems.
@@ -523,13 +550,53 @@ var sftpServerPaths = []string{
 	"/usr/libexec/sftp-server",
 }
 
-// findSFTPServerCmd prints the first executable sftp-server path.
-func findSFTPServerCmd() string {
+// execSFTPServerCmd runs the first executable sftp-server path in place
+// of the shell (umask 077), or says where it looked and exits 127.
+func execSFTPServerCmd() string {
 	q := make([]string, len(sftpServerPaths))
 	for i, p := range sftpServerPaths {
 		q[i] = shellescape.Quote(p)
 	}
-	return `for p in ` + strings.Join(q, " ") + `; do if [ -x "$p" ]; then echo "$p"; exit 0; fi; done; exit 1`
+	return `for p in ` + strings.Join(q, " ") + `; do [ -x "$p" ] && exec "$p" -u 077; done; ` +
+		`echo ` + shellescape.Quote("no sftp-server found (looked in "+strings.Join(sftpServerPaths, ", ")+")") + ` >&2; exit 127`
+}
+
+// countRequests counts the SFTP requests written to w (each packet is a
+// 4-byte length and that many bytes) into n; nil n counts nothing.
+func countRequests(w io.WriteCloser, n *atomic.Int64) io.WriteCloser {
+	if n == nil {
+		return w
+	}
+	return &requestCounter{WriteCloser: w, n: n}
+}
+
+type requestCounter struct {
+	io.WriteCloser
+	n *atomic.Int64
+	// left is how many bytes of the current packet are still to come;
+	// hdr collects a length split across writes.
+	left int
+	hdr  []byte
+}
+
+func (c *requestCounter) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		if c.left > 0 {
+			k := min(c.left, len(rest))
+			c.left -= k
+			rest = rest[k:]
+			continue
+		}
+		k := min(4-len(c.hdr), len(rest))
+		c.hdr = append(c.hdr, rest[:k]...)
+		rest = rest[k:]
+		if len(c.hdr) == 4 {
+			c.left = int(c.hdr[0])<<24 | int(c.hdr[1])<<16 | int(c.hdr[2])<<8 | int(c.hdr[3])
+			c.hdr = c.hdr[:0]
+			c.n.Add(1)
+		}
+	}
+	return c.WriteCloser.Write(p)
 }
 
 type lockedBuffer struct {

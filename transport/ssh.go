@@ -18,6 +18,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"al.essio.dev/pkg/shellescape"
 	"github.com/pkg/sftp"
@@ -34,8 +35,9 @@ type SSHConn struct {
 var _ Conn = (*SSHConn)(nil)
 
 // maxSessionsPerHost bounds concurrent command sessions on one connection,
-// below OpenSSH's MaxSessions (10) with room for the SFTP sessions.
-const maxSessionsPerHost = 6
+// below OpenSSH's MaxSessions (10) with room for the long-lived sessions:
+// SFTP and the shells of shell.go, one each per user.
+const maxSessionsPerHost = 5
 
 type sshHost struct {
 	target Target
@@ -52,10 +54,14 @@ type sshHost struct {
 	// network failure, Close).
 	lost chan struct{}
 
-	mu         sync.Mutex
-	sftps      *sftpCache
-	serverPath string
-	closed     bool
+	// shells run commands (shell.go); stats counts what the host was
+	// asked (Stats).
+	shells shells
+	stats  hostStats
+
+	mu     sync.Mutex
+	sftps  *sftpCache
+	closed bool
 	// dead is why the host was given up on (see liveness.go); nil while
 	// it answers.
 	dead *NoAnswerError
@@ -84,7 +90,7 @@ func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writ
 		release()
 		return nil, nil, err
 	}
-	if err := s.Start("/bin/sh -c " + shellescape.Quote(line)); err != nil {
+	if err := s.Start(h.sessionLine(line)); err != nil {
 		s.Close()
 		release()
 		return nil, nil, fmt.Errorf("start: %w", err)
@@ -94,7 +100,19 @@ func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writ
 	return stdin, p, nil
 }
 
-// startPersistent is start for long-lived sessions (sudo'd sftp-server);
+// sessionLine is what a session runs for a shell line: the login shell
+// (whatever it is) execs /bin/sh, so the line means the same on every
+// host, and the login shell does not stay to wait. It counts the sudo the
+// line starts, if it does (sudoCall.wrap).
+func (h *sshHost) sessionLine(line string) string {
+	if strings.HasPrefix(line, "exec sudo ") {
+		h.stats.sudo.Add(1)
+	}
+	return "exec /bin/sh -c " + shellescape.Quote(line)
+}
+
+// startPersistent is start for long-lived sessions (sudo'd sftp-server,
+// the shells of shell.go);
 // they do not count against the command session limit, and outlive ctx
 // once started.
 func (h *sshHost) startPersistent(ctx context.Context, line string, stdout, stderr io.Writer) (io.WriteCloser, process, error) {
@@ -108,7 +126,7 @@ func (h *sshHost) startPersistent(ctx context.Context, line string, stdout, stde
 		s.Close()
 		return nil, nil, err
 	}
-	if err := s.Start("/bin/sh -c " + shellescape.Quote(line)); err != nil {
+	if err := s.Start(h.sessionLine(line)); err != nil {
 		s.Close()
 		return nil, nil, fmt.Errorf("start: %w", err)
 	}
@@ -179,8 +197,21 @@ func (c *SSHConn) Run(ctx context.Context, cmd string, opts RunOptions) (*Result
 	if c.sudo != nil {
 		sudo = newSudoCall(*c.sudo)
 	}
-	res, err := runCommand(ctx, c.Host(), c.h.start, cmd, opts, sudo)
-	return res, c.h.checkLost(err)
+	return c.h.run(ctx, cmd, opts, sudo)
+}
+
+// run runs cmd through its user's long-lived shell, or on a session of
+// its own when that shell is busy or cannot carry the command's stdin.
+func (h *sshHost) run(ctx context.Context, cmd string, opts RunOptions, sudo *sudoCall) (*Result, error) {
+	h.stats.commands.Add(1)
+	if err := ctx.Err(); err != nil {
+		return nil, runError(h.target.Name, cmd, err)
+	}
+	res, err, handled := h.shells.run(ctx, h.target.Name, shellHost{start: h.start, long: h.startPersistent, watch: h.watchCancelled}, cmd, &opts, sudo)
+	if !handled {
+		res, err = runCommand(ctx, h.target.Name, h.start, cmd, opts, sudo)
+	}
+	return res, h.checkLost(err)
 }
 
 // checkLost turns the error of an operation that failed because the
@@ -295,7 +326,10 @@ func (c *SSHConn) Close() error {
 		close(c.h.stopKA)
 		now, cancel := context.WithCancel(context.Background())
 		cancel()
-		c.h.guard(now, func() { c.h.sftps.closeAll(true) })
+		c.h.guard(now, func() {
+			c.h.shells.closeAll()
+			c.h.sftps.closeAll(true)
+		})
 		err = c.h.client.Close()
 		c.h.closeHops()
 		if errors.Is(err, net.ErrClosed) {
@@ -334,49 +368,71 @@ func (c *SSHConn) fs(ctx context.Context) (fileSystem, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sftpFS{c: cl}, nil
+	return sftpFS{c: cl, priv: c.sudo != nil}, nil
 }
 
 // openSFTP opens the login user's SFTP subsystem, or a sudo'd sftp-server
 // for a Become view.
 func (c *SSHConn) openSFTP(ctx context.Context) (*sftp.Client, func(), error) {
-	if c.sudo == nil {
-		cl, err := sftp.NewClient(c.h.client)
+	if c.sudo != nil {
+		s, err := startSudoSFTP(ctx, c.Host(), c.h.startPersistent, newSudoCall(*c.sudo), &c.h.stats.sftpRequests)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open sftp: %w", err)
+			return nil, nil, err
 		}
-		return cl, func() { cl.Close() }, nil
+		return s.client, s.close, nil
 	}
-	path, err := c.h.sftpServerPath(ctx)
+	s, err := c.h.newSession(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("open sftp: %w", err)
 	}
-	s, err := startSudoSFTP(ctx, c.Host(), c.h.startPersistent, path, newSudoCall(*c.sudo))
+	cl, err := subsystemClient(s, &c.h.stats.sftpRequests)
 	if err != nil {
-		return nil, nil, err
+		s.Close()
+		return nil, nil, fmt.Errorf("open sftp: %w", err)
 	}
-	return s.client, func() { s.client.Close() }, nil
+	return cl, func() { cl.Close(); s.Close() }, nil
 }
 
-// sftpServerPath finds the sftp-server binary once per host.
-func (h *sshHost) sftpServerPath(ctx context.Context) (string, error) {
-	h.mu.Lock()
-	p := h.serverPath
-	h.mu.Unlock()
-	if p != "" {
-		return p, nil
-	}
-	res, err := runCommand(ctx, h.target.Name, h.start, findSFTPServerCmd(), RunOptions{}, nil)
+// subsystemClient starts the sftp subsystem on s and speaks SFTP to it,
+// counting the requests into n.
+func subsystemClient(s *ssh.Session, n *atomic.Int64) (*sftp.Client, error) {
+	w, err := s.StdinPipe()
 	if err != nil {
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("no sftp-server found (looked in %s)", strings.Join(sftpServerPaths, ", "))
-		}
-		return "", err
+		return nil, err
 	}
-	p = strings.TrimSpace(string(res.Stdout))
-	h.mu.Lock()
-	h.serverPath = p
-	h.mu.Unlock()
-	return p, nil
+	r, err := s.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.RequestSubsystem("sftp"); err != nil {
+		return nil, err
+	}
+	return sftp.NewClientPipe(r, countRequests(w, n))
+}
+
+// hostStats counts what one connection asked of its host.
+type hostStats struct {
+	sessions, sudo, sftpRequests, commands atomic.Int64
+}
+
+// Stats is what a connection asked of its host so far: a figure of remote
+// work (sshplay's JSON output and the benchmark report it).
+type Stats struct {
+	// Connections is the SSH connections dialled: 1, plus one per jump host.
+	Connections int64 `json:"connections"`
+	// Sessions is the SSH session channels opened (commands, shells, SFTP).
+	Sessions int64 `json:"sessions"`
+	// Sudo is the sudo invocations started.
+	Sudo int64 `json:"sudo"`
+	// SFTPRequests is the SFTP requests sent.
+	SFTPRequests int64 `json:"sftp_requests"`
+	// Commands is the commands run (Run calls).
+	Commands int64 `json:"commands"`
+}
+
+// Stats reports what this connection (all its views) asked of the host.
+func (c *SSHConn) Stats() Stats {
+	st := &c.h.stats
+	return Stats{Connections: 1 + int64(len(c.h.hops)), Sessions: st.sessions.Load(), Sudo: st.sudo.Load(),
+		SFTPRequests: st.sftpRequests.Load(), Commands: st.commands.Load()}
 }
