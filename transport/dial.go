@@ -120,13 +120,7 @@ func dialAttempt(ctx context.Context, t Target) (*SSHConn, error) {
 		c.Wait()
 		close(h.lost)
 	}()
-	h.ids = newRemoteIDs(func(ctx context.Context, cmd string) (string, error) {
-		res, err := h.run(ctx, cmd, RunOptions{}, nil)
-		if res == nil {
-			return "", err
-		}
-		return string(res.Stdout), err
-	})
+	h.ids = newRemoteIDs()
 	if t.KeepaliveInterval > 0 {
 		go h.keepalive(t.KeepaliveInterval, max(t.KeepaliveCountMax, 1))
 	}

@@ -1076,12 +1076,13 @@ func (localIDs) names(_ context.Context, uid, gid int) (string, string) {
 	return un, gn
 }
 
-// remoteIDs resolves names by running commands on the host as the login
-// user, each name and id once per connection. It is the connection's
-// writeHost too: it records the directories swept for leftovers.
+// remoteIDs caches, for one connection, the user and group names it
+// resolved on the host, each name and id once. It is the connection's
+// writeHost too: it records the directories swept for leftovers. Lookups
+// run through a view's own shell (idsVia), so that resolving a name costs
+// no session of its own.
 type remoteIDs struct {
 	sweptDirs
-	run func(ctx context.Context, cmd string) (string, error)
 
 	mu     sync.Mutex
 	uids   map[string]int
@@ -1090,11 +1091,33 @@ type remoteIDs struct {
 	gnames map[int]string
 }
 
-func newRemoteIDs(run func(ctx context.Context, cmd string) (string, error)) *remoteIDs {
-	return &remoteIDs{run: run, uids: map[string]int{}, gids: map[string]int{}, unames: map[int]string{}, gnames: map[int]string{}}
+func newRemoteIDs() *remoteIDs {
+	return &remoteIDs{uids: map[string]int{}, gids: map[string]int{}, unames: map[int]string{}, gnames: map[int]string{}}
 }
 
-func (r *remoteIDs) uid(ctx context.Context, name string) (int, error) {
+// runFunc runs a lookup command on the host and returns its stdout.
+type runFunc func(ctx context.Context, cmd string) (string, error)
+
+// idsVia is the connection's cache with lookups run by run: the
+// idResolver and writeHost of one view.
+type idsVia struct {
+	*remoteIDs
+	run runFunc
+}
+
+func (v idsVia) uid(ctx context.Context, name string) (int, error) {
+	return v.remoteIDs.uid(ctx, v.run, name)
+}
+
+func (v idsVia) gid(ctx context.Context, name string) (int, error) {
+	return v.remoteIDs.gid(ctx, v.run, name)
+}
+
+func (v idsVia) names(ctx context.Context, uid, gid int) (string, string) {
+	return v.remoteIDs.names(ctx, v.run, uid, gid)
+}
+
+func (r *remoteIDs) uid(ctx context.Context, run runFunc, name string) (int, error) {
 	if n, err := strconv.Atoi(name); err == nil {
 		return n, nil
 	}
@@ -1104,7 +1127,7 @@ func (r *remoteIDs) uid(ctx context.Context, name string) (int, error) {
 	if ok {
 		return n, nil
 	}
-	out, err := r.run(ctx, "id -u "+shellescape.Quote(name))
+	out, err := run(ctx, "id -u "+shellescape.Quote(name))
 	if err != nil {
 		var ee *ExitError
 		if errors.As(err, &ee) {
@@ -1122,7 +1145,7 @@ func (r *remoteIDs) uid(ctx context.Context, name string) (int, error) {
 	return n, nil
 }
 
-func (r *remoteIDs) gid(ctx context.Context, name string) (int, error) {
+func (r *remoteIDs) gid(ctx context.Context, run runFunc, name string) (int, error) {
 	if n, err := strconv.Atoi(name); err == nil {
 		return n, nil
 	}
@@ -1133,7 +1156,7 @@ func (r *remoteIDs) gid(ctx context.Context, name string) (int, error) {
 		return n, nil
 	}
 	q := shellescape.Quote(name)
-	out, err := r.run(ctx, "getent group "+q+" 2>/dev/null || awk -F: -v "+shellescape.Quote("n="+name)+` '$1==n' /etc/group`)
+	out, err := run(ctx, "getent group "+q+" 2>/dev/null || awk -F: -v "+shellescape.Quote("n="+name)+` '$1==n' /etc/group`)
 	fields := strings.Split(strings.TrimSpace(out), ":")
 	if err != nil || len(fields) < 3 {
 		if err != nil {
@@ -1154,7 +1177,7 @@ func (r *remoteIDs) gid(ctx context.Context, name string) (int, error) {
 	return n, nil
 }
 
-func (r *remoteIDs) names(ctx context.Context, uid, gid int) (string, string) {
+func (r *remoteIDs) names(ctx context.Context, run runFunc, uid, gid int) (string, string) {
 	r.mu.Lock()
 	un, uok := r.unames[uid]
 	gn, gok := r.gnames[gid]
@@ -1166,7 +1189,7 @@ func (r *remoteIDs) names(ctx context.Context, uid, gid int) (string, string) {
 	cmd := `u=$(getent passwd ` + u + ` 2>/dev/null || awk -F: '$3==` + u + `' /etc/passwd); ` +
 		`g=$(getent group ` + g + ` 2>/dev/null || awk -F: '$3==` + g + `' /etc/group); ` +
 		`printf '%s\n%s\n' "${u%%:*}" "${g%%:*}"`
-	out, err := r.run(ctx, cmd)
+	out, err := run(ctx, cmd)
 	if err != nil {
 		return un, gn
 	}

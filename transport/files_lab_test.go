@@ -204,7 +204,7 @@ func TestLabWriteNeverExposesContent(t *testing.T) {
 						t.Errorf("round %d, after %s: readable by others: %v", round, op, bad)
 					}
 				}
-				if err := writeFileOp(ctx, h.Name, a, v.conn.h.ids, p, data, WriteOptions{Mode: 0o600}); err != nil {
+				if err := writeFileOp(ctx, h.Name, a, v.conn.ids(), p, data, WriteOptions{Mode: 0o600}); err != nil {
 					t.Fatal(err)
 				}
 				// The login user's sftp-server creates files at its

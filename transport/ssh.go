@@ -278,7 +278,7 @@ func (c *SSHConn) ReadFile(ctx context.Context, path string) ([]byte, error) {
 func (c *SSHConn) Stat(ctx context.Context, path string) (*FileInfo, error) {
 	var fi *FileInfo
 	err := c.fileOp(ctx, "stat", path, func(fsys fileSystem) (err error) {
-		fi, err = statOp(ctx, c.Host(), fsys, c.h.ids, path)
+		fi, err = statOp(ctx, c.Host(), fsys, c.ids(), path)
 		return err
 	})
 	return fi, err
@@ -287,7 +287,7 @@ func (c *SSHConn) Stat(ctx context.Context, path string) (*FileInfo, error) {
 // WriteFile replaces path atomically over SFTP; see Conn.
 func (c *SSHConn) WriteFile(ctx context.Context, path string, data []byte, opts WriteOptions) error {
 	return c.fileOp(ctx, "write", path, func(fsys fileSystem) error {
-		return writeFileOp(ctx, c.Host(), fsys, c.h.ids, path, data, opts)
+		return writeFileOp(ctx, c.Host(), fsys, c.ids(), path, data, opts)
 	})
 }
 
@@ -296,6 +296,22 @@ func (c *SSHConn) Remove(ctx context.Context, path string) error {
 	return c.fileOp(ctx, "remove", path, func(fsys fileSystem) error {
 		return removeOp(ctx, c.Host(), fsys, path)
 	})
+}
+
+// ids is the connection's name cache, looking names up through this
+// view's own shell (no session of its own).
+func (c *SSHConn) ids() idsVia {
+	return idsVia{remoteIDs: c.h.ids, run: func(ctx context.Context, cmd string) (string, error) {
+		var sudo *sudoCall
+		if c.sudo != nil {
+			sudo = newSudoCall(*c.sudo)
+		}
+		res, err := c.h.run(ctx, cmd, RunOptions{}, sudo)
+		if res == nil {
+			return "", err
+		}
+		return string(res.Stdout), err
+	}}
 }
 
 // Become returns a view acting as b.User through sudo. Becoming the login
