@@ -67,6 +67,17 @@ type watchedConn struct {
 	banner   atomic.Bool
 	// broken is set once a Read failed: the connection has ended.
 	broken atomic.Bool
+	// sent is set by a Write and cleared by the next Read that returns
+	// data; turns counts those Reads: the times the client spoke and then
+	// heard back, the sequential round trips on the wire (requests sent
+	// together count once).
+	sent  atomic.Bool
+	turns atomic.Int64
+}
+
+func (c *watchedConn) Write(p []byte) (int, error) {
+	c.sent.Store(true)
+	return c.Conn.Write(p)
 }
 
 func newWatchedConn(c net.Conn) *watchedConn {
@@ -78,6 +89,9 @@ func newWatchedConn(c net.Conn) *watchedConn {
 func (c *watchedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
+		if c.sent.Swap(false) {
+			c.turns.Add(1)
+		}
 		c.lastRead.Store(time.Now().UnixNano())
 		if !c.banner.Load() && bytes.IndexByte(p[:n], '\n') >= 0 {
 			c.banner.Store(true)

@@ -114,6 +114,15 @@ func TestShellRunsCommandsInOneSession(t *testing.T) {
 	if st := c.Stats(); st.Sessions != 1 || st.Commands != 9 {
 		t.Errorf("stats %+v, want 1 session for 9 commands", st)
 	}
+	// A command through the shell that is already there is one round
+	// trip: the command out, its output and status back.
+	before := c.Stats().RoundTrips
+	if _, err := c.Run(ctx, "true", RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Stats().RoundTrips - before; d < 1 || d > 2 {
+		t.Errorf("one command took %d round trips, want 1 (2 when the status comes in two packets)", d)
+	}
 }
 
 // TestShellFallsBackToSessions: input a here-document cannot carry, and

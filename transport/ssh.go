@@ -444,11 +444,17 @@ type Stats struct {
 	SFTPRequests int64 `json:"sftp_requests"`
 	// Commands is the commands run (Run calls).
 	Commands int64 `json:"commands"`
+	// RoundTrips is how many times sshplay sent something and then heard
+	// back on the connection, the SSH handshake included: the sequential
+	// round trips a slow link makes a run wait for (requests sent
+	// together count once; a server's unasked output after a window
+	// update counts too).
+	RoundTrips int64 `json:"round_trips"`
 }
 
 // Stats reports what this connection (all its views) asked of the host.
 func (c *SSHConn) Stats() Stats {
 	st := &c.h.stats
 	return Stats{Connections: 1 + int64(len(c.h.hops)), Sessions: st.sessions.Load(), Sudo: st.sudo.Load(),
-		SFTPRequests: st.sftpRequests.Load(), Commands: st.commands.Load()}
+		SFTPRequests: st.sftpRequests.Load(), Commands: st.commands.Load(), RoundTrips: c.h.wc.turns.Load()}
 }
