@@ -87,6 +87,11 @@ type Facts struct {
 	Bindir string `json:"bindir"`
 	// SocketDir is the socket directory psql used with Bindir.
 	SocketDir string `json:"socket_dir"`
+	// StderrLog is the regular file the postmaster's standard error goes
+	// to (its log without the logging collector), "" when it is none.
+	// Only for this run's modules (see ReloadOptions.StderrLog): not
+	// among the facts users see.
+	StderrLog string `json:"-"`
 	// BackupDirs are the directories whose sshplay backups (FILE.sshplay-
 	// RUNID) the facts list in Backups: the data directory, those of the
 	// config and hba files, and the TLS directory when one was given.
@@ -265,17 +270,14 @@ type GatherOptions struct {
 func factsScript(o GatherOptions) string {
 	t := o.Target
 	var b strings.Builder
-	b.WriteString("LC_ALL=C; export LC_ALL; psql=psql; bindir=\n")
+	b.WriteString("LC_ALL=C; export LC_ALL; psql=psql; bindir= elog=; nl='\n'\n")
 	b.WriteString(socketDirScript(t))
-	b.WriteString(`if [ -n "$sock" ] && pid=$(head -n 1 "$sock/.s.PGSQL.` + strconv.Itoa(t.port()) + `.lock" 2>/dev/null) && [ -n "$pid" ] && exe=$(readlink "/proc/$pid/exe" 2>/dev/null); then
- exe=${exe% (deleted)}
- case "${exe##*/}" in postgres|postmaster) if [ -x "${exe%/*}/psql" ]; then bindir=${exe%/*}; psql=$bindir/psql; hopt=$sock; fi ;; esac
-fi
-`)
+	b.WriteString(`pid=; [ -z "$sock" ] || { read -r pid; } 2>/dev/null < "$sock/.s.PGSQL.` + strconv.Itoa(t.port()) + `.lock"
+` + postmasterLinks)
 	b.WriteString(`out=$("$psql" ` + shellescape.QuoteCommand(t.argv()) + ` ${hopt:+-h "$hopt"} ` + shellescape.QuoteCommand(t.connArgs()) + `); rc=$?` + "\n")
 	b.WriteString(`printf '%s\n` + probeMarker + `\n' "$out"` + "\n")
 	b.WriteString(patroniProbe)
-	b.WriteString(`printf '%s\n%s\n%s\n' "$(openssl version 2>/dev/null)" "$bindir" "$hopt"` + "\n")
+	b.WriteString(`printf '%s\n%s\n%s\n%s\n' "$(openssl version 2>/dev/null)" "$bindir" "$hopt" "$elog"` + "\n")
 	b.WriteString("[ $rc -eq 0 ] || exit $rc\n")
 	// The backups next to the files a run changes (psql printed the data
 	// directory, config_file and hba_file first), so that committing a
@@ -303,12 +305,27 @@ if [ ! -e "$k" ]; then printf '` + keyMarker + ` missing %s\n' "$m"
 elif p=$(openssl pkey -in "$k" -passin pass: -pubout 2>&1 </dev/null); then printf '` + keyMarker + ` ok %s\n%s\n' "$m" "$p"
 else printf '` + keyMarker + ` unreadable %s\n%s\n' "$m" "$p" | head -n 4; fi
 f() { if [ ! -e "$2" ]; then printf '` + fileMarker + ` %s -1\n' "$1"
- elif c=$(cat -- "$2" 2>/dev/null && printf x); then c=${c%x}; printf '` + fileMarker + ` %s %s\n%s' "$1" "${#c}" "$c"
+ elif [ ! -d "$2" ] && [ -r "$2" ] && { c=; l=; while IFS= read -r l; do c=$c$l$nl; done; c=$c$l; } 2>/dev/null < "$2"; then printf '` + fileMarker + ` %s %s\n%s' "$1" "${#c}" "$c"
  else printf '` + fileMarker + ` %s -2\n' "$1"; fi; }
 f cert "$d/` + CertFile + `"; f root "$d/` + RootFile + `"; f csr "$d/` + CSRFile + `"
 `)
 	return b.String() + cipherCheckScript(o.ciphers)
 }
+
+// postmasterLinks reads, with one readlink, the links of the postmaster
+// named by $pid: its executable (psql from the same directory skips
+// Debian's Perl wrapper) and, when its standard error is a regular file
+// (pg_ctl -l, pg_ctlcluster), that file as elog (the server log a reload
+// reads; see ReloadOptions.StderrLog). When readlink names fewer files
+// than asked (a BusyBox readlink takes one), the executable is read alone.
+const postmasterLinks = `if [ -n "$pid" ]; then
+ e=/proc/$pid/fd/2; [ -f "$e" ] || e=
+ if l=$(readlink -- "/proc/$pid/exe" ${e:+"$e"} 2>/dev/null); then exe=${l%%"$nl"*}; [ -z "$e" ] || elog=${l#*"$nl"}
+ else exe=${l%%"$nl"*}; [ -n "$exe" ] || exe=$(readlink "/proc/$pid/exe" 2>/dev/null); fi
+ exe=${exe% (deleted)}
+ case "${exe##*/}" in postgres|postmaster) if [ -x "${exe%/*}/psql" ]; then bindir=${exe%/*}; psql=$bindir/psql; hopt=$sock; fi ;; esac
+fi
+`
 
 // socketDirScript sets hopt (the socket directory given, "" for psql's
 // default) and sock (the directory psql would use: the one given, else an
@@ -331,8 +348,8 @@ func socketDirScript(t Target) string {
 const patroniProbe = `nl='
 '; pdd=${out%%"$nl"*}; ppid=
 [ -n "${pid-}" ] && read -r _ _ _ ppid _ < "/proc/$pid/stat" 2>/dev/null
-for c in $(grep -ls '[p]atroni' /proc/[0-9]*/cmdline 2>/dev/null | head -n 20); do
- d=${c%/cmdline}; set -- $(tr '\0' '\n' < "$c" 2>/dev/null | tr ' ' '_' | head -n 20)
+n=0; for c in $(grep -ls '[p]atroni' /proc/[0-9]*/cmdline 2>/dev/null); do
+ n=$((n+1)); [ $n -le 20 ] || break; d=${c%/cmdline}; set -- $(tr '\0' '\n' < "$c" 2>/dev/null | tr ' ' '_' | head -n 20)
  a0=${1##*/}; a1=${2-}; a1=${a1##*/}
  case "$a0:$a1" in [p]atroni:*|*:[p]atroni) ;; *) continue ;; esac
  eval "cfg=\${$#}"
@@ -461,6 +478,9 @@ func ParseFactsOutput(out []byte) (*Facts, error) {
 	f.OpenSSLVersion = field(1)
 	f.Bindir = field(2)
 	f.SocketDir = field(3)
+	if l := field(4); path.IsAbs(l) && !strings.HasSuffix(l, " (deleted)") {
+		f.StderrLog = l
+	}
 	if hasTLS {
 		st, err := parseTLS(tlsPart)
 		if err != nil {

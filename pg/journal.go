@@ -312,19 +312,27 @@ func (bp *backupPlan) script(then string) string {
 	var sums, made []string
 	for _, i := range bp.copies {
 		src, dst := shellescape.Quote(bp.entries[i].File()), shellescape.Quote(bp.entries[i].Backup)
-		b.WriteString("cp -p -- " + src + " " + dst + " && chmod go-rwx -- " + dst + " && ")
+		b.WriteString("cp -p -- " + src + " " + dst + " && ")
 		sums = append(sums, src, dst)
 		made = append(made, dst)
 	}
+	// One chmod for every copy: until it runs, a copy has its original's
+	// mode, next to that original, as each copy had before its own chmod.
+	b.WriteString("chmod go-rwx -- " + strings.Join(made, " ") + " && ")
 	b.WriteString("printf '" + backupMark + "\\n' && sha256sum -- " + strings.Join(sums, " ") +
 		" || { rm -f -- " + strings.Join(made, " ") + "; exit 1; }; }")
+	b.WriteString(roomCheckBody)
 	return b.String()
 }
 
-// roomCheck is the part of a backup command that fails (exit 28, ENOSPC's
-// number) before anything is copied when a directory has less free than
-// need[dir] KiB, plus one 4 KiB block for a write's private directory: one
-// stat -f for all of them. A host whose stat cannot say is not blocked.
+// roomCheck is the part of a backup command that fails (status 28,
+// ENOSPC's number) before anything is copied when a directory has less
+// free than need[dir] KiB, plus one 4 KiB block for a write's private
+// directory: one stat -f for all of them. A host whose stat cannot say is
+// not blocked. The shell reads stat's answer from a here-document and
+// returns its verdict through a function, not from a pipeline: no
+// subshell, so stat is the check's only process. The here-document's body
+// (roomCheckBody) must follow the line the check ends.
 func roomCheck(need map[string]int64) string {
 	var cases strings.Builder
 	var dirs []string
@@ -332,11 +340,15 @@ func roomCheck(need map[string]int64) string {
 		fmt.Fprintf(&cases, " %s) k=%d;;", shellescape.Quote(d), need[d]+4)
 		dirs = append(dirs, shellescape.Quote(d))
 	}
-	return "stat -f -c '%a %S %n' -- " + strings.Join(dirs, " ") + " 2>/dev/null | { bad=0; while read -r a s n; do " +
+	return "{ bad=0; room=$(stat -f -c '%a %S %n' -- " + strings.Join(dirs, " ") + " 2>/dev/null); while read -r a s n; do " +
 		"case $n in" + cases.String() + " *) continue;; esac; case $a$s in ''|*[!0-9]*) continue;; esac; f=$((a * s / 1024)); " +
 		"if [ \"$f\" -lt \"$k\" ]; then printf 'no space left on device: %s has %s KiB free, the backups and the rewritten files need %s KiB\\n' \"$n\" \"$f\" \"$k\" >&2; bad=28; fi; " +
-		"done; exit $bad; }"
+		"done <<SSHPLAY_ROOM; sshplay_rc() { return \"$1\"; }; sshplay_rc \"$bad\"; }"
 }
+
+// roomCheckBody ends the line that holds roomCheck, and is the body of
+// its here-document: stat's answer.
+const roomCheckBody = "\n$room\nSSHPLAY_ROOM\n"
 
 // runBackup runs the backup command and journals each copy's checksum,
 // after checking it against the original's.

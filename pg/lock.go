@@ -46,7 +46,7 @@ const (
 )
 
 // lockScript finds the data directory in the server's socket lock file
-// (its second line; no psql needed) and takes an exclusive flock(1) on the
+// (its second line, read with the shell's own read: no psql, no process) and takes an exclusive flock(1) on the
 // lock file there. It writes "STARTED|holder" into it and then keeps the
 // lock by reading its standard input until the control machine closes it
 // — or until the SSH session goes away, whatever killed the run: the
@@ -62,7 +62,7 @@ func lockScript(t Target, started, holder string, wait time.Duration) string {
 	q := `"$f"`
 	return "command -v flock >/dev/null 2>&1 || { echo 'flock(1) not found on the host (util-linux)' >&2; exit 4; }\n" +
 		socketDirScript(t) +
-		"dd=$(sed -n 2p \"$sock/.s.PGSQL." + strconv.Itoa(t.port()) + ".lock\" 2>/dev/null) && [ -n \"$dd\" ] || { echo \"no PostgreSQL server on socket $sock port " + strconv.Itoa(t.port()) + "\" >&2; exit 5; }\n" +
+		"dd=; { read -r _; read -r dd; } 2>/dev/null < \"$sock/.s.PGSQL." + strconv.Itoa(t.port()) + ".lock\"; [ -n \"$dd\" ] || { echo \"no PostgreSQL server on socket $sock port " + strconv.Itoa(t.port()) + "\" >&2; exit 5; }\n" +
 		"f=$dd/" + LockName + "; me=" + shellescape.Quote(started) + "\n" +
 		"exec 9>>" + q + " || exit 2\n" +
 		"held() { printf '" + heldMarker + "\\n'; head -c 512 " + q + "; exit 3; }\n" +

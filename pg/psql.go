@@ -89,8 +89,9 @@ func (e *PsqlError) Error() string {
 }
 
 // Query runs sql with psql on the host and returns its standard output.
+// The shell that runs the command becomes psql (exec): one process.
 func Query(ctx context.Context, c transport.Conn, t Target, sql string) ([]byte, error) {
-	res, err := runPsql(ctx, c, t.Args(), transport.RunOptions{Stdin: strings.NewReader(sql)}, "run psql")
+	res, err := runPsql(ctx, c, "exec "+t.Args(), transport.RunOptions{Stdin: strings.NewReader(sql)}, "run psql")
 	if err != nil {
 		return nil, err
 	}

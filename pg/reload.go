@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -65,6 +66,24 @@ type ReloadOptions struct {
 	// DataDir is the cluster's data directory: its postmaster.pid names
 	// the postmaster whose standard error may be the log.
 	DataDir string
+	// ServerVersionNum is the server's version (Facts.ServerVersionNum):
+	// from PostgreSQL 11 on, the reload runs in one psql session that
+	// reads the log itself (see ValidateReload); 0 means unknown, and the
+	// reload runs as a shell script around several psql.
+	ServerVersionNum int
+	// PostmasterPID and StderrLog are what the facts saw: the file the
+	// postmaster's standard error went to. While the same postmaster
+	// runs, that names the log without a readlink on the host.
+	PostmasterPID int
+	StderrLog     string
+	// NoReload makes ValidateReload validate only.
+	NoReload bool
+}
+
+// ReloadOptionsFor returns the options for the cluster f describes.
+func ReloadOptionsFor(f *Facts) ReloadOptions {
+	return ReloadOptions{DataDir: f.DataDirectory, ServerVersionNum: f.ServerVersionNum,
+		PostmasterPID: f.PostmasterPID, StderrLog: f.StderrLog}
 }
 
 // ReloadResult is what a reload showed, and what ReloadProgress needs to
@@ -89,6 +108,7 @@ type ReloadResult struct {
 	logPath   string // where the host reads LogFile (/proc/PID/fd/2 for stderr)
 	logOffset int64  // LogFile's size before the reload
 	token     string // in the check line a session logs once Processed
+	sqlLog    bool   // one psql session reads the log (see ValidateReload)
 }
 
 // Reload signals the postmaster to reload and proves what came of it, in
@@ -104,6 +124,9 @@ func Reload(ctx context.Context, c transport.Conn, t Target, o ReloadOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	if o.sqlLog() {
+		return reloadSession(ctx, c, t, o, token)
+	}
 	return runReloadScript(ctx, c, reloadScript(t, o.DataDir, token), token)
 }
 
@@ -112,6 +135,9 @@ func Reload(ctx context.Context, c transport.Conn, t Target, o ReloadOptions) (*
 func ReloadProgress(ctx context.Context, c transport.Conn, t Target, r *ReloadResult) (*ReloadResult, error) {
 	if _, err := strconv.ParseFloat(r.T0, 64); err != nil {
 		return nil, fmt.Errorf("host %s: reload progress: bad reload time %q", c.Host(), r.T0)
+	}
+	if r.sqlLog {
+		return progressSession(ctx, c, t, r)
 	}
 	script := "LC_ALL=C; export LC_ALL\n" + psqlFunc(t) +
 		"t0=" + shellescape.Quote(r.T0) + "; size=" + strconv.FormatInt(r.logOffset, 10) +
@@ -266,7 +292,35 @@ func runReloadScript(ctx context.Context, c transport.Conn, script, token string
 	return r, nil
 }
 
-// parseReloadOutput reads what progressScript printed.
+// parseSessionOutput reads what ValidateReload's session printed: the
+// files' state, then the reload's report when the reload was sent.
+func parseSessionOutput(out []byte, token string) (*DiskState, *ReloadResult, error) {
+	i := bytes.Index(out, []byte(diskMarker+"\n"))
+	if i < 0 {
+		return nil, nil, fmt.Errorf("no validation in the output %q", truncate(string(out), 200))
+	}
+	js := out[i+len(diskMarker)+1:]
+	j := bytes.Index(js, []byte(reloadMarker+" "))
+	if j >= 0 {
+		js = js[:j]
+	}
+	var d DiskState
+	if err := json.Unmarshal(bytes.TrimSpace(js), &d); err != nil {
+		return nil, nil, fmt.Errorf("parse validation query: %w (output %q)", err, truncate(string(js), 200))
+	}
+	if j < 0 {
+		return &d, nil, nil
+	}
+	r, err := parseReloadOutput(out[i+len(diskMarker)+1+j:], token)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &d, r, nil
+}
+
+// parseReloadOutput reads what progressScript (or reportSQL) printed. A
+// third field "b64" on the report's first line says the log's gain is in
+// base64 (the server read it; see reportSQL).
 func parseReloadOutput(out []byte, token string) (*ReloadResult, error) {
 	i := bytes.Index(out, []byte(reloadMarker+" "))
 	if i < 0 {
@@ -279,6 +333,7 @@ func parseReloadOutput(out []byte, token string) (*ReloadResult, error) {
 		return nil, fmt.Errorf("bad report %q", truncate(string(out[i:]), 200))
 	}
 	t0, size, _ := strings.Cut(fields[0], " ")
+	size, enc, _ := strings.Cut(size, " ")
 	r := &ReloadResult{T0: t0, LogFile: fields[2], logPath: fields[1], token: token, logOffset: -1}
 	if n, err := strconv.ParseInt(size, 10, 64); err == nil {
 		r.logOffset = n
@@ -297,6 +352,12 @@ func parseReloadOutput(out []byte, token string) (*ReloadResult, error) {
 		r.Log = ReloadLog{Why: "no server log found (no logging collector, and the postmaster's standard error is not a regular file)"}
 	case r.logOffset < 0:
 		r.Log = ReloadLog{Why: "cannot read the size of " + r.LogFile}
+	case enc == "b64":
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(gain))
+		if err != nil {
+			return nil, fmt.Errorf("bad log in the report: %w", err)
+		}
+		r.Log = ScanReloadLog(string(raw), checkLine+token)
 	default:
 		r.Log = ScanReloadLog(gain, checkLine+token)
 	}

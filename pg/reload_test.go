@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"encoding/base64"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -103,5 +104,96 @@ func TestParseReloadOutput(t *testing.T) {
 	}
 	if _, err := parseReloadOutput([]byte("psql: error"), checkTok); err == nil {
 		t.Error("garbage parsed")
+	}
+}
+
+// TestParseSessionOutput pins what ValidateReload reads off its one psql
+// session: the files' state always, the reload's report only when the
+// session sent the reload, the log's gain in base64 (the server read it).
+func TestParseSessionOutput(t *testing.T) {
+	t.Parallel()
+	const tok = "0123456789abcdef"
+	disk := "@@sshplay-disk@@\n" + `{"file_settings" : [{"sourcefile":"/e/postgresql.conf","sourceline":7,"seqno":1,"name":"ssl","setting":"on","applied":true,"error":""}], "hba_errors" : [{"file_name":"/e/pg_hba.conf","line_number":3,"error":"invalid connection type \"hostx\""}]}` + "\n"
+	logText := "2026-12-05 19:46:14.039 UTC [10158] LOG:  " + SighupLine + "\n" +
+		"2026-12-05 19:46:14.061 UTC [10158] LOG:  SSL configuration was not reloaded\n" +
+		"2026-12-05 19:46:14.264 UTC [18112] LOG:  " + checkLine + tok + "\n"
+	report := func(settings, gain string) string {
+		return "@@sshplay-reload@@ 1796499974.034586 2985 b64\n/proc/10158/fd/2\n/tmp/pg/server.log\n@@sshplay-settings@@\n" +
+			settings + "\n@@sshplay-log@@\n" + gain + "\n"
+	}
+	settings := `[{"name" : "ssl", "setting" : "on", "context" : "sighup", "pending_restart" : false}]`
+	for _, tc := range []struct {
+		name                string
+		out                 string
+		reloaded, processed bool
+		hbaErrors, failures int
+		checked             bool
+		err                 string
+	}{
+		{name: "validated only", out: disk, hbaErrors: 1},
+		{name: "reloaded and handled", out: disk + report(settings, base64.StdEncoding.EncodeToString([]byte(logText))),
+			hbaErrors: 1, reloaded: true, processed: true, checked: true, failures: 1},
+		{name: "reloaded, not handled yet", out: disk + report("", ""), hbaErrors: 1, reloaded: true},
+		{name: "log gain not read", out: disk + report(settings, ""), hbaErrors: 1, reloaded: true, processed: true},
+		{name: "no validation", out: report(settings, ""), err: "no validation in the output"},
+		{name: "bad validation", out: "@@sshplay-disk@@\n{\"file_settings\": [\n", err: "parse validation query"},
+		{name: "bad log", out: disk + report(settings, "not base64!"), err: "bad log in the report"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, r, err := parseSessionOutput([]byte(tc.out), tok)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.HBAErrors) != tc.hbaErrors || len(d.FileSettings) != 1 {
+				t.Errorf("disk state %+v", d)
+			}
+			if (r != nil) != tc.reloaded {
+				t.Fatalf("reload %+v, want reloaded %v", r, tc.reloaded)
+			}
+			if r == nil {
+				return
+			}
+			if r.Processed != tc.processed || r.Log.Checked != tc.checked || len(r.Log.Failures) != tc.failures {
+				t.Errorf("reload %+v", r)
+			}
+			if r.T0 != "1796499974.034586" || r.logOffset != 2985 || r.logPath != "/proc/10158/fd/2" || (r.Processed && r.LogFile != "/tmp/pg/server.log") {
+				t.Errorf("report head %+v", r)
+			}
+		})
+	}
+}
+
+// TestSessionShellNamesTheLogWithoutReadlink: while the postmaster is the
+// one the facts saw, the session's shell names its log from the facts
+// (no readlink on the host), and the shell becomes psql (exec).
+func TestSessionShellNamesTheLogWithoutReadlink(t *testing.T) {
+	t.Parallel()
+	tg := Target{Bindir: "/usr/lib/postgresql/15/bin", SocketDir: "/run/pg"}
+	for _, tc := range []struct {
+		name     string
+		o        ReloadOptions
+		readlink bool
+	}{
+		{name: "facts know the log", o: ReloadOptions{DataDir: "/d", PostmasterPID: 42, StderrLog: "/var/log/pg.log"}},
+		{name: "facts do not", o: ReloadOptions{DataDir: "/d", PostmasterPID: 42}, readlink: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sessionShell(tg, tc.o)
+			if !strings.Contains(s, "exec /usr/lib/postgresql/15/bin/psql ") || !strings.Contains(s, "/d/postmaster.pid") {
+				t.Errorf("script:\n%s", s)
+			}
+			if got := strings.Contains(s, "case $pid in 42) src=/var/log/pg.log"); got == tc.readlink {
+				t.Errorf("hint used %v, want %v:\n%s", got, !tc.readlink, s)
+			}
+			if n := strings.Count(s, "readlink"); n != 1 {
+				t.Errorf("%d readlinks, want one (when the postmaster changed):\n%s", n, s)
+			}
+		})
 	}
 }

@@ -177,20 +177,27 @@ func restartPlan(ctx context.Context, c transport.Conn, p *args.Args, f *pg.Fact
 	return &rp, nil
 }
 
-// validate re-reads the configuration and hba files as they are on disk now
-// (one query) and fails naming file:line for the first error.
-func validate(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, keyFile string) error {
-	d, err := pg.ReadDiskState(ctx, env.Conn, t)
-	if err != nil {
-		return err
-	}
+// validate judges the configuration and hba files as they are on disk
+// (d, read in the reload's own psql session) and the key file (keyWhy,
+// keyFileProblem's verdict), and fails naming file:line for the first
+// error.
+func validate(env *tasks.Env, keyWhy string, d *pg.DiskState) error {
 	var errs []string
-	// The server refuses a key with group or world access, or owned by
-	// someone else ("private key file ... has group or world access"),
-	// and a reload then keeps the old TLS setup silently.
-	if why := keyFileProblem(ctx, env, f, keyFile); why != "" {
-		errs = append(errs, why)
+	if keyWhy != "" {
+		errs = append(errs, keyWhy)
 	}
+	errs = append(errs, diskErrors(d)...)
+	if len(errs) > 0 {
+		return &tasks.Failed{Msg: fmt.Sprintf("host %s: validation failed, not reloading: %s", env.Host, strings.Join(errs, "; ")),
+			Result: map[string]any{"validation_errors": errs}}
+	}
+	return nil
+}
+
+// diskErrors are the errors in what pg_file_settings and
+// pg_hba_file_rules say of the files on disk, as file:line: message.
+func diskErrors(d *pg.DiskState) []string {
+	var errs []string
 	for _, fs := range d.FileSettings {
 		if fs.FileError() {
 			errs = append(errs, fmt.Sprintf("%s:%d: %s", fs.SourceFile, fs.SourceLine, fs.Error))
@@ -211,11 +218,7 @@ func validate(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, key
 		}
 		errs = append(errs, fmt.Sprintf("%s:%d: %s", h.File, h.Line, h.Error))
 	}
-	if len(errs) > 0 {
-		return &tasks.Failed{Msg: fmt.Sprintf("host %s: validation failed, not reloading: %s", env.Host, strings.Join(errs, "; ")),
-			Result: map[string]any{"validation_errors": errs}}
-	}
-	return nil
+	return errs
 }
 
 // reloadPoll is how often a reload's progress is read again while the
@@ -242,9 +245,6 @@ func notLive(f *pg.Facts, want []pgconf.Setting, settings []pg.Setting) string {
 // reloadCheck says what reloadConfirmed waits for and how it names the
 // configuration in a failure.
 type reloadCheck struct {
-	// DataDir is the cluster's data directory (its postmaster.pid leads
-	// to the log when the postmaster's standard error is the log).
-	DataDir string
 	// NotLive, when set, names the wanted values the running settings
 	// do not show yet ("" once they all show).
 	NotLive func([]pg.Setting) string
@@ -262,11 +262,16 @@ type reloadCheck struct {
 // failure: the result says so (Log.Checked false) and the certificate
 // fingerprint in pg_tls_verify stays the proof. pg_reload calls it; so
 // should pg_tls_rollback after restoring files (What: "restored").
-func reloadConfirmed(ctx context.Context, env *tasks.Env, t pg.Target, check reloadCheck) (*pg.ReloadResult, error) {
-	r, err := pg.Reload(ctx, env.Conn, t, pg.ReloadOptions{DataDir: check.DataDir})
+func reloadConfirmed(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, check reloadCheck) (*pg.ReloadResult, error) {
+	r, err := pg.Reload(ctx, env.Conn, t, pg.ReloadOptionsFor(f))
 	if err != nil {
 		return nil, err
 	}
+	return awaitReload(ctx, env, t, r, check)
+}
+
+// awaitReload is reloadConfirmed after the signal: r is the first look.
+func awaitReload(ctx context.Context, env *tasks.Env, t pg.Target, r *pg.ReloadResult, check reloadCheck) (*pg.ReloadResult, error) {
 	deadline := time.Now().Add(reloadWait)
 	for {
 		missing := ""
@@ -300,6 +305,7 @@ func reloadConfirmed(ctx context.Context, env *tasks.Env, t pg.Target, check rel
 			return r, ctx.Err()
 		case <-time.After(reloadPoll):
 		}
+		var err error
 		if r, err = pg.ReloadProgress(ctx, env.Conn, t, r); err != nil {
 			return nil, err
 		}
@@ -327,7 +333,9 @@ func logResult(res map[string]any, r *pg.ReloadResult) map[string]any {
 
 func applyReload(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, restart bool, rp *pg.RestartPlan, timeout time.Duration) (map[string]any, error) {
 	t := targetFor(p, f)
-	if err := validate(ctx, env, t, f, filesFor(p, f).Key); err != nil {
+	keyFile := filesFor(p, f).Key
+	r, err := validatedReload(ctx, env, t, f, keyFile, restart)
+	if err != nil {
 		return nil, err
 	}
 	if restart {
@@ -336,11 +344,14 @@ func applyReload(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts,
 		}
 		return map[string]any{"action": "restart", "method": rp.Method}, nil
 	}
-	// Reload and prove it took, then look for settings that need a
-	// restart.
+	// Prove the reload took, then look for settings that need a restart.
 	want := wantedSettings(p, f)
-	r, err := reloadConfirmed(ctx, env, t, reloadCheck{DataDir: f.DataDirectory, What: "new TLS",
-		NotLive: func(s []pg.Setting) string { return notLive(f, want, s) }})
+	check := reloadCheck{What: "new TLS", NotLive: func(s []pg.Setting) string { return notLive(f, want, s) }}
+	if r == nil {
+		r, err = reloadConfirmed(ctx, env, t, f, check)
+	} else {
+		r, err = awaitReload(ctx, env, t, r, check)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -365,6 +376,31 @@ func applyReload(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts,
 	res["action"], res["method"], res["pending_restart"] = "restart", rp.Method, pending
 	res[tasks.OutcomeKey] = "restarted (" + rp.Method + ") for " + strings.Join(pending, ", ")
 	return res, nil
+}
+
+// validatedReload validates the files on disk and the key, and, unless
+// restart, reloads in the same psql session (pg.ValidateReload): the
+// session reloads only when its own verdict on the files finds no error,
+// and that verdict is at least as strict as validate's; a key problem
+// (read before, over the file protocol) keeps it from reloading at all.
+// It returns the reload's first look, or nil when the session did not
+// reload (restart, or a server where the caller must reload itself).
+func validatedReload(ctx context.Context, env *tasks.Env, t pg.Target, f *pg.Facts, keyFile string, restart bool) (*pg.ReloadResult, error) {
+	// The server refuses a key with group or world access, or owned by
+	// someone else ("private key file ... has group or world access"),
+	// and a reload then keeps the old TLS setup silently.
+	keyWhy := keyFileProblem(ctx, env, f, keyFile)
+	o := pg.ReloadOptionsFor(f)
+	o.NoReload = restart || keyWhy != ""
+	d, r, err := pg.ValidateReload(ctx, env.Conn, t, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := validate(env, keyWhy, d); err != nil {
+		// Only reached with r == nil: the session's verdict is stricter.
+		return nil, err
+	}
+	return r, nil
 }
 
 // doRestart runs the restart command (as root for systemctl and

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"regexp"
 	"strings"
@@ -14,12 +15,14 @@ import (
 	"github.com/sshplay/sshplay/transport"
 )
 
-// fakeReloadReport is what pg.Reload's script prints on a host whose
-// postmaster has handled the reload (settings != ""; "" means not yet),
-// with log as what the server log gained ("-" when no log was found).
-// The check line carries the token of cmd, the script that was run.
-func fakeReloadReport(cmd, settings, log string) []byte {
-	token := regexp.MustCompile(`sshplay reload check ([0-9a-f]+)`).FindStringSubmatch(cmd)
+// fakeReloadReport is what pg.ValidateReload's psql session (and
+// pg.ReloadProgress's) prints on a host whose postmaster has handled the
+// reload (settings != ""; "" means not yet), with log as what the server
+// log gained ("-" when no log was found), read by the server and printed
+// in base64. The check line carries the token of script, the SQL that
+// was run.
+func fakeReloadReport(script, settings, log string) []byte {
+	token := regexp.MustCompile(`sshplay reload check ([0-9a-f]+)`).FindStringSubmatch(script)
 	logPath, logFile, size := "/proc/4242/fd/2", "/var/log/postgresql/postgresql-15-main.log", "1000"
 	switch {
 	case log == "-":
@@ -27,30 +30,40 @@ func fakeReloadReport(cmd, settings, log string) []byte {
 	case settings != "" && len(token) == 2:
 		log += "2026-12-05 19:46:14.264 UTC [18112] LOG:  sshplay reload check " + token[1] + "\n"
 	}
-	return []byte("@@sshplay-reload@@ 1796499974.034586 " + size + "\n" + logPath + "\n" + logFile +
-		"\n@@sshplay-settings@@\n" + settings + "\n@@sshplay-log@@\n" + log)
+	return []byte("@@sshplay-reload@@ 1796499974.034586 " + size + " b64\n" + logPath + "\n" + logFile +
+		"\n@@sshplay-settings@@\n" + settings + "\n@@sshplay-log@@\n" + base64.StdEncoding.EncodeToString([]byte(log)) + "\n")
 }
 
 const sslOnSettings = `[{"name":"ssl","setting":"on","context":"sighup","pending_restart":false}]`
 
-// reloadFake answers the validation query and the reload scripts: reports
-// are handed out in order, the last one repeated.
-func reloadFake(t *testing.T, reports ...func(cmd string) []byte) (*tasktest.Conn, *int) {
+// reloadFake answers the reload's psql sessions: the first validates
+// (files without errors) and reloads, the later ones look again. Reports
+// are handed out in order, the last one repeated; each gets the shell
+// command and the SQL it ran.
+func reloadFake(t *testing.T, reports ...func(cmd, sql string) []byte) (*tasktest.Conn, *int) {
 	t.Helper()
 	conn := tasktest.New("db1", "postgres")
 	runs := 0
 	conn.Fake().SetHandler(func(ctx context.Context, c *tasktest.Conn, cmd string, stdin []byte) (*transport.Result, bool) {
-		switch {
-		case strings.Contains(string(stdin), "pg_file_settings"):
-			return &transport.Result{Stdout: []byte(`{"file_settings":[],"hba_errors":[]}`)}, true
-		case strings.Contains(cmd, "pg_conf_load_time"):
-			r := reports[min(runs, len(reports)-1)]
-			runs++
-			return &transport.Result{Stdout: r(cmd)}, true
+		sql := string(stdin)
+		if !strings.Contains(sql, "pg_conf_load_time") {
+			return nil, false
 		}
-		return nil, false
+		r := reports[min(runs, len(reports)-1)]
+		runs++
+		return &transport.Result{Stdout: withCleanFiles(sql, r(cmd, sql))}, true
 	})
 	return conn, &runs
+}
+
+// withCleanFiles puts before a session's report what its validation
+// printed when the session validated (sql reads pg_file_settings): files
+// without errors.
+func withCleanFiles(sql string, report []byte) []byte {
+	if !strings.Contains(sql, "pg_file_settings") {
+		return report
+	}
+	return append([]byte("@@sshplay-disk@@\n{\"file_settings\":[],\"hba_errors\":[]}\n"), report...)
 }
 
 func runApplyReload(t *testing.T, conn *tasktest.Conn) (map[string]any, error) {
@@ -66,11 +79,11 @@ func runApplyReload(t *testing.T, conn *tasktest.Conn) (map[string]any, error) {
 
 func TestApplyReloadQuotesTheServerLog(t *testing.T) {
 	t.Parallel()
-	conn, _ := reloadFake(t, func(cmd string) []byte {
-		if !strings.Contains(cmd, "pg_reload_conf") || !strings.Contains(cmd, "/d/postmaster.pid") {
-			t.Errorf("not a reload script for /d:\n%s", cmd)
+	conn, _ := reloadFake(t, func(cmd, sql string) []byte {
+		if !strings.Contains(sql, "pg_reload_conf") || !strings.Contains(cmd, "/d/postmaster.pid") {
+			t.Errorf("not a reload session for /d:\n%s\n%s", cmd, sql)
 		}
-		return fakeReloadReport(cmd, sslOnSettings, `2026-12-05 19:46:14.039 UTC [10158] LOG:  received SIGHUP, reloading configuration files
+		return fakeReloadReport(sql, sslOnSettings, `2026-12-05 19:46:14.039 UTC [10158] LOG:  received SIGHUP, reloading configuration files
 2026-12-05 19:46:14.041 UTC [10158] LOG:  parameter "ssl_ciphers" changed to "NOT-A-CIPHER"
 2026-12-05 19:46:14.061 UTC [10158] LOG:  could not set the cipher list (no valid ciphers available)
 2026-12-05 19:46:14.061 UTC [10158] LOG:  SSL configuration was not reloaded
@@ -89,7 +102,7 @@ func TestApplyReloadQuotesTheServerLog(t *testing.T) {
 
 func TestApplyReloadWithoutServerLog(t *testing.T) {
 	t.Parallel()
-	conn, _ := reloadFake(t, func(cmd string) []byte { return fakeReloadReport(cmd, sslOnSettings, "-") })
+	conn, _ := reloadFake(t, func(cmd, sql string) []byte { return fakeReloadReport(sql, sslOnSettings, "-") })
 	res, err := runApplyReload(t, conn)
 	if err != nil {
 		t.Fatal(err)
@@ -105,12 +118,12 @@ func TestApplyReloadWithoutServerLog(t *testing.T) {
 func TestApplyReloadWaitsForThePostmaster(t *testing.T) {
 	t.Parallel()
 	conn, runs := reloadFake(t,
-		func(cmd string) []byte { return fakeReloadReport(cmd, "", "") },
-		func(cmd string) []byte {
-			if strings.Contains(cmd, "pg_reload_conf") || !strings.Contains(cmd, "t0=1796499974.034586") {
-				t.Errorf("progress script reloads again or lost the reload time:\n%s", cmd)
+		func(cmd, sql string) []byte { return fakeReloadReport(sql, "", "") },
+		func(cmd, sql string) []byte {
+			if strings.Contains(sql, "pg_reload_conf") || !strings.Contains(cmd, "sshplay_t0=1796499974.034586") {
+				t.Errorf("progress session reloads again or lost the reload time:\n%s\n%s", cmd, sql)
 			}
-			return fakeReloadReport(cmd, sslOnSettings, "2026-12-05 19:46:14.039 UTC [10158] LOG:  "+pg.SighupLine+"\n")
+			return fakeReloadReport(sql, sslOnSettings, "2026-12-05 19:46:14.039 UTC [10158] LOG:  "+pg.SighupLine+"\n")
 		})
 	res, err := runApplyReload(t, conn)
 	if err != nil || *runs != 2 {

@@ -97,7 +97,7 @@ func planRollback(ctx context.Context, env *tasks.Env, raw map[string]any) (*tas
 // fault the restored files carried from before the run is reported in res
 // (reload_problems), not as a failure: the server keeps what it had.
 func reloadRestored(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, t pg.Target, res map[string]any) error {
-	r, err := reloadConfirmed(ctx, env, t, reloadCheck{DataDir: f.DataDirectory, What: "restored"})
+	r, err := reloadConfirmed(ctx, env, t, f, reloadCheck{What: "restored"})
 	var pe *pg.PsqlError
 	switch {
 	case err == nil:

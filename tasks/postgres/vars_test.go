@@ -220,12 +220,10 @@ func TestReloadRestartProbeErrorWrapped(t *testing.T) {
 	conn := tasktest.New("db1", "postgres")
 	conn.Fake().SetHandler(func(ctx context.Context, c *tasktest.Conn, cmd string, stdin []byte) (*transport.Result, bool) {
 		switch sql := string(stdin); {
-		case strings.Contains(sql, "pg_file_settings"):
-			return &transport.Result{Stdout: []byte(`{"file_settings":[],"hba_errors":[]}`)}, true
-		case strings.Contains(cmd, "pg_conf_load_time"):
-			return &transport.Result{Stdout: fakeReloadReport(cmd, `[{"name":"ssl","setting":"on","context":"sighup","pending_restart":false},`+
+		case strings.Contains(sql, "pg_conf_load_time"):
+			return &transport.Result{Stdout: withCleanFiles(sql, fakeReloadReport(sql, `[{"name":"ssl","setting":"on","context":"sighup","pending_restart":false},`+
 				`{"name":"ssl_min_protocol_version","setting":"TLSv1.2","context":"sighup","pending_restart":false},`+
-				`{"name":"ssl_passphrase_command","setting":"","context":"postmaster","pending_restart":true}]`, "-")}, true
+				`{"name":"ssl_passphrase_command","setting":"","context":"postmaster","pending_restart":true}]`, "-"))}, true
 		case strings.Contains(cmd, "systemctl") || strings.Contains(cmd, "pg_ctl"):
 			// The restart probe: the host cannot tell.
 			return &transport.Result{ExitCode: 3, Stderr: []byte("probe: permission denied\n")}, true
