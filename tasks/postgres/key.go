@@ -14,7 +14,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,12 +32,21 @@ var keyParams = append([]string{"pg_tls_dir", "tls_key_type", "tls_ca_mode", "tl
 	"tls_san", "tls_renew_before_days", "tls_intermediate", "inventory_dir", "sshplay_inventory_dir", "ansible_become_password", "ansible_become_pass",
 	"peer_key_sha256"}, commonParams...)
 
+// keyGen is how openssl makes a key of one tls_key_type: genpkey's
+// arguments, and req -newkey's (key and CSR in one process).
+type keyGen struct {
+	genpkey, newkey []string
+}
+
 // keyTypes are the accepted tls_key_type values.
-var keyTypes = map[string]string{
-	"ecdsa-p256": "-algorithm EC -pkeyopt ec_paramgen_curve:P-256 -pkeyopt ec_param_enc:named_curve",
-	"rsa-2048":   "-algorithm RSA -pkeyopt rsa_keygen_bits:2048",
-	"rsa-3072":   "-algorithm RSA -pkeyopt rsa_keygen_bits:3072",
-	"rsa-4096":   "-algorithm RSA -pkeyopt rsa_keygen_bits:4096",
+var keyTypes = map[string]keyGen{
+	"ecdsa-p256": {
+		genpkey: []string{"-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:named_curve"},
+		newkey:  []string{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-pkeyopt", "ec_param_enc:named_curve"},
+	},
+	"rsa-2048": {genpkey: []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"}, newkey: []string{"-newkey", "rsa:2048"}},
+	"rsa-3072": {genpkey: []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072"}, newkey: []string{"-newkey", "rsa:3072"}},
+	"rsa-4096": {genpkey: []string{"-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:4096"}, newkey: []string{"-newkey", "rsa:4096"}},
 }
 
 func keyType(p *args.Args) (string, error) {
@@ -85,17 +93,21 @@ func keyFileProblem(ctx context.Context, env *tasks.Env, f *pg.Facts, keyFile st
 	if err != nil || fi == nil {
 		return ""
 	}
-	cluster := ""
-	if f.TLS != nil {
-		cluster = f.TLS.ClusterUser
-	}
-	if cluster == "" {
-		if di, err := env.Conn.Stat(ctx, f.DataDirectory); err == nil && di != nil {
-			cluster = di.Owner
-		}
-	}
-	if why := keyPermProblem(uint32(fi.Mode.Perm()), fi.Owner, cluster); why != "" {
+	if why := keyPermProblem(uint32(fi.Mode.Perm()), fi.Owner, clusterUser(ctx, env.Conn, f)); why != "" {
 		return fmt.Sprintf("private key file %s: %s", keyFile, why)
+	}
+	return ""
+}
+
+// clusterUser is the owner of the data directory, who must own server.key:
+// the facts' when they know it (nobody chowns a data directory under a
+// run), else asked over SFTP; "" when neither can say.
+func clusterUser(ctx context.Context, c transport.Conn, f *pg.Facts) string {
+	if f.TLS != nil && f.TLS.ClusterUser != "" {
+		return f.TLS.ClusterUser
+	}
+	if di, err := c.Stat(ctx, f.DataDirectory); err == nil && di != nil {
+		return di.Owner
 	}
 	return ""
 }
@@ -105,40 +117,73 @@ const (
 	markUnreadable = "@@sshplay-unreadable@@"
 )
 
-func probeKey(ctx context.Context, c transport.Conn, keyPath, dataDir string) (*keyState, error) {
+// probeKey says what the host has at keyPath without the private key
+// leaving it. Mode, owner and the directory come over SFTP, which runs no
+// process on the host (the mode is lstat's, as `stat` reports a link); the
+// public half comes from `openssl pkey` on the host, the one process the
+// probe costs, run only when something is at keyPath.
+func probeKey(ctx context.Context, c transport.Conn, keyPath string, f *pg.Facts) (*keyState, error) {
+	ks := &keyState{}
+	fi, err := c.Stat(ctx, keyPath)
+	if !errors.Is(err, fs.ErrNotExist) {
+		// A file, a link (dangling or not), or a path SFTP may not see:
+		// the shell on the host has the last word, as the server would.
+		if ks, err = probeKeyPub(ctx, c, keyPath); err != nil {
+			return nil, err
+		}
+		if fi != nil {
+			ks.Mode, ks.Owner = unixPerm(fi.Mode), fi.Owner
+		}
+	}
+	ks.DirExists = ks.Exists || dirExists(ctx, c, path.Dir(keyPath))
+	ks.ClusterUser = clusterUser(ctx, c, f)
+	return ks, nil
+}
+
+// probeKeyPub runs `openssl pkey -pubout` on the key (builtins decide
+// whether it is there; no subshell, no pipeline) and parses what it said.
+func probeKeyPub(ctx context.Context, c transport.Conn, keyPath string) (*keyState, error) {
 	k := shellescape.Quote(keyPath)
-	cmd := `ds=0; [ -d ` + shellescape.Quote(path.Dir(keyPath)) + ` ] && ds=1; ko=$(stat -c '%a %U' -- ` + k + ` 2>/dev/null) || ko='- -'; ` +
-		`du=$(stat -c %U -- ` + shellescape.Quote(dataDir) + ` 2>/dev/null) || du=-; printf '%s %s %s\n' "$ds" "$ko" "$du"; ` +
-		`if [ ! -e ` + k + ` ]; then echo ` + markMissing + `; ` +
-		`elif out=$(openssl pkey -in ` + k + ` -passin pass: -pubout 2>&1 </dev/null); then printf '%s\n' "$out"; ` +
-		`else echo ` + markUnreadable + `; printf '%s\n' "$out" | head -n 3; fi`
+	cmd := `if [ -e ` + k + ` ]; then openssl pkey -in ` + k + ` -passin pass: -pubout 2>&1 </dev/null || echo ` + markUnreadable +
+		`; else echo ` + markMissing + `; fi`
 	res, err := c.Run(ctx, cmd, transport.RunOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("host %s: inspect %s: %w", c.Host(), keyPath, err)
 	}
-	meta, out, _ := strings.Cut(string(res.Stdout), "\n")
-	var ks *keyState
+	out := string(res.Stdout)
 	switch {
 	case strings.HasPrefix(out, markMissing):
-		ks = &keyState{}
-	case strings.HasPrefix(out, markUnreadable):
-		ks = &keyState{Exists: true, Problem: strings.TrimSpace(strings.TrimPrefix(out, markUnreadable))}
-	default:
-		ks = parsePub([]byte(out))
+		return &keyState{}, nil
+	case strings.Contains(out, markUnreadable):
+		// openssl's complaint, its first three lines, came before the mark.
+		said, _, _ := strings.Cut(out, markUnreadable)
+		lines := strings.SplitN(said, "\n", 4)
+		return &keyState{Exists: true, Problem: strings.TrimSpace(strings.Join(lines[:min(3, len(lines))], "\n"))}, nil
 	}
-	if m := strings.Fields(meta); len(m) == 4 {
-		ks.DirExists = m[0] == "1"
-		if mode, err := strconv.ParseUint(m[1], 8, 32); err == nil {
-			ks.Mode = uint32(mode)
-		}
-		if m[2] != "-" {
-			ks.Owner = m[2]
-		}
-		if m[3] != "-" {
-			ks.ClusterUser = m[3]
-		}
+	return parsePub(res.Stdout), nil
+}
+
+// unixPerm is a file mode as `stat -c %a` prints it: permission bits with
+// setuid, setgid and sticky.
+func unixPerm(m fs.FileMode) uint32 {
+	p := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		p |= 0o4000
 	}
-	return ks, nil
+	if m&fs.ModeSetgid != 0 {
+		p |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		p |= 0o1000
+	}
+	return p
+}
+
+// dirExists reports whether dir is a directory, following links as
+// `[ -d ]` does (over SFTP: no process on the host).
+func dirExists(ctx context.Context, c transport.Conn, dir string) bool {
+	_, fi, err := transport.ResolveLinks(ctx, c, dir)
+	return err == nil && fi != nil && fi.Mode.IsDir()
 }
 
 // certCheck says whether the host's server.crt can stay: it chains to the
@@ -431,7 +476,7 @@ func newKeyPlan(ctx context.Context, env *tasks.Env, raw map[string]any) (*keyPl
 	kp := &keyPlan{p: p, kt: kt, peers: peers, tt: tt, keyPath: tt.files.Key}
 	if tt.tls != nil {
 		kp.ks = keyStateOf(tt.tls)
-	} else if kp.ks, err = probeKey(ctx, env.Conn, tt.files.Key, tt.facts.DataDirectory); err != nil {
+	} else if kp.ks, err = probeKey(ctx, env.Conn, tt.files.Key, tt.facts); err != nil {
 		return nil, err
 	}
 	if ks := kp.ks; ks.Problem != "" {
@@ -511,7 +556,7 @@ func (kp *keyPlan) liveCert(ctx context.Context, env *tasks.Env) ([]byte, bool, 
 func (kp *keyPlan) stage(ctx context.Context, env *tasks.Env) error {
 	kp.staged = true
 	kp.keyPath = kp.tt.files.nextKey()
-	next, err := probeKey(ctx, env.Conn, kp.keyPath, kp.tt.facts.DataDirectory)
+	next, err := probeKey(ctx, env.Conn, kp.keyPath, kp.tt.facts)
 	if err != nil {
 		return err
 	}
@@ -702,7 +747,8 @@ func (kp *keyPlan) apply(ctx context.Context, env *tasks.Env) (map[string]any, e
 	if err := j.Before(ctx, backup...); err != nil {
 		return nil, err
 	}
-	pub, csr, err := makeKeyCSR(ctx, env.Conn, kp.keyPath, files.CSR, kp.tt.names, pg.OpenSSLAddext(f.OpenSSLVersion), kp.genKey, kp.kt)
+	pub, csr, err := makeKeyCSR(ctx, env.Conn, csrRequest{Key: kp.keyPath, CSR: files.CSR, Names: kp.tt.names,
+		NewKey: kp.genKey, KeyType: kp.kt, OpenSSL: f.OpenSSLVersion})
 	if err != nil {
 		return nil, err
 	}
@@ -849,40 +895,89 @@ func tlsText(ctx context.Context, c transport.Conn, file string, tf *pg.TLSFile,
 	return data, false, nil
 }
 
-// makeKeyCSR runs, in one command on the host, openssl genpkey (when
-// newKey: to keyPath, 0600 under umask 077, renamed into place) and
-// openssl req for keyPath (-addext on OpenSSL 1.1.1+, a small config file
-// with -reqexts before that) to csrPath, and prints the public key and the
-// CSR.
-func makeKeyCSR(ctx context.Context, c transport.Conn, keyPath, csrPath string, names pg.Names, addext, newKey bool, kt string) (pub, csr []byte, err error) {
-	var cmd string
-	if newKey {
-		tmp := shellescape.Quote(keyPath + ".sshplay-new")
-		cmd = "(umask 077 && openssl genpkey " + keyTypes[kt] + " -out " + tmp + " && chmod 600 " + tmp +
-			" && mv -f " + tmp + " " + shellescape.Quote(keyPath) + ") </dev/null >&2 || exit 1\n"
-	}
-	subj := "/CN=" + names.CommonName(c.Host())
-	tmp := csrPath + ".sshplay-new"
-	if addext {
-		cmd += shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", keyPath, "-passin", "pass:", "-subj", subj,
-			"-addext", "subjectAltName=" + names.SubjectAltName(), "-out", tmp})
-	} else {
-		cnf := "[req]\ndistinguished_name=dn\n[dn]\n[san]\nsubjectAltName=" + names.SubjectAltName() + "\n"
-		cmd += "cnf=$(mktemp) && printf '%s' " + shellescape.Quote(cnf) + " > \"$cnf\" && " +
-			shellescape.QuoteCommand([]string{"openssl", "req", "-new", "-key", keyPath, "-passin", "pass:", "-subj", subj, "-reqexts", "san", "-out", tmp}) +
-			" -config \"$cnf\"; rc=$?; rm -f \"$cnf\"; [ $rc -eq 0 ]"
-	}
-	cmd += " </dev/null >&2 && chmod 644 " + shellescape.Quote(tmp) + " && mv -f " + shellescape.Quote(tmp) + " " + shellescape.Quote(csrPath) +
-		" && openssl pkey -in " + shellescape.Quote(keyPath) + " -passin pass: -pubout </dev/null && cat -- " + shellescape.Quote(csrPath)
-	res, err := c.Run(ctx, cmd, transport.RunOptions{})
+// csrRequest is what makeKeyCSR is asked for: the CSR for Key with the
+// inventory's names, and the key itself when NewKey (of type KeyType).
+// OpenSSL is the host's `openssl version` line.
+type csrRequest struct {
+	Key, CSR string
+	Names    pg.Names
+	NewKey   bool
+	KeyType  string
+	OpenSSL  string
+}
+
+// makeKeyCSR makes, in one command on the host, the key (when NewKey) and
+// the CSR, and returns the public key and the CSR. On OpenSSL 1.1.1 and
+// later that command runs one process: `openssl req -newkey` writes the
+// key (born 0600 under umask 077) and prints the CSR, which the shell
+// writes to the CSR file (0644) and prints with builtins. The public key
+// is the CSR's, read here, not on the host. A file already there is
+// replaced by a rename (one mv), never rewritten in place. Older openssl
+// (and LibreSSL) makes the key with genpkey first, and names the SANs in a
+// small config file where it has no -addext.
+func makeKeyCSR(ctx context.Context, c transport.Conn, r csrRequest) (pub, csr []byte, err error) {
+	res, err := c.Run(ctx, keyCSRScript(r, "/CN="+r.Names.CommonName(c.Host())), transport.RunOptions{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: %w", c.Host(), csrPath, err)
+		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: %w", c.Host(), r.CSR, err)
 	}
-	pubOut, csrOut, ok := strings.Cut(string(res.Stdout), "-----END PUBLIC KEY-----\n")
-	if !ok || !strings.Contains(csrOut, "CERTIFICATE REQUEST") {
-		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: unexpected output %q", c.Host(), csrPath, truncateText(string(res.Stdout), 120))
+	req, perr := pki.ParseCSR(res.Stdout)
+	if perr != nil {
+		return nil, nil, fmt.Errorf("host %s: write key/CSR %s: unexpected output %q", c.Host(), r.CSR, truncateText(string(res.Stdout), 120))
 	}
-	return []byte(pubOut + "-----END PUBLIC KEY-----\n"), []byte(csrOut), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: req.RawSubjectPublicKeyInfo}), res.Stdout, nil
+}
+
+// keyCSRScript is makeKeyCSR's command: the key and the CSR into $csr,
+// then the CSR file and stdout from $csr.
+func keyCSRScript(r csrRequest, subj string) string {
+	addext := pg.OpenSSLAddext(r.OpenSSL)
+	san := "subjectAltName=" + r.Names.SubjectAltName()
+	key := shellescape.Quote(r.Key)
+	b := "umask 077\n"
+	switch {
+	case r.NewKey && addext && strings.HasPrefix(r.OpenSSL, "OpenSSL "):
+		// A failed command leaves no key behind.
+		b += writeTarget("k", r.Key) +
+			"csr=$(" + shellescape.QuoteCommand(append(append([]string{"openssl", "req", "-new"}, keyTypes[r.KeyType].newkey...),
+			"-nodes", "-subj", subj, "-addext", san)) + " -keyout \"$k\" </dev/null) || { rm -f -- \"$k\"; exit 1; }\n" +
+			"[ \"$k\" = " + key + " ] || mv -f -- \"$k\" " + key + " || { rm -f -- \"$k\"; exit 1; }\n"
+		return b + csrFileScript(r.CSR)
+	case r.NewKey:
+		tmp := shellescape.Quote(r.Key + ".sshplay-new")
+		b += shellescape.QuoteCommand(append([]string{"openssl", "genpkey"}, keyTypes[r.KeyType].genpkey...)) + " -out " + tmp +
+			" </dev/null >&2 && chmod 600 " + tmp + " && mv -f " + tmp + " " + key + " || exit 1\n"
+	}
+	req := []string{"openssl", "req", "-new", "-key", r.Key, "-passin", "pass:", "-subj", subj}
+	if addext {
+		b += "csr=$(" + shellescape.QuoteCommand(append(req, "-addext", san)) + " </dev/null) || exit 1\n"
+	} else {
+		cnf := "[req]\ndistinguished_name=dn\n[dn]\n[san]\n" + san + "\n"
+		b += "cnf=$(mktemp) && printf '%s' " + shellescape.Quote(cnf) + " > \"$cnf\" && csr=$(" +
+			shellescape.QuoteCommand(append(req, "-reqexts", "san")) + " -config \"$cnf\" </dev/null); rc=$?; rm -f \"$cnf\"; [ $rc -eq 0 ] || exit 1\n"
+	}
+	return b + csrFileScript(r.CSR)
+}
+
+// csrFileScript writes $csr to the CSR file (0644; through a temporary
+// file and a rename when one is there already) and prints it, so the
+// output is the file's content byte for byte.
+func csrFileScript(csrPath string) string {
+	q := shellescape.Quote(csrPath)
+	return "umask 022\n" + writeTarget("c", csrPath) +
+		"printf '%s\\n' \"$csr\" > \"$c\" && { [ \"$c\" = " + q + " ] || mv -f -- \"$c\" " + q + "; } || { rm -f -- \"$c\"; exit 1; }\n" +
+		"printf '%s\\n' \"$csr\""
+}
+
+// writeTarget sets the shell variable v to the file a command writes
+// for p: p itself when nothing is there (no rename needed), else p's
+// temporary file, which then replaces p with one mv. A temporary file left
+// over is removed first, so the new one gets the umask's mode rather than
+// keeping the old file's (openssl and the shell keep an existing file's
+// mode).
+func writeTarget(v, p string) string {
+	q, tmp := shellescape.Quote(p), shellescape.Quote(p+".sshplay-new")
+	return v + "=" + q + "; if [ -e " + q + " ] || [ -L " + q + " ]; then " + v + "=" + tmp +
+		"; if [ -e " + tmp + " ] || [ -L " + tmp + " ]; then rm -f -- " + tmp + " || exit 1; fi; fi\n"
 }
 
 func truncateText(s string, n int) string {

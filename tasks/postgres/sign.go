@@ -225,6 +225,15 @@ func (s *signState) rolloverWhy() string {
 	return "key rollover: " + s.files.nextKey() + " waits for its certificate"
 }
 
+// livePub is server.key's public half as the plan read it (nil when it
+// did not: installFor reads it then).
+func (s *signState) livePub() []byte {
+	if s.ks == nil || !s.ks.Exists || s.ks.Problem != "" {
+		return nil
+	}
+	return s.ks.PubPEM
+}
+
 // loadLiveKey reads server.key's state: from the facts, else on the host.
 func (s *signState) loadLiveKey(ctx context.Context, env *tasks.Env) error {
 	if s.ks != nil {
@@ -234,7 +243,7 @@ func (s *signState) loadLiveKey(ctx context.Context, env *tasks.Env) error {
 		s.ks = keyStateOf(s.ts)
 		return nil
 	}
-	ks, err := probeKey(ctx, env.Conn, s.files.Key, s.f.DataDirectory)
+	ks, err := probeKey(ctx, env.Conn, s.files.Key, s.f)
 	s.ks = ks
 	return err
 }
@@ -245,7 +254,7 @@ func (s *signState) findStaged(ctx context.Context, env *tasks.Env) error {
 	if _, live := csrForKey(s.csr, s.ks.PubPEM); live {
 		return nil
 	}
-	next, err := probeKey(ctx, env.Conn, s.files.nextKey(), s.f.DataDirectory)
+	next, err := probeKey(ctx, env.Conn, s.files.nextKey(), s.f)
 	if err != nil {
 		return err
 	}
@@ -348,7 +357,7 @@ func (s *signState) applyInternal(ctx context.Context, env *tasks.Env) (map[stri
 	if s.cert != nil || s.certPending {
 		verb = "renewed"
 	}
-	return s.finish(install(ctx, env, s.p, s.f, s.ts, s.files, leaf, s.trust.PEM))(fmt.Sprintf("certificate %s by %s, %d days", verb, issuer, s.days))
+	return s.finish(installFor(ctx, env, s.p, s.f, s.ts, s.files, s.livePub(), leaf, s.trust.PEM))(fmt.Sprintf("certificate %s by %s, %d days", verb, issuer, s.days))
 }
 
 // finish adds trusted_cas and the outcome to an Apply's result.
@@ -371,18 +380,27 @@ func (s *signState) outcome(what string) string {
 	return what
 }
 
-// install proves on the host that the certificate belongs to the key
-// (together with the backups, in one command), then uploads the bundle and
-// root.crt (root: the trust bundle, see pki.NewTrustBundle).
+// install installs a certificate for the key the facts describe: ts's,
+// else the fresh TLS facts in f (see installFor).
 func install(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, ts *pg.TLSState, files tlsFiles, bundle, root []byte) (map[string]any, error) {
-	// One command on the host: the backups (of the TLS files and of the
-	// configuration files the run goes on to edit), then the proof that
-	// the key on the host belongs to the certificate, which is fed on
-	// stdin exactly as it is uploaded next: a mismatch uploads nothing.
-	// The comparison runs on the host, before any copy: a mismatch
-	// changes nothing at all (exit 3).
+	known := ts
+	if known == nil {
+		known = tlsFacts(p, f)
+	}
+	var pub []byte
+	if known != nil && known.KeyExists && known.KeyProblem == "" {
+		pub = []byte(known.KeyPub)
+	}
+	return installFor(ctx, env, p, f, ts, files, pub, bundle, root)
+}
+
+// installFor checks that the certificate belongs to the key (pub: its
+// public half as this run read it on the host), backs up what it replaces,
+// then uploads the bundle and root.crt (root: the trust bundle, see
+// pki.NewTrustBundle). A mismatch changes nothing at all.
+func installFor(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, ts *pg.TLSState, files tlsFiles, pub, bundle, root []byte) (map[string]any, error) {
 	j := journaler(ctx, env, p, f)
-	if err := checkPairOnHost(ctx, env, j, []string{files.Cert, files.Root}, files.Key, files.Cert, bundle); err != nil {
+	if err := backupForPair(ctx, env, j, []string{files.Cert, files.Root}, files.Key, files.Cert, pub, bundle); err != nil {
 		return nil, err
 	}
 	for _, w := range []struct {
@@ -397,25 +415,49 @@ func install(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, ts 
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", env.Host, err)
 	}
-	// The files are what was just written and checked on the host.
+	// The files are what was just written and checked.
 	return factsResult(certResult(files, info), tlsFactsAfter(f, ts, bundle, root, nil)), nil
 }
 
-// checkPairOnHost backs up paths (journaled) in one command that first
-// proves on the host that key belongs to the certificate bundle (fed on
-// stdin as it is uploaded next); a mismatch changes nothing at all.
-func checkPairOnHost(ctx context.Context, env *tasks.Env, j *pg.Journaler, paths []string, key, cert string, bundle []byte) error {
-	check := "c=$(openssl x509 -noout -pubkey) && k=$(openssl pkey -in " + shellescape.Quote(key) + " -passin pass: -pubout </dev/null) || exit 2\n" +
-		"[ \"$c\" = \"$k\" ] || { echo 'sshplay: certificate and key differ' >&2; exit 3; }\nprintf '%s\\n' \"$k\""
-	if _, err := j.BeforeRun(ctx, paths, check, transport.RunOptions{Stdin: bytes.NewReader(bundle)}); err != nil {
-		var ee *transport.ExitError
-		if errors.As(err, &ee) && ee.Code == 3 {
-			return &tasks.Failed{Msg: fmt.Sprintf("host %s: the certificate for %s does not match %s on the host; nothing uploaded", env.Host, cert, key)}
+// backupForPair refuses a certificate bundle that is not for key, then
+// backs up and journals paths. pub is the key's public half as this run
+// read it on the host: by pg_facts, by pg_tls_key from the CSR openssl
+// made with the key, or by this task's probe. Under the run lock nothing
+// else of sshplay changes the key after that read, and a key changed
+// behind the run's back is caught after the reload (the server keeps its
+// old TLS setup and says so in its log; the proof compares the
+// certificate it presents), so the check runs here, in Go: the host runs
+// the backups, and only when there is something to copy. Without pub the
+// key is read on the host first.
+func backupForPair(ctx context.Context, env *tasks.Env, j *pg.Journaler, paths []string, key, cert string, pub, bundle []byte) error {
+	if len(pub) == 0 {
+		ks, err := probeKeyPub(ctx, env.Conn, key)
+		if err != nil {
+			return err
 		}
-		if errors.As(err, &ee) {
-			return &tasks.Failed{Msg: fmt.Sprintf("host %s: check on the host that %s matches the certificate: %v", env.Host, key, err)}
+		if why := ks.Problem; !ks.Exists || why != "" {
+			if why == "" {
+				why = "no key"
+			}
+			return &tasks.Failed{Msg: fmt.Sprintf("host %s: check on the host that %s matches the certificate: %s", env.Host, key, why)}
 		}
-		return fmt.Errorf("host %s: check key and certificate: %w", env.Host, err)
+		pub = ks.PubPEM
+	}
+	if err := pairMatches(env.Host, key, cert, pub, bundle); err != nil {
+		return err
+	}
+	return j.Before(ctx, paths...)
+}
+
+// pairMatches says whether the leaf of bundle carries the public key pub
+// (of key on the host), as the failure the host gets when it does not.
+func pairMatches(host, key, cert string, pub, bundle []byte) error {
+	ok, err := pki.PublicKeyMatches(bundle, pub)
+	if err != nil {
+		return &tasks.Failed{Msg: fmt.Sprintf("host %s: check that %s matches the certificate: %v", host, key, err)}
+	}
+	if !ok {
+		return &tasks.Failed{Msg: fmt.Sprintf("host %s: the certificate for %s does not match %s on the host; nothing uploaded", host, cert, key)}
 	}
 	return nil
 }
@@ -524,7 +566,7 @@ func (s *signState) wantedKey(ctx context.Context, env *tasks.Env) (csrKey, erro
 		live.ks = nil
 		return live, nil
 	}
-	next, err := probeKey(ctx, env.Conn, files.nextKey(), s.f.DataDirectory)
+	next, err := probeKey(ctx, env.Conn, files.nextKey(), s.f)
 	if err != nil {
 		return live, err
 	}
@@ -599,7 +641,7 @@ func (s *signState) planInstall(ans *externalAnswer, note string, then *tasks.Ch
 		Summary: fmt.Sprintf("would install %s (signed externally, %s) as %s and %s; %s%s", ans.path, s.names, s.files.Cert, s.files.Root, s.trustSummary(), note),
 		Reads:   s.reads, Writes: s.writes(),
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-			res, err := s.finish(install(ctx, env, s.p, s.f, s.ts, s.files, ans.bundle, s.trust.PEM))("externally signed certificate installed")
+			res, err := s.finish(installFor(ctx, env, s.p, s.f, s.ts, s.files, s.livePub(), ans.bundle, s.trust.PEM))("externally signed certificate installed")
 			if err != nil || then == nil || then.Apply == nil {
 				return res, err
 			}
@@ -629,26 +671,37 @@ func (s *signState) planSwap(ans *externalAnswer, want csrKey) *tasks.Change {
 }
 
 // swapIn installs a certificate for server.key.next and moves that key over
-// server.key. Every file is backed up and journaled first, in the command
-// that proves on the host that server.key.next belongs to the certificate;
-// root.crt is written, then one command renames the uploaded certificate
-// over server.crt and server.key.next over server.key. No reload happens
-// in between, and a failure after the backups is undone by the rollback
-// (which restores server.crt, server.key and server.key.next alike), so
-// the server never loads a certificate with another key.
+// server.key. The certificate must carry the public key the plan read from
+// server.key.next (checked here, see backupForPair); every file is backed
+// up and journaled first; root.crt and the certificate (beside server.crt)
+// are uploaded, then one command renames the certificate over server.crt
+// and server.key.next over server.key. No reload happens in between, and a
+// failure after the backups is undone by the rollback (which restores
+// server.crt, server.key and server.key.next alike), so the server never
+// loads a certificate with another key.
 func (s *signState) swapIn(ctx context.Context, env *tasks.Env, bundle []byte, next *keyState) (map[string]any, error) {
 	files := s.files
 	j := journaler(ctx, env, s.p, s.f)
-	if err := checkPairOnHost(ctx, env, j, []string{files.Cert, files.Root, files.Key, files.nextKey()}, files.nextKey(), files.Cert, bundle); err != nil {
+	var pub []byte
+	if next != nil {
+		pub = next.PubPEM
+	}
+	if err := backupForPair(ctx, env, j, []string{files.Cert, files.Root, files.Key, files.nextKey()}, files.nextKey(), files.Cert, pub, bundle); err != nil {
 		return nil, err
 	}
-	if err := env.Conn.WriteFile(ctx, files.Root, s.trust.PEM, transport.WriteOptions{Mode: 0o644}); err != nil {
-		return nil, fmt.Errorf("host %s: write %s: %w", env.Host, files.Root, err)
+	tmp := files.Cert + ".sshplay-new"
+	for _, w := range []struct {
+		path string
+		data []byte
+	}{{files.Root, s.trust.PEM}, {tmp, bundle}} {
+		if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
+			return nil, fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
+		}
 	}
-	tmp := shellescape.Quote(files.Cert + ".sshplay-new")
-	cmd := "(umask 022 && cat > " + tmp + " && chmod 644 " + tmp + ") && mv -f -- " + tmp + " " + shellescape.Quote(files.Cert) +
-		" && mv -f -- " + shellescape.Quote(files.nextKey()) + " " + shellescape.Quote(files.Key) + " || { rm -f " + tmp + "; exit 1; }"
-	if _, err := env.Conn.Run(ctx, cmd, transport.RunOptions{Stdin: bytes.NewReader(bundle)}); err != nil {
+	q := shellescape.Quote(tmp)
+	cmd := "mv -f -- " + q + " " + shellescape.Quote(files.Cert) + " && mv -f -- " + shellescape.Quote(files.nextKey()) + " " +
+		shellescape.Quote(files.Key) + " || { rm -f -- " + q + "; exit 1; }"
+	if _, err := env.Conn.Run(ctx, cmd, transport.RunOptions{}); err != nil {
 		return nil, fmt.Errorf("host %s: install %s and move %s over %s: %w", env.Host, files.Cert, files.nextKey(), files.Key, err)
 	}
 	info, err := pki.CertInfo(bundle)
