@@ -28,8 +28,8 @@ func TestFlagshipRemoteWorkPerHost(t *testing.T) {
 		args []string
 		max  remoteWork
 	}{
-		{"check on a fresh fleet", []string{"--check"}, remoteWork{sessions: 3, sudo: 3, commands: 6, sftpRequests: 40, roundTrips: 60}},
-		{"fresh run", nil, remoteWork{sessions: 3, sudo: 3, commands: 8, sftpRequests: 140, roundTrips: 110}},
+		{"check on a fresh fleet", []string{"--check"}, remoteWork{sessions: 2, sudo: 2, commands: 4, sftpRequests: 12, roundTrips: 30}},
+		{"fresh run", nil, remoteWork{sessions: 3, sudo: 3, commands: 8, sftpRequests: 140, roundTrips: 120}},
 		{"no-change rerun", nil, remoteWork{sessions: 2, sudo: 2, commands: 2, sftpRequests: 0, roundTrips: 14}},
 	} {
 		args := append([]string{"play", "postgres-tls", "-i", inv, "--output", "json"}, step.args...)
