@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
+	"sync"
 
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/tasks"
@@ -233,6 +235,31 @@ func writeJournaled(ctx context.Context, env *tasks.Env, j *pg.Journaler, path s
 		return fmt.Errorf("host %s: write %s: %w", env.Host, path, err)
 	}
 	return nil
+}
+
+// fileWrite is one file writeAll writes (mode 0644: certificates).
+type fileWrite struct {
+	path string
+	data []byte
+}
+
+// writeAll writes files on the host, each atomically, all in flight
+// together (the server reads none of them before the reload that
+// follows). It returns every failure, joined.
+func writeAll(ctx context.Context, env *tasks.Env, files []fileWrite) error {
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, w := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
+				errs[i] = fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(slices.DeleteFunc(errs, func(e error) bool { return e == nil })...)
 }
 
 // readPlanned reads a file for a plan: the content, whether it exists, and

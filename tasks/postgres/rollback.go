@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sshplay/sshplay/pg"
@@ -243,10 +244,14 @@ func planCommit(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks
 		Summary: strings.Join(summary, "; "),
 		Writes:  []overlay.PlannedFile{{Path: jp, Removed: true}},
 		Apply: func(ctx context.Context, env *tasks.Env) (map[string]any, error) {
-			for _, o := range append(doomed, jp) {
-				if err := env.Conn.Remove(ctx, o); err != nil && !errors.Is(err, fs.ErrNotExist) {
-					return nil, fmt.Errorf("host %s: delete %s: %w", env.Host, o, err)
-				}
+			// The backups and the CSR go together (one round trip), the
+			// journal only after them: a failure leaves it to say what
+			// this run changed.
+			if err := removeAll(ctx, env, doomed); err != nil {
+				return nil, err
+			}
+			if err := removeAll(ctx, env, []string{jp}); err != nil {
+				return nil, err
 			}
 			nf := f.MarkStale(pg.PartTLS)
 			nf.Journal = nil
@@ -255,6 +260,29 @@ func planCommit(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks
 				tasks.OutcomeKey: fmt.Sprintf("committed; %d file(s) deleted", len(doomed))}, nf), nil
 		},
 	}, nil
+}
+
+// removeAll deletes paths on the host, all requests in flight together;
+// a missing path is not an error. It returns the first failure in order.
+func removeAll(ctx context.Context, env *tasks.Env, paths []string) error {
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, o := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := env.Conn.Remove(ctx, o); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs[i] = fmt.Errorf("host %s: delete %s: %w", env.Host, o, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // oldBackups are the backups of earlier runs next to the files run j

@@ -403,13 +403,8 @@ func installFor(ctx context.Context, env *tasks.Env, p *args.Args, f *pg.Facts, 
 	if err := backupForPair(ctx, env, j, []string{files.Cert, files.Root}, files.Key, files.Cert, pub, bundle); err != nil {
 		return nil, err
 	}
-	for _, w := range []struct {
-		path string
-		data []byte
-	}{{files.Cert, bundle}, {files.Root, root}} {
-		if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
-			return nil, fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
-		}
+	if err := writeAll(ctx, env, []fileWrite{{files.Cert, bundle}, {files.Root, root}}); err != nil {
+		return nil, err
 	}
 	info, err := pki.CertInfo(bundle)
 	if err != nil {
@@ -690,13 +685,8 @@ func (s *signState) swapIn(ctx context.Context, env *tasks.Env, bundle []byte, n
 		return nil, err
 	}
 	tmp := files.Cert + ".sshplay-new"
-	for _, w := range []struct {
-		path string
-		data []byte
-	}{{files.Root, s.trust.PEM}, {tmp, bundle}} {
-		if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
-			return nil, fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
-		}
+	if err := writeAll(ctx, env, []fileWrite{{files.Root, s.trust.PEM}, {tmp, bundle}}); err != nil {
+		return nil, err
 	}
 	q := shellescape.Quote(tmp)
 	cmd := "mv -f -- " + q + " " + shellescape.Quote(files.Cert) + " && mv -f -- " + shellescape.Quote(files.nextKey()) + " " +
