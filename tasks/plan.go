@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 
 	"github.com/pmezard/go-difflib/difflib"
 
@@ -93,38 +94,62 @@ func checkMeta(ctx context.Context, c transport.Conn, p Precondition) error {
 }
 
 // CheckPreconditions re-checks every precondition through c and returns a
-// *DriftError for the first one that no longer holds.
+// *DriftError for the first one (in order) that no longer holds. The file
+// checks go to the host all at once (one round trip for the lot, not one
+// each); probes, which run commands, run one after the other first.
 func CheckPreconditions(ctx context.Context, c transport.Conn, reads []Precondition) error {
-	for _, p := range reads {
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, p := range reads {
 		if p.Probe != nil {
-			got, err := p.Probe(ctx, c)
-			if err != nil {
-				return fmt.Errorf("host %s: re-check %s: %w", c.Host(), p.Path, err)
-			}
-			if got != p.Want {
-				return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("it is now %s, was %s", got, p.Want)}
-			}
+			errs[i] = checkProbe(ctx, c, p)
 			continue
 		}
-		if p.Meta != nil {
-			if err := checkMeta(ctx, c, p); err != nil {
-				return err
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if p.Meta != nil {
+				errs[i] = checkMeta(ctx, c, p)
+			} else {
+				errs[i] = checkContent(ctx, c, p)
 			}
-			continue
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
-		data, err := c.ReadFile(ctx, p.Path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			if p.Exists {
-				return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was removed"}
-			}
-		case err != nil:
-			return fmt.Errorf("host %s: re-read %s: %w", c.Host(), p.Path, err)
-		case !p.Exists:
-			return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was created"}
-		case transport.Checksum(data) != p.SHA256:
-			return &DriftError{Host: c.Host(), Path: p.Path, Detail: "its content differs"}
+	}
+	return nil
+}
+
+// checkProbe re-runs a precondition's probe.
+func checkProbe(ctx context.Context, c transport.Conn, p Precondition) error {
+	got, err := p.Probe(ctx, c)
+	if err != nil {
+		return fmt.Errorf("host %s: re-check %s: %w", c.Host(), p.Path, err)
+	}
+	if got != p.Want {
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: fmt.Sprintf("it is now %s, was %s", got, p.Want)}
+	}
+	return nil
+}
+
+// checkContent re-reads a file whose existence and content the plan read.
+func checkContent(ctx context.Context, c transport.Conn, p Precondition) error {
+	data, err := c.ReadFile(ctx, p.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if p.Exists {
+			return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was removed"}
 		}
+	case err != nil:
+		return fmt.Errorf("host %s: re-read %s: %w", c.Host(), p.Path, err)
+	case !p.Exists:
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: "it was created"}
+	case transport.Checksum(data) != p.SHA256:
+		return &DriftError{Host: c.Host(), Path: p.Path, Detail: "its content differs"}
 	}
 	return nil
 }
