@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -205,11 +206,20 @@ func (j *Journaler) BeforeRun(ctx context.Context, paths []string, then string, 
 }
 
 func (j *Journaler) backup(ctx context.Context, paths []string, then string, opts transport.RunOptions) (*transport.Result, error) {
+	// The journal and every file this may back up are looked up at once:
+	// one round trip, not one per file.
+	var resolved map[string]resolution
+	lookups := make(chan struct{})
+	go func() {
+		defer close(lookups)
+		resolved = resolveAll(ctx, j.Conn, append(slices.Clone(paths), j.Also...))
+	}()
 	jn, err := j.load(ctx)
+	<-lookups
 	if err != nil {
 		return nil, err
 	}
-	bp := &backupPlan{jn: jn, room: map[string]int64{}, rewrite: map[string]int64{}}
+	bp := &backupPlan{jn: jn, room: map[string]int64{}, rewrite: map[string]int64{}, resolved: resolved}
 	for _, p := range paths {
 		if err := bp.add(ctx, j.Conn, p, true); err != nil {
 			return nil, err
@@ -238,12 +248,45 @@ func (j *Journaler) backup(ctx context.Context, paths []string, then string, opt
 	return res, nil
 }
 
+// resolution is what transport.ResolveLinks said about a path.
+type resolution struct {
+	target string
+	fi     *transport.FileInfo
+	err    error
+}
+
+// resolveAll resolves every distinct non-empty path, all at once.
+func resolveAll(ctx context.Context, c transport.Conn, paths []string) map[string]resolution {
+	out := map[string]resolution{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		if _, dup := out[p]; dup || p == "" {
+			continue
+		}
+		out[p] = resolution{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var r resolution
+			r.target, r.fi, r.err = transport.ResolveLinks(ctx, c, p)
+			mu.Lock()
+			out[p] = r
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // backupPlan is what one backup command copies, and the room it needs.
 type backupPlan struct {
 	jn      *Journal
 	entries []JournalEntry
 	// copies index entries: the entries whose file is copied.
 	copies []int
+	// resolved are the files paths resolve to, looked up beforehand.
+	resolved map[string]resolution
 	// room is KiB of backups per directory; rewrite the KiB of the
 	// largest file whose rewrite (a temp file beside it) comes later.
 	room, rewrite map[string]int64
@@ -260,7 +303,11 @@ func (bp *backupPlan) add(ctx context.Context, c transport.Conn, p string, requi
 	if p == "" || bp.seen(p) {
 		return nil
 	}
-	target, fi, err := transport.ResolveLinks(ctx, c, p)
+	r, ok := bp.resolved[p]
+	if !ok {
+		r.target, r.fi, r.err = transport.ResolveLinks(ctx, c, p)
+	}
+	target, fi, err := r.target, r.fi, r.err
 	if err != nil || (fi == nil && !required) {
 		return err
 	}

@@ -1076,6 +1076,16 @@ func (localIDs) names(_ context.Context, uid, gid int) (string, string) {
 	return un, gn
 }
 
+// cachedNames returns the names of uid and gid when both are known (or
+// an id is -1: nothing to look up).
+func (r *remoteIDs) cachedNames(uid, gid int) (string, string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	un, uok := r.unames[uid]
+	gn, gok := r.gnames[gid]
+	return un, gn, (uok && gok) || uid < 0 || gid < 0
+}
+
 // remoteIDs caches, for one connection, the user and group names it
 // resolved on the host, each name and id once. It is the connection's
 // writeHost too: it records the directories swept for leftovers. Lookups
@@ -1084,6 +1094,8 @@ func (localIDs) names(_ context.Context, uid, gid int) (string, string) {
 type remoteIDs struct {
 	sweptDirs
 
+	// lookup lets one name lookup run at a time.
+	lookup sync.Mutex
 	mu     sync.Mutex
 	uids   map[string]int
 	gids   map[string]int
@@ -1178,11 +1190,17 @@ func (r *remoteIDs) gid(ctx context.Context, run runFunc, name string) (int, err
 }
 
 func (r *remoteIDs) names(ctx context.Context, run runFunc, uid, gid int) (string, string) {
-	r.mu.Lock()
-	un, uok := r.unames[uid]
-	gn, gok := r.gnames[gid]
-	r.mu.Unlock()
-	if (uok && gok) || uid < 0 || gid < 0 {
+	un, gn, ok := r.cachedNames(uid, gid)
+	if ok {
+		return un, gn
+	}
+	// One lookup at a time: stats sent together (a backup's files, the
+	// preconditions) mostly share an owner, which the first lookup caches
+	// for the rest, and a lookup waiting its turn costs less than a
+	// session of its own.
+	r.lookup.Lock()
+	defer r.lookup.Unlock()
+	if un, gn, ok = r.cachedNames(uid, gid); ok {
 		return un, gn
 	}
 	u, g := strconv.Itoa(uid), strconv.Itoa(gid)
@@ -1199,14 +1217,14 @@ func (r *remoteIDs) names(ctx context.Context, run runFunc, uid, gid int) (strin
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !uok {
+	if _, uok := r.unames[uid]; !uok {
 		un = lines[0]
 		r.unames[uid] = un
 		if un != "" {
 			r.uids[un] = uid
 		}
 	}
-	if !gok {
+	if _, gok := r.gnames[gid]; !gok {
 		gn = lines[1]
 		r.gnames[gid] = gn
 		if gn != "" {
