@@ -119,6 +119,22 @@ type FileInfo struct {
 // IsDir reports whether the path is a directory.
 func (fi *FileInfo) IsDir() bool { return fi.Mode.IsDir() }
 
+// UnixMode is m's permission bits in the unix 12-bit form (`stat -c %a`,
+// chmod): rwx for user, group and others, with setuid, setgid and sticky.
+func UnixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= 0o1000
+	}
+	return u
+}
+
 // WriteOptions say how WriteFile sets the new file's metadata.
 type WriteOptions struct {
 	// Mode is the permission of the new file; 0 keeps the replaced file's

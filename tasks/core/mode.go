@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/sshplay/sshplay/transport"
 )
 
 type modeSpec struct {
@@ -166,19 +168,7 @@ func (m *modeSpec) apply(cur uint32, isDir bool) uint32 {
 func spread(rwx uint32) uint32 { return rwx<<6 | rwx<<3 | rwx }
 
 // unixMode converts io/fs mode bits to the unix 12-bit form.
-func unixMode(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
-}
+func unixMode(m fs.FileMode) uint32 { return transport.UnixMode(m) }
 
 // fsMode converts unix 12-bit mode bits to io/fs form.
 func fsMode(u uint32) fs.FileMode {

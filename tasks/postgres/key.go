@@ -132,7 +132,7 @@ func probeKey(ctx context.Context, c transport.Conn, keyPath string, f *pg.Facts
 			return nil, err
 		}
 		if fi != nil {
-			ks.Mode, ks.Owner = unixPerm(fi.Mode), fi.Owner
+			ks.Mode, ks.Owner = transport.UnixMode(fi.Mode), fi.Owner
 		}
 	}
 	ks.DirExists = ks.Exists || dirExists(ctx, c, path.Dir(keyPath))
@@ -161,22 +161,6 @@ func probeKeyPub(ctx context.Context, c transport.Conn, keyPath string) (*keySta
 		return &keyState{Exists: true, Problem: strings.TrimSpace(strings.Join(lines[:min(3, len(lines))], "\n"))}, nil
 	}
 	return parsePub(res.Stdout), nil
-}
-
-// unixPerm is a file mode as `stat -c %a` prints it: permission bits with
-// setuid, setgid and sticky.
-func unixPerm(m fs.FileMode) uint32 {
-	p := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		p |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		p |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		p |= 0o1000
-	}
-	return p
 }
 
 // dirExists reports whether dir is a directory, following links as
