@@ -258,13 +258,14 @@ type resolution struct {
 // resolveAll resolves every distinct non-empty path, all at once.
 func resolveAll(ctx context.Context, c transport.Conn, paths []string) map[string]resolution {
 	out := map[string]resolution{}
+	seen := map[string]bool{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, p := range paths {
-		if _, dup := out[p]; dup || p == "" {
+		if seen[p] || p == "" {
 			continue
 		}
-		out[p] = resolution{}
+		seen[p] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
