@@ -149,7 +149,10 @@ func (inv *Inventory) evaluate(parts []string) ([]*Host, error) {
 func (inv *Inventory) matchOne(pattern string) ([]*Host, error) {
 	p := pattern
 	if p[0] == '&' || p[0] == '!' {
-		p = p[1:]
+		// "!\vweb" is "!web": blanks after the operator go, as the
+		// whole pattern's blanks do (strings.TrimSpace, which also
+		// knows \v and the Unicode blanks the split leaves in a term).
+		p = strings.TrimSpace(p[1:])
 	}
 	if p == "" {
 		return nil, &Error{Msg: fmt.Sprintf("empty host pattern after %q", pattern[:1])}
