@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // record builds one struct acct_v3 as the kernel writes it.
@@ -84,9 +85,15 @@ func TestProcWatchSeesAChildAndItsName(t *testing.T) {
 		w.finish()
 		t.Fatal(err)
 	}
+	// The kernel's events arrive asynchronously: let the watcher read
+	// the child's before stopping it, as the bench settles after a run.
+	pid := uint32(cmd.Process.Pid)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !w.saw(pid); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	recs, lost := w.finish()
 	for _, r := range recs {
-		if r.pid == uint32(cmd.Process.Pid) {
+		if r.pid == pid {
 			if r.ppid != uint32(os.Getpid()) || (r.comm != "true" && r.comm != "?") {
 				t.Errorf("child recorded as %+v, want ppid %d and comm true", r, os.Getpid())
 			}

@@ -156,6 +156,18 @@ func readComm(pid uint32) string {
 	return strings.TrimSpace(string(b))
 }
 
+// saw reports whether a record of pid has been kept yet.
+func (w *procWatch) saw(pid uint32) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.recs {
+		if r.pid == pid {
+			return true
+		}
+	}
+	return false
+}
+
 // finish unsubscribes and returns one record per process forked since
 // the start, named as last seen, and whether events were lost.
 func (w *procWatch) finish() ([]acctRecord, bool) {
