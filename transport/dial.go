@@ -16,9 +16,11 @@ package transport
 // connect (sshd restarting, a host booting), a temporary DNS failure, a
 // jump host that could not reach the target, no banner within the
 // timeout, a server that closed or reset the connection during the
-// handshake (sshd's MaxStartups drops), a handshake that stalled. Not
-// transient: a TCP connect that timed out (nothing answers at that
-// address), host name not found, host key unknown or changed,
+// handshake (sshd's MaxStartups drops), a handshake that stalled, a TCP
+// connect that timed out (a listen queue full under a burst of connects
+// drops SYNs; OpenSSH's ConnectionAttempts retries it too; a host that is
+// down costs Retries more timeouts, as asked). Not transient: host name
+// not found, host key unknown or changed,
 // authentication refused, protocol disagreements (no common algorithm),
 // bad settings. Those would fail the same way again.
 
@@ -209,7 +211,7 @@ func connect(ctx context.Context, t Target, via *ssh.Client) (net.Conn, *proxyCo
 	case err == nil:
 		return nc, nil, nil
 	case dctx.Err() != nil && ctx.Err() == nil:
-		return nil, nil, fmt.Errorf("connect to %s: timed out after %s", addr, t.ConnectTimeout)
+		return nil, nil, &transientError{fmt.Errorf("connect to %s: timed out after %s", addr, t.ConnectTimeout)}
 	case transientConnect(err):
 		return nil, nil, &transientError{fmt.Errorf("connect to %s: %w", addr, err)}
 	}
