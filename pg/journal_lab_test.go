@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -17,18 +16,8 @@ import (
 func TestLabBackupsArePrivateAndRollbackRestoresMode(t *testing.T) {
 	l := labtest.New(t, 1)
 	h := l.Hosts[0]
-	inv, err := inventory.Load([]string{l.InventoryINI()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := transport.NewPool(transport.PoolOptions{})
-	defer pool.Close()
 	ctx := context.Background()
-	login, err := pool.Conn(ctx, h.Name, inv.HostVars(h.Name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := login.Become(transport.Become{Enabled: true, User: "postgres"})
+	c := postgresConn(t, l, h)
 	key := path.Join(h.DataDir, "server.key")
 	if err := c.WriteFile(ctx, key, []byte("not really a key\n"), transport.WriteOptions{Mode: 0o644}); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/lab/labtest"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -20,18 +19,8 @@ import (
 func TestLabValidateReloadRefusesABrokenFileAndProvesAGoodReload(t *testing.T) {
 	l := labtest.New(t, 1)
 	h := l.Hosts[0]
-	inv, err := inventory.Load([]string{l.InventoryINI()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := transport.NewPool(transport.PoolOptions{})
-	defer pool.Close()
 	ctx := context.Background()
-	login, err := pool.Conn(ctx, h.Name, inv.HostVars(h.Name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := login.Become(transport.Become{Enabled: true, User: "postgres"})
+	c := postgresConn(t, l, h)
 	tg := Target{SocketDir: h.SocketDir, Port: h.PGPort}
 	f, err := GatherFacts(ctx, c, tg)
 	if err != nil {

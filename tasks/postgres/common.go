@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"sync"
 
 	"github.com/sshplay/sshplay/pg"
@@ -247,19 +246,30 @@ type fileWrite struct {
 // together (the server reads none of them before the reload that
 // follows). It returns every failure, joined.
 func writeAll(ctx context.Context, env *tasks.Env, files []fileWrite) error {
-	errs := make([]error, len(files))
+	errs := inParallel(len(files), func(i int) error {
+		w := files[i]
+		if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
+			return fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
+		}
+		return nil
+	})
+	return errors.Join(errs...)
+}
+
+// inParallel runs f(0) .. f(n-1) at once (a host's SFTP requests in
+// flight together) and returns their errors in order.
+func inParallel(n int, f func(i int) error) []error {
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, w := range files {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := env.Conn.WriteFile(ctx, w.path, w.data, transport.WriteOptions{Mode: 0o644}); err != nil {
-				errs[i] = fmt.Errorf("host %s: write %s: %w", env.Host, w.path, err)
-			}
+			errs[i] = f(i)
 		}()
 	}
 	wg.Wait()
-	return errors.Join(slices.DeleteFunc(errs, func(e error) bool { return e == nil })...)
+	return errs
 }
 
 // readPlanned reads a file for a plan: the content, whether it exists, and

@@ -8,7 +8,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sshplay/sshplay/pg"
@@ -265,18 +264,12 @@ func planCommit(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks
 // removeAll deletes paths on the host, all requests in flight together;
 // a missing path is not an error. It returns the first failure in order.
 func removeAll(ctx context.Context, env *tasks.Env, paths []string) error {
-	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
-	for i, o := range paths {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := env.Conn.Remove(ctx, o); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs[i] = fmt.Errorf("host %s: delete %s: %w", env.Host, o, err)
-			}
-		}()
-	}
-	wg.Wait()
+	errs := inParallel(len(paths), func(i int) error {
+		if err := env.Conn.Remove(ctx, paths[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("host %s: delete %s: %w", env.Host, paths[i], err)
+		}
+		return nil
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
