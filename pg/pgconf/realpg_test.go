@@ -12,89 +12,28 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/sshplay/sshplay/internal/pgtest"
 	"github.com/sshplay/sshplay/internal/testenv"
 	"github.com/sshplay/sshplay/pg/pgconf"
 	"github.com/sshplay/sshplay/pg/pghba"
 	"github.com/sshplay/sshplay/pki"
 )
 
-func skipOrFail(t *testing.T, format string, a ...any) {
-	t.Helper()
-	testenv.SkipOrFail(t, format, a...)
-}
-
-func pgBinDir(t *testing.T) string {
-	t.Helper()
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-		d := strings.TrimSpace(string(out))
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d
-		}
-	}
-	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	m2, _ := filepath.Glob("/usr/pgsql-*/bin/initdb")
-	m = append(m, m2...)
-	if len(m) == 0 {
-		skipOrFail(t, "no PostgreSQL server binaries (initdb) found")
-	}
-	return filepath.Dir(m[len(m)-1])
-}
-
 func TestRealPostgresAcceptsEditedFiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	bin := pgBinDir(t)
 	openssl, err := exec.LookPath("openssl")
 	if err != nil {
-		skipOrFail(t, "openssl not found")
+		testenv.SkipOrFail(t, "openssl not found")
 	}
-	// initdb refuses to run as root: run the server as "postgres" then.
-	var asPG func(name string, args ...string) *exec.Cmd
-	var uid, gid = -1, -1
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			skipOrFail(t, "running as root without a postgres user")
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		asPG = func(name string, args ...string) *exec.Cmd {
-			return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
-		}
-	} else {
-		asPG = exec.Command
-	}
-	run := func(c *exec.Cmd) string {
-		t.Helper()
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
-		}
-		return string(out)
-	}
-
-	base, err := os.MkdirTemp("", "pgconf-real-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	os.Chmod(base, 0o755)
-	data, sock, logf := filepath.Join(base, "data"), filepath.Join(base, "sock"), filepath.Join(base, "log")
-	for _, d := range []string{sock} {
-		os.Mkdir(d, 0o755)
-	}
-	if uid >= 0 {
-		os.Chown(base, uid, gid)
-		os.Chown(sock, uid, gid)
-	}
-	run(asPG(filepath.Join(bin, "initdb"), "-D", data, "--auth-local=trust", "--auth-host=scram-sha-256", "-U", "postgres"))
+	c := pgtest.NewCluster(t, "--auth-host=scram-sha-256")
+	base, data, sock := c.Base, c.Data, c.Socket
+	run := c.Run
 
 	// Certificate: key and CSR made by openssl, signed by pki with an intermediate.
 	ca, err := pki.Init(filepath.Join(base, "ca"), pki.InitOptions{Intermediate: true})
@@ -112,9 +51,7 @@ func TestRealPostgresAcceptsEditedFiles(t *testing.T) {
 	certPath := filepath.Join(base, "server.crt")
 	os.WriteFile(certPath, append(leaf, ca.ChainPEM()...), 0o644)
 	os.Chmod(keyPath, 0o600)
-	if uid >= 0 {
-		os.Chown(keyPath, uid, gid)
-	}
+	c.Chown(keyPath)
 
 	// postgresql.conf
 	values := []string{"", "on", "64MB", "0.9", "TLSv1.2", "it's", `back\slash`, `C:\x\y`, "two\nlines", "tab\there",
@@ -162,24 +99,14 @@ host    replication     replicator      10.0.0.5/32             scram-sha-256
 	if err := os.WriteFile(hbaPath, hba, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if uid >= 0 {
-		for _, p := range []string{confPath, hbaPath, filepath.Join(data, "admins")} {
-			os.Chown(p, uid, gid)
-		}
+	for _, p := range []string{confPath, hbaPath, filepath.Join(data, "admins")} {
+		c.Chown(p)
 	}
 
-	start := asPG(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", logf, "-w", "-t", "60", "start")
-	if out, err := start.CombinedOutput(); err != nil {
-		log, _ := os.ReadFile(logf)
-		t.Fatalf("server refused the edited files: %v\n%s\n%s", err, out, log)
+	if err := c.Start(); err != nil {
+		t.Fatalf("server refused the edited files: %v", err)
 	}
-	t.Cleanup(func() {
-		asPG(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop").Run()
-	})
-	psql := func(sql string) string {
-		t.Helper()
-		return strings.TrimSpace(run(asPG(filepath.Join(bin, "psql"), "-X", "-q", "-At", "-h", sock, "-U", "postgres", "-d", "postgres", "-c", sql)))
-	}
+	psql := c.Psql
 	if got := psql("SHOW ssl"); got != "on" {
 		t.Errorf("ssl = %q", got)
 	}

@@ -15,21 +15,13 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sshplay/sshplay/internal/testenv"
+	"github.com/sshplay/sshplay/internal/pgtest"
 )
-
-func skipOrFail(t *testing.T, format string, a ...any) {
-	t.Helper()
-	testenv.SkipOrFail(t, format, a...)
-}
 
 // realServer is a throwaway cluster: psql runs SQL over its socket.
 type realServer struct {
@@ -81,70 +73,15 @@ func needsPG16(content []byte) bool {
 // lines need it) that listens on a Unix socket only.
 func startRealServer(t *testing.T) *realServer {
 	t.Helper()
-	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(m) == 0 {
-		skipOrFail(t, "no PostgreSQL server binaries under /usr/lib/postgresql")
-	}
-	bin := filepath.Dir(m[len(m)-1])
-	cmd, chown := asServerUser(t)
-	base, err := os.MkdirTemp("", "pghba-real-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	os.Chmod(base, 0o755)
-	chown(base)
-	data, sock := filepath.Join(base, "data"), base
-	run := func(c *exec.Cmd) string {
-		t.Helper()
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(c.Args, " "), err, out)
-		}
-		return string(out)
-	}
-	run(cmd(filepath.Join(bin, "initdb"), "-D", data, "--auth-local=trust", "-U", "postgres", "-N"))
-	certPath, keyPath := writeServerCert(t, base, chown)
-	conf := fmt.Sprintf("\nssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\nlisten_addresses = ''\nunix_socket_directories = '%s'\nfsync = off\n", certPath, keyPath, sock)
-	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString(conf)
-	f.Close()
+	c := pgtest.NewCluster(t)
+	certPath, keyPath := writeServerCert(t, c.Base, c.Chown)
+	c.AppendConf(fmt.Sprintf("\nssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", certPath, keyPath))
 	// mixed.hba names @admins: the file must exist for the line to load.
-	os.WriteFile(filepath.Join(data, "admins"), []byte("alice\n"), 0o644)
-	chown(filepath.Join(data, "admins"))
-	logf := filepath.Join(base, "log")
-	run(cmd(filepath.Join(bin, "pg_ctl"), "-D", data, "-l", logf, "-w", "-t", "60", "start"))
-	t.Cleanup(func() { cmd(filepath.Join(bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop").Run() })
-	srv := &realServer{hbaPath: filepath.Join(data, "pg_hba.conf"), chown: chown}
-	srv.psql = func(sql string) string {
-		t.Helper()
-		return strings.TrimSpace(run(cmd(filepath.Join(bin, "psql"), "-X", "-q", "-At", "-h", sock, "-U", "postgres", "-d", "postgres", "-c", sql)))
+	c.WriteFile(filepath.Join(c.Data, "admins"), []byte("alice\n"), 0o644)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
 	}
-	srv.version, _ = strconv.Atoi(srv.psql("SHOW server_version_num"))
-	return srv
-}
-
-// asServerUser returns how to run a server command and hand a file to the
-// server's user: initdb refuses to run as root, so root runs them as
-// "postgres".
-func asServerUser(t *testing.T) (func(string, ...string) *exec.Cmd, func(string)) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		return exec.Command, func(string) {}
-	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		skipOrFail(t, "running as root without a postgres user")
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	cmd := func(name string, args ...string) *exec.Cmd {
-		return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
-	}
-	return cmd, func(path string) { os.Chown(path, uid, gid) }
+	return &realServer{hbaPath: filepath.Join(c.Data, "pg_hba.conf"), chown: c.Chown, psql: c.Psql, version: c.Version()}
 }
 
 // writeServerCert writes a self-signed ECDSA P-256 certificate and its key
