@@ -83,7 +83,7 @@ func (h *sshHost) start(ctx context.Context, line string, stdout, stderr io.Writ
 		release()
 		return nil, nil, fmt.Errorf("open session: %w", err)
 	}
-	s.Stdout, s.Stderr = stdout, stderr
+	s.Stdout, s.Stderr = smallCopy(stdout), smallCopy(stderr)
 	stdin, err := s.StdinPipe()
 	if err != nil {
 		s.Close()
@@ -120,7 +120,7 @@ func (h *sshHost) startPersistent(ctx context.Context, line string, stdout, stde
 	if err != nil {
 		return nil, nil, fmt.Errorf("open session: %w", err)
 	}
-	s.Stdout, s.Stderr = stdout, stderr
+	s.Stdout, s.Stderr = smallCopy(stdout), smallCopy(stderr)
 	stdin, err := s.StdinPipe()
 	if err != nil {
 		s.Close()
@@ -457,4 +457,44 @@ func (c *SSHConn) Stats() Stats {
 	st := &c.h.stats
 	return Stats{Connections: 1 + int64(len(c.h.hops)), Sessions: st.sessions.Load(), Sudo: st.sudo.Load(),
 		SFTPRequests: st.sftpRequests.Load(), Commands: st.commands.Load(), RoundTrips: c.h.wc.turns.Load()}
+}
+
+// smallCopy gives a session's output writer a ReadFrom with a 4 KiB
+// buffer. x/crypto/ssh copies each session stream with io.Copy, which
+// otherwise holds a 32 KiB buffer per stream for the session's whole life:
+// with a long-lived shell, sudo'd sftp-server and run lock per host, that
+// was the largest share of the heap on a 200-host run. Output arrives in
+// channel packets of at most 32 KiB, so the smaller buffer costs a few
+// more Write calls on large outputs and nothing else.
+func smallCopy(w io.Writer) io.Writer {
+	if w == nil {
+		return nil // x/crypto then discards the stream (io.Discard)
+	}
+	return smallCopyWriter{w}
+}
+
+type smallCopyWriter struct{ io.Writer }
+
+func (s smallCopyWriter) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, 4<<10)
+	var n int64
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			m, werr := s.Writer.Write(buf[:k])
+			n += int64(m)
+			if werr != nil {
+				return n, werr
+			}
+			if m < k {
+				return n, io.ErrShortWrite
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
