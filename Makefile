@@ -57,7 +57,7 @@ FUZZ_TARGETS = \
 	pg/pgconf:FuzzLexLine pg/pgconf:FuzzSetGet pg/pgconf:FuzzRemove pg/pgconf:FuzzParse \
 	pg/pghba:FuzzEnforceSSL pg/pghba:FuzzParseHBA pg/pghba:FuzzPlainVerdict \
 	pki:FuzzDNSName internal/yamlx:FuzzValueMatchesYAMLv3 internal/yamlx:FuzzCheckCountsWhatAliasesAdd \
-	playbooks:FuzzParse playbooks:FuzzParseKV \
+	playbooks:FuzzParse playbooks:FuzzParseKV playbooks:FuzzParseDoc \
 	internal/shlex:FuzzSplit tasks/core:FuzzParseMode transport:FuzzSSHArgs
 
 .PHONY: fuzz-short

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	al.essio.dev/pkg/shellescape v1.6.1
+	github.com/creack/pty v1.1.24
 	github.com/gliderlabs/ssh v0.3.8
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/kevinburke/ssh_config v1.6.0

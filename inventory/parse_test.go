@@ -221,7 +221,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad child name", "inventory.ini", "[p:children]\na b\n", `inventory.ini:2: expected a group name, got "a b"`},
 		{"loop", "inventory.ini", "[a:children]\nb\n[b:children]\na\n", `inventory.ini:4: adding group "a" as a child of "b" creates a loop`},
 		{"priority", "inventory.ini", "[a]\nh\n[a:vars]\nansible_group_priority=high\n", `inventory.ini:4: group "a": ansible_group_priority must be an integer, got high`},
-		{"yaml syntax", "inventory.yml", "all:\n  hosts:\n    db1:\n\t  x: 1\n", "inventory.yml:4: yaml: found character that cannot start any token"},
+		{"yaml syntax", "inventory.yml", "all:\n  hosts:\n    db1:\n\t  x: 1\n", "inventory.yml:4:1: yaml: found character that cannot start any token"},
 		{"yaml top list", "inventory.yml", "- db1\n- db2\n", "inventory.yml:1:1: expected a mapping of groups at the top, got a list"},
 		{"yaml hosts list", "inventory.yml", "web:\n  hosts:\n    - w1\n", `inventory.yml:3:5: group "web": hosts must be a mapping, got a list`},
 		{"yaml host not map", "inventory.yml", "web:\n  hosts:\n    w1: 22\n", `inventory.yml:3:9: host "w1" in group "web": want a mapping of host vars or nothing, got the scalar "22"`},

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,76 +58,11 @@ func readError(ctx context.Context, file string, data []byte, err error) error {
 	return yamlError(ctx, file, data, err)
 }
 
-var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlMessage splits a yaml.v3 error into the line it names (0 when none)
-// and its message without the "yaml: " and "line N: " prefixes.
-func yamlMessage(err error) (line int, msg string) {
-	s := err.Error()
-	if m := reYAMLLine.FindStringSubmatch(s); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		return line, m[2]
-	}
-	return 0, strings.TrimPrefix(s, "yaml: ")
-}
-
-// yamlError turns a yaml.v3 syntax error into an *Error with file and line.
-// For a parser error yaml.v3 names the line where the enclosing construct
-// began (a bad indent on line 4 of a mapping opened on line 1 reads "line
-// 1: did not find expected key"), and for some errors no line at all (a
-// quote never closed, a control character, bad UTF-8), so the line is
-// refined: the first prefix of the document, in whole lines, that fails
-// with the same message ends at the offending line. When no prefix does,
-// an error without a line is put on the last line.
+// yamlError turns a yaml.v3 syntax error into an *Error placed at the
+// offending token (yamlx.SyntaxError: the one rule for every YAML input).
 func yamlError(ctx context.Context, file string, data []byte, err error) *Error {
-	line, msg := yamlMessage(err)
-	if l := failingLine(ctx, data, msg); l > line {
-		line = l
-	}
-	if line == 0 {
-		line = bytes.Count(bytes.TrimSuffix(data, []byte("\n")), []byte("\n")) + 1
-	}
-	return &Error{File: file, Line: line, Msg: "yaml: " + msg}
-}
-
-// failingLine returns the smallest n such that the first n lines of data
-// fail to parse with message want, by binary search (a longer prefix that
-// holds the bad line fails the same way); 0 when no prefix does, or when
-// ctx is cancelled.
-func failingLine(ctx context.Context, data []byte, want string) int {
-	ends := []int{}
-	for i, c := range data {
-		if c == '\n' {
-			ends = append(ends, i+1)
-		}
-	}
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		ends = append(ends, len(data))
-	}
-	fails := func(n int) bool {
-		dec := yamlx.NewDecoder(ctx, "", data[:ends[n-1]])
-		for {
-			_, err := dec.Decode()
-			if err == nil {
-				continue
-			}
-			_, msg := yamlMessage(err)
-			return msg == want
-		}
-	}
-	lo, hi := 1, len(ends)
-	if hi == 0 || !fails(hi) {
-		return 0
-	}
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if fails(mid) {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
+	ye := yamlx.SyntaxError(ctx, file, data, err)
+	return &Error{File: file, Line: ye.Line, Col: ye.Col, Msg: "yaml: " + ye.Msg}
 }
 
 func nodePos(file string, n *yaml.Node) Pos { return Pos{File: file, Line: n.Line, Col: n.Column} }

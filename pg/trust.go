@@ -77,6 +77,30 @@ func FleetCADir(invDir string, hosts []StatusHost) (string, error) {
 	return dir, nil
 }
 
+// ResolveCADir is the one CA-directory rule of every sshplay command that
+// needs the control machine's CA (sshplay ca, sshplay play's postgres-tls
+// modules, sshplay pg status), in order:
+//
+//  1. flag (--ca-dir) when given;
+//  2. else tls_ca_dir, when the inventory sets it for the selected hosts:
+//     every host must then name the same directory (FleetCADir), since one
+//     run works with one CA; hosts that disagree, or a tls_ca_dir holding a
+//     template outside a play, are an *InputError naming both hosts, and the
+//     user narrows the hosts (PATTERN, -l) or gives --ca-dir;
+//  3. else, with an inventory (-i), pki/ beside its first source (invDir,
+//     the inventory's sshplay_inventory_dir);
+//  4. else pki/ in the working directory (invDir "" and no host).
+//
+// Per host, steps 2 and 3 are CADir, which the playbook's modules apply; a
+// play's --ca-dir reaches them as the tls_ca_dir extra variable, which beats
+// every inventory and play value.
+func ResolveCADir(flag, invDir string, hosts []StatusHost) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return FleetCADir(invDir, hosts)
+}
+
 // CSRDir is where CSRs go out to an external CA and its answers come back:
 // tls_csr_dir, default csr/ in InventoryDir.
 func CSRDir(get func(name string) string) string {

@@ -46,13 +46,22 @@ func Adhoc(ctx context.Context, o AdhocOptions) (*Summary, error) {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	var rep reporter
-	if o.Format == "json" {
-		rep = newJSONReporter(o.Out, o.Check)
+	return run(ctx, []*Playbook{{Path: "adhoc", Dir: ".", Plays: []*Play{play}}}, o.Options, newAdhocReporter(o.Options))
+}
+
+// newAdhocReporter is the reporter of `sshplay exec`: the JSON document or
+// the ad-hoc lines on Out, and the ad-hoc lines on Log when set.
+func newAdhocReporter(opts Options) reporter {
+	var main reporter
+	if opts.Format == "json" {
+		main = newJSONReporter(opts.Out, opts.Check, ExecSchema)
 	} else {
-		rep = &adhocReporter{w: o.Out, opts: o.Options}
+		main = &adhocReporter{w: opts.Out, opts: opts}
 	}
-	return run(ctx, []*Playbook{{Path: "adhoc", Dir: ".", Plays: []*Play{play}}}, o.Options, rep)
+	if opts.Log == nil {
+		return main
+	}
+	return teeReporter{main, &adhocReporter{w: opts.Log, opts: logOptions(opts)}}
 }
 
 // checkArgTemplates checks the syntax of every template in -a, so that a
@@ -103,7 +112,7 @@ func (r *adhocReporter) HostResult(hr *HostResult) {
 	tr := &textReporter{opts: r.opts}
 	if r.opts.Diff && !hr.NoLog {
 		for _, d := range hr.Diffs {
-			fmt.Fprint(r.w, maskString(d.Unified, hr.Secrets))
+			fmt.Fprint(r.w, colorDiff(r.opts.Color, maskString(d.Unified, hr.Secrets)))
 		}
 	}
 	if hr.Status == tasks.StatusUnreachable {

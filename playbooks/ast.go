@@ -61,6 +61,15 @@ type Task struct {
 	Module    string
 	ModulePos Pos
 	Args      map[string]any
+	// ModuleKey is the module as written (ansible.builtin.command);
+	// ArgPos is where each argument is written: its key in the module's
+	// mapping or in args:, or the module's k=v or free-form string;
+	// KeyPos is where each other key of the task has its value (when,
+	// loop, changed_when, ...). A template that fails at run time is
+	// reported there, under the name the user wrote (TaskTemplateError).
+	ModuleKey string         `json:"-"`
+	ArgPos    map[string]Pos `json:"-"`
+	KeyPos    map[string]Pos `json:"-"`
 
 	When              []string
 	Register          string

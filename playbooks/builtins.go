@@ -74,7 +74,7 @@ func assertModule(ctx context.Context, env *tasks.Env, args map[string]any) (*ta
 		}
 		out, err := env.Render("{% if " + cond + " %}True{% else %}False{% endif %}")
 		if err != nil {
-			return nil, fmt.Errorf("assert: %s: %w", cond, err)
+			return nil, fmt.Errorf("that %q: %w", cond, err)
 		}
 		if out != "True" {
 			msg := "Assertion failed"

@@ -88,6 +88,12 @@ type Options struct {
 	Format string
 	// Color and Progress are decided by the caller (terminal, NO_COLOR).
 	Color, Progress bool
+	// Timings is TimingsAuto (""), TimingsAlways or TimingsNever: when the
+	// text output shows durations (see timings.go).
+	Timings string
+	// Log receives the text output too, without colour or progress lines,
+	// whatever Format is (--log-file); nil: none.
+	Log io.Writer
 }
 
 // Stats are a host's counters for PLAY RECAP.
@@ -235,13 +241,9 @@ func newRunner(opts Options, rep reporter) (*runner, error) {
 	}
 	r.groups = opts.Inventory.Groups()
 	r.runSecrets()
-	switch {
-	case rep != nil:
-		r.rep = rep
-	case opts.Format == "json":
-		r.rep = newJSONReporter(opts.Out, opts.Check)
-	default:
-		r.rep = newTextReporter(opts.Out, opts)
+	r.rep = rep
+	if rep == nil {
+		r.rep = newPlaybookReporter(opts)
 	}
 	return r, nil
 }

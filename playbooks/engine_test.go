@@ -375,6 +375,53 @@ func TestUndefinedVariableFailsTaskNamingIt(t *testing.T) {
 	}
 }
 
+// TestUndefinedVariableNamesWhatTheUserWroteAndWhere: a template that
+// fails at run time names the module (for its free-form text), the
+// argument or the keyword as written, never sshplay's own _raw_params,
+// at the file:line:col where it is written.
+func TestUndefinedVariableNamesWhatTheUserWroteAndWhere(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, task, want string }{
+		{"free form", "    - trun: echo {{ nosuch }}\n",
+			`site.yml:3:13: trun: undefined variable "nosuch"`},
+		{"free form, collection name", "    - ansible.builtin.trun: echo {{ nosuch }}\n",
+			`site.yml:3:29: ansible.builtin.trun: undefined variable "nosuch"`},
+		{"mapping argument", "    - tput:\n        path: /x\n        content: \"{{ nosuch }}\"\n",
+			`site.yml:5:9: content: undefined variable "nosuch"`},
+		{"k=v argument", "    - tput: path=/x content={{ nosuch }}\n",
+			`site.yml:3:13: content: undefined variable "nosuch"`},
+		{"args: keyword", "    - tput:\n        path: /x\n      args:\n        content: \"{{ nosuch }}\"\n",
+			`site.yml:6:9: content: undefined variable "nosuch"`},
+		{"misspelt variable", "    - tput: path=/x content={{ pg_prot }}\n      vars: {pg_port: 1}\n",
+			`site.yml:3:13: content: undefined variable "pg_prot" (did you mean "pg_port"?)`},
+		{"when", "    - trun: echo\n      when: nosuch > 1\n",
+			`site.yml:4:13: when "nosuch > 1": undefined variable "nosuch"`},
+		{"when of a block", "    - block:\n        - trun: echo\n      when: nosuch\n",
+			`site.yml:4:11: when "nosuch" (of its block): undefined variable "nosuch"`},
+		{"loop", "    - trun: echo {{ item }}\n      loop: \"{{ nosuch }}\"\n",
+			`site.yml:4:13: loop: undefined variable "nosuch"`},
+		{"loop item", "    - trun: echo {{ item.x }}\n      loop: [1]\n",
+			`site.yml:3:13: trun: undefined attribute or key "x"`},
+		{"assert's that", "    - assert:\n        that: nosuch > 1\n",
+			`site.yml:3:7: assert: that "nosuch > 1": undefined variable "nosuch"`},
+		{"environment", "    - trun: echo\n      environment:\n        A: \"{{ nosuch }}\"\n",
+			`site.yml:5:9: environment: undefined variable "nosuch"`},
+		{"changed_when", "    - trun: echo\n      changed_when: nosuch\n",
+			`site.yml:4:21: changed_when "nosuch": undefined variable "nosuch"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sum, out := runYAML(t, newFleet(1), "- hosts: dbservers\n  tasks:\n"+tc.task)
+			if sum.Failed() == 0 || !strings.Contains(out, strings.ReplaceAll(tc.want, `"`, `\"`)) {
+				t.Errorf("want %s in the output:\n%s", tc.want, out)
+			}
+			if strings.Contains(out, "_raw_params") {
+				t.Errorf("output names _raw_params:\n%s", out)
+			}
+		})
+	}
+}
+
 func TestPrecedence(t *testing.T) {
 	t.Parallel()
 	f := newFleet(1)

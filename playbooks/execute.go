@@ -114,7 +114,7 @@ func withEnvironment(conn transport.Conn, scope *template.Scope, in inherit, t *
 	}
 	renv, err := scope.Template(env)
 	if err != nil {
-		return nil, fmt.Errorf("environment: %w", err)
+		return nil, t.keyError("environment", "", err)
 	}
 	return &envConn{Conn: conn, env: renv.(map[string]any)}, nil
 }
@@ -156,6 +156,7 @@ func (r *runner) attempts(ctx context.Context, t *Task, h *hostState, scope *tem
 		if out.Result == nil {
 			out.Result = map[string]any{}
 		}
+		placeModuleError(t, out)
 		addLines(out.Result)
 		h.keepFacts(out)
 		r.overrides(t, scope, out)
@@ -185,6 +186,20 @@ func (r *runner) attempts(ctx context.Context, t *Task, h *hostState, scope *tem
 	}
 }
 
+// placeModuleError names the task's module, where it is written, before
+// a template error the module met in its own arguments (assert's that:),
+// which the module itself cannot place in the playbook.
+func placeModuleError(t *Task, out *tasks.Outcome) {
+	var ue *template.UndefinedError
+	var te *TaskTemplateError
+	if out.Status != tasks.StatusFailed || !errors.As(out.Err, &ue) || errors.As(out.Err, &te) {
+		return
+	}
+	err := &TaskTemplateError{Pos: t.ModulePos, What: t.moduleKey(), Err: out.Err}
+	out.Err = err
+	out.Result["msg"] = err.Error()
+}
+
 // untilMet reports whether every until condition of t holds for the
 // attempt's result. Every condition is evaluated, so that an error in any
 // of them is reported.
@@ -194,7 +209,7 @@ func (r *runner) untilMet(scope *template.Scope, t *Task, out *tasks.Outcome) (b
 	for _, c := range t.Until {
 		ok, err := s.Cond(c)
 		if err != nil {
-			return false, fmt.Errorf("until %q: %w", c, err)
+			return false, t.keyError("until", c, err)
 		}
 		done = done && ok
 	}
@@ -217,7 +232,7 @@ func (r *runner) renderArgs(t *Task, scope *template.Scope) (map[string]any, err
 		}
 		rv, err := scope.Template(v)
 		if err != nil {
-			return nil, fmt.Errorf("argument %s: %w", k, err)
+			return nil, t.argError(k, err)
 		}
 		if rv == template.Omit {
 			continue
@@ -326,7 +341,7 @@ func (r *runner) overrides(t *Task, scope *template.Scope, out *tasks.Outcome) {
 		for _, c := range t.ChangedWhen {
 			ok, err := s.Cond(c)
 			if err != nil {
-				*out = *outcomeErr(fmt.Errorf("changed_when %q: %w", c, err))
+				*out = *outcomeErr(t.keyError("changed_when", c, err))
 				return
 			}
 			changed = changed && ok
@@ -343,7 +358,7 @@ func (r *runner) overrides(t *Task, scope *template.Scope, out *tasks.Outcome) {
 		for _, c := range t.FailedWhen {
 			ok, err := s.Cond(c)
 			if err != nil {
-				*out = *outcomeErr(fmt.Errorf("failed_when %q: %w", c, err))
+				*out = *outcomeErr(t.keyError("failed_when", c, err))
 				return
 			}
 			failed = failed && ok

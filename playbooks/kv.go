@@ -13,6 +13,10 @@ import (
 	"github.com/sshplay/sshplay/tasks"
 )
 
+// freeFormArg is the argument that holds a module's free-form text, as
+// in Ansible; errors name the module instead (Task.argError).
+const freeFormArg = "_raw_params"
+
 // ParseKV parses Ansible's short form "k=v k2='a b' free text". free says
 // whether the module takes free text (the registry's FreeForm of the
 // module: command, shell, meta, include_vars): if so, every word that is
@@ -39,7 +43,7 @@ func ParseKV(s string, free *tasks.FreeForm) (map[string]any, error) {
 		raw = append(raw, s[tk.start:tk.end])
 	}
 	if len(raw) > 0 {
-		args["_raw_params"] = strings.Join(raw, " ")
+		args[freeFormArg] = strings.Join(raw, " ")
 	}
 	return args, nil
 }

@@ -2,7 +2,8 @@ package playbooks
 
 // Listing: --list-hosts and --list-tasks, printed as ansible-playbook
 // prints them. Listing reads the parsed playbooks and the inventory only; it
-// must never connect to a host or render a template.
+// must never connect to a host or render a template other than a play's
+// hosts: (rendered as a run renders it, Play.Pattern).
 
 import (
 	"fmt"
@@ -19,6 +20,8 @@ type ListOptions struct {
 	Tasks bool
 	// Tags and SkipTags are -t/--tags and --skip-tags, as in Options.
 	Tags, SkipTags []string
+	// ExtraVars render a templated hosts: (Play.Pattern), as in a run.
+	ExtraVars map[string]any
 }
 
 // List writes, for every play of every playbook, its hosts and/or tasks as
@@ -29,13 +32,19 @@ func List(w io.Writer, pbs []*Playbook, inv Inventory, opts ListOptions) error {
 	for _, pb := range pbs {
 		fmt.Fprintf(w, "\nplaybook: %s\n", pb.Path)
 		for i, play := range pb.Plays {
-			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, play.Hosts, play.Name, strings.Join(play.Tags, ","))
+			// ansible-playbook renders hosts: before listing (post_validate),
+			// in the play line too.
+			pattern, err := play.Pattern(opts.ExtraVars)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, pattern, play.Name, strings.Join(play.Tags, ","))
 			if opts.Hosts {
-				hosts, err := inv.Hosts(play.Hosts)
+				hosts, err := inv.Hosts(pattern)
 				if err != nil {
-					return fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
+					return fmt.Errorf("%s: hosts %q: %w", play.Pos, pattern, err)
 				}
-				fmt.Fprintf(w, "    pattern: ['%s']\n    hosts (%d):\n", play.Hosts, len(hosts))
+				fmt.Fprintf(w, "    pattern: ['%s']\n    hosts (%d):\n", pattern, len(hosts))
 				for _, h := range hosts {
 					fmt.Fprintf(w, "      %s\n", h)
 				}

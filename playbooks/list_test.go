@@ -114,3 +114,41 @@ func TestListBadPattern(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A templated hosts: is listed as a run would use it: rendered with the
+// play's vars and the extra vars, in the play line and the pattern.
+func TestListHostsRendersATemplatedPattern(t *testing.T) {
+	t.Parallel()
+	pb, err := Parse(AllModules(), "site.yml", []byte(`- name: tls
+  hosts: "{{ pg_hosts | default(fallback) }}"
+  vars: {fallback: dbservers}
+  tasks:
+    - command: "true"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFleet(2)
+	for _, c := range []struct {
+		extra   map[string]any
+		pattern string
+		hosts   string
+	}{
+		{nil, "dbservers", "    hosts (2):\n      db01\n      db02\n"},
+		{map[string]any{"pg_hosts": "db02"}, "db02", "    hosts (1):\n      db02\n"},
+	} {
+		var out bytes.Buffer
+		if err := List(&out, []*Playbook{pb}, f, ListOptions{Hosts: true, ExtraVars: c.extra}); err != nil {
+			t.Fatal(err)
+		}
+		want := "\n  play #1 (" + c.pattern + "): tls\tTAGS: []\n    pattern: ['" + c.pattern + "']\n" + c.hosts
+		if !strings.HasSuffix(out.String(), want) {
+			t.Errorf("extra %v: got\n%s\nwant suffix\n%s", c.extra, out.String(), want)
+		}
+	}
+	var out bytes.Buffer
+	err = List(&out, []*Playbook{pb}, f, ListOptions{Hosts: true, ExtraVars: map[string]any{"fallback": "{{ nosuch }}"}})
+	if err == nil || !strings.Contains(err.Error(), "site.yml:1:3: hosts: ") {
+		t.Errorf("a pattern that does not render: got %v, want a bad-input error naming the play and hosts:", err)
+	}
+}

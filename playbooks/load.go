@@ -82,7 +82,7 @@ func parseYAML(ctx context.Context, name string, data []byte) (*yaml.Node, error
 	case err != nil && ctx.Err() != nil:
 		return nil, err
 	case err != nil:
-		return nil, yamlError(name, data, err)
+		return nil, yamlError(ctx, name, data, err)
 	case doc == nil || len(doc.Content) == 0:
 		return nil, nil
 	}

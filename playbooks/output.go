@@ -274,6 +274,86 @@ func jsonSafe(v any) any {
 	return v
 }
 
+// newPlaybookReporter is the reporter of `sshplay play`: the JSON document
+// or the text output on Out, and the text output on Log when set.
+func newPlaybookReporter(opts Options) reporter {
+	var main reporter
+	if opts.Format == "json" {
+		main = newJSONReporter(opts.Out, opts.Check, RunSchema)
+	} else {
+		main = newTextReporter(opts.Out, opts)
+	}
+	if opts.Log == nil {
+		return main
+	}
+	return teeReporter{main, newTextReporter(opts.Log, logOptions(opts))}
+}
+
+// logOptions are the options of the text written to the log file: no
+// colour, no progress line, the same verbosity.
+func logOptions(opts Options) Options {
+	opts.Color, opts.Progress = false, false
+	return opts
+}
+
+// teeReporter reports to several reporters in turn (the screen and the
+// log file).
+type teeReporter []reporter
+
+func (t teeReporter) PlayStart(p *Play, hosts []string) {
+	for _, r := range t {
+		r.PlayStart(p, hosts)
+	}
+}
+
+func (t teeReporter) TaskStart(task *Task, handler bool) {
+	for _, r := range t {
+		r.TaskStart(task, handler)
+	}
+}
+
+func (t teeReporter) HostResult(hr *HostResult) {
+	for _, r := range t {
+		r.HostResult(hr)
+	}
+}
+
+func (t teeReporter) LoopDone(hr *HostResult) {
+	for _, r := range t {
+		r.LoopDone(hr)
+	}
+}
+
+func (t teeReporter) Note(msg string) {
+	for _, r := range t {
+		r.Note(msg)
+	}
+}
+
+func (t teeReporter) NoMoreHosts() {
+	for _, r := range t {
+		r.NoMoreHosts()
+	}
+}
+
+func (t teeReporter) Progress(task *Task, n int) func() {
+	done := make([]func(), len(t))
+	for i, r := range t {
+		done[i] = r.Progress(task, n)
+	}
+	return func() {
+		for _, d := range done {
+			d()
+		}
+	}
+}
+
+func (t teeReporter) Recap(sum *Summary) {
+	for _, r := range t {
+		r.Recap(sum)
+	}
+}
+
 // textReporter prints Ansible's default callback output.
 type textReporter struct {
 	mu       sync.Mutex
@@ -282,26 +362,14 @@ type textReporter struct {
 	last     *Task
 	lastH    bool
 	progress bool // a progress line is on screen
+	tm       *timings
 }
 
 func newTextReporter(w io.Writer, opts Options) *textReporter {
-	return &textReporter{w: w, opts: opts}
+	return &textReporter{w: w, opts: opts, tm: newTimings(nil)}
 }
 
-const (
-	cRed    = "\033[0;31m"
-	cGreen  = "\033[0;32m"
-	cYellow = "\033[0;33m"
-	cCyan   = "\033[0;36m"
-	cReset  = "\033[0m"
-)
-
-func (r *textReporter) color(c, s string) string {
-	if !r.opts.Color {
-		return s
-	}
-	return c + s + cReset
-}
+func (r *textReporter) color(c, s string) string { return paint(r.opts.Color, c, s) }
 
 func banner(msg string) string {
 	stars := 79 - len(msg)
@@ -327,6 +395,7 @@ func (r *textReporter) PlayStart(p *Play, hosts []string) {
 	}
 	fmt.Fprint(r.w, banner("PLAY ["+name+"]"))
 	r.last = nil
+	r.tm.stop()
 }
 
 func (r *textReporter) TaskStart(t *Task, handler bool) {
@@ -341,6 +410,7 @@ func (r *textReporter) taskStart(t *Task, handler bool) {
 	}
 	r.clearProgress()
 	r.last, r.lastH = t, handler
+	r.tm.taskStart(t, handler)
 	kind := "TASK"
 	if handler {
 		kind = "RUNNING HANDLER"
@@ -362,23 +432,21 @@ func (r *textReporter) NoMoreHosts() {
 	fmt.Fprint(r.w, banner("NO MORE HOSTS LEFT"))
 }
 
-func (r *textReporter) LoopDone(*HostResult) {}
+// LoopDone prints nothing (the items said it all) but counts the loop's
+// time.
+func (r *textReporter) LoopDone(hr *HostResult) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tm.result(hr)
+}
 
 func (r *textReporter) HostResult(hr *HostResult) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.taskStart(hr.Task, hr.Handler)
 	r.clearProgress()
-	if hr.ShowDiff && !hr.NoLog {
-		for _, d := range hr.Diffs {
-			if d.Unified != "" {
-				fmt.Fprint(r.w, maskString(d.Unified, hr.Secrets))
-				if !strings.HasSuffix(d.Unified, "\n") {
-					fmt.Fprintln(r.w)
-				}
-			}
-		}
-	}
+	r.tm.result(hr)
+	r.printDiffs(hr)
 	host := "[" + hr.Host + "]"
 	if hr.Delegated != "" {
 		host = "[" + hr.Host + " -> " + hr.Delegated + "]"
@@ -391,35 +459,60 @@ func (r *textReporter) HostResult(hr *HostResult) {
 		}
 		item = " => (item=" + maskString(itemText(label), hr.Secrets) + ")"
 	}
+	took := r.took(hr)
 	var line string
 	switch hr.Status {
 	case tasks.StatusUnreachable:
-		line = r.color(cRed, "fatal: "+host+": UNREACHABLE! => "+jsonText(hr.shownResult(), false))
+		line = r.color(cRed, "fatal: "+host+": UNREACHABLE!"+took+" => "+jsonText(hr.shownResult(), false))
 	case tasks.StatusFailed:
 		if hr.Result["interrupted"] == true {
-			line = r.color(cRed, "interrupted: "+host+item)
+			line = r.color(cRed, "interrupted: "+host+item+took)
 			break
 		}
 		if hr.HasItem {
 			line = r.color(cRed, "failed: "+host+" (item="+maskString(itemText(hr.Item), hr.Secrets)+") => "+jsonText(r.unrepeated(hr), false))
 		} else {
-			line = r.color(cRed, "fatal: "+host+": FAILED! => "+jsonText(r.unrepeated(hr), false))
+			line = r.color(cRed, "fatal: "+host+": FAILED!"+took+" => "+jsonText(r.unrepeated(hr), false))
 		}
 		if hr.Ignored {
 			line += "\n" + r.color(cCyan, "...ignoring")
 		}
 	case tasks.StatusChanged:
-		line = r.color(cYellow, "changed: "+host+item+r.planNote(hr)+r.outcome(hr)+r.details(hr))
+		line = r.color(cYellow, "changed: "+host+item+took+r.planNote(hr)+r.outcome(hr)+r.details(hr))
 	case tasks.StatusSkipped:
 		if hr.WouldRun {
-			line = r.color(cCyan, "skipping: "+host+item+" (would run)")
+			line = r.color(cCyan, "skipping: "+host+item+took+" (would run)")
 		} else {
-			line = r.color(cCyan, "skipping: "+host+item)
+			line = r.color(cCyan, "skipping: "+host+item+took)
 		}
 	default:
-		line = r.color(cGreen, "ok: "+host+item+r.outcome(hr)+r.details(hr))
+		line = r.color(cGreen, "ok: "+host+item+took+r.outcome(hr)+r.details(hr))
 	}
 	fmt.Fprintln(r.w, line)
+}
+
+// printDiffs prints a result's diffs, when shown, above its line.
+func (r *textReporter) printDiffs(hr *HostResult) {
+	if !hr.ShowDiff || hr.NoLog {
+		return
+	}
+	for _, d := range hr.Diffs {
+		if d.Unified != "" {
+			fmt.Fprint(r.w, colorDiff(r.opts.Color, maskString(d.Unified, hr.Secrets)))
+			if !strings.HasSuffix(d.Unified, "\n") {
+				fmt.Fprintln(r.w)
+			}
+		}
+	}
+}
+
+// took is a result's duration, " (0.42s)", with --timings=always; a loop
+// item has none of its own (its loop's summary line carries the time).
+func (r *textReporter) took(hr *HostResult) string {
+	if r.opts.Timings != TimingsAlways || hr.HasItem {
+		return ""
+	}
+	return " (" + seconds(hr.Duration) + ")"
 }
 
 func itemText(v any) string {
@@ -547,10 +640,14 @@ func RecapLine(host string, s *Stats) string {
 		fmt.Sprintf("%s=%-4d", "ignored", s.Ignored))
 }
 
+// Recap prints PLAY RECAP (with each host's total time when timings are
+// shown), the slowest tasks, and how long the run took.
 func (r *textReporter) Recap(sum *Summary) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.clearProgress()
+	r.tm.stop()
+	showTimes := showTimings(r.opts.Timings, sum.Duration)
 	fmt.Fprint(r.w, banner("PLAY RECAP"))
 	hosts := append([]string(nil), sum.Hosts...)
 	sort.Strings(hosts)
@@ -567,20 +664,34 @@ func (r *textReporter) Recap(sum *Summary) {
 			}
 			line = c + fmt.Sprintf("%-26s", h) + cReset + line[26:]
 		}
+		if showTimes {
+			line += r.tm.hostTotal(h)
+		}
 		fmt.Fprintln(r.w, line)
 	}
 	if sum.Interrupted {
 		fmt.Fprintln(r.w, "\n[interrupted]")
 	}
-	d := sum.Duration
-	fmt.Fprintf(r.w, "\nPlaybook run took %d days, %d hours, %d minutes, %d seconds\n",
-		int(d.Hours())/24, int(d.Hours())%24, int(d.Minutes())%60, int(d.Seconds())%60)
+	if showTimes {
+		r.tm.writeSummary(r.w)
+	}
+	fmt.Fprintln(r.w, "\n"+runTook(sum.Duration))
 }
 
 // JSON report.
 
-// JSONDoc is the --output json document.
+// Schemas of the --output json documents of `sshplay play` and `sshplay
+// exec`. A change that removes or renames a field gets a new version;
+// adding a field does not.
+const (
+	RunSchema  = "sshplay.run/v1"
+	ExecSchema = "sshplay.exec/v1"
+)
+
+// JSONDoc is the --output json document (README: "JSON output").
 type JSONDoc struct {
+	// Schema names the document's shape: RunSchema or ExecSchema.
+	Schema          string            `json:"schema"`
 	Check           bool              `json:"check"`
 	Plays           []*JSONPlay       `json:"plays"`
 	Stats           map[string]*Stats `json:"stats"`
@@ -622,6 +733,9 @@ type JSONHostResult struct {
 	Result     map[string]any    `json:"result,omitempty"`
 	Items      []*JSONHostResult `json:"items,omitempty"`
 	Item       any               `json:"item,omitempty"`
+	// Plan is, under --check, what the change would do beyond its diffs
+	// (the text output's "(would ...)" note), one line per entry.
+	Plan []string `json:"plan,omitempty"`
 }
 
 // JSONDiff is one diff of a change.
@@ -636,8 +750,8 @@ type jsonReporter struct {
 	doc *JSONDoc
 }
 
-func newJSONReporter(w io.Writer, check bool) *jsonReporter {
-	return &jsonReporter{w: w, doc: &JSONDoc{Check: check, Plays: []*JSONPlay{}, Stats: map[string]*Stats{}}}
+func newJSONReporter(w io.Writer, check bool, schema string) *jsonReporter {
+	return &jsonReporter{w: w, doc: &JSONDoc{Schema: schema, Check: check, Plays: []*JSONPlay{}, Stats: map[string]*Stats{}}}
 }
 
 func (r *jsonReporter) PlayStart(p *Play, hosts []string) {
@@ -685,7 +799,7 @@ func (r *jsonReporter) find(t *Task, handler bool) *JSONTask {
 	return r.taskStart(t, handler)
 }
 
-func toJSONResult(hr *HostResult) *JSONHostResult {
+func toJSONResult(hr *HostResult, check bool) *JSONHostResult {
 	jr := &JSONHostResult{
 		Status:     hr.Status.String(),
 		Changed:    hr.Status == tasks.StatusChanged,
@@ -709,14 +823,29 @@ func toJSONResult(hr *HostResult) *JSONHostResult {
 		// Under no_log the item is dropped: it is often the secret itself.
 		jr.Item = jsonSafe(maskValue(hr.Item, hr.Secrets))
 	}
+	if check && hr.Status == tasks.StatusChanged && !hr.NoLog {
+		jr.Plan = planLines(hr)
+	}
 	return jr
+}
+
+// planLines is a check run's plan note for a result, split into lines,
+// secrets masked; nil when the change has none.
+func planLines(hr *HostResult) []string {
+	var out []string
+	for _, l := range strings.Split(maskString(hr.Summary, hr.Secrets), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (r *jsonReporter) HostResult(hr *HostResult) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	jt := r.find(hr.Task, hr.Handler)
-	jr := toJSONResult(hr)
+	jr := toJSONResult(hr, r.doc.Check)
 	if hr.HasItem {
 		agg, ok := jt.Hosts[hr.Host]
 		if !ok {

@@ -14,13 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/sshplay/sshplay/internal/suggest"
+	"github.com/sshplay/sshplay/internal/yamlx"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -172,63 +170,21 @@ func (p *parser) fail(n *yaml.Node, format string, args ...any) {
 
 func (p *parser) pos(n *yaml.Node) Pos { return Pos{File: p.file, Line: n.Line, Col: n.Column} }
 
-var reYAMLLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlError turns a yaml.v3 syntax error into a *ParseError with a
-// position. yaml.v3 names the line ("yaml: line 3: ...") except for a
-// problem on the first line, and for a character its reader refuses
-// (invalid UTF-8, a control character), wherever it is: the first is at
-// 1:1, the second is looked for in data.
-func yamlError(name string, data []byte, err error) error {
-	msg := err.Error()
-	if m := reYAMLLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &ParseError{File: name, Line: line, Col: 1, Msg: "YAML syntax: " + m[2]}
-	}
-	e := &ParseError{File: name, Line: 1, Col: 1, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
-	if refusedChar(msg) {
-		if line, col, ok := badChar(data); ok {
-			e.Line, e.Col = line, col
-		}
-	}
-	return e
+// yamlError turns a yaml.v3 syntax error into a *ParseError at the
+// offending token (yamlx.SyntaxError: yaml.v3 itself often names the
+// line where the enclosing block began, or none).
+func yamlError(ctx context.Context, name string, data []byte, err error) error {
+	e := yamlx.SyntaxError(ctx, name, data, err)
+	return &ParseError{File: e.File, Line: e.Line, Col: e.Col, Msg: "YAML syntax: " + e.Msg + yamlHints[e.Msg]}
 }
 
-// refusedChar reports whether a yaml.v3 error is its reader refusing a
-// character (it then names no line).
-func refusedChar(msg string) bool {
-	for _, s := range []string{"UTF-8", "UTF-16", "Unicode character", "surrogate", "control characters"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// badChar is the line and column of the first character of data that a
-// YAML reader refuses: invalid UTF-8, or a character YAML does not allow
-// (control characters but tab and line ends, surrogates, U+FFFE/FFFF).
-func badChar(data []byte) (line, col int, ok bool) {
-	line, col = 1, 1
-	for len(data) > 0 {
-		r, size := utf8.DecodeRune(data)
-		if r == utf8.RuneError && size <= 1 || !yamlChar(r) {
-			return line, col, true
-		}
-		data = data[size:]
-		col++
-		if r == '\n' {
-			line, col = line+1, 1
-		}
-	}
-	return 0, 0, false
-}
-
-// yamlChar reports whether YAML allows r in a document (its
-// c-printable production, as yaml.v3's reader checks it).
-func yamlChar(r rune) bool {
-	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0x7E || r == 0x85 ||
-		r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+// yamlHints say what usually causes the YAML errors users meet most, in
+// words a playbook author knows.
+var yamlHints = map[string]string{
+	"did not find expected key":                       " (is this line indented like the keys above it?)",
+	"did not find expected '-' indicator":             " (is this line indented like the list items above it?)",
+	"mapping values are not allowed in this context":  " (indented too far, or a value holding \": \" that needs quotes?)",
+	"found a tab character that violates indentation": " (indent with spaces, not tabs)",
 }
 
 // kindName names what a node is, for errors ("a mapping", a quoted

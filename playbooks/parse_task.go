@@ -93,7 +93,11 @@ func (p *parser) task(n *yaml.Node, handler bool) *Task {
 	// Known before the keys are read: a block's keys are judged as a
 	// block's, so that errors can say what is wrong.
 	parts := &taskParts{isBlock: hasKey(n, "block")}
-	p.pairs(n, "task", func(k, v *yaml.Node) { p.taskKey(t, parts, k, v) })
+	t.KeyPos = map[string]Pos{}
+	p.pairs(n, "task", func(k, v *yaml.Node) {
+		t.KeyPos[k.Value] = p.pos(v)
+		p.taskKey(t, parts, k, v)
+	})
 	switch {
 	case p.err != nil:
 		return nil
@@ -276,10 +280,12 @@ func (p *parser) moduleTask(n *yaml.Node, t *Task, parts *taskParts) *Task {
 		t.Module = parts.modKey.Value
 	}
 	t.ModulePos = p.pos(parts.modKey)
+	t.ModuleKey = parts.modKey.Value
 	t.Args = p.moduleArgs(t.Module, parts.modVal)
 	if parts.argsVal != nil && p.err == nil {
 		p.addArgs(t, parts.argsVal)
 	}
+	t.ArgPos = p.argPositions(t, parts)
 	if p.err == nil {
 		p.checkArgs(t, parts.modKey, parts.modVal, parts.argsVal)
 	}
@@ -293,6 +299,27 @@ func (p *parser) moduleTask(n *yaml.Node, t *Task, parts *taskParts) *Task {
 		return nil
 	}
 	return t
+}
+
+// argPositions is where each of t's arguments is written: its key in the
+// module's mapping or in args:, or else (the k=v short form, the free
+// form) the module's string.
+func (p *parser) argPositions(t *Task, parts *taskParts) map[string]Pos {
+	at := make(map[string]Pos, len(t.Args))
+	for k := range t.Args {
+		at[k] = p.pos(parts.modVal)
+	}
+	for _, m := range []*yaml.Node{parts.modVal, parts.argsVal} {
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if _, ok := at[m.Content[i].Value]; ok {
+				at[m.Content[i].Value] = p.pos(m.Content[i])
+			}
+		}
+	}
+	return at
 }
 
 // addArgs adds the args: keyword's mapping to the module's own

@@ -161,9 +161,10 @@ func TestDidYouMean(t *testing.T) {
 }
 
 // TestYAMLSyntaxErrorsHaveAPosition: a YAML syntax error always says where:
-// the line yaml.v3 names, 1:1 for a problem on the first line (which
-// yaml.v3 names no line for), and for a character YAML refuses (invalid
-// UTF-8, a control character) the character itself, wherever it is.
+// the offending token (a quote never closed: the quote), also on the
+// first line, which yaml.v3 names no line for, and for a character YAML
+// refuses (invalid UTF-8, a control character) the character itself,
+// wherever it is. Indentation mistakes: testdata/parse/bad/indent_*.yml.
 func TestYAMLSyntaxErrorsHaveAPosition(t *testing.T) {
 	t.Parallel()
 	mods := testModules()

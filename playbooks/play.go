@@ -162,17 +162,23 @@ func batches(hosts []*hostState, serial []string) [][]*hostState {
 	return out
 }
 
-// playPattern renders a play's hosts: as Ansible does, with the play's own
+// playPattern is the play's host pattern (see Play.Pattern).
+func (r *runner) playPattern(play *Play) (string, error) {
+	return play.Pattern(r.opts.ExtraVars)
+}
+
+// Pattern renders a play's hosts: as Ansible does, with the play's own
 // vars and the extra vars (host variables do not exist yet), so
 // `hosts: "{{ pg_hosts | default('dbservers') }}"` with `-e pg_hosts=db01`
-// works. A template error is bad input.
-func (r *runner) playPattern(play *Play) (string, error) {
-	if !template.IsTemplate(play.Hosts) {
-		return play.Hosts, nil
+// works. It is the one rule for the run, --list-hosts and the checks
+// `sshplay play` makes before connecting. A template error is bad input.
+func (p *Play) Pattern(extra map[string]any) (string, error) {
+	if !template.IsTemplate(p.Hosts) {
+		return p.Hosts, nil
 	}
-	v, err := r.tpl.Scope(mergeMaps(play.Vars, r.opts.ExtraVars)).Render(play.Hosts)
+	v, err := template.New().Scope(mergeMaps(p.Vars, extra)).Render(p.Hosts)
 	if err != nil {
-		return "", &ParseError{File: play.Pos.File, Line: play.Pos.Line, Col: play.Pos.Col, Msg: fmt.Sprintf("hosts: %v", err)}
+		return "", &ParseError{File: p.Pos.File, Line: p.Pos.Line, Col: p.Pos.Col, Msg: fmt.Sprintf("hosts: %v", err)}
 	}
 	return strings.TrimSpace(v), nil
 }

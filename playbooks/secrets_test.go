@@ -236,3 +236,35 @@ func TestValuesDerivedFromSecretsAreMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestPathsToSecretsArePrintedAndSecretsMasked: a variable naming where a
+// secret is kept (pg_password_file) is a path the user needs to see, in
+// messages, diffs and the trace; the secret itself stays masked.
+func TestPathsToSecretsArePrintedAndSecretsMasked(t *testing.T) {
+	t.Parallel()
+	const path, pw = "/etc/postgresql/pg_password.txt", "Sup3rSecretPw"
+	for _, format := range []string{"text", "json"} {
+		var trace bytes.Buffer
+		f := newFleet(1)
+		f.vars["db01"]["pg_password_file"] = path
+		f.vars["db01"]["pg_password"] = pw
+		_, out := runYAML(t, f, `
+- hosts: dbservers
+  tasks:
+    - debug: msg="reading {{ pg_password_file }}"
+    - tput: {path: "{{ pg_password_file }}", content: "{{ pg_password }}\n"}
+    - trun: "cat {{ pg_password_file }}"
+`, func(o *Options) { o.Format, o.Diff, o.Verbose, o.Trace = format, true, 3, &trace })
+		for name, text := range map[string]string{"output": out, "trace": trace.String()} {
+			if strings.Contains(text, pw) {
+				t.Errorf("%s %s shows the password:\n%s", format, name, text)
+			}
+		}
+		if !strings.Contains(out, "reading "+path) || !strings.Contains(out, path+"\n") && !strings.Contains(out, path+`"`) {
+			t.Errorf("%s output hides the path:\n%s", format, out)
+		}
+		if !strings.Contains(trace.String(), "cat "+path) {
+			t.Errorf("%s trace hides the path:\n%s", format, trace.String())
+		}
+	}
+}

@@ -131,11 +131,15 @@ func (r *runner) runTask(ctx context.Context, pr *playRun, t *Task, h *hostState
 
 // when reports whether the task's conditions, and those of its blocks,
 // all hold.
+// An error in a block's condition is placed at the task it stopped.
 func (r *runner) when(scope *template.Scope, in inherit, t *Task) (bool, error) {
-	for _, c := range append(append([]string(nil), in.when...), t.When...) {
+	for i, c := range append(append([]string(nil), in.when...), t.When...) {
 		ok, err := scope.Cond(c)
 		if err != nil {
-			return false, fmt.Errorf("when %q: %w", c, err)
+			if i < len(in.when) {
+				return false, &TaskTemplateError{Pos: t.Pos, What: fmt.Sprintf("when %q (of its block)", c), Err: err}
+			}
+			return false, t.keyError("when", c, err)
 		}
 		if !ok {
 			return false, nil
@@ -251,7 +255,7 @@ func (lt *loopTally) outcome(n int) *tasks.Outcome {
 func (r *runner) loopItems(scope *template.Scope, t *Task) ([]any, error) {
 	v, err := scope.Template(t.Loop)
 	if err != nil {
-		return nil, fmt.Errorf("loop: %w", err)
+		return nil, t.keyError(t.loopKey(), "", err)
 	}
 	switch x := v.(type) {
 	case []any:
@@ -263,7 +267,17 @@ func (r *runner) loopItems(scope *template.Scope, t *Task) ([]any, error) {
 			return nil, nil
 		}
 	}
-	return nil, fmt.Errorf("loop: want a list, got %T", v)
+	return nil, t.keyError(t.loopKey(), "", fmt.Errorf("want a list, got %T", v))
+}
+
+// loopKey is the keyword that gives t its loop, as written.
+func (t *Task) loopKey() string {
+	for _, k := range []string{"with_items", "with_list"} {
+		if _, ok := t.KeyPos[k]; ok {
+			return k
+		}
+	}
+	return "loop"
 }
 
 // skippedResult is what a task whose when is false registers.

@@ -4,7 +4,7 @@ package transport
 // x/crypto/ssh/knownhosts and the Target's policy (strict, accept-new, off).
 // It tells an unknown host from a changed key in a typed *HostKeyError, and
 // under accept-new appends the key of a never-seen host to the first
-// known_hosts file. It never accepts a changed key, whatever the policy
+// known_hosts file, hashed when ssh_config says HashKnownHosts yes. It never accepts a changed key, whatever the policy
 // short of off.
 
 import (
@@ -16,10 +16,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+	"golang.org/x/sys/unix"
+
+	"github.com/sshplay/sshplay/internal/boolean"
 )
 
 // HostKeyError is a host key that is not in known_hosts (Unknown) or that
@@ -45,9 +47,6 @@ func (e *HostKeyError) Error() string {
 	return fmt.Sprintf("host %s: HOST KEY CHANGED for %s: server offers %s; known_hosts %s has another key — possible man-in-the-middle",
 		e.Host, e.Addr, e.Fingerprint, e.File)
 }
-
-// knownHostsMu serialises appends to known_hosts files within the process.
-var knownHostsMu sync.Mutex
 
 // hostKeyCallback returns the callback for t, and the host key algorithms
 // to ask for: those of keys already known for the host first, so a server
@@ -89,7 +88,7 @@ func hostKeyCallback(t Target) (ssh.HostKeyCallback, []string, error) {
 				t.Name, ssh.FingerprintSHA256(key), hostname, tildePath(re.Revoked.Filename), re.Revoked.Line)
 		case errors.As(err, &ke) && len(ke.Want) == 0:
 			if t.HostKeyChecking == HostKeyAcceptNew && len(t.KnownHostsFiles) > 0 {
-				if err := appendKnownHost(t.KnownHostsFiles[0], hostname, key); err != nil {
+				if err := appendKnownHost(t.KnownHostsFiles[0], hostname, key, t.HashKnownHosts); err != nil {
 					return fmt.Errorf("host %s: record new host key: %w", t.Name, err)
 				}
 				return nil
@@ -145,34 +144,75 @@ var probeKey = func() ssh.PublicKey {
 	return k
 }()
 
-// appendKnownHost records key for address in file, creating the file (0600)
-// and its directory (0700) when needed, like OpenSSH's accept-new.
-func appendKnownHost(file, address string, key ssh.PublicKey) error {
-	knownHostsMu.Lock()
-	defer knownHostsMu.Unlock()
+// appendKnownHost records key for address in file as OpenSSH's accept-new
+// does: the host as known_hosts names it ("host", or "[host]:port" off
+// port 22), hashed (|1|salt|hash, HMAC-SHA1) when hash is set, in a file
+// created 0600 in a directory created 0700. The line goes out in one
+// append while the file is locked (flock, which OpenSSH does not take but
+// every sshplay process does), so hosts accepted at once, by this process
+// or another, never interleave or record the same host twice.
+func appendKnownHost(file, address string, key ssh.PublicKey, hash bool) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
 	}
-	// Another dial in this process may have recorded it meanwhile.
-	if cb, err := knownhosts.New(file); err == nil {
-		if cb(address, dummyRemote, key) == nil {
-			return nil
-		}
-	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	line := knownhosts.Line([]string{knownhosts.Normalize(address)}, key) + "\n"
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		// Make sure the new line does not join a last line lacking "\n".
-		if b, err := os.ReadFile(file); err == nil && len(b) > 0 && b[len(b)-1] != '\n' {
-			line = "\n" + line
-		}
+	defer f.Close()
+	// A file system without locks (some NFS homes) still gets the line:
+	// one O_APPEND write, which other appends cannot split.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil && !noLocks(err) {
+		return fmt.Errorf("lock %s: %w", file, err)
+	}
+	// Another dial may have recorded it while this one waited.
+	if cb, err := knownhosts.New(file); err == nil && cb(address, dummyRemote, key) == nil {
+		return nil
+	}
+	host := knownhosts.Normalize(address)
+	if hash {
+		host = knownhosts.HashHostname(host)
+	}
+	line := knownhosts.Line([]string{host}, key) + "\n"
+	if endsMidLine(f) {
+		line = "\n" + line
 	}
 	if _, err := f.WriteString(line); err != nil {
-		f.Close()
 		return err
 	}
 	return f.Close()
+}
+
+// noLocks reports whether a flock error says the file system has no
+// locks, rather than that locking failed.
+func noLocks(err error) bool {
+	return errors.Is(err, unix.ENOLCK) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS)
+}
+
+// endsMidLine reports whether f's last byte is not a newline, so that a
+// line appended must start on a new one.
+func endsMidLine(f *os.File) bool {
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return false
+	}
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, st.Size()-1)
+	return err == nil && b[0] != '\n'
+}
+
+// hashKnownHostsFor sets a jump host's HashKnownHosts: its own
+// ssh_config's, else that of the host it leads to.
+func hashKnownHostsFor(j *Target, base Target, cfg *sshConfig, alias string) error {
+	j.HashKnownHosts = base.HashKnownHosts
+	v := cfg.get(alias, "HashKnownHosts")
+	if v == "" {
+		return nil
+	}
+	on, err := boolean.ParseString(v)
+	if err != nil {
+		return fmt.Errorf("ssh_config HashKnownHosts for %s: %w", alias, err)
+	}
+	j.HashKnownHosts = on
+	return nil
 }

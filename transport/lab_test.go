@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -197,6 +198,35 @@ func TestLabTransport(t *testing.T) {
 		c, err = dialVars(t, db1.Name, withKnownHosts(labVars(l, db1, ""), kh, "yes"))
 		if err != nil {
 			t.Fatalf("strict after accept-new: %v", err)
+		}
+		c.Close()
+	})
+
+	t.Run("accept-new hashes as HashKnownHosts says, and OpenSSH verifies it", func(t *testing.T) {
+		kh := filepath.Join(t.TempDir(), "known_hosts")
+		vars := withKnownHosts(labVars(l, db1, ""), kh, "accept-new")
+		vars["ansible_ssh_common_args"] = vars["ansible_ssh_common_args"].(string) + " -o HashKnownHosts=yes"
+		c, err := dialVars(t, db1.Name, vars)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		b, _ := os.ReadFile(kh)
+		if !strings.HasPrefix(string(b), "|1|") || strings.Count(string(b), "\n") != 1 || strings.Contains(string(b), db1.Addr) {
+			t.Fatalf("known_hosts = %q, want one hashed line", b)
+		}
+		if out, err := exec.Command("ssh-keygen", "-F", db1.Addr, "-f", kh).CombinedOutput(); err != nil || !strings.Contains(string(out), "found: line 1") {
+			t.Errorf("ssh-keygen -F %s: %v: %s", db1.Addr, err, out)
+		}
+		// OpenSSH's own client connects on the strength of that entry.
+		ssh := exec.Command("ssh", "-F", "none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile="+kh,
+			"-o", "IdentitiesOnly=yes", "-i", l.KeyFile(), "-p", strconv.Itoa(db1.SSHPort), "sshplay@"+db1.Addr, "true")
+		if out, err := ssh.CombinedOutput(); err != nil {
+			t.Errorf("ssh against the hashed entry: %v: %s", err, out)
+		}
+		c, err = dialVars(t, db1.Name, withKnownHosts(labVars(l, db1, ""), kh, "yes"))
+		if err != nil {
+			t.Fatalf("strict after a hashed accept-new: %v", err)
 		}
 		c.Close()
 	})

@@ -129,7 +129,7 @@ func (a *sshArgs) option(host, key, val string) {
 		a.identityFiles = append(a.identityFiles, val)
 	case "userknownhostsfile", "stricthostkeychecking", "proxyjump", "proxycommand", "port", "user",
 		"identitiesonly", "connecttimeout", "hostname", "serveraliveinterval", "serveralivecountmax",
-		"connectionattempts":
+		"connectionattempts", "hashknownhosts":
 		a.set(lk, val)
 	default:
 		a.warn(host, key)

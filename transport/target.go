@@ -75,6 +75,9 @@ type Target struct {
 	Password string
 	// KnownHostsFiles are checked in order; accept-new appends to the first.
 	KnownHostsFiles []string
+	// HashKnownHosts is ssh's HashKnownHosts: accept-new records a new
+	// host under its hashed name (|1|salt|hash), as ssh would.
+	HashKnownHosts  bool
 	HostKeyChecking HostKeyPolicy
 	// ProxyJump lists the bastions to go through, first hop first.
 	ProxyJump []Target
@@ -365,7 +368,7 @@ func (t *Target) keysFrom(in *targetInput) error {
 }
 
 // knownHostsFrom sets KnownHostsFiles: UserKnownHostsFile (none and
-// /dev/null dropped), then ~/.ssh/known_hosts.
+// /dev/null dropped), then ~/.ssh/known_hosts; and HashKnownHosts.
 func (t *Target) knownHostsFrom(in *targetInput) error {
 	tokens := t.tokens(in.alias)
 	if v, _, ok := in.option("UserKnownHostsFile"); ok {
@@ -376,7 +379,7 @@ func (t *Target) knownHostsFrom(in *targetInput) error {
 		}
 	}
 	t.KnownHostsFiles = appendUnique(t.KnownHostsFiles, filepath.Join(homeDir(), ".ssh", "known_hosts"))
-	return nil
+	return parsed(in, nil, "HashKnownHosts", boolean.ParseString, &t.HashKnownHosts)
 }
 
 // hostKeyCheckingFrom sets HostKeyChecking: an explicit
@@ -517,7 +520,7 @@ func (j *Target) hopKeysFrom(base Target, cfg *sshConfig, alias string) error {
 	for _, f := range base.KnownHostsFiles {
 		j.KnownHostsFiles = appendUnique(j.KnownHostsFiles, f)
 	}
-	return nil
+	return hashKnownHostsFor(j, base, cfg, alias)
 }
 
 // BecomeForHost reads the become settings of host name: ansible_become,

@@ -18,21 +18,48 @@ import (
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/pg"
 	"github.com/sshplay/sshplay/pki"
+	"github.com/sshplay/sshplay/playbooks"
 )
 
-// caDirHelp says where the CA is when --dir is not given.
-const caDirHelp = "CA directory (default: the one \"sshplay play\" uses with the same -i: tls_ca_dir, else pki/ beside the first -i source; ./pki without -i)"
+// caDirHelp says where the CA is when --ca-dir is not given.
+const caDirHelp = "CA directory (default: tls_ca_dir when the inventory sets one for every host, else pki/ beside the first -i source; ./pki without -i)"
 
-// caDirectory is the CA directory a `sshplay ca` command works on: dir
-// (--dir) when given, else the one the playbook uses for the -i inventory,
-// narrowed by --limit (pg.FleetCADir decides; this only loads the
-// inventory).
-func caDirectory(ctx context.Context, g *globals, dir string) (string, error) {
-	if dir != "" {
-		return dir, nil
+// playCADirHelp is the help of play's --ca-dir (see playCADir).
+const playCADirHelp = "CA directory of the postgres-tls modules: sets tls_ca_dir for every host (default: tls_ca_dir, which must agree across the play's hosts, else pki/ beside the first -i source)"
+
+// addCADirFlag registers --ca-dir on a ca command, and --dir, its former
+// name, as a deprecated alias (cobra prints a notice when it is used).
+func addCADirFlag(f *pflag.FlagSet, dir *string) {
+	f.StringVar(dir, "ca-dir", "", caDirHelp)
+	f.StringVar(dir, "dir", "", caDirHelp)
+	_ = f.MarkDeprecated("dir", "use --ca-dir")
+}
+
+// caDirFor applies the one CA-directory rule (pg.ResolveCADir) for a
+// command: flag is --ca-dir, inv the -i inventory (nil without -i), hosts
+// those the command works on. Hosts whose tls_ca_dir disagree are bad
+// input (exit 5) that says how to choose.
+func caDirFor(flag string, inv *inventory.Inventory, hosts []*inventory.Host) (string, error) {
+	invDir := ""
+	var fleet []pg.StatusHost
+	if inv != nil {
+		invDir = inv.Dir()
+		for _, h := range hosts {
+			fleet = append(fleet, pg.StatusHost{Name: h.Name, Vars: inv.HostVars(h.Name)})
+		}
 	}
-	if len(g.Inventories) == 0 {
-		return pg.FleetCADir("", nil)
+	d, err := pg.ResolveCADir(flag, invDir, fleet)
+	if err != nil {
+		return "", fmt.Errorf("CA directory: %w; narrow the hosts (PATTERN, -l) or give --ca-dir", err)
+	}
+	return d, nil
+}
+
+// caDirectory is the CA directory a `sshplay ca` command works on: the
+// rule of caDirFor over every host of the -i inventory narrowed by --limit.
+func caDirectory(ctx context.Context, g *globals, dir string) (string, error) {
+	if dir != "" || len(g.Inventories) == 0 {
+		return caDirFor(dir, nil, nil)
 	}
 	if ctx == nil {
 		ctx = context.Background() // cobra's Execute without a context
@@ -45,15 +72,7 @@ func caDirectory(ctx context.Context, g *globals, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fleet := make([]pg.StatusHost, len(hosts))
-	for i, h := range hosts {
-		fleet[i] = pg.StatusHost{Name: h.Name, Vars: inv.HostVars(h.Name)}
-	}
-	d, err := pg.FleetCADir(inv.Dir(), fleet)
-	if err != nil {
-		return "", fmt.Errorf("ca: %w; give --dir", err)
-	}
-	return d, nil
+	return caDirFor("", inv, hosts)
 }
 
 // openCA opens the CA a `sshplay ca` command reads (see caDirectory).
@@ -88,7 +107,7 @@ type caInitOptions struct {
 }
 
 func (o *caInitOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Dir, "dir", "", caDirHelp)
+	addCADirFlag(f, &o.Dir)
 	f.BoolVar(&o.Intermediate, "intermediate", false, "also create an intermediate CA that signs server certificates")
 	f.StringVar(&o.KeyType, "key-type", pki.KeyECDSAP256, "key type: "+strings.Join(pki.KeyTypes, "|"))
 	f.StringVar(&o.CommonName, "cn", "", "common name of the root (default \"sshplay root CA\")")
@@ -101,7 +120,7 @@ func newCAInitCommand(g *globals) *cobra.Command {
 		Use:   "init",
 		Short: "Create the CA (an existing CA is loaded, never overwritten)",
 		Example: "  sshplay ca init -i inventory.ini --intermediate   # pki/ beside the inventory\n" +
-			"  sshplay ca init --dir /etc/sshplay/pki --cn 'Example Corp DB root' --days 3650",
+			"  sshplay ca init --ca-dir /etc/sshplay/pki --cn 'Example Corp DB root' --days 3650",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCAInit(cmd.Context(), g, o)
@@ -145,7 +164,7 @@ type caShowOptions struct {
 }
 
 func (o *caShowOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Dir, "dir", "", caDirHelp)
+	addCADirFlag(f, &o.Dir)
 	f.StringVar(&o.Output, "output", outputText, outputHelp+" (json: one sshplay.ca/v1 document)")
 }
 
@@ -155,7 +174,7 @@ func newCAShowCommand(g *globals) *cobra.Command {
 		Use:   "show",
 		Short: "Show the CA certificates: subjects, expiry, fingerprints",
 		Example: "  sshplay ca show -i inventory.ini\n" +
-			"  sshplay ca show --dir /etc/sshplay/pki",
+			"  sshplay ca show --ca-dir /etc/sshplay/pki",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCAShow(cmd.Context(), g, o)
@@ -218,7 +237,7 @@ type caSignOptions struct {
 }
 
 func (o *caSignOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Dir, "dir", "", caDirHelp)
+	addCADirFlag(f, &o.Dir)
 	f.StringVar(&o.CSR, "csr", "", "certificate request to sign (PEM); only its public key is used")
 	f.StringArrayVar(&o.SANs, "san", nil, "subjectAltName: DNS:name, IP:addr or a bare name/address (repeatable, comma lists allowed)")
 	f.StringVar(&o.CN, "cn", "", "subject common name (default: first SAN)")
@@ -232,7 +251,7 @@ func newCASignCommand(g *globals) *cobra.Command {
 		Use:   "sign",
 		Short: "Sign a CSR by hand with the names given on the command line",
 		Example: "  sshplay ca sign -i inventory.ini --csr db01.csr --san db01.example.com --out db01.crt\n" +
-			"  sshplay ca sign --dir pki --csr app.csr --san DNS:app.example.com,IP:10.0.4.7 --cn app --days 90 --out -",
+			"  sshplay ca sign --ca-dir pki --csr app.csr --san DNS:app.example.com,IP:10.0.4.7 --cn app --days 90 --out -",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCASign(cmd.Context(), g, o)
@@ -291,4 +310,71 @@ func runCASign(ctx context.Context, g *globals, o caSignOptions) error {
 	}
 	fmt.Fprintf(w, "wrote %s: %s, not after %s, sha256 %s\n", o.Out, info.Subject, info.NotAfter.UTC().Format(time.RFC3339), info.SHA256)
 	return nil
+}
+
+// caModule reports whether a playbook module reads the control machine's
+// CA directory (tls_ca_dir): the plays that use one are held to the rule.
+func caModule(name string) bool {
+	switch name {
+	case "pg_tls_key", "tls_sign", "pg_tls_sign", "pg_replication", "pg_tls_verify":
+		return true
+	}
+	return false
+}
+
+// playCADir applies the CA-directory rule to `sshplay play`: with --ca-dir
+// (flag) it sets the tls_ca_dir extra variable, the highest precedence, so
+// every module of every host uses DIR (-e tls_ca_dir naming another
+// directory is refused). Without it, the hosts of the plays that use a CA
+// module must agree on tls_ca_dir, as for `sshplay ca` and `pg status`;
+// the modules then compute the same directory per host (pg.CADir). A
+// tls_ca_dir holding a template is left to the engine, which renders it.
+func playCADir(inv *inventory.Inventory, pbs []*playbooks.Playbook, g *globals, flag string, extra map[string]any) error {
+	if flag != "" {
+		if v, ok := extra["tls_ca_dir"]; ok && fmt.Sprint(v) != flag {
+			return usageError{fmt.Errorf("--ca-dir %s and -e tls_ca_dir=%v disagree: give one", flag, v)}
+		}
+		extra["tls_ca_dir"] = flag
+		return nil
+	}
+	if _, ok := extra["tls_ca_dir"]; ok {
+		return nil // -e beats every host's value: one directory
+	}
+	seen := map[string]bool{}
+	var hosts []*inventory.Host
+	for _, pb := range pbs {
+		for _, play := range pb.Plays {
+			if !usesCAModule(play) {
+				continue
+			}
+			matched, err := playHosts(inv, play, g, extra)
+			if err != nil {
+				continue // checkPlayTargets reports bad patterns and limits
+			}
+			for _, h := range matched {
+				d := pg.VarString(inv.HostVars(h.Name), "tls_ca_dir")
+				if !seen[h.Name] && !strings.Contains(d, "{{") && !strings.Contains(d, "{%") {
+					seen[h.Name] = true
+					hosts = append(hosts, h)
+				}
+			}
+		}
+	}
+	_, err := caDirFor("", inv, hosts)
+	return err
+}
+
+// usesCAModule reports whether a task of play (blocks and handlers
+// included) runs a module that reads the CA directory.
+func usesCAModule(play *playbooks.Play) bool {
+	var walk func(ts []*playbooks.Task) bool
+	walk = func(ts []*playbooks.Task) bool {
+		for _, t := range ts {
+			if caModule(t.Module) || walk(t.Block) || walk(t.Rescue) || walk(t.Always) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(play.PreTasks) || walk(play.Tasks) || walk(play.PostTasks) || walk(play.Handlers)
 }

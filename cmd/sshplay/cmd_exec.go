@@ -22,7 +22,7 @@ type execOptions struct {
 	ExtraVars []string
 	Check     bool
 	Diff      bool
-	Output    string
+	Output    runOutput
 	// DetailedExitcode makes the exit code say whether anything changed.
 	DetailedExitcode bool
 }
@@ -34,7 +34,7 @@ func (o *execOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringArrayVarP(&o.ExtraVars, "extra-vars", "e", nil, "extra variables: k=v, a JSON/YAML mapping, or @file (repeatable)")
 	f.BoolVarP(&o.Check, "check", "C", false, "plan only: show what would change, change nothing")
 	f.BoolVarP(&o.Diff, "diff", "D", false, "show the diff of every file change")
-	f.StringVar(&o.Output, "output", outputText, outputHelp)
+	o.Output.AddFlags(f)
 	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, detailedExitcodeHelp)
 }
 
@@ -68,23 +68,12 @@ func newExecCommand(g *globals) *cobra.Command {
 }
 
 func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, command []string) error {
-	if err := checkOutput(opts.Output); err != nil {
+	if err := opts.Output.check(); err != nil {
 		return err
 	}
-	mod, args := opts.Module, opts.Args
-	switch {
-	case len(command) > 0 && (mod != "" || args != ""):
-		return usageError{errors.New("exec: give either -m/-a or a command after --, not both")}
-	case len(command) > 0:
-		args = joinCommand(command)
-		mod = "command"
-		if len(command) == 1 && needsShell(command[0]) {
-			mod = "shell" // `-- 'a | b'` is one shell line, as a user means it
-		}
-	case mod == "" && args == "":
-		return usageError{errors.New("exec: nothing to run: give -m MODULE [-a ARGS] or -- COMMAND")}
-	case mod == "":
-		mod = "command"
+	mod, args, err := execModule(opts, command)
+	if err != nil {
+		return err
 	}
 	if len(g.Inventories) == 0 {
 		return usageError{errors.New("exec: no inventory given (use -i)")}
@@ -103,51 +92,77 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if err != nil {
 		return err
 	}
-	hosts, err = inv.Limit(hosts, g.Limit)
+	hosts, err = g.limitHosts(inv, hosts)
 	if err != nil {
 		return err
 	}
 	if err := validateTargets(inv, hosts, g); err != nil {
 		return err
 	}
-	eo, closePool := engineOptions(g, &invAdapter{inv: inv, limit: g.Limit}, opts.Output)
-	defer closePool()
+	eo, closeAll, err := runEngineOptions(g, &invAdapter{inv: inv, limit: g.Limit, shard: g.shard}, opts.Output)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
 	eo.Modules = newRegistry()
 	eo.Check, eo.Diff, eo.ExtraVars = opts.Check, opts.Diff, extra
 	sum, err := playbooks.Adhoc(ctx, playbooks.AdhocOptions{Options: eo, Pattern: pattern, Module: mod, Args: args})
 	if err != nil {
 		return err
 	}
-	if opts.Output == outputText {
+	if opts.Output.Format == outputText {
 		printExecRecap(g.Stdout, sum)
+	}
+	if eo.Log != nil {
+		printExecRecap(eo.Log, sum)
 	}
 	return hostsOutcome(sum, opts.DetailedExitcode)
 }
 
-// printExecRecap prints one line that counts the hosts by outcome. A host
-// with no result (the run was interrupted before it) counts as not run,
-// never as ok, and an interrupted run says so.
+// execModule is the module and arguments exec runs: -m/-a, or the command
+// after -- (command, or shell for one word with shell syntax).
+func execModule(opts execOptions, command []string) (mod, args string, err error) {
+	mod, args = opts.Module, opts.Args
+	switch {
+	case len(command) > 0 && (mod != "" || args != ""):
+		return "", "", usageError{errors.New("exec: give either -m/-a or a command after --, not both")}
+	case len(command) > 0:
+		args = joinCommand(command)
+		mod = "command"
+		if len(command) == 1 && needsShell(command[0]) {
+			mod = "shell" // `-- 'a | b'` is one shell line, as a user means it
+		}
+	case mod == "" && args == "":
+		return "", "", usageError{errors.New("exec: nothing to run: give -m MODULE [-a ARGS] or -- COMMAND")}
+	case mod == "":
+		mod = "command"
+	}
+	return mod, args, nil
+}
+
+// printExecRecap prints one line with the counters of the JSON document's
+// "stats", added up over the hosts: one result per host, so ok counts the
+// hosts that succeeded, changed or not (as Ansible counts ok), and changed,
+// failed, unreachable and skipped the hosts that did so. A host with no
+// result (the run was interrupted before it) counts as not run, and an
+// interrupted run says so.
 func printExecRecap(w io.Writer, sum *playbooks.Summary) {
-	var ok, changed, failed, unreachable, skipped, notRun int
+	var total playbooks.Stats
+	notRun := 0
 	for _, h := range sum.Hosts {
 		st := sum.Stats[h]
-		switch {
-		case st == nil || *st == (playbooks.Stats{}):
+		if st == nil || *st == (playbooks.Stats{}) {
 			notRun++
-		case st.Unreachable > 0:
-			unreachable++
-		case st.Failed > 0:
-			failed++
-		case st.Changed > 0:
-			changed++
-		case st.Skipped > 0 && st.OK == 0:
-			skipped++
-		default:
-			ok++
+			continue
 		}
+		total.OK += st.OK
+		total.Changed += st.Changed
+		total.Failed += st.Failed
+		total.Unreachable += st.Unreachable
+		total.Skipped += st.Skipped
 	}
 	line := fmt.Sprintf("RECAP: %d hosts: ok=%d changed=%d failed=%d unreachable=%d skipped=%d",
-		len(sum.Hosts), ok, changed, failed, unreachable, skipped)
+		len(sum.Hosts), total.OK, total.Changed, total.Failed, total.Unreachable, total.Skipped)
 	if notRun > 0 {
 		line += fmt.Sprintf(" not_run=%d", notRun)
 	}

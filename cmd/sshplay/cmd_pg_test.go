@@ -122,3 +122,108 @@ func TestPGStatusUnreachable(t *testing.T) {
 		t.Errorf("table:\n%s", stdout)
 	}
 }
+
+// unreachableFleet writes an inventory whose hosts all point at a closed
+// port, so pg status lists each selected host as an UNREACHABLE row
+// without waiting: the rows show which hosts were selected.
+func unreachableFleet(t *testing.T, ini string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	inv := filepath.Join(t.TempDir(), "inventory.ini")
+	text := "[all:vars]\nansible_host=127.0.0.1\nansible_port=" + port + "\n" + ini
+	if err := os.WriteFile(inv, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// tableHosts are the host names of pg status's table, in order.
+func tableHosts(out string) []string {
+	var hosts []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] != "HOST" && strings.Contains(line, "UNREACHABLE") {
+			hosts = append(hosts, f[0])
+		}
+	}
+	return hosts
+}
+
+// TestPGStatusSelectsHostsWithPatternAndLimit: pg status takes the host
+// pattern as its argument (default dbservers) narrowed by -l, as exec
+// does; --hosts still works, hidden, with a deprecation notice.
+func TestPGStatusSelectsHostsWithPatternAndLimit(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	inv := unreachableFleet(t, "[dbservers]\ndb1\ndb2\ndb3\n[web]\nw1\nw2\n")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"default group", nil, "db1 db2 db3"},
+		{"pattern", []string{"web"}, "w1 w2"},
+		{"pattern and limit", []string{"all", "-l", "db*:!db2"}, "db1 db3"},
+		{"limit on the default", []string{"-l", "db2"}, "db2"},
+		{"deprecated --hosts", []string{"--hosts", "web"}, "w1 w2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, append([]string{"pg", "status", "-i", inv}, c.args...)...)
+			if code != exitUnreachable {
+				t.Fatalf("exit %d, want %d: %s", code, exitUnreachable, stderr)
+			}
+			if got := strings.Join(tableHosts(out), " "); got != c.want {
+				t.Errorf("hosts %q, want %q\n%s", got, c.want, out)
+			}
+			notice := strings.Contains(out+stderr, "Flag --hosts has been deprecated")
+			if notice != (c.args != nil && c.args[0] == "--hosts") {
+				t.Errorf("deprecation notice shown: %v\n%s%s", notice, out, stderr)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"two patterns", []string{"web", "db1"}, "pg status: one host pattern"},
+		{"pattern and --hosts", []string{"web", "--hosts", "dbservers"}, "give the pattern once"},
+		{"no match", []string{"nosuch"}, `no hosts matched "nosuch"`},
+		{"bad shard", []string{"--shard", "0/2"}, `--shard: want K/N`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, stderr := runCLI(t, append([]string{"pg", "status", "-i", inv}, c.args...)...)
+			if code != exitUsage || !strings.Contains(stderr, c.want) || tableHosts(out) != nil {
+				t.Errorf("exit %d, stderr %q, stdout %q; want exit 5 and %q", code, stderr, out, c.want)
+			}
+		})
+	}
+}
+
+// TestPGStatusShardsCoverTheSelectionOnce: --shard K/N splits the hosts
+// after the pattern and -l; the N parts together list each host once.
+func TestPGStatusShardsCoverTheSelectionOnce(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	inv := unreachableFleet(t, "[dbservers]\ndb[01:12]\n[web]\nw1\n")
+	seen := map[string]int{}
+	for k := 1; k <= 3; k++ {
+		code, out, stderr := runCLI(t, "pg", "status", "-i", inv, "-l", "!db05", "--shard", strconv.Itoa(k)+"/3")
+		if code != exitUnreachable && code != exitOK {
+			t.Fatalf("shard %d: exit %d: %s", k, code, stderr)
+		}
+		for _, h := range tableHosts(out) {
+			seen[h]++
+		}
+	}
+	if len(seen) != 11 || seen["db05"] != 0 || seen["w1"] != 0 {
+		t.Errorf("hosts seen %v, want db01..db12 but db05", seen)
+	}
+	for h, n := range seen {
+		if n != 1 {
+			t.Errorf("host %s in %d shards", h, n)
+		}
+	}
+}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/playbooks"
@@ -27,12 +26,15 @@ type playOptions struct {
 	SkipTags      []string
 	StartAtTask   string
 	ForceHandlers bool
-	Output        string
-	ListHosts     bool
-	ListTasks     bool
-	SyntaxCheck   bool
+	Output        runOutput
+	// Timings is auto, always or never (playbooks.Options.Timings).
+	Timings     string
+	ListHosts   bool
+	ListTasks   bool
+	SyntaxCheck bool
 	// DetailedExitcode makes the exit code say whether anything changed.
 	DetailedExitcode bool
+	CADir            string // --ca-dir: the tls_ca_dir of every host (playCADir)
 }
 
 // AddFlags registers the play command's flags.
@@ -44,11 +46,13 @@ func (o *playOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringSliceVar(&o.SkipTags, "skip-tags", nil, "skip tasks with these tags")
 	f.StringVar(&o.StartAtTask, "start-at-task", "", "start at the task with this name")
 	f.BoolVar(&o.ForceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
-	f.StringVar(&o.Output, "output", outputText, outputHelp)
+	o.Output.AddFlags(f)
+	f.StringVar(&o.Timings, "timings", playbooks.TimingsAuto, "show task durations, each host's total and the slowest tasks: auto (runs over 30s), always or never")
 	f.BoolVar(&o.ListHosts, "list-hosts", false, "list the hosts each play would run on, and exit")
 	f.BoolVar(&o.ListTasks, "list-tasks", false, "list the tasks each play would run, and exit")
 	f.BoolVar(&o.SyntaxCheck, "syntax-check", false, "check the playbooks and exit")
 	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, detailedExitcodeHelp)
+	f.StringVar(&o.CADir, "ca-dir", "", playCADirHelp)
 }
 
 func newPlayCommand(g *globals) *cobra.Command {
@@ -76,8 +80,19 @@ func newPlayCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
+// check refuses output flag values no run knows (exit 5).
+func (o *playOptions) check() error {
+	if err := o.Output.check(); err != nil {
+		return err
+	}
+	if !slices.Contains(playbooks.TimingsModes(), o.Timings) {
+		return usageError{fmt.Errorf("--timings: want %s, got %q", strings.Join(playbooks.TimingsModes(), ", "), o.Timings)}
+	}
+	return nil
+}
+
 func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) error {
-	if err := checkOutput(opts.Output); err != nil {
+	if err := opts.check(); err != nil {
 		return err
 	}
 	mods := newRegistry()
@@ -107,17 +122,24 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	if err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
-	ad := &invAdapter{inv: inv, limit: g.Limit}
-	if err := checkPlayTargets(inv, pbs, g); err != nil {
+	ad := &invAdapter{inv: inv, limit: g.Limit, shard: g.shard}
+	if err := checkPlayTargets(inv, pbs, g, extra); err != nil {
+		return err
+	}
+	if err := playCADir(inv, pbs, g, opts.CADir, extra); err != nil {
 		return err
 	}
 	if opts.ListHosts || opts.ListTasks {
 		return playbooks.List(g.Stdout, pbs, ad, playbooks.ListOptions{
-			Hosts: opts.ListHosts, Tasks: opts.ListTasks, Tags: opts.Tags, SkipTags: opts.SkipTags,
+			Hosts: opts.ListHosts, Tasks: opts.ListTasks, Tags: opts.Tags, SkipTags: opts.SkipTags, ExtraVars: extra,
 		})
 	}
-	eo, closePool := engineOptions(g, ad, opts.Output)
-	defer closePool()
+	eo, closeAll, err := runEngineOptions(g, ad, opts.Output)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	eo.Timings = opts.Timings
 	eo.Modules = mods
 	eo.Check, eo.Diff = opts.Check, opts.Diff
 	eo.ExtraVars = extra
@@ -151,7 +173,7 @@ func hostsOutcome(sum *playbooks.Summary, detailed bool) error {
 // host of the inventory is a typo (exit 5, not a quiet "no hosts"), and every
 // host a play will reach must have valid connection settings. A limit that
 // leaves one play without hosts only skips that play, as in Ansible.
-func checkPlayTargets(inv *inventory.Inventory, pbs []*playbooks.Playbook, g *globals) error {
+func checkPlayTargets(inv *inventory.Inventory, pbs []*playbooks.Playbook, g *globals, extra map[string]any) error {
 	if g.Limit != "" {
 		if _, err := inv.Limit(inv.Hosts(), g.Limit); err != nil {
 			return err
@@ -161,18 +183,8 @@ func checkPlayTargets(inv *inventory.Inventory, pbs []*playbooks.Playbook, g *gl
 	var hosts []*inventory.Host
 	for _, pb := range pbs {
 		for _, play := range pb.Plays {
-			if strings.Contains(play.Hosts, "{{") {
-				continue // rendered by the engine with play and extra vars
-			}
-			matched, err := inv.Match(play.Hosts)
+			matched, err := playHosts(inv, play, g, extra)
 			if err != nil {
-				return fmt.Errorf("%s: hosts %q: %w", play.Pos, play.Hosts, err)
-			}
-			if matched, err = inv.Limit(matched, g.Limit); err != nil {
-				var nm *inventory.NoMatchError
-				if errors.As(err, &nm) {
-					continue
-				}
 				return err
 			}
 			for _, h := range matched {
@@ -186,17 +198,53 @@ func checkPlayTargets(inv *inventory.Inventory, pbs []*playbooks.Playbook, g *gl
 	return validateTargets(inv, hosts, g)
 }
 
+// playHosts is the hosts play will run on: its hosts: rendered as the
+// engine renders it (Play.Pattern), narrowed by -l and --shard. A limit
+// that leaves the play no host gives none: the play is skipped, as in
+// Ansible.
+func playHosts(inv *inventory.Inventory, play *playbooks.Play, g *globals, extra map[string]any) ([]*inventory.Host, error) {
+	pattern, err := play.Pattern(extra)
+	if err != nil {
+		return nil, err
+	}
+	matched, err := inv.Match(pattern)
+	if err != nil {
+		return nil, &playError{Pos: play.Pos, err: fmt.Errorf("hosts %q: %w", pattern, err)}
+	}
+	matched, err = g.limitHosts(inv, matched)
+	var nm *inventory.NoMatchError
+	if errors.As(err, &nm) {
+		return nil, nil
+	}
+	return matched, err
+}
+
+// runEngineOptions are engineOptions with the run's output flags applied:
+// colour as --color decides and the log file opened. The returned function
+// closes the pool and the log. The only error is a log file that cannot be
+// opened; then nothing is left open.
+func runEngineOptions(g *globals, inv playbooks.Inventory, out runOutput) (playbooks.Options, func(), error) {
+	logw, closeLog, err := openLog(out.LogFile)
+	if err != nil {
+		return playbooks.Options{}, nil, err
+	}
+	eo, closePool := engineOptions(g, inv, out.Format)
+	eo.Color = useColor(out.Color, g.Stdout, os.Getenv)
+	eo.Log = logw
+	return eo, func() { closePool(); closeLog() }, nil
+}
+
 // engineOptions builds the engine's options from the global flags: the
-// inventory, the SSH connection pool, forks, become, output. The returned
-// function closes the pool. `sshplay exec` uses it too.
+// inventory, the SSH connection pool, forks, become, output (colour under
+// --color=auto). The returned function closes the pool. `sshplay exec`
+// uses it too.
 //
 // The pool itself does not trace: at -vvv the engine traces each task's
 // operations to stderr with secrets masked and no_log commands hidden.
-func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbooks.Options, func()) {
+func engineOptions(g *globals, inv playbooks.Inventory, format string) (playbooks.Options, func()) {
 	po := g.poolOptions()
 	po.Trace = nil
 	pool := transport.NewPool(po)
-	tty := isTerminal(g.Stdout)
 	return playbooks.Options{
 		Inventory: inv,
 		Connector: pool,
@@ -211,15 +259,10 @@ func engineOptions(g *globals, inv playbooks.Inventory, output string) (playbook
 		Verbose:       g.Verbose,
 		Trace:         g.Stderr,
 		Out:           g.Stdout,
-		Format:        output,
-		Color:         tty && os.Getenv("NO_COLOR") == "",
-		Progress:      tty,
+		Format:        format,
+		Color:         useColor(colorAuto, g.Stdout, os.Getenv),
+		Progress:      interactive(g.Stdout, os.Getenv),
 	}, func() { _ = pool.Close() }
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func parseExtraVars(ctx context.Context, args []string) (map[string]any, error) {
@@ -240,6 +283,7 @@ func parseExtraVars(ctx context.Context, args []string) (map[string]any, error) 
 type invAdapter struct {
 	inv   *inventory.Inventory
 	limit string
+	shard inventory.Shard // --shard, applied after the limit (globals.limitHosts)
 }
 
 func (a *invAdapter) Hosts(pattern string) ([]string, error) {
@@ -248,6 +292,7 @@ func (a *invAdapter) Hosts(pattern string) ([]string, error) {
 		return nil, err
 	}
 	hs, err = a.inv.Limit(hs, a.limit)
+	hs = a.shard.Apply(hs)
 	var nm *inventory.NoMatchError
 	if errors.As(err, &nm) {
 		return nil, nil // the limit leaves this play no host: it is skipped
@@ -264,3 +309,14 @@ func (a *invAdapter) Hosts(pattern string) ([]string, error) {
 
 func (a *invAdapter) HostVars(host string) map[string]any { return a.inv.HostVars(host) }
 func (a *invAdapter) Groups() map[string][]string         { return a.inv.GroupHosts() }
+
+// playError is an error about a play, at its position in the playbook
+// ("site.yml:3:3: hosts ...", and the error document's file, line and
+// column); it unwraps to the cause, whose kind decides the exit code.
+type playError struct {
+	playbooks.Pos
+	err error
+}
+
+func (e *playError) Error() string { return e.Pos.String() + ": " + e.err.Error() }
+func (e *playError) Unwrap() error { return e.err }

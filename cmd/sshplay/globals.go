@@ -14,9 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
 
 	"github.com/sshplay/sshplay/internal/suggest"
 	"github.com/sshplay/sshplay/internal/yamlx"
+	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/playbooks"
 	"github.com/sshplay/sshplay/transport"
 )
@@ -40,9 +42,16 @@ type globals struct {
 	Retries     int
 	TaskTimeout int
 	Verbose     int
+	// Shard is --shard K/N as given (SSHPLAY_SHARD too); shard is it
+	// parsed by validate. limitHosts applies it with --limit.
+	Shard string
+	shard inventory.Shard
 	// HostKeyCheckingSet says the user chose a policy (flag, config or
 	// environment), so it beats StrictHostKeyChecking in the inventory.
 	HostKeyCheckingSet bool
+	// origins maps a flag filled by load from the environment or the
+	// configuration file to where (see configOrigin), for errors.
+	origins map[string]string
 
 	Stdout, Stderr io.Writer
 	v              *viper.Viper
@@ -95,13 +104,30 @@ func (g *globals) AddConnectionFlags(f *pflag.FlagSet) {
 	f.IntVarP(&g.ConnectTimeout, "timeout", "T", defaultConnectTimeout, "SSH connect timeout in seconds: the TCP connect, the server's banner, then any silence of the handshake")
 	f.IntVar(&g.Retries, "retries", 0, "connection attempts to retry after a transient failure (refused, reset, dropped, stalled handshake)")
 	f.IntVar(&g.TaskTimeout, "task-timeout", 0, "seconds each task may take on a host before it is stopped (0: no limit)")
+	f.StringVar(&g.Shard, "shard", "", "run only shard K of N (K/N, 1-based) of the selected hosts, so N runners cover them once; also SSHPLAY_SHARD")
+}
+
+// limitHosts narrows hosts (a pattern's match) by --limit, then to the
+// --shard part: the one host-selection rule of exec, play and pg status.
+// A shard left with no host is no error (a small fleet split N ways leaves
+// some runner nothing to do), but a limit that matches nothing is.
+func (g *globals) limitHosts(inv *inventory.Inventory, hosts []*inventory.Host) ([]*inventory.Host, error) {
+	hosts, err := inv.Limit(hosts, g.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return g.shard.Apply(hosts), nil
 }
 
 // load reads the configuration file and environment into every flag the
-// user did not set on the command line, then validates the result.
+// user did not set on the command line, then validates the result. A value
+// a flag cannot take is one line naming where it came from (exit 5):
+// `SSHPLAY_FORKS: want a whole number, got "abc"`, or
+// `sshplay.yaml:2:8: forks: want a whole number, got "abc"`.
 func (g *globals) load(cmd *cobra.Command) error {
 	v := g.v
-	if cfg := findConfig(); cfg != "" {
+	cfg := findConfig()
+	if cfg != "" {
 		if err := checkConfigYAML(cmd, cfg); err != nil {
 			return err
 		}
@@ -116,31 +142,17 @@ func (g *globals) load(cmd *cobra.Command) error {
 	v.SetEnvPrefix("SSHPLAY")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
+	g.origins = map[string]string{}
 	var ferr error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if ferr != nil || f.Changed || !v.IsSet(f.Name) {
 			return
 		}
-		val := v.Get(f.Name)
-		var vals []string
-		switch x := val.(type) {
-		case []any:
-			for _, e := range x {
-				vals = append(vals, fmt.Sprint(e))
-			}
-		case []string:
-			vals = x
-		default:
-			s := fmt.Sprint(x)
-			if _, isSlice := f.Value.(pflag.SliceValue); isSlice {
-				vals = strings.Split(s, ",")
-			} else {
-				vals = []string{s}
-			}
-		}
-		for _, s := range vals {
+		origin := configOrigin(cmd, cfg, f.Name)
+		g.origins[f.Name] = origin
+		for _, s := range configValues(f, v.Get(f.Name)) {
 			if err := f.Value.Set(s); err != nil {
-				ferr = usageError{fmt.Errorf("%s (from config or SSHPLAY_%s): %w", f.Name, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")), err)}
+				ferr = usageError{fmt.Errorf("%s: %s, got %q", origin, flagWant(f), s)}
 				return
 			}
 		}
@@ -152,25 +164,120 @@ func (g *globals) load(cmd *cobra.Command) error {
 	return g.validate()
 }
 
+// configValues are the strings a configuration or environment value gives
+// flag f: one per list element, a comma list split for a slice flag.
+func configValues(f *pflag.Flag, val any) []string {
+	var vals []string
+	switch x := val.(type) {
+	case []any:
+		for _, e := range x {
+			vals = append(vals, fmt.Sprint(e))
+		}
+	case []string:
+		vals = x
+	default:
+		s := fmt.Sprint(x)
+		if _, isSlice := f.Value.(pflag.SliceValue); isSlice {
+			vals = strings.Split(s, ",")
+		} else {
+			vals = []string{s}
+		}
+	}
+	return vals
+}
+
+// envName is the environment variable that sets flag name.
+func envName(name string) string {
+	return "SSHPLAY_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// configOrigin names where viper found flag name's value: the environment
+// variable when it is set (it beats the file, as viper reads it), else the
+// configuration file's key, at its line and column when they can be found.
+func configOrigin(cmd *cobra.Command, cfg, name string) string {
+	if _, ok := os.LookupEnv(envName(name)); ok || cfg == "" {
+		return envName(name)
+	}
+	if line, col := configKeyPos(cmd, cfg, name); line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", cfg, line, col, name)
+	}
+	return cfg + ": " + name
+}
+
+// configKeyPos is the line and column of the value of top-level key name in
+// the configuration file (viper's keys are case-insensitive), 0, 0 when it
+// cannot be found.
+func configKeyPos(cmd *cobra.Command, cfg, name string) (int, int) {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		return 0, 0
+	}
+	doc, err := yamlx.Parse(ctx, cfg, data)
+	if err != nil || doc == nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 0, 0
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if strings.EqualFold(m.Content[i].Value, name) {
+			return m.Content[i+1].Line, m.Content[i+1].Column
+		}
+	}
+	return 0, 0
+}
+
+// flagWant says in words what kind of value flag f takes, for errors.
+func flagWant(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "count":
+		return "want a whole number"
+	case "bool":
+		return "want true or false"
+	case "duration":
+		return "want a duration such as 30s or 5m"
+	case "float32", "float64":
+		return "want a number"
+	}
+	return "want a " + f.Value.Type() + " value"
+}
+
+// origin names where a flag's value came from, for validation errors:
+// --name on the command line (or by default), else the environment
+// variable or configuration key load filled it from.
+func (g *globals) origin(name string) string {
+	if o := g.origins[name]; o != "" {
+		return o
+	}
+	return "--" + name
+}
+
 // validate rejects flag values no run can use (exit 5).
 func (g *globals) validate() error {
 	switch g.HostKeyChecking {
 	case "strict", "accept-new", "off":
 	default:
-		return usageError{fmt.Errorf("--host-key-checking: want strict, accept-new or off, got %q", g.HostKeyChecking)}
+		return usageError{fmt.Errorf("%s: want strict, accept-new or off, got %q", g.origin("host-key-checking"), g.HostKeyChecking)}
 	}
 	if g.Forks < 1 {
-		return usageError{fmt.Errorf("--forks: must be at least 1, got %d", g.Forks)}
+		return usageError{fmt.Errorf("%s: must be at least 1, got %d", g.origin("forks"), g.Forks)}
 	}
 	if g.ConnectTimeout < 1 {
-		return usageError{fmt.Errorf("--timeout: must be at least 1 second, got %d", g.ConnectTimeout)}
+		return usageError{fmt.Errorf("%s: must be at least 1 second, got %d", g.origin("timeout"), g.ConnectTimeout)}
 	}
 	if g.Retries < 0 {
-		return usageError{fmt.Errorf("--retries: must be 0 or more, got %d", g.Retries)}
+		return usageError{fmt.Errorf("%s: must be 0 or more, got %d", g.origin("retries"), g.Retries)}
 	}
 	if g.TaskTimeout < 0 {
-		return usageError{fmt.Errorf("--task-timeout: must be 0 (no limit) or more seconds, got %d", g.TaskTimeout)}
+		return usageError{fmt.Errorf("%s: must be 0 (no limit) or more seconds, got %d", g.origin("task-timeout"), g.TaskTimeout)}
 	}
+	sh, err := inventory.ParseShard(g.Shard)
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", g.origin("shard"), err)}
+	}
+	g.shard = sh
 	return nil
 }
 

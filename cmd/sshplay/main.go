@@ -94,6 +94,9 @@ func newRootCommand(g *globals) *cobra.Command {
 		g.AddInventoryFlags(c.PersistentFlags(), true)
 		g.AddConnectionFlags(c.PersistentFlags())
 	}
+	for _, c := range []*cobra.Command{execCmd, playCmd} {
+		jsonErrors(c, g)
+	}
 	caCmd, invCmd := newCACommand(g), newInventoryCommand(g)
 	g.AddInventoryFlags(caCmd.PersistentFlags(), true)
 	g.AddInventoryFlags(invCmd.Flags(), false)
@@ -104,9 +107,58 @@ func newRootCommand(g *globals) *cobra.Command {
 		newLabCommand(g),
 		caCmd,
 		pgCmd,
+		newReportCommand(g),
 		newVersionCommand(g),
+		newPlaybooksCommand(g),
 	)
+	registerCompletions(root, g)
 	return root
+}
+
+// jsonErrors makes a command with --output json print the sshplay.error/v1
+// document on stdout when it fails before printing its own (bad flags,
+// configuration, arguments, playbook or inventory, or any other error that
+// ends the run early), so that a script reading stdout always gets a
+// document; main still prints the one-line message on stderr. A flag that
+// cannot be parsed is caught only after --output json on the command line
+// (flags are parsed in order) or with SSHPLAY_OUTPUT=json.
+func jsonErrors(cmd *cobra.Command, g *globals) {
+	doc := func(c *cobra.Command, err error) error {
+		if err == nil || reported(err) || !wantsJSON(c) {
+			return err
+		}
+		ctx := c.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		_ = writeJSON(g.Stdout, newErrorDoc(err, exitCode(ctx, err)))
+		return err
+	}
+	args, run := cmd.Args, cmd.RunE
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return doc(c, usageError{err}) })
+	if args != nil {
+		cmd.Args = func(c *cobra.Command, a []string) error { return doc(c, args(c, a)) }
+	}
+	// The root's hook (loading the configuration) runs from here: cobra
+	// runs only the nearest PersistentPreRunE.
+	cmd.PersistentPreRunE = func(c *cobra.Command, a []string) error {
+		pre := c.Root().PersistentPreRunE
+		if pre == nil {
+			return nil
+		}
+		return doc(c, pre(c, a))
+	}
+	cmd.RunE = func(c *cobra.Command, a []string) error { return doc(c, run(c, a)) }
+}
+
+// wantsJSON says whether the command's --output is json: given on the
+// command line (so far as parsed) or loaded from the configuration, else
+// SSHPLAY_OUTPUT (the configuration is not read yet when a flag fails).
+func wantsJSON(c *cobra.Command) bool {
+	if f := c.Flags().Lookup("output"); f != nil && (f.Changed || f.Value.String() != outputText) {
+		return f.Value.String() == outputJSON
+	}
+	return os.Getenv("SSHPLAY_OUTPUT") == outputJSON
 }
 
 // usageError marks bad command-line input: exit 5, nothing was run.

@@ -16,10 +16,18 @@ import (
 // its exit code and output.
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runCLIStdin(t, nil, args...)
+}
+
+// runCLIStdin is runCLI with stdin (nil: none).
+func runCLIStdin(t *testing.T, stdin []byte, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	g := newGlobals(&out, &errb)
-	root := newRootCommand(g)
+	root := newRootCommand(newGlobals(&out, &errb))
 	root.SetArgs(args)
+	if stdin != nil {
+		root.SetIn(bytes.NewReader(stdin))
+	}
 	root.SetOut(&out)
 	root.SetErr(&errb)
 	ctx := context.Background()
@@ -87,7 +95,7 @@ func TestExecOnLabHosts(t *testing.T) {
 			t.Errorf("no output for %s in:\n%s", h.Name, out)
 		}
 	}
-	if !strings.Contains(out, "RECAP: 3 hosts: ok=0 changed=3 failed=0 unreachable=0") {
+	if !strings.Contains(out, "RECAP: 3 hosts: ok=3 changed=3 failed=0 unreachable=0") {
 		t.Errorf("no recap line in:\n%s", out)
 	}
 

@@ -2,7 +2,7 @@ package secret
 
 import "testing"
 
-func TestIsSecretName(t *testing.T) {
+func TestSecretNamesAndPathsToSecrets(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		want bool
@@ -32,6 +32,24 @@ func TestIsSecretName(t *testing.T) {
 		{"bypass", false},
 		{"pass_through", false},
 		{"passes", false},
+		// a path to a secret is no secret
+		{"pg_password_file", false},
+		{"PG_PASSWORD_FILE", false},
+		{"vault_password_file", false},
+		{"ansible_ssh_private_key_file", false},
+		{"api_token_path", false},
+		{"secrets_dir", false},
+		{"client_secret_files", false},
+		{"pgpassfile", false},
+		{"PGPASSFILE", false},
+		// ... but only as a whole suffix
+		{"password_filed", true},
+		{"secret_directory", true},
+		{"token_dirty", true},
+		{"pass_file_pass", true},
+		{"vault_db_password", true},
+		{"pg_password", true},
+		{"vault_token", true},
 		// ordinary names
 		{"pg_host", false},
 		{"ansible_user", false},

@@ -22,6 +22,12 @@
 // yaml.v3's own Decode is quadratic in a mapping's size and deaf to
 // signals. Inventories keep their own YAML 1.1 conversion.
 //
+// SyntaxError places a yaml.v3 syntax error at the offending token, where
+// PyYAML (and so Ansible) would: yaml.v3 names only a line, often that of
+// the block the bad token breaks, which for an indentation mistake is
+// lines away from it. Pinned against PyYAML's answers recorded under
+// testdata/syntax.
+//
 // yamlx never formats errors beyond its own *Error (callers turn it into
 // theirs) and never reads files: callers read the bytes and name them.
 package yamlx

@@ -52,6 +52,7 @@ var ansibleFilters = map[string]exec.FilterFunction{
 	"extract":       filterExtract,
 	"string":        filterString,
 	"int":           filterInt,
+	"random":        filterRandom,
 }
 
 var ansibleTests = map[string]exec.TestFunction{
