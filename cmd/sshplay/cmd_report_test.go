@@ -194,7 +194,6 @@ func shardDocsBefore(t *testing.T, n int, args []string) []string {
 	return files
 }
 
-
 // TestReportMergeRefusesPartsOfDifferentRuns: play and exec documents,
 // check and real runs, a host in two parts, or a file that is no run
 // document are bad input (exit 5) naming the files; nothing is printed.
