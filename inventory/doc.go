@@ -10,5 +10,9 @@
 // that match no host) reports BadInput() == true.
 //
 // inventory never touches the network, never runs inventory scripts or
-// plugins, never decrypts vault data and never imports cobra or viper.
+// plugins and never imports cobra or viper. It decrypts vault data only
+// with the keyring its context carries (internal/vault), and never reads
+// vault text as a value: a `!vault` value it cannot decrypt stops the load,
+// unless the context asks to keep it encrypted (vault.KeepInline), as a
+// *vault.Encrypted printed as ansible-inventory prints it.
 package inventory

@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sshplay/sshplay/internal/vault"
 	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
@@ -188,6 +189,9 @@ func (inv *Inventory) loadFile(ctx context.Context, p string) error {
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return fmt.Errorf("inventory %s: %w", p, err)
+	}
+	if data, err = vault.DecryptFile(ctx, p, data); err != nil {
+		return err
 	}
 	format := detectFormat(ctx, p, data)
 	if err := ctx.Err(); err != nil {

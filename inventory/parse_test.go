@@ -228,7 +228,6 @@ func TestParseErrors(t *testing.T) {
 		{"yaml unknown key", "inventory.yml", "web:\n  host:\n    w1:\n", `inventory.yml:2:3: group "web": unknown key "host" (want hosts, vars or children)`},
 		{"yaml group scalar", "inventory.yml", "web: w1\n", `inventory.yml:1:6: group "web": want a mapping with hosts, vars or children, got the scalar "w1"`},
 		{"yaml bad range", "inventory.yml", "web:\n  hosts:\n    w[3:1]:\n", `inventory.yml:3:5: host range "w[3:1]": begin 3 is after end 1`},
-		{"yaml vault", "inventory.yml", "web:\n  vars:\n    pw: !vault |\n      $ANSIBLE_VAULT;1.1;AES256\n      3131\n", "inventory.yml:3:9: ansible-vault encrypted values are not supported"},
 		{"yaml empty group name", "inventory.yml", "\"\": {}\n", "inventory.yml:1:1: group name must not be empty"},
 		{"yaml null group name", "inventory.yml", "~:\n  hosts:\n    h:\n", "inventory.yml:1:1: group name must be a string, got null"},
 		{"yaml number group name", "inventory.yml", "web:\n  children:\n    2024:\n", `inventory.yml:3:5: group name must be a string, got the number "2024" (quote it: "2024")`},

@@ -161,6 +161,9 @@ func readVarsFile(ctx context.Context, p string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vars file %s: %w", p, err)
 	}
+	if data, err = decryptVarsFile(ctx, p, data); err != nil {
+		return nil, err
+	}
 	root, err := readYAML(ctx, p, data)
 	if err != nil {
 		return nil, err

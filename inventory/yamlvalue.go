@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sshplay/sshplay/internal/vault"
 	"github.com/sshplay/sshplay/internal/yamlx"
 )
 
@@ -129,8 +130,32 @@ func (w *valueWalk) step() error {
 	return nil
 }
 
+// isVault reports whether n is an ansible-vault value (!vault).
+func isVault(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.Tag == "!vault" || n.Tag == "!vault-encrypted")
+}
+
+// vaultValue is a `!vault` value: a *vault.Encrypted when the context says
+// to keep it (vault.KeepInline: `sshplay inventory` prints it as
+// ansible-inventory does, without asking for a password), else its
+// plaintext, decrypted with the context's keyring; without a keyring or
+// with a wrong password the load stops, so that no command ever reads
+// the ciphertext as the value.
+func (w *valueWalk) vaultValue(n *yaml.Node) (any, error) {
+	where := fmt.Sprintf("%s:%d:%d", w.file, n.Line, n.Column)
+	if vault.InlineKept(w.ctx) {
+		return &vault.Encrypted{Ciphertext: n.Value, Where: where}, nil
+	}
+	plain, err := vault.FromContext(w.ctx).Decrypt(where, []byte(n.Value))
+	if err != nil {
+		return nil, err
+	}
+	return string(plain), nil
+}
+
 // yamlValue converts a node into Go values: nil, bool, int, float64,
-// string, []any and map[string]any.
+// string, []any and map[string]any; a `!vault` value is a string or a
+// *vault.Encrypted (valueWalk.vaultValue).
 func yamlValue(file string, n *yaml.Node, w *valueWalk) (any, error) {
 	return yamlValueDepth(file, n, 0, w)
 }
@@ -151,6 +176,9 @@ func yamlValueDepth(file string, n *yaml.Node, depth int, w *valueWalk) (any, er
 	case yaml.AliasNode:
 		return yamlValueDepth(file, n.Alias, depth+1, w)
 	case yaml.ScalarNode:
+		if isVault(n) {
+			return w.vaultValue(n)
+		}
 		return scalarValue(file, n)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
@@ -241,7 +269,7 @@ func scalarValue(file string, n *yaml.Node) (any, error) {
 		case "!!str", "!unsafe":
 			return n.Value, nil
 		case "!vault", "!vault-encrypted":
-			return nil, errorf(nodePos(file, n), "ansible-vault encrypted values are not supported")
+			return nil, errorf(nodePos(file, n), "an ansible-vault value cannot be a mapping key")
 		case "!!int", "!!float", "!!bool", "!!null", "!!binary", "!!timestamp":
 			var v any
 			if err := n.Decode(&v); err != nil {

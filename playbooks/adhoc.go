@@ -21,6 +21,9 @@ type AdhocOptions struct {
 	// Args is the module's short form: "k=v k2='a b'" (free text for
 	// command and shell).
 	Args string
+	// OneLine prints each host's result on one line, as Ansible's oneline
+	// callback (-o/--one-line) does.
+	OneLine bool
 }
 
 // Adhoc runs one module on the hosts matching Pattern through the same
@@ -42,26 +45,27 @@ func Adhoc(ctx context.Context, o AdhocOptions) (*Summary, error) {
 		return nil, err
 	}
 	task := &Task{Pos: Pos{File: "adhoc"}, Module: mod, Args: args, LoopVar: "item"}
-	play := &Play{Pos: Pos{File: "adhoc"}, Name: "Ad-hoc " + mod, Hosts: o.Pattern, Strategy: "linear", Tasks: []*Task{task}}
+	play := &Play{Pos: Pos{File: "adhoc"}, Name: "Ad-hoc " + mod, Hosts: o.Pattern, Strategy: "linear", Tasks: []*Task{task},
+		GatherFacts: new(bool)} // ad-hoc runs gather no facts, as in Ansible
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	return run(ctx, []*Playbook{{Path: "adhoc", Dir: ".", Plays: []*Play{play}}}, o.Options, newAdhocReporter(o.Options))
+	return run(ctx, []*Playbook{{Path: "adhoc", Dir: ".", Plays: []*Play{play}}}, o.Options, newAdhocReporter(o.Options, o.OneLine))
 }
 
 // newAdhocReporter is the reporter of `sshplay exec`: the JSON document or
 // the ad-hoc lines on Out, and the ad-hoc lines on Log when set.
-func newAdhocReporter(opts Options) reporter {
+func newAdhocReporter(opts Options, oneLine bool) reporter {
 	var main reporter
 	if opts.Format == "json" {
 		main = newJSONReporter(opts.Out, opts.Check, ExecSchema)
 	} else {
-		main = &adhocReporter{w: opts.Out, opts: opts}
+		main = &adhocReporter{w: opts.Out, opts: opts, oneLine: oneLine}
 	}
 	if opts.Log == nil {
 		return main
 	}
-	return teeReporter{main, &adhocReporter{w: opts.Log, opts: logOptions(opts)}}
+	return teeReporter{main, &adhocReporter{w: opts.Log, opts: logOptions(opts), oneLine: oneLine}}
 }
 
 // checkArgTemplates checks the syntax of every template in -a, so that a
@@ -80,9 +84,10 @@ func checkArgTemplates(args map[string]any) error {
 
 // adhocReporter prints Ansible's ad-hoc (minimal) callback lines.
 type adhocReporter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	opts Options
+	mu      sync.Mutex
+	w       io.Writer
+	opts    Options
+	oneLine bool // Ansible's oneline callback (see oneLineResult)
 }
 
 func (r *adhocReporter) PlayStart(*Play, []string) {}
@@ -114,6 +119,10 @@ func (r *adhocReporter) HostResult(hr *HostResult) {
 		for _, d := range hr.Diffs {
 			fmt.Fprint(r.w, colorDiff(r.opts.Color, maskString(d.Unified, hr.Secrets)))
 		}
+	}
+	if r.oneLine {
+		fmt.Fprintln(r.w, r.oneLineResult(tr, hr, res))
+		return
 	}
 	if hr.Status == tasks.StatusUnreachable {
 		fmt.Fprintln(r.w, tr.color(cRed, hr.Host+" | UNREACHABLE! => "+jsonText(res, true)))
@@ -152,4 +161,55 @@ func (r *adhocReporter) HostResult(hr *HostResult) {
 		state = "SKIPPED (would run)"
 	}
 	fmt.Fprintln(r.w, tr.color(c, hr.Host+" | "+state+" => "+jsonText(res, true)))
+}
+
+// oneLineResult is a host's line under -o, as Ansible's oneline callback
+// prints it: "db01 | CHANGED | rc=0 | (stdout) hi" for command and shell
+// (newlines shown as \n, stderr appended when there is some), "db01 |
+// SUCCESS => {...}" with the result's JSON on one line for other modules,
+// and always JSON for a failure.
+func (r *adhocReporter) oneLineResult(tr *textReporter, hr *HostResult, res map[string]any) string {
+	switch hr.Status {
+	case tasks.StatusUnreachable:
+		return tr.color(cRed, hr.Host+" | UNREACHABLE!: "+maskString(hr.Msg, hr.Secrets))
+	case tasks.StatusSkipped:
+		return tr.color(cCyan, hr.Host+" | SKIPPED")
+	case tasks.StatusFailed:
+		return tr.color(cRed, hr.Host+" | FAILED! => "+oneLineJSON(res))
+	}
+	state, c := "SUCCESS", cGreen
+	if hr.Status == tasks.StatusChanged {
+		state, c = "CHANGED", cYellow
+	}
+	if hr.Task.Module == "debug" {
+		// debug's result is always verbose: Ansible dumps it indented by
+		// four, then removes the newlines and keeps the spaces.
+		return tr.color(c, hr.Host+" | "+state+" => "+oneLineJSONIndent(res, "    "))
+	}
+	if !commandModules[hr.Task.Module] || hr.NoLog {
+		return tr.color(c, hr.Host+" | "+state+" => "+oneLineJSON(res))
+	}
+	rc, ok := res["rc"]
+	if !ok {
+		rc = -1
+	}
+	esc := strings.NewReplacer("\n", "\\n", "\r", "\\r")
+	stdout, _ := res["stdout"].(string)
+	line := fmt.Sprintf("%s | %s | rc=%v | (stdout) %s", hr.Host, state, rc, esc.Replace(stdout))
+	if stderr, _ := res["stderr"].(string); stderr != "" {
+		line += " (stderr) " + esc.Replace(stderr)
+	}
+	return tr.color(c, line)
+}
+
+// oneLineJSON is Python's json.dumps(v, indent=0, sort_keys=True) with
+// the newlines removed, as the oneline callback prints a result: ","
+// between items, ": " after keys.
+func oneLineJSON(v any) string { return oneLineJSONIndent(v, "") }
+
+// oneLineJSONIndent is oneLineJSON with Python's indent (of spaces) kept.
+func oneLineJSONIndent(v any, indent string) string {
+	var b strings.Builder
+	writeJSON(&b, jsonSafe(v), "\n", indent)
+	return strings.ReplaceAll(b.String(), "\n", "")
 }

@@ -27,6 +27,10 @@ type inherit struct {
 	runOnce           bool
 	rescued           bool // inside a block that has a rescue section
 	handler           bool
+	// roles are the roles the tasks are in, outermost first; params are
+	// include_tasks' vars and loop item (above set_fact, as in Ansible).
+	roles  []*Role
+	params []map[string]any
 }
 
 // with is what block b hands down to its tasks: conditions and tags add up,
@@ -58,6 +62,9 @@ func (in inherit) with(b *Task) inherit {
 		out.delegateTo = b.DelegateTo
 	}
 	out.runOnce = in.runOnce || b.RunOnce
+	if b.Role != nil {
+		out.roles = append(append([]*Role(nil), in.roles...), b.Role)
+	}
 	if len(b.Rescue) > 0 {
 		out.rescued = true
 	}
@@ -107,11 +114,14 @@ func (r *runner) runList(ctx context.Context, pr *playRun, ts []*Task, hosts []*
 		if len(hs) == 0 || pr.stopped() || ctx.Err() != nil {
 			return
 		}
-		if t.IsBlock() {
+		switch {
+		case t.IsBlock():
 			r.runBlock(ctx, pr, t, hs, in)
-			continue
+		case t.Include != nil:
+			r.runInclude(ctx, pr, t, hs, in)
+		default:
+			r.runTaskAll(ctx, pr, t, hs, in)
 		}
-		r.runTaskAll(ctx, pr, t, hs, in)
 	}
 }
 
@@ -120,6 +130,9 @@ func (r *runner) runList(ctx context.Context, pr *playRun, ts []*Task, hosts []*
 // every host, failed or not.
 func (r *runner) runBlock(ctx context.Context, pr *playRun, b *Task, hosts []*hostState, in inherit) {
 	bin := in.with(b)
+	if hosts = r.roleHosts(pr, b, hosts, bin); len(hosts) == 0 {
+		return
+	}
 	r.runList(ctx, pr, b.Block, hosts, bin)
 	var failed []*hostState
 	for _, h := range hosts {
@@ -231,4 +244,31 @@ func TagsSelected(tags, only, skip []string) bool {
 		return has(only)
 	}
 	return !has([]string{"never"})
+}
+
+// roleHosts are the hosts a block runs on: for a role that runs once
+// per play (roles:, dependencies), those it has not run on yet.
+func (r *runner) roleHosts(pr *playRun, b *Task, hosts []*hostState, bin inherit) []*hostState {
+	if b.Role == nil || b.Role.once == "" {
+		return hosts
+	}
+	return pr.roleOnce(b.Role.once, hosts, r.anySelected(b.Block, bin.tags))
+}
+
+// anySelected reports whether --tags and --skip-tags select a task of ts,
+// whose blocks hand down tags.
+func (r *runner) anySelected(ts []*Task, tags []string) bool {
+	for _, t := range ts {
+		all := append(append([]string(nil), tags...), t.Tags...)
+		if t.IsBlock() {
+			if r.anySelected(t.Block, all) || r.anySelected(t.Rescue, all) || r.anySelected(t.Always, all) {
+				return true
+			}
+			continue
+		}
+		if TagsSelected(all, r.opts.Tags, r.opts.SkipTags) {
+			return true
+		}
+	}
+	return false
 }

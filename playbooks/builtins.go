@@ -10,6 +10,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,4 +190,49 @@ func includeVars(ctx context.Context, env *tasks.Env, args map[string]any) (*tas
 		vars = map[string]any{name: vars}
 	}
 	return &tasks.Change{Action: tasks.None, Result: map[string]any{"ansible_facts": vars}}, nil
+}
+
+// AnsibleVersion is the ansible-core release whose behaviour sshplay
+// follows (its recorded outputs in testdata are from it); ansible_version
+// reports it, so playbooks that test the version take their 2.14 paths.
+const AnsibleVersion = "2.14.18"
+
+// magicVars are Ansible's run-wide magic variables: ansible_version,
+// ansible_run_tags (["all"] without --tags), ansible_skip_tags,
+// ansible_forks, ansible_verbosity and ansible_playbook_python (the
+// control machine's python3, "" when it has none: sshplay needs no
+// Python).
+func magicVars(o *Options, python string) map[string]any {
+	parts := strings.SplitN(AnsibleVersion, ".", 3)
+	num := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	runTags := []any{"all"}
+	if len(o.Tags) > 0 {
+		runTags = toAny(o.Tags)
+	}
+	return map[string]any{
+		"ansible_version": map[string]any{"string": AnsibleVersion, "full": AnsibleVersion,
+			"major": num(parts[0]), "minor": num(parts[1]), "revision": num(parts[2])},
+		"ansible_run_tags":        runTags,
+		"ansible_skip_tags":       toAny(o.SkipTags),
+		"ansible_forks":           o.Forks,
+		"ansible_verbosity":       o.Verbose,
+		"ansible_playbook_python": python,
+	}
+}
+
+func toAny(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+// controlPython is the path of python3 on the control machine, or "".
+func controlPython() string {
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		return ""
+	}
+	return p
 }

@@ -11,8 +11,11 @@
 //
 // Every module runs through tasks.Execute, which plans through a read-only
 // view of the host and applies only in a real run; the engine decides
-// nothing about check mode beyond passing ExecOptions. Facts are not
-// gathered: gather_facts is accepted for compatibility and ignored.
+// nothing about check mode beyond passing ExecOptions. Facts are gathered
+// as in Ansible (facts.go): a play starts with the setup module, one
+// read-only command per host, unless it says gather_facts: false (or the
+// caller's Gathering says explicit); they are host variables below play
+// vars, as ansible_NAME and ansible_facts.NAME.
 //
 // playbooks never dials a host itself: connections come from the Connector
 // it is given (the transport pool in production, in-memory conns in tests).

@@ -6,6 +6,7 @@ package playbooks
 // over the plays. A play is run in play.go, a task in task.go.
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sshplay/sshplay/internal/syncio"
+	"github.com/sshplay/sshplay/internal/vault"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/tasks/overlay"
@@ -55,7 +57,16 @@ type Options struct {
 	// were parsed with. Required.
 	Modules   *tasks.Registry
 	Inventory Inventory
+	// Vault decrypts the vault data the run reads (vars_files); what it
+	// reveals is masked in the output. Nil: the keyring Run's ctx carries.
+	Vault     *vault.Keyring
 	Connector Connector
+	// Gathering is Ansible's gathering setting: GatherImplicit gathers
+	// facts at the start of every play unless it says gather_facts: false
+	// (Ansible's default, and sshplay play's); GatherExplicit, and the
+	// zero value, only where a play says true; GatherSmart once per host
+	// per run (facts.go).
+	Gathering Gathering
 	// Local is the control machine (delegate_to: localhost, fetch).
 	Local transport.Conn
 	// Become maps a host's variables (ansible_become, ansible_become_user,
@@ -68,6 +79,8 @@ type Options struct {
 	BecomeUser    string
 
 	Forks int
+	// Prompt asks vars_prompt questions; nil: the terminal of stdin.
+	Prompt PromptFunc
 	// TaskTimeout bounds each attempt of a task on a host (Ansible's
 	// TASK_TIMEOUT, --task-timeout); 0: no limit. See tasktimeout.go.
 	TaskTimeout   time.Duration
@@ -77,7 +90,13 @@ type Options struct {
 	SkipTags      []string
 	StartAtTask   string
 	ForceHandlers bool
-	Verbose       int
+	// RolesPath are the folders include_role looks for a role named by a
+	// template in, as LoadOptions.RolesPath at load time.
+	RolesPath []string
+	// Step (--step), when set, is asked before each task (not meta tasks
+	// or handlers, as in Ansible) whether to run it: false skips it.
+	Step    func(task string) bool
+	Verbose int
 	// Trace receives, at Verbose >= 3, one line per remote operation of
 	// every task (transport.TracedWith), secrets masked and no_log tasks'
 	// commands hidden. nil: no trace.
@@ -174,6 +193,7 @@ func Run(ctx context.Context, pbs []*Playbook, opts Options) (*Summary, error) {
 // one Options.Format names: it checks every play before any host is
 // connected, runs the plays in order and prints the recap.
 func run(ctx context.Context, pbs []*Playbook, opts Options, rep reporter) (*Summary, error) {
+	opts.Vault = cmp.Or(opts.Vault, vault.FromContext(ctx))
 	r, err := newRunner(opts, rep)
 	if err != nil {
 		return nil, err
@@ -210,8 +230,10 @@ type runner struct {
 	// random tie-breaker; fixed width, so that comparing two as strings
 	// orders the runs.
 	runStarted string
-	groups     map[string][]string
-	global     secretSet // secrets of the inventory and extra vars
+	// runMagic are the run-wide magic variables (magicVars), made once.
+	runMagic map[string]any
+	groups   map[string][]string
+	global   secretSet // secrets of the inventory and extra vars
 	// localOverlay is the control machine's planned state in a check run
 	// (what delegate_to: localhost tasks would write); nil otherwise.
 	localOverlay *overlay.Overlay
@@ -236,6 +258,7 @@ func newRunner(opts Options, rep reporter) (*runner, error) {
 		opts.Trace = syncio.NewWriter(opts.Trace)
 	}
 	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == "", runStarted: runStartedNow()}
+	r.runMagic = magicVars(&opts, controlPython())
 	if opts.Check {
 		r.localOverlay = overlay.NewOverlay()
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 	if err != nil {
 		return outcomeErr(err)
 	}
-	env, ov, err := r.moduleEnv(pr, t, h, in, scope, delegate)
+	env, ov, err := r.moduleEnv(ctx, pr, t, h, in, scope, delegate)
 	if err != nil {
 		return outcomeErr(err)
 	}
@@ -54,13 +55,13 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 // connection the task runs on (taskConn), diff mode, template rendering
 // and file lookup. ov is the planning overlay of the machine the task runs
 // on (nil outside check mode).
-func (r *runner) moduleEnv(pr *playRun, t *Task, h *hostState, in inherit, scope *template.Scope, delegate string) (env *tasks.Env, ov *overlay.Overlay, err error) {
+func (r *runner) moduleEnv(ctx context.Context, pr *playRun, t *Task, h *hostState, in inherit, scope *template.Scope, delegate string) (env *tasks.Env, ov *overlay.Overlay, err error) {
 	vars := scope.All()
 	b, err := r.become(vars, pr.play, in, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, ov, err := r.taskConn(h, t, in, delegate)
+	conn, ov, err := r.taskConn(ctx, h, t, in, scope, delegate)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,21 +81,21 @@ func (r *runner) moduleEnv(pr *playRun, t *Task, h *hostState, in inherit, scope
 		Local:    r.opts.Local,
 		Vars:     vars,
 		Render:   render,
-		FindFile: func(kind, name string) (string, error) { return r.findFile(pr.pb, kind, name) },
+		FindFile: func(kind, name string) (string, error) { return r.roleFindFile(pr, in, kind, name) },
 		Diff:     diff,
 	}, ov, nil
 }
 
 // taskConn is the connection a task runs on, before become: the host's
-// own, or the control machine's under delegate_to; traced at -vvv (secrets
-// masked, commands hidden under no_log). ov is that machine's planning
-// overlay (nil outside check mode).
-func (r *runner) taskConn(h *hostState, t *Task, in inherit, delegate string) (conn transport.Conn, ov *overlay.Overlay, err error) {
+// own, or under delegate_to the control machine's or the delegated
+// host's (delegateConn); traced at -vvv (secrets masked, commands hidden
+// under no_log). ov is that machine's planning overlay (nil outside check
+// mode).
+func (r *runner) taskConn(ctx context.Context, h *hostState, t *Task, in inherit, scope *template.Scope, delegate string) (conn transport.Conn, ov *overlay.Overlay, err error) {
 	if delegate == "" {
 		conn, ov = h.conn, h.overlay // runTask waited for it (waitConn)
-	} else {
-		// The host's own connection may still be dialling: not read.
-		conn, ov = r.opts.Local, r.localOverlay
+	} else if conn, ov, err = r.delegateConn(ctx, scope, delegate); err != nil {
+		return nil, nil, err
 	}
 	if conn == nil {
 		return nil, nil, fmt.Errorf("host %s: no connection", h.name)
@@ -152,13 +153,14 @@ func (r *runner) attempts(ctx context.Context, t *Task, h *hostState, scope *tem
 		attempts++
 	}
 	for a := 1; ; a++ {
-		out := r.executeOnce(ctx, t, call)
+		out := r.executeAsync(ctx, t, call)
 		if out.Result == nil {
 			out.Result = map[string]any{}
 		}
 		placeModuleError(t, out)
+		commandNotRun(t, out)
 		addLines(out.Result)
-		h.keepFacts(out)
+		h.keepFacts(t, out)
 		r.overrides(t, scope, out)
 		if len(t.Until) == 0 || out.WouldRun || out.Status == tasks.StatusSkipped {
 			return out // a command skipped in check mode has no result to test
@@ -182,6 +184,21 @@ func (r *runner) attempts(ctx context.Context, t *Task, h *hostState, scope *tem
 		case <-ctx.Done():
 			return outcomeErr(ctx.Err())
 		case <-time.After(time.Duration(t.Delay) * time.Second):
+		}
+	}
+}
+
+// commandNotRun gives a command that check mode did not run the result
+// Ansible's command module registers then: rc 0 and empty output (start,
+// end and delta null), so `when: result.rc == 0` after it is judged as in
+// Ansible rather than failing on an undefined rc.
+func commandNotRun(t *Task, out *tasks.Outcome) {
+	if !out.WouldRun || (t.Module != "command" && t.Module != "shell") {
+		return
+	}
+	for k, v := range map[string]any{"rc": 0, "stdout": "", "stderr": "", "start": nil, "end": nil, "delta": nil} {
+		if _, ok := out.Result[k]; !ok {
+			out.Result[k] = v
 		}
 	}
 }
@@ -436,4 +453,36 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// delegateConn is the connection of a delegate_to target, its name
+// rendered with the task's variables: the control machine for localhost
+// and 127.0.0.1 (as Ansible's implicit localhost), else the inventory
+// host's own connection, dialled with its variables (ansible_host, user,
+// keys) while the task keeps the current host's variables, as in Ansible.
+// In check mode a delegated host's writes are planned in an overlay of
+// the task's own.
+func (r *runner) delegateConn(ctx context.Context, scope *template.Scope, delegate string) (transport.Conn, *overlay.Overlay, error) {
+	name, err := scope.Render(delegate)
+	if err != nil {
+		return nil, nil, fmt.Errorf("delegate_to: %w", err)
+	}
+	name = strings.TrimSpace(name)
+	if name == "localhost" || name == "127.0.0.1" {
+		// The host's own connection may still be dialling: not read.
+		return r.opts.Local, r.localOverlay, nil
+	}
+	// All hosts, not Hosts(name): --limit does not restrict delegation.
+	if !slices.Contains(r.opts.Inventory.Groups()["all"], name) {
+		return nil, nil, fmt.Errorf("delegate_to: host %q is not in the inventory", name)
+	}
+	conn, err := r.opts.Connector.Conn(ctx, name, r.opts.Inventory.HostVars(name))
+	if err != nil {
+		return nil, nil, fmt.Errorf("delegate_to %s: %w", name, err)
+	}
+	var ov *overlay.Overlay
+	if r.opts.Check {
+		ov = overlay.NewOverlay()
+	}
+	return conn, ov, nil
 }

@@ -17,16 +17,10 @@ func (r *runner) notify(pr *playRun, h *hostState, t *Task, scope *template.Scop
 		if err != nil {
 			name = n
 		}
-		for _, hd := range pr.play.Handlers {
-			match := hd.Name == name
-			for _, l := range hd.Listen {
-				match = match || l == name
-			}
-			if match {
-				h.mu.Lock()
-				h.notified[hd] = true
-				h.mu.Unlock()
-			}
+		for _, hd := range notified(pr.play.Handlers, name) {
+			h.mu.Lock()
+			h.notified[hd] = true
+			h.mu.Unlock()
 		}
 	}
 }
@@ -66,10 +60,17 @@ func (r *runner) flushHandlers(ctx context.Context, pr *playRun, among ...[]*hos
 					}
 				}
 			}
-			if hd.IsBlock() {
-				r.runBlock(ctx, pr, hd, targets, inherit{handler: true})
-			} else {
-				r.runTaskAll(ctx, pr, hd, targets, inherit{handler: true})
+			hin := inherit{handler: true}
+			for _, b := range hd.parents {
+				hin = hin.with(b)
+			}
+			switch {
+			case hd.IsBlock():
+				r.runBlock(ctx, pr, hd, targets, hin)
+			case hd.Include != nil:
+				r.runInclude(ctx, pr, hd, targets, hin)
+			default:
+				r.runTaskAll(ctx, pr, hd, targets, hin)
 			}
 			for _, h := range failedBefore {
 				h.setFailed(true)
@@ -79,4 +80,26 @@ func (r *runner) flushHandlers(ctx context.Context, pr *playRun, among ...[]*hos
 			return
 		}
 	}
+}
+
+// notified are the handlers a notification names: as in Ansible, the last
+// handler defined under that name (or "role : name"), and every handler
+// listening to it.
+func notified(hs []*Task, name string) []*Task {
+	var out []*Task
+	for i := len(hs) - 1; i >= 0; i-- {
+		if hs[i].Name != "" && (hs[i].Name == name || hs[i].DisplayName() == name) {
+			out = append(out, hs[i])
+			break
+		}
+	}
+	for _, hd := range hs {
+		for _, l := range hd.Listen {
+			if l == name && (len(out) == 0 || out[0] != hd) {
+				out = append(out, hd)
+				break
+			}
+		}
+	}
+	return out
 }

@@ -8,8 +8,11 @@ package playbooks
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 
+	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/tasks/overlay"
@@ -26,6 +29,7 @@ type hostState struct {
 	overlay   *overlay.Overlay
 	mu        sync.Mutex
 	facts     map[string]any // set_fact, include_vars, register
+	gathered  map[string]any // setup's facts, below play vars (facts.go)
 	failed    bool           // failed in the current play (stops the host)
 	unreach   bool
 	ended     bool // meta: end_host / end_play
@@ -44,6 +48,9 @@ func (r *runner) host(name string) *hostState {
 		h = &hostState{name: name, facts: map[string]any{}, stats: &Stats{}, notified: map[*Task]bool{}}
 		if r.opts.Check {
 			h.overlay = overlay.NewOverlay()
+			if r.implicitLocalhost(name) {
+				h.overlay = r.localOverlay // what delegate_to: localhost plans too
+			}
 		}
 		r.hosts[name] = h
 		r.order = append(r.order, name)
@@ -65,6 +72,11 @@ func (r *runner) connect(ctx context.Context, batch []*hostState) {
 		}
 		ready := make(chan struct{})
 		h.connReady = ready
+		if r.implicitLocalhost(h.name) {
+			h.conn = r.opts.Local
+			close(ready)
+			continue
+		}
 		go func(h *hostState) {
 			defer close(ready)
 			select {
@@ -126,9 +138,13 @@ func (h *hostState) setEnded(v bool) { h.mu.Lock(); h.ended = v; h.mu.Unlock() }
 
 // keepFacts keeps the ansible_facts a module returned (set_fact,
 // include_vars, pg_facts) as the host's facts, unless the module failed.
-func (h *hostState) keepFacts(out *tasks.Outcome) {
+func (h *hostState) keepFacts(t *Task, out *tasks.Outcome) {
 	facts, ok := out.Result["ansible_facts"].(map[string]any)
 	if !ok || out.Status == tasks.StatusFailed {
+		return
+	}
+	if gathersFacts(t) {
+		h.keepGathered(facts)
 		return
 	}
 	h.mu.Lock()
@@ -144,4 +160,50 @@ func (r *runner) hostFailed(h *hostState, t *Task, err error) {
 	h.stats.Failed++
 	r.rep.HostResult(&HostResult{Host: h.name, Task: t, Status: tasks.StatusFailed, Msg: err.Error(),
 		Result: map[string]any{"failed": true, "msg": err.Error()}, Secrets: r.secrets(h)})
+}
+
+// matchesNoHostYet reports whether err says that pattern selected no
+// host although every name in it exists: an empty group, an
+// intersection or exclusion that leaves nothing, or a --limit. Ansible
+// then prints "skipping: no hosts matched" and goes on with the next
+// play; a name the inventory does not have stays an error (a typo).
+func matchesNoHostYet(inv Inventory, pattern string, err error) bool {
+	var nm *inventory.NoMatchError
+	if !errors.As(err, &nm) {
+		return false
+	}
+	groups := inv.Groups()
+	for _, term := range strings.FieldsFunc(pattern, func(r rune) bool { return r == ',' || r == ':' }) {
+		name := strings.TrimLeft(strings.TrimSpace(term), "!&")
+		if i := strings.IndexByte(name, '['); i > 0 {
+			name = name[:i]
+		}
+		if _, ok := groups[name]; ok || name == "all" || name == "*" {
+			continue
+		}
+		if !strings.ContainsAny(name, "*?~") {
+			return false
+		}
+	}
+	return true
+}
+
+// implicitLocalhost reports whether name is Ansible's implicit localhost:
+// "localhost" or "127.0.0.1" when the inventory does not have it. It runs
+// on the control machine's connection and is not in the all group.
+func (r *runner) implicitLocalhost(name string) bool {
+	if name != "localhost" && name != "127.0.0.1" {
+		return false
+	}
+	return !slices.Contains(r.opts.Inventory.Groups()["all"], name)
+}
+
+// playHosts are the hosts a play's pattern selects: the inventory's, or
+// the implicit localhost when the pattern is just its name.
+func (r *runner) playHosts(pattern string) ([]string, error) {
+	names, err := r.opts.Inventory.Hosts(pattern)
+	if err != nil && r.implicitLocalhost(strings.TrimSpace(pattern)) {
+		return []string{strings.TrimSpace(pattern)}, nil
+	}
+	return names, err
 }

@@ -8,6 +8,7 @@ package playbooks
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -18,6 +19,10 @@ type ListOptions struct {
 	// Tasks lists the tasks -t/--tags and --skip-tags select, blocks
 	// (block, rescue, always) flattened into their tasks.
 	Tasks bool
+	// ListTags prints each play's TASK TAGS: the sorted union of the tags
+	// of the tasks the tags select (inherited ones included), as
+	// ansible-playbook --list-tags does.
+	ListTags bool
 	// Tags and SkipTags are -t/--tags and --skip-tags, as in Options.
 	Tags, SkipTags []string
 	// ExtraVars render a templated hosts: (Play.Pattern), as in a run.
@@ -38,7 +43,11 @@ func List(w io.Writer, pbs []*Playbook, inv Inventory, opts ListOptions) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, pattern, play.Name, strings.Join(play.Tags, ","))
+			name := play.Name
+			if name == "" {
+				name = pattern // Ansible names a play without name by its hosts
+			}
+			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, pattern, name, strings.Join(play.Tags, ","))
 			if opts.Hosts {
 				hosts, err := inv.Hosts(pattern)
 				if err != nil {
@@ -51,29 +60,54 @@ func List(w io.Writer, pbs []*Playbook, inv Inventory, opts ListOptions) error {
 			}
 			if opts.Tasks {
 				fmt.Fprintf(w, "    tasks:\n")
-				for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
-					listTasks(w, sec, play.Tags, opts, "      ")
-				}
+			}
+			seen := map[string]bool{}
+			for _, tag := range play.Tags {
+				seen[tag] = true // TASK TAGS include the play's own
+			}
+			for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
+				listTasks(w, sec, play.Tags, opts, "      ", seen)
+			}
+			if opts.ListTags {
+				fmt.Fprintf(w, "      TASK TAGS: [%s]\n", sortedTags(seen))
 			}
 		}
 	}
 	return nil
 }
 
-// listTasks prints the tasks of ts that opts' tags select, with their tags
-// (inherited ones first), walking into blocks.
-func listTasks(w io.Writer, ts []*Task, tags []string, opts ListOptions, indent string) {
+// listTasks prints, under --list-tasks, the tasks of ts that opts' tags
+// select, with their tags (inherited ones first), walking into blocks; it
+// adds the tags of each selected task to seen.
+func listTasks(w io.Writer, ts []*Task, tags []string, opts ListOptions, indent string, seen map[string]bool) {
 	for _, t := range ts {
 		all := append(append([]string(nil), tags...), t.Tags...)
 		if t.IsBlock() {
-			listTasks(w, t.Block, all, opts, indent)
-			listTasks(w, t.Rescue, all, opts, indent)
-			listTasks(w, t.Always, all, opts, indent)
+			listTasks(w, t.Block, all, opts, indent, seen)
+			listTasks(w, t.Rescue, all, opts, indent, seen)
+			listTasks(w, t.Always, all, opts, indent, seen)
 			continue
 		}
 		if !TagsSelected(all, opts.Tags, opts.SkipTags) {
 			continue
 		}
-		fmt.Fprintf(w, "%s%s\tTAGS: [%s]\n", indent, t.DisplayName(), strings.Join(all, ","))
+		own := map[string]bool{}
+		for _, tag := range all {
+			seen[tag], own[tag] = true, true
+		}
+		if opts.Tasks {
+			fmt.Fprintf(w, "%s%s\tTAGS: [%s]\n", indent, t.DisplayName(), sortedTags(own))
+		}
 	}
+}
+
+// sortedTags is a set of tags as ansible-playbook lists a task's: sorted,
+// each once, ", " between.
+func sortedTags(set map[string]bool) string {
+	tags := make([]string, 0, len(set))
+	for t := range set {
+		tags = append(tags, t)
+	}
+	sort.Strings(tags)
+	return strings.Join(tags, ", ")
 }

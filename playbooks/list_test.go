@@ -52,7 +52,7 @@ playbook: site.yml
       db01
       db02
 
-  play #2 (db01): 	TAGS: []
+  play #2 (db01): db01	TAGS: []
     pattern: ['db01']
     hosts (1):
       db01
@@ -62,14 +62,14 @@ playbook: site.yml
 
   play #1 (dbservers): tls	TAGS: [pg]
     tasks:
-      check	TAGS: [pg,always]
-      write key	TAGS: [pg,tls]
-      write cert	TAGS: [pg,tls,cert]
-      roll back	TAGS: [pg,tls,rollback]
-      report	TAGS: [pg,tls]
-      restart	TAGS: [pg,restart]
+      check	TAGS: [always, pg]
+      write key	TAGS: [pg, tls]
+      write cert	TAGS: [cert, pg, tls]
+      roll back	TAGS: [pg, rollback, tls]
+      report	TAGS: [pg, tls]
+      restart	TAGS: [pg, restart]
 
-  play #2 (db01): 	TAGS: []
+  play #2 (db01): db01	TAGS: []
     tasks:
       command	TAGS: []
 `},
@@ -78,13 +78,13 @@ playbook: site.yml
 
   play #1 (dbservers): tls	TAGS: [pg]
     tasks:
-      check	TAGS: [pg,always]
-      write key	TAGS: [pg,tls]
-      write cert	TAGS: [pg,tls,cert]
-      report	TAGS: [pg,tls]
-      debug only	TAGS: [pg,never,debug]
+      check	TAGS: [always, pg]
+      write key	TAGS: [pg, tls]
+      write cert	TAGS: [cert, pg, tls]
+      report	TAGS: [pg, tls]
+      debug only	TAGS: [debug, never, pg]
 
-  play #2 (db01): 	TAGS: []
+  play #2 (db01): db01	TAGS: []
     tasks:
 `},
 	} {

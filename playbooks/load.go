@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sshplay/sshplay/internal/vault"
 	"github.com/sshplay/sshplay/internal/yamlx"
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -42,16 +44,30 @@ func Load(mods *tasks.Registry, name string) (*Playbook, error) {
 	return LoadContext(context.Background(), mods, name)
 }
 
+// LoadOptions say where a playbook's roles are found.
+type LoadOptions struct {
+	// RolesPath are folders searched for roles after the playbook's
+	// roles/ and own folder, and before ~/.ansible/roles,
+	// /usr/share/ansible/roles and /etc/ansible/roles (ansible.cfg
+	// roles_path, ANSIBLE_ROLES_PATH).
+	RolesPath []string
+}
+
 // LoadContext is Load that stops, with ctx's error, once ctx is cancelled.
 func LoadContext(ctx context.Context, mods *tasks.Registry, name string) (*Playbook, error) {
+	return LoadWith(ctx, mods, name, LoadOptions{})
+}
+
+// LoadWith is LoadContext with roles also looked for in lo.RolesPath.
+func LoadWith(ctx context.Context, mods *tasks.Registry, name string, lo LoadOptions) (*Playbook, error) {
 	if _, err := os.Stat(name); err == nil {
-		return loadFile(ctx, mods, name)
+		return loadFileWith(ctx, mods, name, lo)
 	}
 	base := strings.TrimSuffix(name, ".yml")
 	if !strings.ContainsAny(base, "/\\") {
 		file := base + ".yml"
 		if data, err := fs.ReadFile(Embedded, file); err == nil {
-			pb, err := ParseContext(ctx, mods, "embedded:"+file, data)
+			pb, err := parseWith(ctx, mods, "embedded:"+file, data, lo)
 			if err != nil {
 				return nil, err
 			}
@@ -92,14 +108,30 @@ func parseYAML(ctx context.Context, name string, data []byte) (*yaml.Node, error
 // decodeVars reads a YAML mapping of variables for the engine, which reads
 // vars_files when a play starts (a templated name is known only then).
 // Static entries have been read once already, with the load's context, by
-// checkVarsFiles.
-func decodeVars(name string, data []byte) (map[string]any, error) {
-	return readVars(context.Background(), name, data)
+// checkVarsFiles. The run's vault keyring decrypts what is encrypted.
+func (r *runner) decodeVars(name string, data []byte) (map[string]any, error) {
+	return readVars(vault.NewContext(context.Background(), r.opts.Vault), name, data)
 }
 
 // readVars reads a YAML mapping of variables: a vars_files or include_vars
-// file, -e @file or an inline -e mapping.
+// file, -e @file or an inline -e mapping. A file encrypted whole with
+// ansible-vault is decrypted with the keyring ctx carries, and its values
+// are then secrets (masked in output).
 func readVars(ctx context.Context, name string, data []byte) (map[string]any, error) {
+	encrypted := vault.IsEncrypted(data)
+	data, err := vault.DecryptFile(ctx, name, data)
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeVarsFile(ctx, name, data)
+	if err == nil && encrypted {
+		vault.FromContext(ctx).RememberLeaves(m)
+	}
+	return m, err
+}
+
+// decodeVarsFile decodes the YAML mapping of a vars file.
+func decodeVarsFile(ctx context.Context, name string, data []byte) (map[string]any, error) {
 	root, err := parseYAML(ctx, name, data)
 	if err != nil {
 		return nil, err
@@ -150,4 +182,35 @@ func ParseExtraVarsContext(ctx context.Context, arg string) (map[string]any, err
 		return nil, &ParseError{File: "-e", Msg: fmt.Sprintf("want k=v, a JSON/YAML mapping or @file, got %q", arg)}
 	}
 	return kv, nil
+}
+
+// loadFileWith reads and parses a playbook from the disk, with its roles
+// found as lo says, and reads the group_vars/ and host_vars/ next to it.
+func loadFileWith(ctx context.Context, mods *tasks.Registry, path string, lo LoadOptions) (*Playbook, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &ParseError{File: path, Msg: "playbook not found"}
+		}
+		return nil, fmt.Errorf("read playbook %s: %w", path, err)
+	}
+	pb, err := parseWith(ctx, mods, path, data, lo)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("playbook %s: %w", path, err)
+	}
+	pb.Dir = abs
+	if err := pb.checkVarsFiles(ctx); err != nil {
+		return nil, err
+	}
+	if pb.GroupVars, err = readVarsDir(ctx, filepath.Join(abs, "group_vars")); err != nil {
+		return nil, err
+	}
+	if pb.HostVars, err = readVarsDir(ctx, filepath.Join(abs, "host_vars")); err != nil {
+		return nil, err
+	}
+	return pb, nil
 }

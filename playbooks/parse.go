@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 
@@ -33,10 +32,16 @@ func Parse(mods *tasks.Registry, name string, data []byte) (*Playbook, error) {
 // ParseContext is Parse that stops, with ctx's error, once ctx is
 // cancelled: a large playbook must not hold off Ctrl-C.
 func ParseContext(ctx context.Context, mods *tasks.Registry, name string, data []byte) (*Playbook, error) {
+	return parseWith(ctx, mods, name, data, LoadOptions{})
+}
+
+// parseWith is ParseContext with the options roles and includes are
+// found with.
+func parseWith(ctx context.Context, mods *tasks.Registry, name string, data []byte, lo LoadOptions) (*Playbook, error) {
 	if mods == nil {
 		return nil, errors.New("playbooks: Parse needs the module registry")
 	}
-	p := &parser{ctx: ctx, mods: mods, file: name, tpl: template.New(), walked: map[*yaml.Node]bool{}}
+	p := &parser{ctx: ctx, mods: mods, file: name, tpl: template.New(), walked: map[*yaml.Node]bool{}, load: newLoadState(name, lo)}
 	root, err := parseYAML(ctx, name, data)
 	if err != nil {
 		return nil, err
@@ -53,11 +58,9 @@ func ParseContext(ctx context.Context, mods *tasks.Registry, name string, data [
 		if p.stopped() {
 			return nil, p.err
 		}
-		if play := p.play(n); play != nil {
-			pb.Plays = append(pb.Plays, play)
-		}
+		pb.Plays = append(pb.Plays, p.plays(n)...)
 		if p.err != nil {
-			return nil, p.err
+			return nil, p.withUnsupported(root)
 		}
 	}
 	if len(pb.Plays) == 0 {
@@ -73,28 +76,9 @@ func LoadFile(mods *tasks.Registry, path string) (*Playbook, error) {
 }
 
 // loadFile reads and parses a playbook from the disk, stopping when ctx is
-// cancelled.
+// cancelled (see loadFileWith).
 func loadFile(ctx context.Context, mods *tasks.Registry, path string) (*Playbook, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &ParseError{File: path, Msg: "playbook not found"}
-		}
-		return nil, fmt.Errorf("read playbook %s: %w", path, err)
-	}
-	pb, err := ParseContext(ctx, mods, path, data)
-	if err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("playbook %s: %w", path, err)
-	}
-	pb.Dir = abs
-	if err := pb.checkVarsFiles(ctx); err != nil {
-		return nil, err
-	}
-	return pb, nil
+	return loadFileWith(ctx, mods, path, LoadOptions{})
 }
 
 // checkVarsFiles reads every vars_files entry without a template
@@ -141,6 +125,8 @@ type parser struct {
 	// linear in the text however often a value is aliased.
 	walked map[*yaml.Node]bool
 	steps  int
+	// load is where roles and included files are found (roles.go).
+	load *loadState
 }
 
 // stopped reports whether parsing must end: an error is recorded, or ctx
@@ -219,24 +205,12 @@ var reIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // unsupportedKeys are keys Ansible knows that sshplay does not implement:
 // named so the error says "not supported" rather than "unknown".
 var unsupportedKeys = map[string]string{
-	"roles":           "roles are not supported; put the tasks in the play",
-	"import_playbook": "import_playbook is not supported; pass several playbooks to sshplay play",
-	"include_tasks":   "include_tasks is not supported; use a block",
-	"import_tasks":    "import_tasks is not supported; use a block",
-	"include_role":    "include_role is not supported",
-	"import_role":     "import_role is not supported",
 	"module_defaults": "module_defaults is not supported",
-	"vars_prompt":     "vars_prompt is not supported; pass -e",
 	"collections":     "collections is not supported; modules are built in",
-	"async":           "async is not supported",
-	"poll":            "poll is not supported",
 	"action":          "action: is not supported; name the module as the key",
-	"local_action":    "local_action is not supported; use delegate_to: localhost",
 	"delegate_facts":  "delegate_facts is not supported",
 	"throttle":        "throttle is not supported; use -f",
-	"become_method":   "become_method is not supported; sshplay always uses sudo",
 	"connection":      "connection is not supported; every host is reached over SSH (or delegate_to: localhost)",
-	"with_dict":       "with_dict is not supported; use loop: \"{{ x | dict2items }}\"",
 }
 
 // unknownKey fails on a key nothing reads: "not supported" for keys of

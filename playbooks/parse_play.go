@@ -16,9 +16,9 @@ import (
 )
 
 // playKeys are the keys a play may have.
-var playKeys = []string{"name", "hosts", "vars", "vars_files", "become", "become_user", "remote_user",
-	"gather_facts", "serial", "max_fail_percentage", "any_errors_fatal", "force_handlers", "strategy",
-	"pre_tasks", "tasks", "post_tasks", "handlers", "tags", "check_mode", "environment"}
+var playKeys = []string{"name", "hosts", "vars", "vars_files", "vars_prompt", "become", "become_user", "become_method", "remote_user",
+	"gather_facts", "gather_subset", "gather_timeout", "fact_path", "serial", "max_fail_percentage", "any_errors_fatal", "force_handlers", "strategy",
+	"pre_tasks", "tasks", "post_tasks", "handlers", "tags", "check_mode", "environment", "roles"}
 
 // play reads one play: its keywords, then its task sections.
 func (p *parser) play(n *yaml.Node) *Play {
@@ -30,11 +30,15 @@ func (p *parser) play(n *yaml.Node) *Play {
 	}
 	var hostsSeen bool
 	var sections []*yaml.Node // key, value, key, value, ...
+	var roles *yaml.Node
+	p.load.handlers, p.load.playRoles = nil, nil
 	p.pairs(n, "play", func(k, v *yaml.Node) {
 		switch k.Value {
 		case "hosts":
 			hostsSeen = true
 			play.Hosts = p.playHosts(v)
+		case "roles":
+			roles = v
 		case "pre_tasks", "tasks", "post_tasks", "handlers":
 			sections = append(sections, k, v)
 		default:
@@ -48,10 +52,17 @@ func (p *parser) play(n *yaml.Node) *Play {
 		p.fail(n, "play %q has no hosts", play.Name)
 		return nil
 	}
+	if roles != nil {
+		// As in Ansible, the roles run after pre_tasks (and their
+		// handlers), before tasks.
+		play.Tasks = p.playRoles(play, roles)
+	}
 	p.playSections(play, sections)
 	if p.err != nil {
 		return nil
 	}
+	play.Handlers = p.flattenHandlers(append(play.Handlers, p.load.handlers...))
+	play.Roles = p.load.playRoles
 	p.checkNotify(play)
 	return play
 }
@@ -75,14 +86,20 @@ func (p *parser) playKeyword(play *Play, k, v *yaml.Node) {
 		play.Vars = p.mapping(v, "vars")
 	case "vars_files":
 		p.varsFiles(play, v)
+	case "vars_prompt":
+		p.varsPrompt(play, v)
 	case "become":
 		play.Become = p.boolPtr(v, "become")
 	case "become_user":
 		play.BecomeUser = p.str(v, "become_user")
+	case "become_method":
+		p.becomeMethod(v)
 	case "remote_user":
 		play.RemoteUser = p.str(v, "remote_user")
 	case "gather_facts":
 		play.GatherFacts = p.boolPtr(v, "gather_facts")
+	case "gather_subset", "gather_timeout", "fact_path":
+		p.gatherKeyword(play, k, v)
 	case "serial":
 		play.Serial = p.serial(v)
 	case "max_fail_percentage":
@@ -146,7 +163,7 @@ func (p *parser) playSections(play *Play, sections []*yaml.Node) {
 		case "pre_tasks":
 			play.PreTasks = p.taskList(v, "pre_tasks", false)
 		case "tasks":
-			play.Tasks = p.taskList(v, "tasks", false)
+			play.Tasks = append(play.Tasks, p.taskList(v, "tasks", false)...)
 		case "post_tasks":
 			play.PostTasks = p.taskList(v, "post_tasks", false)
 		}
@@ -188,6 +205,7 @@ func (p *parser) checkNotify(play *Play) {
 	for _, h := range allTasks(play.Handlers) {
 		if h.Name != "" {
 			known[h.Name] = true
+			known[h.DisplayName()] = true
 			names = append(names, h.Name)
 		}
 		for _, l := range h.Listen {

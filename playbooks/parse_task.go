@@ -17,13 +17,14 @@ import (
 )
 
 // taskKeys are the keys a task may have besides its module.
-var taskKeys = []string{"name", "args", "when", "register", "notify", "become", "become_user", "loop",
-	"loop_control", "with_items", "with_list", "changed_when", "failed_when", "ignore_errors",
+var taskKeys = []string{"name", "args", "when", "register", "notify", "become", "become_user", "become_method", "loop",
+	"loop_control", "with_items", "with_list", "with_dict", "with_together", "with_nested", "with_sequence",
+	"with_fileglob", "with_first_found", "local_action", "async", "poll", "changed_when", "failed_when", "ignore_errors",
 	"ignore_unreachable", "no_log", "tags", "delegate_to", "run_once", "check_mode", "diff", "vars",
 	"environment", "until", "retries", "delay", "block", "rescue", "always", "listen"}
 
 // blockKeys are the keys a block may have.
-var blockKeys = map[string]bool{"name": true, "when": true, "become": true, "become_user": true,
+var blockKeys = map[string]bool{"name": true, "when": true, "become": true, "become_user": true, "become_method": true,
 	"tags": true, "vars": true, "ignore_errors": true, "ignore_unreachable": true, "no_log": true,
 	"check_mode": true, "diff": true, "environment": true, "delegate_to": true, "run_once": true,
 	"block": true, "rescue": true, "always": true}
@@ -79,6 +80,9 @@ type taskParts struct {
 	modKey, modVal, argsVal *yaml.Node
 	loop                    *yaml.Node
 	loopFrom                string // loop, with_items or with_list
+	// incKey and incVal are an include or import (include.go), apply its
+	// apply: keyword.
+	incKey, incVal, apply *yaml.Node
 }
 
 // task reads a task, a handler (handler true) or a block. Its keys are
@@ -101,8 +105,13 @@ func (p *parser) task(n *yaml.Node, handler bool) *Task {
 	switch {
 	case p.err != nil:
 		return nil
+	case parts.isBlock && parts.incKey != nil:
+		p.fail(parts.incKey, "%s is not valid on a block", parts.incKey.Value)
+		return nil
 	case parts.isBlock:
 		return p.block(n, t)
+	case parts.incKey != nil:
+		return p.includeTask(n, t, parts)
 	}
 	return p.moduleTask(n, t, parts)
 }
@@ -126,7 +135,12 @@ func (p *parser) taskKey(t *Task, parts *taskParts, k, v *yaml.Node) {
 	switch k.Value {
 	case "args":
 		parts.argsVal = v
-	case "loop", "with_items", "with_list":
+	case "local_action":
+		p.localAction(t, parts, k, v)
+	case "async", "poll":
+		p.asyncKeyword(t, k, v)
+	case "loop", "with_items", "with_list", "with_dict", "with_together", "with_nested", "with_sequence",
+		"with_fileglob", "with_first_found":
 		if parts.loop != nil {
 			p.fail(k, "%s: a task has one loop, already given by %s", k.Value, parts.loopFrom)
 			return
@@ -134,6 +148,8 @@ func (p *parser) taskKey(t *Task, parts *taskParts, k, v *yaml.Node) {
 		parts.loop, parts.loopFrom = v, k.Value
 	case "block", "rescue", "always":
 		p.blockSection(t, k.Value, v)
+	case "apply":
+		parts.apply = v
 	case "listen":
 		if !t.Handler {
 			p.fail(k, "listen is only valid on handlers")
@@ -141,6 +157,10 @@ func (p *parser) taskKey(t *Task, parts *taskParts, k, v *yaml.Node) {
 		}
 		t.Listen = p.strList(v, "listen")
 	default:
+		if includeKind(k.Value) != "" {
+			p.includeKey(parts, k, v)
+			return
+		}
 		p.taskModule(parts, k, v)
 	}
 }
@@ -192,10 +212,12 @@ func (p *parser) runKeyword(t *Task, k, v *yaml.Node) bool {
 		t.Become = p.boolPtr(v, "become")
 	case "become_user":
 		t.BecomeUser = p.str(v, "become_user")
+	case "become_method":
+		p.becomeMethod(v)
 	case "delegate_to":
 		t.DelegateTo = p.str(v, "delegate_to")
-		if t.DelegateTo != "localhost" && t.DelegateTo != "127.0.0.1" {
-			p.fail(v, "delegate_to: only localhost (or 127.0.0.1) is supported, got %q", t.DelegateTo)
+		if strings.TrimSpace(t.DelegateTo) == "" {
+			p.fail(v, "delegate_to: want a host name")
 		}
 	case "run_once":
 		t.RunOnce = p.boolean(v, "run_once")
@@ -242,10 +264,14 @@ func (p *parser) taskModule(parts *taskParts, k, v *yaml.Node) {
 		p.unknownKey(k, taskKeys, "task")
 	case parts.isBlock:
 		p.fail(k, "unknown key %q in block%s", k.Value, suggest.Hint(k.Value, blockList()))
+	case !p.lookupModule(k.Value) && isAnsibleModule(k.Value):
+		p.fail(k, "not supported yet: module %q", k.Value)
 	case !p.lookupModule(k.Value):
 		p.fail(k, "unknown key or module %q%s", k.Value, suggest.Hint(k.Value, append(append([]string(nil), taskKeys...), p.mods.Names()...)))
 	case parts.modKey != nil:
 		p.fail(k, "task has two modules, %q and %q: give each its own task", parts.modKey.Value, k.Value)
+	case parts.incKey != nil:
+		p.fail(k, "task has both %s and the module %s: give each its own task", parts.incKey.Value, k.Value)
 	default:
 		parts.modKey, parts.modVal = k, v
 	}
@@ -337,6 +363,10 @@ func (p *parser) addArgs(t *Task, argsVal *yaml.Node) {
 // taskLoop reads a task's loop, with_items or with_list: a list
 // (with_items flattened once), or a template that gives one at run time.
 func (p *parser) taskLoop(t *Task, n *yaml.Node, from string) {
+	if lookupLoops[from] != nil {
+		p.lookupLoop(t, n, from)
+		return
+	}
 	t.HasLoop = true
 	switch n.Kind {
 	case yaml.ScalarNode:
@@ -456,7 +486,9 @@ func (p *parser) loopControl(t *Task, v *yaml.Node) {
 		case "label":
 			t.LoopLabel = p.str(v, "label")
 		default:
-			p.fail(k, "unknown key %q in loop_control%s", k.Value, suggest.Hint(k.Value, []string{"loop_var", "label"}))
+			if !p.moreLoopControl(t, k, v) {
+				p.fail(k, "unknown key %q in loop_control%s", k.Value, unknownLoopControl(k.Value))
+			}
 		}
 	})
 }

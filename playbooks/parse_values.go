@@ -227,5 +227,7 @@ func (p *parser) checkNames(n *yaml.Node, err error) {
 	var ue *template.UnknownNameError
 	if errors.As(err, &ue) {
 		p.fail(n, "unknown %s %q%s", ue.Kind, ue.Name, suggest.Hint(ue.Name, ue.Known))
+	} else if err != nil {
+		p.fail(n, "%v", err)
 	}
 }

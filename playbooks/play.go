@@ -27,25 +27,43 @@ type playRun struct {
 	fatal     bool // abort by any_errors_fatal or max_fail_percentage: handlers run only when forced
 	endBatch  bool
 	varsFiles map[string]any
-	mu        sync.Mutex
+	// rolesRun are the roles (Role.once) that have run on each host.
+	rolesRun map[string]map[string]bool
+	mu       sync.Mutex
+}
+
+// roleOnce is the hosts on which the role once names has not run yet in
+// the play; when runs is true (a task of it is selected by the tags),
+// they are marked as having run it, as Ansible marks a role run on a host.
+func (pr *playRun) roleOnce(once string, hosts []*hostState, runs bool) []*hostState {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.rolesRun == nil {
+		pr.rolesRun = map[string]map[string]bool{}
+	}
+	ran := pr.rolesRun[once]
+	if ran == nil {
+		ran = map[string]bool{}
+		pr.rolesRun[once] = ran
+	}
+	var out []*hostState
+	for _, h := range hosts {
+		if !ran[h.name] {
+			out = append(out, h)
+			if runs {
+				ran[h.name] = true
+			}
+		}
+	}
+	return out
 }
 
 // runPlay runs one play; false means the run must stop (a fatal error or
 // a max_fail_percentage breach).
 func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
 	pattern, _ := r.playPattern(play) // rendered without error in Run
-	names, _ := r.opts.Inventory.Hosts(pattern)
-	var hosts []*hostState
-	var live []string
-	for _, n := range names {
-		h := r.host(n)
-		if h.isUnreach() || h.isFailed() {
-			continue // failed hosts stay out of later plays, as in Ansible
-		}
-		h.setEnded(false)
-		hosts = append(hosts, h)
-		live = append(live, n)
-	}
+	names, _ := r.playHosts(pattern)
+	hosts, live := r.liveHosts(names)
 	r.rep.PlayStart(play, live)
 	if len(hosts) == 0 {
 		r.rep.Note("skipping: no hosts matched")
@@ -70,6 +88,7 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
 		pr.batch = batch
 		pr.endBatch = false
 		r.connect(ctx, batch)
+		r.gatherFacts(ctx, pr)
 		for _, sec := range [][]*Task{play.PreTasks, play.Tasks, play.PostTasks} {
 			if len(sec) == 0 {
 				continue
@@ -93,6 +112,22 @@ func (r *runner) runPlay(ctx context.Context, pb *Playbook, play *Play) bool {
 		return false
 	}
 	return true
+}
+
+// liveHosts are the hosts of names that have not failed and are not
+// unreachable (failed hosts stay out of later plays, as in Ansible), with
+// their names.
+func (r *runner) liveHosts(names []string) (hosts []*hostState, live []string) {
+	for _, n := range names {
+		h := r.host(n)
+		if h.isUnreach() || h.isFailed() {
+			continue
+		}
+		h.setEnded(false)
+		hosts = append(hosts, h)
+		live = append(live, n)
+	}
+	return hosts, live
 }
 
 // stopped reports whether the play or the batch has been stopped.
@@ -176,7 +211,7 @@ func (p *Play) Pattern(extra map[string]any) (string, error) {
 	if !template.IsTemplate(p.Hosts) {
 		return p.Hosts, nil
 	}
-	v, err := template.New().Scope(mergeMaps(p.Vars, extra)).Render(p.Hosts)
+	v, err := template.New().Scope(mergeMaps(p.Vars, extra, map[string]any{"omit": template.Omit})).Render(p.Hosts)
 	if err != nil {
 		return "", &ParseError{File: p.Pos.File, Line: p.Pos.Line, Col: p.Pos.Col, Msg: fmt.Sprintf("hosts: %v", err)}
 	}
@@ -197,7 +232,7 @@ func (r *runner) loadVarsFiles(pb *Playbook, play *Play) (map[string]any, error)
 		if err != nil {
 			return nil, fmt.Errorf("%s: vars_files: %w", play.Pos, err)
 		}
-		m, err := decodeVars(name, data)
+		m, err := r.decodeVars(name, data)
 		if err != nil {
 			return nil, err
 		}

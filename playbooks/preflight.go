@@ -16,14 +16,17 @@ import (
 // host's variables (checkHostVars), and checks --start-at-task, before
 // anything connects: a bad pattern or value is bad input and nothing runs.
 func (r *runner) preflight(pbs []*Playbook) error {
+	if err := r.promptVars(pbs); err != nil {
+		return err
+	}
 	for _, pb := range pbs {
 		for _, play := range pb.Plays {
 			pattern, err := r.playPattern(play)
 			if err != nil {
 				return err
 			}
-			hosts, err := r.opts.Inventory.Hosts(pattern)
-			if err != nil {
+			hosts, err := r.playHosts(pattern)
+			if err != nil && !matchesNoHostYet(r.opts.Inventory, pattern, err) {
 				return fmt.Errorf("%s: hosts %q: %w", play.Pos, pattern, err)
 			}
 			if err := r.checkHostVars(play, hosts); err != nil {

@@ -11,7 +11,8 @@ package playbooks
 // reached through a template ("{{ vault_db_password }}") is masked as the
 // value it renders to. Shorter values are not masked by value (masking "1"
 // everywhere would destroy the output); they are still hidden where they
-// appear under their secret-named key.
+// appear under their secret-named key. Every value the run's vault keyring
+// decrypted is a secret too, under any name: no_log is not needed.
 
 import (
 	"fmt"
@@ -183,7 +184,9 @@ func (r *runner) runSecrets() {
 }
 
 // secrets returns the values masked in a host's output: the run's
-// secrets, the host's collected ones and its facts' (set_fact, register).
+// secrets, everything the vault keyring decrypted so far (whatever the
+// variable's name), the host's collected ones and its facts' (set_fact,
+// register).
 func (r *runner) secrets(h *hostState) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -196,6 +199,9 @@ func (r *runner) secrets(h *hostState) []string {
 	}
 	all := secretSet{}
 	for _, v := range r.global.list {
+		all.add(v)
+	}
+	for _, v := range r.opts.Vault.Revealed() {
 		all.add(v)
 	}
 	for _, v := range h.secretSet.list {

@@ -23,6 +23,9 @@ func (r *runner) runTaskAll(ctx context.Context, pr *playRun, t *Task, hosts []*
 	if !in.handler && !r.selected(t, in) {
 		return
 	}
+	if !in.handler && t.Module != "meta" && r.opts.Step != nil && !r.opts.Step(t.DisplayName()) {
+		return
+	}
 	// Ansible prints no banner for meta tasks (a skipped or failed one
 	// gets one with its host line).
 	if pr.play.Strategy != "free" && t.Module != "meta" {
@@ -159,6 +162,9 @@ func (r *runner) runLoop(ctx context.Context, pr *playRun, t *Task, h *hostState
 	}
 	var tally loopTally
 	for i, item := range items {
+		if i > 0 && t.LoopMore.Pause > 0 {
+			pause(ctx, t.LoopMore.Pause)
+		}
 		if ctx.Err() != nil {
 			break
 		}
@@ -180,8 +186,9 @@ func (r *runner) runLoop(ctx context.Context, pr *playRun, t *Task, h *hostState
 		default:
 			out = r.execute(ctx, pr, t, h, in, iscope, delegate)
 		}
-		out.Result[t.LoopVar] = item
-		out.Result["ansible_loop_var"] = t.LoopVar
+		for k, v := range loopResultVars(t, items, i) {
+			out.Result[k] = v
+		}
 		r.rep.HostResult(r.hostResult(h, t, in, out, 0, &loopItem{label: label}, false))
 		if out.Status == tasks.StatusChanged {
 			r.notify(pr, h, t, iscope)
@@ -189,17 +196,6 @@ func (r *runner) runLoop(ctx context.Context, pr *playRun, t *Task, h *hostState
 		tally.add(out)
 	}
 	return r.finish(h, t, in, tally.outcome(len(items)), start, &loopItem{summary: true})
-}
-
-// loopVars are the variables of item i of a loop: the loop variable
-// (item, or loop_control's loop_var) and ansible_loop.
-func loopVars(t *Task, items []any, i int) map[string]any {
-	return map[string]any{
-		t.LoopVar: template.Literal{V: items[i]},
-		"ansible_loop": template.Literal{V: map[string]any{
-			"index": i + 1, "index0": i, "first": i == 0, "last": i == len(items)-1, "length": len(items),
-		}},
-	}
 }
 
 // loopTally adds up the items of a loop into the task's one result, as
@@ -251,11 +247,21 @@ func (lt *loopTally) outcome(n int) *tasks.Outcome {
 }
 
 // loopItems renders the task's loop: a list; null or an empty string
-// give no items, anything else is an error.
+// give no items. A with_ lookup runs over its rendered terms; with_items
+// and with_list make a list of a lone value, as Ansible's listify does.
 func (r *runner) loopItems(scope *template.Scope, t *Task) ([]any, error) {
+	key := t.loopKey()
 	v, err := scope.Template(t.Loop)
 	if err != nil {
-		return nil, t.keyError(t.loopKey(), "", err)
+		return nil, t.keyError(key, "", err)
+	}
+	if lookup := lookupLoops[key]; lookup != nil {
+		dir, _ := scope.Raw("playbook_dir")
+		items, err := lookup(v, fmt.Sprint(dir))
+		if err != nil {
+			return nil, t.keyError(key, "", err)
+		}
+		return items, nil
 	}
 	switch x := v.(type) {
 	case []any:
@@ -266,18 +272,32 @@ func (r *runner) loopItems(scope *template.Scope, t *Task) ([]any, error) {
 		if x == "" {
 			return nil, nil
 		}
+		if key != "loop" {
+			return []any{x}, nil
+		}
 	}
-	return nil, t.keyError(t.loopKey(), "", fmt.Errorf("want a list, got %T", v))
+	return nil, t.keyError(key, "", fmt.Errorf("want a list, got %T", v))
 }
 
 // loopKey is the keyword that gives t its loop, as written.
 func (t *Task) loopKey() string {
-	for _, k := range []string{"with_items", "with_list"} {
+	for _, k := range loopKeywords[1:] {
 		if _, ok := t.KeyPos[k]; ok {
 			return k
 		}
 	}
 	return "loop"
+}
+
+// pause waits d between two items of a loop (loop_control.pause), or
+// until ctx ends.
+func pause(ctx context.Context, d time.Duration) {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+	case <-tm.C:
+	}
 }
 
 // skippedResult is what a task whose when is false registers.

@@ -14,32 +14,43 @@ import (
 // precedence (later wins).
 func (r *runner) scope(pr *playRun, h *hostState, in inherit, t *Task, loopVars map[string]any) *template.Scope {
 	raw := map[string]any{}
-	for k, v := range r.opts.Inventory.HostVars(h.name) {
-		raw[k] = v
+	for _, ro := range pr.play.Roles {
+		mergeInto(raw, ro.Defaults)
 	}
-	for k, v := range r.magic(pr, h) {
-		raw[k] = v
+	for _, ro := range in.roles {
+		mergeInto(raw, ro.Defaults)
 	}
+	mergeInto(raw, r.opts.Inventory.HostVars(h.name))
+	mergeInto(raw, r.playbookVars(pr.pb, h.name))
+	mergeInto(raw, h.factVars()) // host facts: below play vars (facts.go)
+	mergeInto(raw, r.magic(pr, h))
+	mergeInto(raw, roleMagic(in))
 	for _, m := range []map[string]any{pr.play.Vars, pr.varsFiles} {
-		for k, v := range m {
-			raw[k] = v
-		}
+		mergeInto(raw, m)
+	}
+	for _, ro := range pr.play.Roles {
+		mergeInto(raw, ro.Vars)
+	}
+	for _, ro := range in.roles {
+		mergeInto(raw, ro.Vars)
 	}
 	for _, m := range in.vars {
-		for k, v := range m {
-			raw[k] = v
-		}
+		mergeInto(raw, m)
 	}
 	if t != nil {
-		for k, v := range t.Vars {
-			raw[k] = v
-		}
+		mergeInto(raw, t.Vars)
 	}
 	h.mu.Lock()
 	for k, v := range h.facts {
 		raw[k] = v
 	}
 	h.mu.Unlock()
+	for _, ro := range in.roles {
+		mergeInto(raw, ro.Params)
+	}
+	for _, m := range in.params {
+		mergeInto(raw, m)
+	}
 	for k, v := range r.opts.ExtraVars {
 		raw[k] = v
 	}
@@ -87,7 +98,7 @@ func (r *runner) magic(pr *playRun, h *hostState) map[string]any {
 			hostvars[name] = template.NewLazyVars(func() *template.Scope { return r.hostvarsScope(pr, name) })
 		}
 	}
-	return map[string]any{
+	return mergeMaps(r.runMagic, map[string]any{
 		"inventory_hostname":       h.name,
 		"inventory_hostname_short": strings.SplitN(h.name, ".", 2)[0],
 		"groups":                   groups,
@@ -101,7 +112,7 @@ func (r *runner) magic(pr *playRun, h *hostState) map[string]any {
 		"ansible_play_batch":       batch,
 		"ansible_play_name":        pr.play.Name,
 		"omit":                     template.Omit,
-	}
+	})
 }
 
 // hostvarsScope is another host's variables as hostvars shows them:
@@ -111,8 +122,12 @@ func (r *runner) hostvarsScope(pr *playRun, name string) *template.Scope {
 	for k, v := range r.opts.Inventory.HostVars(name) {
 		raw[k] = v
 	}
+	mergeInto(raw, r.playbookVars(pr.pb, name))
 	raw["inventory_hostname"] = name
 	raw["groups"] = nil
+	if fh := r.existingHost(name); fh != nil {
+		mergeInto(raw, fh.factVars()) // host facts: below play vars (facts.go)
+	}
 	for _, m := range []map[string]any{pr.play.Vars, pr.varsFiles} {
 		for k, v := range m {
 			raw[k] = v
@@ -143,4 +158,26 @@ func mergeMaps(ms ...map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// mergeInto copies m's variables into raw (m's win).
+func mergeInto(raw, m map[string]any) {
+	for k, v := range m {
+		raw[k] = v
+	}
+}
+
+// roleMagic are the variables Ansible sets for a task of a role: the
+// role's name and folder, and the roles it is in (innermost first).
+func roleMagic(in inherit) map[string]any {
+	n := len(in.roles)
+	if n == 0 {
+		return nil
+	}
+	parents := make([]any, 0, n-1)
+	for i := n - 2; i >= 0; i-- {
+		parents = append(parents, in.roles[i].Name)
+	}
+	return map[string]any{"role_name": in.roles[n-1].Name, "role_path": in.roles[n-1].Path,
+		"ansible_role_name": in.roles[n-1].Name, "ansible_parent_role_names": parents}
 }

@@ -149,6 +149,24 @@ type Overrides struct {
 	// (ansible_become, ansible_become_user) win over them, as in Ansible.
 	Become     bool
 	BecomeUser string
+	// BecomePassword and Password are what -K and -k prompted for: used
+	// when the host's variables (ansible_become_password, ansible_password)
+	// give none, as in Ansible.
+	BecomePassword, Password string
+	// Connection is -c: "ssh" or "local" for a host whose
+	// ansible_connection says nothing ("": ssh).
+	Connection string
+	// SSHCommonArgs and SSHExtraArgs are --ssh-common-args and
+	// --ssh-extra-args, read as ansible_ssh_common_args and
+	// ansible_ssh_extra_args are (and replaced by them when a host sets
+	// them, as in Ansible).
+	SSHCommonArgs, SSHExtraArgs string
+	// DefaultUser, DefaultKey and DefaultHostKeyChecking are ansible.cfg's
+	// remote_user, private_key_file and host_key_checking: below the
+	// host's variables and ssh options, above ssh_config and the defaults
+	// (DefaultUser beats ssh_config's User, as Ansible passes it to ssh).
+	DefaultUser, DefaultKey string
+	DefaultHostKeyChecking  HostKeyPolicy
 }
 
 const defaultConnectTimeout = 10 * time.Second
@@ -204,6 +222,7 @@ var (
 	becomeVars       = []string{"sshplay_become", "ansible_become"}
 	becomeUserVars   = []string{"sshplay_become_user", "ansible_become_user"}
 	becomePassVars   = []string{"sshplay_become_password", "ansible_become_password", "ansible_become_pass"}
+	becomeMethodVars = []string{"sshplay_become_method", "ansible_become_method"}
 )
 
 // targetInput is what a Target is built from: the host's variables, the
@@ -228,7 +247,11 @@ func targetFromVars(name string, vars map[string]any, ov Overrides) (Target, []s
 	if _, err := becomeFromVars(vars, ov); err != nil {
 		return t, nil, err
 	}
-	switch conn, _, _ := lookupVar(vars, connectionVars...); conn {
+	conn, _, ok := lookupVar(vars, connectionVars...)
+	if !ok {
+		conn = ov.Connection
+	}
+	switch conn {
 	case "", "ssh", "smart", "paramiko":
 	case "local":
 		t.Local, t.Addr = true, "localhost"
@@ -249,6 +272,9 @@ func targetFromVars(name string, vars map[string]any, ov Overrides) (Target, []s
 		}
 	}
 	t.Password, _, _ = lookupVar(vars, passwordVars...)
+	if t.Password == "" {
+		t.Password = ov.Password
+	}
 	return t, in.args.warnings, nil
 }
 
@@ -256,9 +282,12 @@ func targetFromVars(name string, vars map[string]any, ov Overrides) (Target, []s
 // overrides name.
 func newTargetInput(name string, vars map[string]any, ov Overrides) (*targetInput, error) {
 	in := &targetInput{vars: vars, ov: ov, alias: name}
-	for _, keys := range [][]string{commonArgsVars, extraArgsVars} {
+	for i, keys := range [][]string{commonArgsVars, extraArgsVars} {
 		s, key, ok := lookupVar(vars, keys...)
-		if !ok || strings.TrimSpace(s) == "" {
+		if !ok {
+			s, key = []string{ov.SSHCommonArgs, ov.SSHExtraArgs}[i], []string{"--ssh-common-args", "--ssh-extra-args"}[i]
+		}
+		if strings.TrimSpace(s) == "" {
 			continue
 		}
 		if err := in.args.parse(name, s); err != nil {
@@ -341,9 +370,13 @@ func (t *Target) portFrom(in *targetInput) error {
 // userFrom sets User: -u, then the inventory, ssh args, ssh_config, and
 // the local user last, as ssh does.
 func (t *Target) userFrom(in *targetInput) error {
-	switch u, _, ok := in.setting(userVars, "User"); {
+	switch u, src, ok := in.setting(userVars, "User"); {
 	case in.ov.User != "":
 		t.User = in.ov.User
+	case ok && !strings.HasPrefix(src, "ssh_config"):
+		t.User = u
+	case in.ov.DefaultUser != "":
+		t.User = in.ov.DefaultUser
 	case ok:
 		t.User = u
 	default:
@@ -359,6 +392,8 @@ func (t *Target) keysFrom(in *targetInput) error {
 		t.KeyFiles = append(t.KeyFiles, expandPath(in.ov.PrivateKey, nil))
 	} else if k, _, ok := lookupVar(in.vars, keyFileVars...); ok {
 		t.KeyFiles = append(t.KeyFiles, expandPath(k, nil))
+	} else if in.ov.DefaultKey != "" {
+		t.KeyFiles = append(t.KeyFiles, expandPath(in.ov.DefaultKey, nil))
 	}
 	tokens := t.tokens(in.alias)
 	for _, k := range append(append([]string(nil), in.args.identityFiles...), in.cfg.getAll(in.alias, "IdentityFile")...) {
@@ -386,6 +421,9 @@ func (t *Target) knownHostsFrom(in *targetInput) error {
 // --host-key-checking, else the inventory, StrictHostKeyChecking, strict.
 func (t *Target) hostKeyCheckingFrom(in *targetInput) error {
 	t.HostKeyChecking = HostKeyStrict
+	if in.ov.DefaultHostKeyChecking != "" {
+		t.HostKeyChecking = in.ov.DefaultHostKeyChecking
+	}
 	if in.ov.HostKeyChecking != "" {
 		p, err := ParseHostKeyPolicy(string(in.ov.HostKeyChecking))
 		t.HostKeyChecking = p
@@ -562,6 +600,12 @@ func becomeFromVars(vars map[string]any, ov Overrides) (Become, error) {
 		b.User = v
 	}
 	b.Password, _, _ = lookupVar(vars, becomePassVars...)
+	if b.Password == "" {
+		b.Password = ov.BecomePassword
+	}
+	if m, key, ok := lookupVar(vars, becomeMethodVars...); ok && m != "sudo" && err == nil {
+		err = fmt.Errorf("%s: not supported yet: become_method %s", key, m)
+	}
 	if !b.Enabled {
 		return Become{}, err
 	}

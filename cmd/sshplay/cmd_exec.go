@@ -20,9 +20,12 @@ type execOptions struct {
 	Module    string
 	Args      string
 	ExtraVars []string
+	Vault     vaultOptions
 	Check     bool
 	Diff      bool
 	Output    runOutput
+	// OneLine is -o/--one-line: each host's result on one line.
+	OneLine bool
 	// DetailedExitcode makes the exit code say whether anything changed.
 	DetailedExitcode bool
 }
@@ -35,6 +38,8 @@ func (o *execOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVarP(&o.Check, "check", "C", false, "plan only: show what would change, change nothing")
 	f.BoolVarP(&o.Diff, "diff", "D", false, "show the diff of every file change")
 	o.Output.AddFlags(f)
+	o.Vault.AddFlags(f)
+	f.BoolVarP(&o.OneLine, "one-line", "o", false, "print each host's result on one line, as Ansible's -o does")
 	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, detailedExitcodeHelp)
 }
 
@@ -71,6 +76,10 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if err := opts.Output.check(); err != nil {
 		return err
 	}
+	ctx, err := opts.Vault.vaultContext(ctx, g)
+	if err != nil {
+		return err
+	}
 	mod, args, err := execModule(opts, command)
 	if err != nil {
 		return err
@@ -99,6 +108,9 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	if err := validateTargets(inv, hosts, g); err != nil {
 		return err
 	}
+	if err := g.promptPasswords(g.Stdin); err != nil {
+		return err
+	}
 	eo, closeAll, err := runEngineOptions(g, &invAdapter{inv: inv, limit: g.Limit, shard: g.shard}, opts.Output)
 	if err != nil {
 		return err
@@ -106,11 +118,11 @@ func runExec(ctx context.Context, g *globals, opts execOptions, pattern string, 
 	defer closeAll()
 	eo.Modules = newRegistry()
 	eo.Check, eo.Diff, eo.ExtraVars = opts.Check, opts.Diff, extra
-	sum, err := playbooks.Adhoc(ctx, playbooks.AdhocOptions{Options: eo, Pattern: pattern, Module: mod, Args: args})
+	sum, err := playbooks.Adhoc(ctx, playbooks.AdhocOptions{Options: eo, Pattern: pattern, Module: mod, Args: args, OneLine: opts.OneLine})
 	if err != nil {
 		return err
 	}
-	if opts.Output.Format == outputText {
+	if opts.Output.Format == outputText && !opts.OneLine {
 		printExecRecap(g.Stdout, sum)
 	}
 	if eo.Log != nil {

@@ -17,6 +17,7 @@ type inventoryOptions struct {
 	Graph       bool
 	Host        string
 	ShowSecrets bool
+	Vault       vaultOptions
 }
 
 // AddFlags registers the inventory command's flags.
@@ -25,6 +26,7 @@ func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Graph, "graph", false, "print the group tree (under GROUP, default all) as ansible-inventory --graph")
 	f.StringVar(&o.Host, "host", "", "print one host's merged variables as ansible-inventory --host")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print the values of secret variables (names containing password, passwd, passphrase, secret or token, or ending in _pass) instead of ********")
+	o.Vault.AddFlags(f)
 }
 
 func newInventoryCommand(g *globals) *cobra.Command {
@@ -68,6 +70,10 @@ func runInventory(ctx context.Context, g *globals, opts inventoryOptions, args [
 	}
 	if n != 1 {
 		return usageError{errors.New("inventory: give exactly one of --list, --graph or --host")}
+	}
+	ctx, err := opts.Vault.inventoryContext(ctx, g)
+	if err != nil {
+		return err
 	}
 	inv, err := inventory.LoadContext(ctx, g.Inventories)
 	if err != nil {

@@ -14,12 +14,14 @@ import (
 
 	"github.com/sshplay/sshplay/inventory"
 	"github.com/sshplay/sshplay/playbooks"
+	"github.com/sshplay/sshplay/tasks"
 	"github.com/sshplay/sshplay/transport"
 )
 
 // playOptions are the flags of `sshplay play`.
 type playOptions struct {
 	ExtraVars     []string
+	Vault         vaultOptions
 	Check         bool
 	Diff          bool
 	Tags          []string
@@ -28,9 +30,12 @@ type playOptions struct {
 	ForceHandlers bool
 	Output        runOutput
 	// Timings is auto, always or never (playbooks.Options.Timings).
-	Timings     string
-	ListHosts   bool
-	ListTasks   bool
+	Timings   string
+	ListHosts bool
+	ListTasks bool
+	ListTags  bool
+	// Step asks before each task whether to run it (--step).
+	Step        bool
 	SyntaxCheck bool
 	// DetailedExitcode makes the exit code say whether anything changed.
 	DetailedExitcode bool
@@ -47,9 +52,12 @@ func (o *playOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.StartAtTask, "start-at-task", "", "start at the task with this name")
 	f.BoolVar(&o.ForceHandlers, "force-handlers", false, "run notified handlers even on hosts that failed")
 	o.Output.AddFlags(f)
+	o.Vault.AddFlags(f)
 	f.StringVar(&o.Timings, "timings", playbooks.TimingsAuto, "show task durations, each host's total and the slowest tasks: auto (runs over 30s), always or never")
 	f.BoolVar(&o.ListHosts, "list-hosts", false, "list the hosts each play would run on, and exit")
 	f.BoolVar(&o.ListTasks, "list-tasks", false, "list the tasks each play would run, and exit")
+	f.BoolVar(&o.ListTags, "list-tags", false, "list the tags of each play's tasks, and exit")
+	f.BoolVar(&o.Step, "step", false, "ask before each task: (N)o, (y)es or (c)ontinue without asking")
 	f.BoolVar(&o.SyntaxCheck, "syntax-check", false, "check the playbooks and exit")
 	f.BoolVar(&o.DetailedExitcode, "detailed-exitcode", false, detailedExitcodeHelp)
 	f.StringVar(&o.CADir, "ca-dir", "", playCADirHelp)
@@ -65,7 +73,7 @@ func newPlayCommand(g *globals) *cobra.Command {
 			"  sshplay play site.yml -i inventory.ini -e @vars.yml -t config",
 		Long: "Run Ansible-shaped playbooks over SSH. PLAYBOOK is a file path, or NAME / NAME.yml of a\n" +
 			"playbook shipped inside sshplay (" + strings.Join(playbooks.EmbeddedNames(), ", ") + ").\n" +
-			"Facts are not gathered (gather_facts is accepted and ignored).",
+			"Each play gathers facts first (one command per host) unless it says gather_facts: false.",
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("play: give at least one playbook")}
@@ -95,20 +103,20 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	if err := opts.check(); err != nil {
 		return err
 	}
+	ctx, err := opts.Vault.vaultContext(ctx, g)
+	if err != nil {
+		return err
+	}
 	mods := newRegistry()
 	extra, err := parseExtraVars(ctx, opts.ExtraVars)
 	if err != nil {
 		return err
 	}
-	var pbs []*playbooks.Playbook
-	for _, a := range args {
-		pb, err := playbooks.LoadContext(ctx, mods, a)
-		if err != nil {
-			return err
-		}
-		pbs = append(pbs, pb)
-	}
+	pbs, err := loadPlaybooks(ctx, g, mods, args)
 	defer playbooks.CleanupEmbedded()
+	if err != nil {
+		return err
+	}
 	if opts.SyntaxCheck {
 		for _, pb := range pbs {
 			fmt.Fprintf(g.Stdout, "\nplaybook: %s\n", pb.Path)
@@ -129,10 +137,38 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	if err := playCADir(inv, pbs, g, opts.CADir, extra); err != nil {
 		return err
 	}
-	if opts.ListHosts || opts.ListTasks {
+	if opts.ListHosts || opts.ListTasks || opts.ListTags {
 		return playbooks.List(g.Stdout, pbs, ad, playbooks.ListOptions{
-			Hosts: opts.ListHosts, Tasks: opts.ListTasks, Tags: opts.Tags, SkipTags: opts.SkipTags, ExtraVars: extra,
+			Hosts: opts.ListHosts, Tasks: opts.ListTasks, ListTags: opts.ListTags, Tags: opts.Tags, SkipTags: opts.SkipTags, ExtraVars: extra,
 		})
+	}
+	return runPlayEngine(ctx, g, opts, ad, mods, pbs, extra)
+}
+
+// loadPlaybooks loads the playbooks named on the command line (files, or
+// shipped names), roles found on the roles path.
+func loadPlaybooks(ctx context.Context, g *globals, mods *tasks.Registry, args []string) ([]*playbooks.Playbook, error) {
+	var pbs []*playbooks.Playbook
+	for _, a := range args {
+		pb, err := playbooks.LoadWith(ctx, mods, a, playbooks.LoadOptions{RolesPath: g.RolesPath})
+		if err != nil {
+			return nil, err
+		}
+		pbs = append(pbs, pb)
+	}
+	return pbs, nil
+}
+
+// runPlayEngine asks what must be asked on the terminal (--step, -k, -K),
+// then runs the playbooks with the engine and turns the summary into the
+// command's outcome.
+func runPlayEngine(ctx context.Context, g *globals, opts playOptions, ad *invAdapter, mods *tasks.Registry, pbs []*playbooks.Playbook, extra map[string]any) error {
+	step, err := playStep(g, opts.Step)
+	if err != nil {
+		return err
+	}
+	if err := g.promptPasswords(g.Stdin); err != nil {
+		return err
 	}
 	eo, closeAll, err := runEngineOptions(g, ad, opts.Output)
 	if err != nil {
@@ -141,11 +177,13 @@ func runPlay(ctx context.Context, g *globals, opts playOptions, args []string) e
 	defer closeAll()
 	eo.Timings = opts.Timings
 	eo.Modules = mods
+	eo.RolesPath = g.RolesPath
 	eo.Check, eo.Diff = opts.Check, opts.Diff
 	eo.ExtraVars = extra
 	eo.Tags, eo.SkipTags = opts.Tags, opts.SkipTags
 	eo.StartAtTask = opts.StartAtTask
 	eo.ForceHandlers = opts.ForceHandlers
+	eo.Step = step
 	sum, err := playbooks.Run(ctx, pbs, eo)
 	if err != nil {
 		return err
@@ -231,6 +269,7 @@ func runEngineOptions(g *globals, inv playbooks.Inventory, out runOutput) (playb
 	eo, closePool := engineOptions(g, inv, out.Format)
 	eo.Color = useColor(out.Color, g.Stdout, os.Getenv)
 	eo.Log = logw
+	eo.Gathering = playbooks.GatherImplicit // gather_facts defaults to true, as in Ansible
 	return eo, func() { closePool(); closeLog() }, nil
 }
 
@@ -250,7 +289,7 @@ func engineOptions(g *globals, inv playbooks.Inventory, format string) (playbook
 		Connector: pool,
 		Local:     transport.Local(),
 		Become: func(vars map[string]any) transport.Become {
-			return transport.BecomeFromVars(vars, transport.Overrides{})
+			return transport.BecomeFromVars(vars, transport.Overrides{BecomePassword: g.becomePassword})
 		},
 		BecomeDefault: g.Become,
 		BecomeUser:    g.BecomeUser,

@@ -49,10 +49,36 @@ type globals struct {
 	// HostKeyCheckingSet says the user chose a policy (flag, config or
 	// environment), so it beats StrictHostKeyChecking in the inventory.
 	HostKeyCheckingSet bool
+	// AskPass and AskBecomePass are -k and -K: prompt once for the SSH
+	// and the become password (see promptPasswords).
+	AskPass, AskBecomePass bool
+	// BecomeMethod is --become-method; only sudo is supported.
+	BecomeMethod string
+	// Connection is -c/--connection: "" (the inventory decides), ssh or
+	// local.
+	Connection string
+	// SSHCommonArgs and SSHExtraArgs are --ssh-common-args and
+	// --ssh-extra-args: read as ansible_ssh_common_args, which beat them.
+	SSHCommonArgs, SSHExtraArgs string
+	// DefaultUser, DefaultPrivateKey and DefaultHostKeyChecking come from
+	// ansible.cfg or ANSIBLE_*: as in Ansible, a host's variables beat them.
+	DefaultUser, DefaultPrivateKey, DefaultHostKeyChecking string
+	// RolesPath is roles_path of ansible.cfg (ANSIBLE_ROLES_PATH).
+	RolesPath []string
+	// VaultPasswordFile is vault_password_file of ansible.cfg
+	// (ANSIBLE_VAULT_PASSWORD_FILE), for the vault password resolver.
+	VaultPasswordFile string
+	// password and becomePassword are what -k and -K prompted for.
+	password, becomePassword string
+	// ansibleSystemCfg is Ansible's system-wide configuration file,
+	// /etc/ansible/ansible.cfg; tests point it elsewhere.
+	ansibleSystemCfg string
 	// origins maps a flag filled by load from the environment or the
 	// configuration file to where (see configOrigin), for errors.
 	origins map[string]string
 
+	// Stdin is where -k, -K and --step ask (a terminal, or they refuse).
+	Stdin          *os.File
 	Stdout, Stderr io.Writer
 	v              *viper.Viper
 }
@@ -70,7 +96,10 @@ func newGlobals(stdout, stderr io.Writer) *globals {
 		Forks:           defaultForks,
 		HostKeyChecking: defaultHostKeyChecking,
 		ConnectTimeout:  defaultConnectTimeout,
+		BecomeMethod:    "sudo",
+		Stdin:           os.Stdin,
 		Stdout:          stdout, Stderr: stderr, v: viper.New(),
+		ansibleSystemCfg: "/etc/ansible/ansible.cfg",
 	}
 }
 
@@ -104,7 +133,18 @@ func (g *globals) AddConnectionFlags(f *pflag.FlagSet) {
 	f.IntVarP(&g.ConnectTimeout, "timeout", "T", defaultConnectTimeout, "SSH connect timeout in seconds: the TCP connect, the server's banner, then any silence of the handshake")
 	f.IntVar(&g.Retries, "retries", 0, "connection attempts to retry after a transient failure (refused, reset, dropped, stalled handshake)")
 	f.IntVar(&g.TaskTimeout, "task-timeout", 0, "seconds each task may take on a host before it is stopped (0: no limit)")
+	f.StringVar(&g.BecomeMethod, "become-method", "sudo", "privilege escalation method (only sudo is supported)")
+	f.StringVarP(&g.Connection, "connection", "c", "", "connection type: ssh or local (default: the inventory's ansible_connection, else ssh)")
+	f.StringVar(&g.SSHCommonArgs, "ssh-common-args", "", "ssh options for every host, read as ansible_ssh_common_args (which beats it)")
+	f.StringVar(&g.SSHExtraArgs, "ssh-extra-args", "", "more ssh options, read as ansible_ssh_extra_args (which beats it)")
 	f.StringVar(&g.Shard, "shard", "", "run only shard K of N (K/N, 1-based) of the selected hosts, so N runners cover them once; also SSHPLAY_SHARD")
+}
+
+// AddPromptFlags registers -k and -K: for exec and play, which ask for
+// the passwords before they connect (see promptPasswords).
+func (g *globals) AddPromptFlags(f *pflag.FlagSet) {
+	f.BoolVarP(&g.AskPass, "ask-pass", "k", false, "ask for the SSH password (once, on the terminal)")
+	f.BoolVarP(&g.AskBecomePass, "ask-become-pass", "K", false, "ask for the become (sudo) password (once, on the terminal)")
 }
 
 // limitHosts narrows hosts (a pattern's match) by --limit, then to the
@@ -160,8 +200,25 @@ func (g *globals) load(cmd *cobra.Command) error {
 	if ferr != nil {
 		return ferr
 	}
+	if err := g.loadAnsible(cmd); err != nil {
+		return err
+	}
 	g.HostKeyCheckingSet = cmd.Flags().Changed("host-key-checking") || v.IsSet("host-key-checking")
 	return g.validate()
+}
+
+// loadAnsible applies ansible.cfg and ANSIBLE_* below what the command
+// line, sshplay.yaml and SSHPLAY_* set, for the commands that read an
+// inventory (the others have nothing Ansible could configure).
+func (g *globals) loadAnsible(cmd *cobra.Command) error {
+	if cmd.Flags().Lookup("inventory") == nil {
+		return nil
+	}
+	ac, err := readAnsibleConfig(os.Getenv, g.ansibleSystemCfg)
+	if err != nil {
+		return err
+	}
+	return g.applyAnsible(cmd, ac, g.v.IsSet)
 }
 
 // configValues are the strings a configuration or environment value gives
@@ -273,6 +330,9 @@ func (g *globals) validate() error {
 	if g.TaskTimeout < 0 {
 		return usageError{fmt.Errorf("%s: must be 0 (no limit) or more seconds, got %d", g.origin("task-timeout"), g.TaskTimeout)}
 	}
+	if err := g.validateAnsibleFlags(); err != nil {
+		return err
+	}
 	sh, err := inventory.ParseShard(g.Shard)
 	if err != nil {
 		return usageError{fmt.Errorf("%s: %w", g.origin("shard"), err)}
@@ -286,15 +346,25 @@ func (g *globals) validate() error {
 // when the user chose one.
 func (g *globals) transportOverrides() transport.Overrides {
 	ov := transport.Overrides{
-		User:       g.User,
-		PrivateKey: g.PrivateKey,
-		Timeout:    time.Duration(g.ConnectTimeout) * time.Second,
-		Retries:    g.Retries,
-		Become:     g.Become,
-		BecomeUser: g.BecomeUser,
+		User:           g.User,
+		PrivateKey:     g.PrivateKey,
+		DefaultUser:    g.DefaultUser,
+		DefaultKey:     g.DefaultPrivateKey,
+		Timeout:        time.Duration(g.ConnectTimeout) * time.Second,
+		Retries:        g.Retries,
+		Become:         g.Become,
+		BecomeUser:     g.BecomeUser,
+		BecomePassword: g.becomePassword,
+		Password:       g.password,
+		Connection:     g.Connection,
+		SSHCommonArgs:  g.SSHCommonArgs,
+		SSHExtraArgs:   g.SSHExtraArgs,
 	}
 	if p, err := transport.ParseHostKeyPolicy(g.HostKeyChecking); err == nil && g.HostKeyCheckingSet {
 		ov.HostKeyChecking = p
+	}
+	if p, err := transport.ParseHostKeyPolicy(g.DefaultHostKeyChecking); err == nil {
+		ov.DefaultHostKeyChecking = p
 	}
 	return ov
 }

@@ -95,6 +95,7 @@ func newRootCommand(g *globals) *cobra.Command {
 		g.AddConnectionFlags(c.PersistentFlags())
 	}
 	for _, c := range []*cobra.Command{execCmd, playCmd} {
+		g.AddPromptFlags(c.PersistentFlags())
 		jsonErrors(c, g)
 	}
 	caCmd, invCmd := newCACommand(g), newInventoryCommand(g)

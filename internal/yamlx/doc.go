@@ -20,7 +20,10 @@
 // Value turns a tree into Go values in yaml.v3's dialect (playbooks, vars
 // files, -e, from_yaml), in linear time and honouring the context, where
 // yaml.v3's own Decode is quadratic in a mapping's size and deaf to
-// signals. Inventories keep their own YAML 1.1 conversion.
+// signals. Inventories keep their own YAML 1.1 conversion. A `!vault`
+// value becomes its plaintext, decrypted with the keyring the context
+// carries (internal/vault); one that cannot be decrypted is an error,
+// never its ciphertext read as text.
 //
 // SyntaxError places a yaml.v3 syntax error at the offending token, where
 // PyYAML (and so Ansible) would: yaml.v3 names only a line, often that of

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/internal/vault"
 )
 
 // Value converts a node into Go values as yaml.v3 decodes into an `any`:
@@ -71,6 +73,9 @@ func (c *converter) value(n *yaml.Node) (any, error) {
 // nulls, timestamps and !!binary come out exactly as its Decode gives them;
 // strings, by far the most common, skip the decoder.
 func (c *converter) scalar(n *yaml.Node) (any, error) {
+	if n.Tag == "!vault" || n.Tag == "!vault-encrypted" {
+		return c.decrypt(n)
+	}
 	if n.ShortTag() == "!!str" {
 		return n.Value, nil
 	}
@@ -79,6 +84,18 @@ func (c *converter) scalar(n *yaml.Node) (any, error) {
 		return nil, c.refuse(n, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
 	return v, nil
+}
+
+// decrypt turns an ansible-vault value into its plaintext with the
+// keyring the context carries. Data that cannot be decrypted is an error
+// (*vault.Error), never its ciphertext used as text.
+func (c *converter) decrypt(n *yaml.Node) (any, error) {
+	where := fmt.Sprintf("%s:%d:%d", c.file, n.Line, n.Column)
+	plain, err := vault.FromContext(c.ctx).Decrypt(where, []byte(n.Value))
+	if err != nil {
+		return nil, err
+	}
+	return string(plain), nil
 }
 
 // dupKey identifies a mapping key as yaml.v3's duplicate check does:

@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
-	"gopkg.in/yaml.v3"
 
 	"github.com/sshplay/sshplay/internal/boolean"
 	"github.com/sshplay/sshplay/internal/yamlx"
@@ -27,8 +26,13 @@ var ansibleFilters = map[string]exec.FilterFunction{
 	"to_json":       filterToJSON,
 	"to_nice_json":  filterToNiceJSON,
 	"from_json":     filterFromJSON,
-	"to_yaml":       filterToYAML,
-	"to_nice_yaml":  filterToYAML,
+	"to_yaml":       filterToPyYAML,
+	"to_nice_yaml":  filterToNiceYAML,
+	"regex_escape":  strFilter(regexEscape),
+	"realpath":      strFilter(realpath),
+	"strftime":      filterStrftime,
+	"to_uuid":       filterToUUID,
+	"password_hash": filterPasswordHash,
 	"from_yaml":     filterFromYAML,
 	"regex_replace": filterRegexReplace,
 	"regex_search":  filterRegexSearch,
@@ -56,17 +60,18 @@ var ansibleFilters = map[string]exec.FilterFunction{
 }
 
 var ansibleTests = map[string]exec.TestFunction{
-	"defined":   testDefined,
-	"undefined": testUndefined,
-	"changed":   resultTest("changed"),
-	"failed":    resultTest("failed"),
-	"skipped":   resultTest("skipped"),
-	"succeeded": testSucceeded,
-	"success":   testSucceeded,
-	"version":   testVersion,
-	"match":     regexTest(true),
-	"search":    regexTest(false),
-	"regex":     regexTest(false),
+	"defined":         testDefined,
+	"undefined":       testUndefined,
+	"changed":         resultTest("changed"),
+	"failed":          resultTest("failed"),
+	"skipped":         resultTest("skipped"),
+	"succeeded":       testSucceeded,
+	"success":         testSucceeded,
+	"version":         testVersion,
+	"version_compare": testVersion,
+	"match":           regexTest(true),
+	"search":          regexTest(false),
+	"regex":           regexTest(false),
 }
 
 func errValue(format string, args ...any) *exec.Value {
@@ -243,17 +248,6 @@ func normalizeJSON(v any) any {
 	return v
 }
 
-func filterToYAML(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
-	if in.IsError() {
-		return in
-	}
-	b, err := yaml.Marshal(jsonable(goValue(in)))
-	if err != nil {
-		return errValue("to_yaml: %v", err)
-	}
-	return exec.AsValue(string(b))
-}
-
 func filterFromYAML(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
@@ -281,8 +275,6 @@ func pyRegexp(expr string, ignoreCase bool) (*regexp.Regexp, error) {
 	return regexp.Compile(expr)
 }
 
-var pyBackref = regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`)
-
 func filterRegexReplace(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
@@ -298,14 +290,7 @@ func filterRegexReplace(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs)
 	if err != nil {
 		return errValue("regex_replace: %v", err)
 	}
-	repl = strings.ReplaceAll(repl, "$", "$$")
-	repl = pyBackref.ReplaceAllStringFunc(repl, func(m string) string {
-		sub := pyBackref.FindStringSubmatch(m)
-		if sub[1] != "" {
-			return "${" + sub[1] + "}"
-		}
-		return "${" + sub[2] + "}"
-	})
+	repl = pyReplacement(repl)
 	return exec.AsValue(re.ReplaceAllString(in.String(), repl))
 }
 
@@ -766,8 +751,8 @@ type lookupError struct{ msg string }
 
 func (e *lookupError) Error() string { return e.msg }
 
-func lookupFunction(_ *exec.Evaluator, params *exec.VarArgs) (any, error) {
-	vals, err := doLookup(params)
+func lookupFunction(ev *exec.Evaluator, params *exec.VarArgs) (any, error) {
+	vals, err := doLookup(ev, params)
 	if err != nil {
 		return nil, err
 	}
@@ -783,16 +768,16 @@ func lookupFunction(_ *exec.Evaluator, params *exec.VarArgs) (any, error) {
 	}(), ","), nil
 }
 
-func queryFunction(_ *exec.Evaluator, params *exec.VarArgs) (any, error) {
-	return doLookup(params)
+func queryFunction(ev *exec.Evaluator, params *exec.VarArgs) (any, error) {
+	return doLookup(ev, params)
 }
 
 // doLookup runs on the control machine, as Ansible's lookups do.
-func doLookup(params *exec.VarArgs) ([]any, error) {
+func doLookup(ev *exec.Evaluator, params *exec.VarArgs) ([]any, error) {
 	if len(params.Args) < 1 {
 		return nil, &lookupError{"lookup: needs a plugin name"}
 	}
-	kind := params.Args[0].String()
+	kind := strings.TrimPrefix(strings.TrimPrefix(params.Args[0].String(), "ansible.builtin."), "ansible.legacy.")
 	var out []any
 	for _, a := range params.Args[1:] {
 		term := a.String()
@@ -805,8 +790,26 @@ func doLookup(params *exec.VarArgs) ([]any, error) {
 				return nil, &lookupError{fmt.Sprintf("lookup file %s: %v", term, err)}
 			}
 			out = append(out, strings.TrimRight(string(b), "\n"))
+		case "pipe":
+			v, err := lookupPipe(context.Background(), term)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		case "template":
+			v, err := lookupTemplate(ev, term)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		case "password":
+			v, err := lookupPassword(term)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
 		default:
-			return nil, &lookupError{fmt.Sprintf("lookup plugin %q is not supported (env, file)", kind)}
+			return nil, &lookupError{fmt.Sprintf("lookup plugin %q is not supported yet (env, file, pipe, password, template are)", kind)}
 		}
 	}
 	return out, nil

@@ -32,6 +32,17 @@ func (e *UnknownNameError) Error() string {
 	return fmt.Sprintf("no %s named %q", e.Kind, e.Name)
 }
 
+// UnsupportedNameError is a filter or test of an Ansible collection
+// (ansible.utils.ipaddr, community.general.json_query) that sshplay does
+// not implement: named as such, never as a misspelling.
+type UnsupportedNameError struct {
+	Kind, Name string
+}
+
+func (e *UnsupportedNameError) Error() string {
+	return fmt.Sprintf("not supported yet: %s %q", e.Kind, e.Name)
+}
+
 // CheckNames reports the first filter or test name in a template text (or,
 // with expr, a bare expression) that the engine does not know, so that a
 // misspelt `| defualt` is a parse error before anything runs.
@@ -40,6 +51,10 @@ func (e *Engine) CheckNames(text string, expr bool) error {
 		text = "{{ " + text + " }}"
 	} else if !IsTemplate(text) {
 		return nil
+	}
+	text, err := rewriteSource(text, varsMode)
+	if err != nil {
+		return nil // a syntax error: Check reports it
 	}
 	var toks []*tokens.Token
 	for st := tokens.LexAll(text, e.cfg); !st.End(); st.Next() {
@@ -60,8 +75,8 @@ func (e *Engine) CheckNames(text string, expr bool) error {
 			if n == nil || n.Type != tokens.Name {
 				continue
 			}
-			if d := next(indexOf(toks, n)); d != nil && d.Type == tokens.Dot {
-				continue // a collection name (ansible.builtin.x): not checked
+			if full := dotted(toks, n, next); full != n.Val {
+				return &UnsupportedNameError{Kind: "filter", Name: full}
 			}
 			if !e.env.Filters.Exists(n.Val) {
 				return &UnknownNameError{Kind: "filter", Name: n.Val, Known: e.filterNames()}
@@ -74,12 +89,32 @@ func (e *Engine) CheckNames(text string, expr bool) error {
 			if n == nil || n.Type != tokens.Name {
 				continue
 			}
+			if full := dotted(toks, n, next); full != n.Val {
+				return &UnsupportedNameError{Kind: "test", Name: full}
+			}
 			if !e.env.Tests.Exists(n.Val) {
 				return &UnknownNameError{Kind: "test", Name: n.Val, Known: e.testNames()}
 			}
 		}
 	}
 	return nil
+}
+
+// dotted is the whole name starting at token n: "x", or a collection's
+// "ns.coll.x" (ansible.builtin names of ours are already shortened).
+func dotted(toks []*tokens.Token, n *tokens.Token, next func(int) *tokens.Token) string {
+	name := n.Val
+	for {
+		d := next(indexOf(toks, n))
+		if d == nil || d.Type != tokens.Dot {
+			return name
+		}
+		m := next(indexOf(toks, d))
+		if m == nil || m.Type != tokens.Name {
+			return name
+		}
+		name, n = name+"."+m.Val, m
+	}
 }
 
 func indexOf(toks []*tokens.Token, t *tokens.Token) int {

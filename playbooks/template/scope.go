@@ -109,6 +109,7 @@ func (s *Scope) context(names []string) *exec.Context {
 			data[n], _ = expand(v)
 		}
 	}
+	data[scopeKey] = s // for lookup('template'), which renders with all of s
 	return exec.NewContext(data)
 }
 

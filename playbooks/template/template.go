@@ -22,7 +22,8 @@ import (
 type Engine struct {
 	cfg   *config.Config
 	env   *exec.Environment
-	cache sync.Map // source -> *parsed
+	cache sync.Map // cacheKey -> *parsed
+	mode  literalMode
 
 	fileOnce sync.Once
 	file     *Engine // trim_blocks, for the template module's files
@@ -36,7 +37,7 @@ func (e *Engine) fileEngine() *Engine {
 		cfg := e.cfg.Inherit()
 		cfg.TrimBlocks = true
 		cfg.LeftStripBlocks = false
-		e.file = &Engine{cfg: cfg, env: e.env}
+		e.file = &Engine{cfg: cfg, env: e.env, mode: decodeMode}
 	})
 	return e.file
 }
@@ -80,7 +81,7 @@ func New() *Engine {
 		Filters:           filters,
 		Tests:             tests,
 		ControlStructures: builtins.ControlStructures,
-		Methods:           builtins.Methods,
+		Methods:           ansibleMethods(),
 	}}
 }
 
@@ -96,16 +97,30 @@ func (l sourceLoader) Read(string) (io.Reader, error)         { return bytes.New
 func (l sourceLoader) Resolve(p string) (string, error)       { return p, nil }
 func (l sourceLoader) Inherit(string) (loaders.Loader, error) { return l, nil }
 
-func (e *Engine) parse(src string) *parsed {
-	if p, ok := e.cache.Load(src); ok {
+// cacheKey is a template text and how its literals are read.
+type cacheKey struct {
+	src  string
+	mode literalMode
+}
+
+func (e *Engine) parse(src string) *parsed { return e.parseAs(src, e.mode) }
+
+func (e *Engine) parseAs(orig string, mode literalMode) *parsed {
+	key := cacheKey{orig, mode}
+	if p, ok := e.cache.Load(key); ok {
 		return p.(*parsed)
 	}
 	p := &parsed{}
-	tpl, err := e.newTemplate(src)
+	src, err := rewriteSource(orig, mode)
+	if err == nil {
+		var tpl *exec.Template
+		tpl, err = e.newTemplate(src)
+		p.tpl = tpl
+	}
 	if err != nil {
 		p.err = cleanParseError(err, src)
+		p.tpl = nil
 	} else {
-		p.tpl = tpl
 		seen := map[string]bool{}
 		for st := tokens.LexAll(src, e.cfg); !st.End(); st.Next() {
 			if t := st.Current(); t.Type == tokens.Name && !seen[t.Val] {
@@ -114,7 +129,7 @@ func (e *Engine) parse(src string) *parsed {
 			}
 		}
 	}
-	e.cache.Store(src, p)
+	e.cache.Store(key, p)
 	return p
 }
 
@@ -154,7 +169,8 @@ func (e *Engine) exprTemplate(expr string) (*parsed, error) {
 		// Ansible tolerates (and warns about) templated conditions.
 		expr = strings.TrimSpace(expr[2 : len(expr)-2])
 	}
-	p := e.parse("{{ (" + expr + ") }}")
+	// Ansible evaluates a condition inside {% if %}: literals decoded.
+	p := e.parseAs("{{ ("+expr+") }}", decodeMode)
 	if p.err != nil {
 		return nil, fmt.Errorf("expression %q: %w", expr, p.err)
 	}

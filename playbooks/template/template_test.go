@@ -50,7 +50,10 @@ func TestRender(t *testing.T) {
 		{"{{ {'a': 1} | combine({'b': 2}) }}", map[string]any{"a": 1, "b": 2}},
 		{"{{ {'a': 1} | to_json }}", `{"a":1}`},
 		{`{{ '{"a": [1]}' | from_json }}`, map[string]any{"a": []any{1}}},
-		{"{{ 'a.b.c' | regex_replace('\\\\.', '-') }}", "a-b-c"},
+		// Inside {{ }} Ansible keeps a literal's backslashes as written:
+		// one escapes the dot, two are a literal backslash (recorded).
+		{"{{ 'a.b.c' | regex_replace('\\.', '-') }}", "a-b-c"},
+		{"{{ 'a.b.c' | regex_replace('\\\\.', '-') }}", "a.b.c"},
 		{"{{ 'ver 15.4' | regex_search('[0-9.]+') }}", "15.4"},
 		{"{{ '/etc/x/y.conf' | basename }}", "y.conf"},
 		{"{{ '/etc/x/y.conf' | dirname }}", "/etc/x"},

@@ -222,6 +222,7 @@ type copyArgs struct {
 	hasContent  bool
 	remote      bool // remote_src
 	localFollow bool
+	decrypt     bool // decrypt a src encrypted with ansible-vault
 	dirMode     *modeSpec
 	checksum    string // the SHA-1 the content must have
 }
@@ -250,7 +251,7 @@ func parseCopyArgs(raw map[string]any) (copyArgs, error) {
 		ca.dirMode = m
 	}
 	_ = a.Bool("unsafe_writes", false)
-	_ = a.Bool("decrypt", true)
+	ca.decrypt = a.Bool("decrypt", true)
 	ca.checksum = a.Str("checksum", "")
 	if ca.o.validate != "" && !strings.Contains(ca.o.validate, "%s") {
 		a.Fail("", "validate must contain %%s: %s", ca.o.validate)
@@ -348,6 +349,9 @@ func (ca *copyArgs) localSource(ctx context.Context, env *tasks.Env) (ch *tasks.
 	}
 	data, mode, err := readLocal(ctx, env, local)
 	if err != nil {
+		return nil, &tasks.Failed{Msg: err.Error()}
+	}
+	if data, err = decryptSource(ctx, ca.decrypt, local, data); err != nil {
 		return nil, &tasks.Failed{Msg: err.Error()}
 	}
 	ca.o.src, ca.o.data, ca.o.srcMode = ca.src, data, mode

@@ -304,6 +304,13 @@ var moduleCases = []moduleCase{
 		summary: "would enable postgresql, then restart postgresql", noIdem: true},
 
 	// debug / fail / ping
+	// setup: one read-only command, facts filtered
+	{name: "setup gathers facts", mod: "setup", setup: func(h, _ *tasktest.Conn) {
+		h.Fake().SetHandler(func(_ context.Context, _ *tasktest.Conn, cmd string, _ []byte) (*transport.Result, bool) {
+			return &transport.Result{Stdout: []byte("\n@@sshplay:os_release\nID=debian\nVERSION_ID=\"12\"\n")}, strings.Contains(cmd, "@@sshplay:")
+		})
+	}, args: map[string]any{"filter": "ansible_distribution"}, action: tasks.None,
+		result: map[string]any{"ansible_facts": map[string]any{"ansible_distribution": "Debian"}}},
 	{name: "debug msg", mod: "debug", args: map[string]any{"msg": "hi"}, action: tasks.None, summary: "hi", result: map[string]any{"msg": "hi"}},
 	{name: "debug var path", mod: "debug", args: map[string]any{"var": "nested.list[1].k"}, action: tasks.None, result: map[string]any{"nested.list[1].k": "v"}},
 	{name: "debug var undefined", mod: "debug", args: map[string]any{"var": "nope"}, action: tasks.None, result: map[string]any{"nope": "VARIABLE IS NOT DEFINED!"}},

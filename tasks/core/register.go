@@ -24,6 +24,7 @@ func Modules() map[string]tasks.Module {
 		"debug":       tasks.ModuleFunc(planDebug),
 		"fail":        tasks.ModuleFunc(planFail),
 		"ping":        tasks.ModuleFunc(planPing),
+		"setup":       setupModule{},
 	}
 }
 
@@ -35,13 +36,16 @@ var commandShortForm = tasks.FreeForm{Options: []string{
 }}
 
 // Register adds every core module to r under NAME, ansible.builtin.NAME and
-// ansible.legacy.NAME (systemd also as systemd_service); command and shell
-// take free text in their short form.
+// ansible.legacy.NAME (systemd also as systemd_service, setup also as
+// gather_facts); command and shell take free text in their short form.
 func Register(r *tasks.Registry) {
 	for name, m := range Modules() {
 		names := []string{name, "ansible.builtin." + name, "ansible.legacy." + name}
 		if name == "systemd" {
 			names = append(names, "systemd_service", "ansible.builtin.systemd_service", "ansible.legacy.systemd_service")
+		}
+		if name == "setup" {
+			names = append(names, "gather_facts", "ansible.builtin.gather_facts", "ansible.legacy.gather_facts")
 		}
 		if name == "command" || name == "shell" {
 			r.AddFreeForm(m, commandShortForm, names...)
