@@ -79,7 +79,12 @@ LogLevel INFO
 # finds this host's own socket directory.
 SetEnv PGHOST=%[8]s
 Subsystem sftp %[9]s
-`, h.Name, h.Addr, h.SSHPort, p.hostKey, p.sshdPid, l.clientPub(), LoginUser+" "+BecomePasswordUser, p.run, sftpServer)
+# The second login user may also log in with its password, so that
+# password authentication (-k, ansible_password) is tested against a real
+# sshd; the first logs in with its key only.
+Match User %[10]s
+	PasswordAuthentication yes
+`, h.Name, h.Addr, h.SSHPort, p.hostKey, p.sshdPid, l.clientPub(), LoginUser+" "+BecomePasswordUser, p.run, sftpServer, BecomePasswordUser)
 }
 
 func sshdRunning(p hostPaths) bool { return procAlive(readPidFile(p.sshdPid), "sshd") }
