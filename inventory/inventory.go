@@ -62,7 +62,10 @@ type Inventory struct {
 	groupByName map[string]*Group
 	sources     []string
 	varDirs     []varDir
-	absFiles    map[string]string // absPath's cache, used while loading
+	// playDirs are the playbook folders ansible-inventory's output reads
+	// (AddPlaybookDir); HostVars and HostVarLayers leave them out.
+	playDirs []varDir
+	absFiles map[string]string // absPath's cache, used while loading
 }
 
 func newInventory() *Inventory {

@@ -25,36 +25,58 @@ var varFileExts = []string{"", ".yml", ".yaml", ".json"}
 
 func (inv *Inventory) loadVarFiles(ctx context.Context) error {
 	for i := range inv.varDirs {
-		vd := &inv.varDirs[i]
-		vd.groups = map[string]map[string]any{}
-		vd.hosts = map[string]map[string]any{}
-		// One directory listing instead of a stat per name and extension:
-		// 100,000 hosts without host_vars files must cost nothing.
-		gdir, hdir := filepath.Join(vd.base, "group_vars"), filepath.Join(vd.base, "host_vars")
-		gnames, hnames := dirNames(gdir), dirNames(hdir)
-		for _, g := range inv.groups {
-			if !hasEntityFile(gnames, g.Name) {
-				continue
-			}
-			m, err := readEntityVars(ctx, gdir, g.Name)
-			if err != nil {
-				return err
-			}
-			if m != nil {
-				vd.groups[g.Name] = m
-			}
+		if err := inv.loadVarDir(ctx, &inv.varDirs[i]); err != nil {
+			return err
 		}
-		for _, h := range inv.hosts {
-			if !hasEntityFile(hnames, h.Name) {
-				continue
-			}
-			m, err := readEntityVars(ctx, hdir, h.Name)
-			if err != nil {
-				return err
-			}
-			if m != nil {
-				vd.hosts[h.Name] = m
-			}
+	}
+	return nil
+}
+
+// AddPlaybookDir reads dir's group_vars/ and host_vars/ for the
+// inventory's groups and hosts, as ansible-inventory reads its playbook
+// folder (--playbook-dir, by default the working directory), so that
+// ListJSON and HostJSON print what it prints. HostVars and HostVarLayers
+// leave these variables out: a playbook run reads its own folder.
+func (inv *Inventory) AddPlaybookDir(ctx context.Context, dir string) error {
+	vd := varDir{base: dir}
+	if err := inv.loadVarDir(ctx, &vd); err != nil {
+		return err
+	}
+	inv.playDirs = append(inv.playDirs, vd)
+	return nil
+}
+
+// loadVarDir reads the group_vars/ and host_vars/ files of vd.base for
+// the inventory's groups and hosts.
+func (inv *Inventory) loadVarDir(ctx context.Context, vd *varDir) error {
+	vd.groups = map[string]map[string]any{}
+	vd.hosts = map[string]map[string]any{}
+	// One directory listing instead of a stat per name and extension:
+	// 100,000 hosts without host_vars files must cost nothing.
+	gdir, hdir := filepath.Join(vd.base, "group_vars"), filepath.Join(vd.base, "host_vars")
+	gnames, hnames := dirNames(gdir), dirNames(hdir)
+	for _, g := range inv.groups {
+		if !hasEntityFile(gnames, g.Name) {
+			continue
+		}
+		m, err := readEntityVars(ctx, gdir, g.Name)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			vd.groups[g.Name] = m
+		}
+	}
+	for _, h := range inv.hosts {
+		if !hasEntityFile(hnames, h.Name) {
+			continue
+		}
+		m, err := readEntityVars(ctx, hdir, h.Name)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			vd.hosts[h.Name] = m
 		}
 	}
 	return nil
@@ -198,11 +220,109 @@ func readVarsFile(ctx context.Context, p string) (map[string]any, error) {
 // written in the inventory file itself. It returns nil for an unknown host.
 // The result is a fresh copy the caller may change.
 func (inv *Inventory) HostVars(name string) map[string]any {
-	h, ok := inv.hostByName[name]
+	l, ok := inv.HostVarLayers(name)
 	if !ok {
 		return nil
 	}
-	out := inv.mergedVars(h)
+	out := l.All
+	for k, v := range l.Groups {
+		out[k] = v
+	}
+	for k, v := range l.Host {
+		out[k] = v
+	}
+	return out
+}
+
+// VarLayers are a host's inventory variables (HostVars) cut where
+// Ansible slots in the playbook's own group_vars/ and host_vars/ folders:
+// playbook group_vars/all goes between All and Groups, playbook
+// group_vars/<group> between Groups and Host, playbook host_vars above
+// Host. ansible-inventory reads no playbook folder, so HostVars, which
+// it mirrors, is the three layers merged.
+type VarLayers struct {
+	// GroupOrder is the host's groups (ancestors included, all left out)
+	// in merge order: depth, then ansible_group_priority, then name.
+	GroupOrder []string
+	// All is levels 1 to 3 of HostVars: inventory-file vars of all and of
+	// the host's groups, then group_vars/all of each source.
+	All map[string]any
+	// Groups is level 4: group_vars/<group> of each source.
+	Groups map[string]any
+	// Host is levels 5 and 6 and the magic variables.
+	Host map[string]any
+}
+
+// HostVarLayers returns the host's inventory variables in layers (fresh
+// copies the caller may change); false for an unknown host.
+func (inv *Inventory) HostVarLayers(name string) (VarLayers, bool) {
+	h, ok := inv.hostByName[name]
+	if !ok {
+		return VarLayers{}, false
+	}
+	l := inv.layers(h)
+	inv.putMagic(l.Host, h)
+	return l, true
+}
+
+// mergedVars is HostVars without the magic variables, with the playbook
+// folders' variables (AddPlaybookDir) at their levels, as
+// ansible-inventory shows them.
+func (inv *Inventory) mergedVars(h *Host) map[string]any {
+	l := inv.layers(h)
+	out := l.All
+	put := func(m map[string]any) {
+		for k, v := range m {
+			out[k] = deepCopy(v)
+		}
+	}
+	for _, vd := range inv.playDirs {
+		put(vd.groups["all"])
+	}
+	put(l.Groups)
+	for _, vd := range inv.playDirs {
+		for _, g := range l.GroupOrder {
+			put(vd.groups[g])
+		}
+	}
+	put(l.Host)
+	for _, vd := range inv.playDirs {
+		put(vd.hosts[h.Name])
+	}
+	return out
+}
+
+// layers is HostVarLayers without the magic variables.
+func (inv *Inventory) layers(h *Host) VarLayers {
+	groups := sortGroups(inv.hostGroups(h))
+	l := VarLayers{All: map[string]any{}, Groups: map[string]any{}, Host: map[string]any{}}
+	put := func(out, m map[string]any) {
+		for k, v := range m {
+			out[k] = deepCopy(v)
+		}
+	}
+	put(l.All, inv.groupByName["all"].vars)
+	for _, g := range groups {
+		l.GroupOrder = append(l.GroupOrder, g.Name)
+		put(l.All, g.vars)
+	}
+	for _, vd := range inv.varDirs {
+		put(l.All, vd.groups["all"])
+	}
+	for _, vd := range inv.varDirs {
+		for _, g := range groups {
+			put(l.Groups, vd.groups[g.Name])
+		}
+	}
+	put(l.Host, h.vars)
+	for _, vd := range inv.varDirs {
+		put(l.Host, vd.hosts[h.Name])
+	}
+	return l
+}
+
+// putMagic sets the inventory's magic variables of host h in out.
+func (inv *Inventory) putMagic(out map[string]any, h *Host) {
 	out["inventory_hostname"] = h.Name
 	out["inventory_hostname_short"], _, _ = strings.Cut(h.Name, ".")
 	names := inv.groupNamesOf(h)
@@ -219,35 +339,6 @@ func (inv *Inventory) HostVars(name string) map[string]any {
 		out["inventory_file"] = nil
 		out["inventory_dir"] = nil
 	}
-	return out
-}
-
-// mergedVars is HostVars without the magic variables.
-func (inv *Inventory) mergedVars(h *Host) map[string]any {
-	out := map[string]any{}
-	put := func(m map[string]any) {
-		for k, v := range m {
-			out[k] = deepCopy(v)
-		}
-	}
-	groups := sortGroups(inv.hostGroups(h))
-	put(inv.groupByName["all"].vars)
-	for _, g := range groups {
-		put(g.vars)
-	}
-	for _, vd := range inv.varDirs {
-		put(vd.groups["all"])
-	}
-	for _, vd := range inv.varDirs {
-		for _, g := range groups {
-			put(vd.groups[g.Name])
-		}
-	}
-	put(h.vars)
-	for _, vd := range inv.varDirs {
-		put(vd.hosts[h.Name])
-	}
-	return out
 }
 
 // Dir is the value of the magic variable sshplay_inventory_dir: the

@@ -102,6 +102,7 @@ type Task struct {
 	NoLog             bool
 	Tags              []string
 	DelegateTo        string
+	DelegateFacts     bool // facts go to the delegated host (facts.go)
 	RunOnce           bool
 	CheckMode         *bool
 	Diff              *bool

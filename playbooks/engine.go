@@ -257,7 +257,7 @@ func newRunner(opts Options, rep reporter) (*runner, error) {
 	if opts.Trace != nil {
 		opts.Trace = syncio.NewWriter(opts.Trace)
 	}
-	r := &runner{opts: opts, tpl: template.New(), hosts: map[string]*hostState{}, started: opts.StartAtTask == "", runStarted: runStartedNow()}
+	r := &runner{opts: opts, tpl: template.NewWithVault(opts.Vault), hosts: map[string]*hostState{}, started: opts.StartAtTask == "", runStarted: runStartedNow()}
 	r.runMagic = magicVars(&opts, controlPython())
 	if opts.Check {
 		r.localOverlay = overlay.NewOverlay()

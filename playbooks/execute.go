@@ -48,7 +48,7 @@ func (r *runner) execute(ctx context.Context, pr *playRun, t *Task, h *hostState
 	if err != nil {
 		return outcomeErr(err)
 	}
-	return r.attempts(ctx, t, h, scope, moduleCall{mod: mod, env: env, args: args, opts: r.execOptions(in, t, ov)})
+	return r.attempts(ctx, t, r.factsHost(t, h, scope, delegate), scope, moduleCall{mod: mod, env: env, args: args, opts: r.execOptions(in, t, ov)})
 }
 
 // moduleEnv builds what a module sees of the host: its variables, the
@@ -353,22 +353,8 @@ func (r *runner) overrides(t *Task, scope *template.Scope, out *tasks.Outcome) {
 		return
 	}
 	s := r.withResult(scope, t, out.Result)
-	if len(t.ChangedWhen) > 0 && out.Status != tasks.StatusFailed {
-		changed := true
-		for _, c := range t.ChangedWhen {
-			ok, err := s.Cond(c)
-			if err != nil {
-				*out = *outcomeErr(t.keyError("changed_when", c, err))
-				return
-			}
-			changed = changed && ok
-		}
-		out.Result["changed"] = changed
-		if changed {
-			out.Status = tasks.StatusChanged
-		} else if out.Status == tasks.StatusChanged {
-			out.Status = tasks.StatusOK
-		}
+	if len(t.ChangedWhen) > 0 && !r.changedWhen(t, s, out) {
+		return
 	}
 	if len(t.FailedWhen) > 0 {
 		failed := true
@@ -397,6 +383,35 @@ func (r *runner) overrides(t *Task, scope *template.Scope, out *tasks.Outcome) {
 			}
 		}
 	}
+}
+
+// changedWhen applies changed_when to out; false when evaluating it failed
+// (out is then that error). As in Ansible it applies to a failed result
+// too, whose "changed" it sets (PLAY RECAP counts it when the failure is
+// ignored); a condition that cannot be evaluated on a failed result keeps
+// the original failure, which says more than the condition's error.
+func (r *runner) changedWhen(t *Task, s *template.Scope, out *tasks.Outcome) bool {
+	changed := true
+	for _, c := range t.ChangedWhen {
+		ok, err := s.Cond(c)
+		if err != nil {
+			if out.Status == tasks.StatusFailed {
+				return true
+			}
+			*out = *outcomeErr(t.keyError("changed_when", c, err))
+			return false
+		}
+		changed = changed && ok
+	}
+	out.Result["changed"] = changed
+	switch {
+	case out.Status == tasks.StatusFailed:
+	case changed:
+		out.Status = tasks.StatusChanged
+	case out.Status == tasks.StatusChanged:
+		out.Status = tasks.StatusOK
+	}
+	return true
 }
 
 // ParseBoolAny reads a value of any type (a registered result's changed,

@@ -200,3 +200,21 @@ func (r *runner) existingHost(name string) *hostState {
 	defer r.mu.Unlock()
 	return r.hosts[name]
 }
+
+// factsHost is the host whose facts a task's module sets: the delegated
+// host under delegate_to with delegate_facts: true (Ansible 2.14 keeps
+// set_fact's and setup's facts there, in its hostvars), else the current
+// host. A delegated host outside the play gets a state without a recap
+// line, as in Ansible.
+func (r *runner) factsHost(t *Task, h *hostState, scope *template.Scope, delegate string) *hostState {
+	if !t.DelegateFacts || delegate == "" {
+		return h
+	}
+	name, err := scope.Render(delegate)
+	if err != nil {
+		return h // delegateConn has already failed the task on it
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hostLocked(strings.TrimSpace(name))
+}

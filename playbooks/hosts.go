@@ -37,12 +37,26 @@ type hostState struct {
 	stats     *Stats
 	// secretSet holds the secret values seen in the host's variables.
 	secretSet secretSet
+	// listed is set once the host is in the run's order (a recap line);
+	// a host that only received delegated facts is not (facts.go).
+	listed bool
 }
 
 // host returns the run's state of a host, made when the host is first met.
 func (r *runner) host(name string) *hostState {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	h := r.hostLocked(name)
+	if !h.listed {
+		h.listed = true
+		r.order = append(r.order, name)
+	}
+	return h
+}
+
+// hostLocked is the run's state of a host, made (not listed in the
+// recap) when first met; r.mu is held.
+func (r *runner) hostLocked(name string) *hostState {
 	h, ok := r.hosts[name]
 	if !ok {
 		h = &hostState{name: name, facts: map[string]any{}, stats: &Stats{}, notified: map[*Task]bool{}}
@@ -53,7 +67,6 @@ func (r *runner) host(name string) *hostState {
 			}
 		}
 		r.hosts[name] = h
-		r.order = append(r.order, name)
 	}
 	return h
 }

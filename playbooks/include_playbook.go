@@ -5,7 +5,6 @@ package playbooks
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
@@ -71,9 +70,9 @@ func orDepth(err error, file string) error {
 
 // importedPlays parses the imported playbook's plays.
 func (p *parser) importedPlays(path string, vars map[string]any, tags []string) []*Play {
-	data, err := os.ReadFile(path)
+	data, err := readSource(p.ctx, path)
 	if err != nil {
-		p.err = &ParseError{File: path, Msg: fmt.Sprintf("read playbook: %v", unwrapPathErr(err))}
+		p.err = sourceError(path, "read playbook", err)
 		return nil
 	}
 	root, err := parseYAML(p.ctx, path, data)

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sshplay/sshplay/internal/vault"
 	"github.com/sshplay/sshplay/playbooks/template"
 	"github.com/sshplay/sshplay/tasks"
 )
@@ -184,7 +185,7 @@ func (r *runner) readIncluded(pr *playRun, t *Task, file string) ([]*Task, error
 	if t.Include.Kind == "include_role" && t.Include.Role != nil {
 		return []*Task{t.Include.Role}, nil
 	}
-	p := &parser{ctx: context.Background(), mods: r.opts.Modules, file: pr.pb.Path, tpl: template.New(),
+	p := &parser{ctx: vault.NewContext(context.Background(), r.opts.Vault), mods: r.opts.Modules, file: pr.pb.Path, tpl: template.New(),
 		walked: map[*yaml.Node]bool{}, load: newLoadState(pr.pb.Path, LoadOptions{RolesPath: r.opts.RolesPath})}
 	p.load.pbDir, p.load.dynamic = pr.pb.Dir, true
 	if pr.play.Dir != "" {

@@ -8,6 +8,7 @@ package playbooks
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,7 +50,7 @@ func List(w io.Writer, pbs []*Playbook, inv Inventory, opts ListOptions) error {
 			}
 			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, pattern, name, strings.Join(play.Tags, ","))
 			if opts.Hosts {
-				hosts, err := inv.Hosts(pattern)
+				hosts, err := listHosts(inv, pattern)
 				if err != nil {
 					return fmt.Errorf("%s: hosts %q: %w", play.Pos, pattern, err)
 				}
@@ -110,4 +111,16 @@ func sortedTags(set map[string]bool) string {
 	}
 	sort.Strings(tags)
 	return strings.Join(tags, ", ")
+}
+
+// listHosts are the hosts pattern selects, as a run selects them: the
+// inventory's, or Ansible's implicit localhost when the pattern is just
+// "localhost" (or 127.0.0.1) and the inventory has no such host.
+func listHosts(inv Inventory, pattern string) ([]string, error) {
+	hosts, err := inv.Hosts(pattern)
+	name := strings.TrimSpace(pattern)
+	if err != nil && (name == "localhost" || name == "127.0.0.1") && !slices.Contains(inv.Groups()["all"], name) {
+		return []string{name}, nil
+	}
+	return hosts, err
 }

@@ -2,6 +2,7 @@ package playbooks
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -150,5 +151,27 @@ func TestListHostsRendersATemplatedPattern(t *testing.T) {
 	err = List(&out, []*Playbook{pb}, f, ListOptions{Hosts: true, ExtraVars: map[string]any{"fallback": "{{ nosuch }}"}})
 	if err == nil || !strings.Contains(err.Error(), "site.yml:1:3: hosts: ") {
 		t.Errorf("a pattern that does not render: got %v, want a bad-input error naming the play and hosts:", err)
+	}
+}
+
+// --list-hosts shows the implicit localhost for hosts: localhost when the
+// inventory has no such host, as ansible-playbook 2.14 does (its output is
+// testdata/list/implicit_localhost.ansible).
+func TestListHostsShowsTheImplicitLocalhost(t *testing.T) {
+	t.Parallel()
+	pb, err := Parse(AllModules(), "none.yml", []byte("- hosts: localhost\n  gather_facts: false\n  tasks: [{debug: {msg: hi}}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := List(&out, []*Playbook{pb}, newFleet(1), ListOptions{Hosts: true}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/list/implicit_localhost.ansible")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("got\n%q\nwant (ansible-playbook)\n%q", out.String(), want)
 	}
 }

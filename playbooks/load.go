@@ -184,6 +184,37 @@ func ParseExtraVarsContext(ctx context.Context, arg string) (map[string]any, err
 	return kv, nil
 }
 
+// readSource reads a YAML file of the playbook's language (an imported
+// playbook, a tasks, handlers or meta file) and decrypts it when it was
+// encrypted whole with ansible-vault, as Ansible's loader does, so that
+// positions in later errors refer to the plaintext. The keyring is the
+// one ctx carries; without one, vault data is an error naming the file,
+// never parsed as text. The plaintext is code, not a value: it is not
+// masked.
+func readSource(ctx context.Context, file string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return vault.DecryptFile(ctx, file, data)
+}
+
+// sourceError is the error of readSource for file: a vault error as it is
+// (it names the file and the vault ids tried), else what failed reading
+// it.
+func sourceError(file, what string, err error) error {
+	if isVaultError(err) {
+		return err
+	}
+	return &ParseError{File: file, Msg: fmt.Sprintf("%s: %v", what, unwrapPathErr(err))}
+}
+
+// isVaultError reports vault data that could not be decrypted.
+func isVaultError(err error) bool {
+	var ve *vault.Error
+	return errors.As(err, &ve)
+}
+
 // loadFileWith reads and parses a playbook from the disk, with its roles
 // found as lo says, and reads the group_vars/ and host_vars/ next to it.
 func loadFileWith(ctx context.Context, mods *tasks.Registry, path string, lo LoadOptions) (*Playbook, error) {
@@ -193,6 +224,9 @@ func loadFileWith(ctx context.Context, mods *tasks.Registry, path string, lo Loa
 			return nil, &ParseError{File: path, Msg: "playbook not found"}
 		}
 		return nil, fmt.Errorf("read playbook %s: %w", path, err)
+	}
+	if data, err = vault.DecryptFile(ctx, path, data); err != nil {
+		return nil, err
 	}
 	pb, err := parseWith(ctx, mods, path, data, lo)
 	if err != nil {

@@ -127,6 +127,8 @@ type parser struct {
 	steps  int
 	// load is where roles and included files are found (roles.go).
 	load *loadState
+	// scan collects unsupported constructs across files (unsupported.go).
+	scan *unsupportedScan
 }
 
 // stopped reports whether parsing must end: an error is recorded, or ctx
@@ -208,7 +210,7 @@ var unsupportedKeys = map[string]string{
 	"module_defaults": "module_defaults is not supported",
 	"collections":     "collections is not supported; modules are built in",
 	"action":          "action: is not supported; name the module as the key",
-	"delegate_facts":  "delegate_facts is not supported",
+	"delegate_facts":  "delegate_facts is supported on tasks only",
 	"throttle":        "throttle is not supported; use -f",
 	"connection":      "connection is not supported; every host is reached over SSH (or delegate_to: localhost)",
 }

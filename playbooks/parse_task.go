@@ -20,7 +20,7 @@ import (
 var taskKeys = []string{"name", "args", "when", "register", "notify", "become", "become_user", "become_method", "loop",
 	"loop_control", "with_items", "with_list", "with_dict", "with_together", "with_nested", "with_sequence",
 	"with_fileglob", "with_first_found", "local_action", "async", "poll", "changed_when", "failed_when", "ignore_errors",
-	"ignore_unreachable", "no_log", "tags", "delegate_to", "run_once", "check_mode", "diff", "vars",
+	"ignore_unreachable", "no_log", "tags", "delegate_to", "delegate_facts", "run_once", "check_mode", "diff", "vars",
 	"environment", "until", "retries", "delay", "block", "rescue", "always", "listen"}
 
 // blockKeys are the keys a block may have.
@@ -219,6 +219,8 @@ func (p *parser) runKeyword(t *Task, k, v *yaml.Node) bool {
 		if strings.TrimSpace(t.DelegateTo) == "" {
 			p.fail(v, "delegate_to: want a host name")
 		}
+	case "delegate_facts":
+		t.DelegateFacts = p.boolean(v, "delegate_facts")
 	case "run_once":
 		t.RunOnce = p.boolean(v, "run_once")
 	case "check_mode":
@@ -314,6 +316,7 @@ func (p *parser) moduleTask(n *yaml.Node, t *Task, parts *taskParts) *Task {
 	t.ArgPos = p.argPositions(t, parts)
 	if p.err == nil {
 		p.checkArgs(t, parts.modKey, parts.modVal, parts.argsVal)
+		p.checkBackground(t)
 	}
 	if parts.loop != nil && p.err == nil {
 		p.taskLoop(t, parts.loop, parts.loopFrom)

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/term"
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/playbooks/template"
 )
 
 // VarPrompt is one vars_prompt entry.
@@ -24,6 +26,11 @@ type VarPrompt struct {
 	Private bool // input not echoed (Ansible's default)
 	Default any  // nil: none
 	Confirm bool // asked twice, until both answers match
+	// Encrypt is the crypt scheme the answer is hashed with
+	// (sha512_crypt, sha256_crypt, md5_crypt), Salt and SaltSize its salt; a value
+	// given with -e is used as given, as Ansible does.
+	Encrypt, Salt string
+	SaltSize      int
 }
 
 // PromptFunc asks msg of the user and returns the answer, without echo
@@ -50,10 +57,19 @@ func (p *parser) varsPrompt(play *Play, v *yaml.Node) {
 				vp.Default = p.value(v, "default")
 			case "confirm":
 				vp.Confirm = p.boolean(v, "confirm")
-			case "encrypt", "salt", "salt_size", "unsafe":
+			case "encrypt":
+				vp.Encrypt = p.str(v, "encrypt")
+				if vp.Encrypt != "sha512_crypt" && vp.Encrypt != "sha256_crypt" && vp.Encrypt != "md5_crypt" {
+					p.fail(v, "not supported yet: vars_prompt encrypt %s (sha512_crypt, sha256_crypt and md5_crypt are)", vp.Encrypt)
+				}
+			case "salt":
+				vp.Salt = p.str(v, "salt")
+			case "salt_size":
+				vp.SaltSize = p.integer(v, "salt_size")
+			case "unsafe":
 				p.fail(k, "not supported yet: vars_prompt %s", k.Value)
 			default:
-				p.unknownKey(k, []string{"name", "prompt", "private", "default", "confirm"}, "vars_prompt")
+				p.unknownKey(k, []string{"name", "prompt", "private", "default", "confirm", "encrypt", "salt", "salt_size"}, "vars_prompt")
 			}
 		})
 		if p.err == nil && !reIdent.MatchString(vp.Name) {
@@ -119,9 +135,9 @@ func (vp VarPrompt) ask(ask PromptFunc) (any, error) {
 			}
 		}
 		if a == "" && vp.Default != nil {
-			return vp.Default, nil
+			return vp.encrypt(vp.Default)
 		}
-		return a, nil
+		return vp.encrypt(a)
 	}
 	return nil, errors.New("the values entered did not match")
 }
@@ -143,4 +159,12 @@ func terminalPrompt() PromptFunc {
 		line, err := in.ReadString('\n')
 		return strings.TrimRight(line, "\r\n"), err
 	}
+}
+
+// encrypt hashes an answer when vp says encrypt, as Ansible's do_encrypt.
+func (vp VarPrompt) encrypt(v any) (any, error) {
+	if vp.Encrypt == "" {
+		return v, nil
+	}
+	return template.PasswordHash(fmt.Sprint(v), vp.Encrypt, vp.Salt, vp.SaltSize)
 }

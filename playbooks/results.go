@@ -36,9 +36,15 @@ func (r *runner) finish(h *hostState, t *Task, in inherit, out *tasks.Outcome, s
 	case tasks.StatusFailed:
 		out.Result["failed"] = true
 		if in.ignoreErrors || t.IgnoreErrors {
+			// As Ansible's strategy counts an ignored failure: ok,
+			// ignored, and changed when the result says so (a failed
+			// command reports changed: true).
 			ignored = true
 			h.stats.OK++
 			h.stats.Ignored++
+			if ParseBoolAny(out.Result["changed"]) {
+				h.stats.Changed++
+			}
 		} else {
 			h.setFailed(true)
 			h.stats.Failed++

@@ -236,10 +236,10 @@ func (p *parser) roleTasks(role *Role, sub, from string, at *yaml.Node, handlers
 // tasksFile reads a file of tasks (or handlers) written in role (nil:
 // none); errors name that file.
 func (p *parser) tasksFile(f string, role *Role, handlers bool) []*Task {
-	data, err := os.ReadFile(f)
+	data, err := readSource(p.ctx, f)
 	if err != nil {
 		if p.err == nil {
-			p.err = &ParseError{File: f, Msg: fmt.Sprintf("read tasks file: %v", unwrapPathErr(err))}
+			p.err = sourceError(f, "read tasks file", err)
 		}
 		return nil
 	}
@@ -278,9 +278,13 @@ func (p *parser) roleMeta(role *Role, at *yaml.Node) (deps []*Task, allowDup boo
 	if f == "" {
 		return nil, false
 	}
-	data, err := os.ReadFile(f)
+	data, err := readSource(p.ctx, f)
 	if err != nil {
-		p.fail(at, "role %q: %v", role.Name, err)
+		if isVaultError(err) && p.err == nil {
+			p.err = err
+		} else {
+			p.fail(at, "role %q: %v", role.Name, err)
+		}
 		return nil, false
 	}
 	root, err := parseYAML(p.ctx, f, data)

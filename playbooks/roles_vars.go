@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sshplay/sshplay/inventory"
 )
 
 // varsExts are the extensions a group_vars or host_vars file may have,
@@ -116,38 +118,72 @@ func varsDirFiles(dir string) []string {
 	return out
 }
 
-// playbookVars are the playbook-adjacent variables of a host: group_vars
-// of all, then of its other groups by name, then host_vars of the host.
-// Ansible orders groups by depth, then priority, then name; the engine
-// knows no depth, so nested groups are ordered by name only.
-func (r *runner) playbookVars(pb *Playbook, host string) map[string]any {
-	if len(pb.GroupVars) == 0 && len(pb.HostVars) == 0 {
-		return nil
+// LayeredInventory is an Inventory that also gives a host's variables in
+// the layers where Ansible slots in the playbook's group_vars/ and
+// host_vars/ (inventory.Inventory does). With it, inventoryVars follows
+// Ansible's order exactly; without it, the playbook's folders sit above
+// all of HostVars.
+type LayeredInventory interface {
+	HostVarLayers(host string) (inventory.VarLayers, bool)
+}
+
+// inventoryVars are the host's inventory variables and the playbook's
+// group_vars and host_vars, merged in Ansible's default precedence:
+// inventory-file group vars < inventory group_vars/all < playbook
+// group_vars/all < inventory group_vars/* < playbook group_vars/* <
+// inventory-file host vars < inventory host_vars < playbook host_vars.
+// The result is a fresh map.
+func (r *runner) inventoryVars(pb *Playbook, host string) map[string]any {
+	var l inventory.VarLayers
+	ok := false
+	if li, is := r.opts.Inventory.(LayeredInventory); is {
+		l, ok = li.HostVarLayers(host)
+	}
+	if !ok {
+		// An inventory without layers (a test's, or a host it does not
+		// know): its variables sit below all of the playbook's.
+		l = inventory.VarLayers{All: r.opts.Inventory.HostVars(host)}
 	}
 	out := map[string]any{}
-	for k, v := range pb.GroupVars["all"] {
-		out[k] = v
+	mergeInto(out, l.All)
+	mergeInto(out, pb.GroupVars["all"])
+	mergeInto(out, l.Groups)
+	for _, g := range r.playbookGroups(pb, host, l.GroupOrder) {
+		mergeInto(out, pb.GroupVars[g])
 	}
-	var gs []string
+	mergeInto(out, l.Host)
+	mergeInto(out, pb.HostVars[host])
+	return out
+}
+
+// playbookGroups are the groups of host that have playbook group_vars, in
+// merge order: first as the inventory orders them (depth, then
+// ansible_group_priority, then name), then, for an inventory that gives
+// no order, the host's other groups by name.
+func (r *runner) playbookGroups(pb *Playbook, host string, order []string) []string {
+	if len(pb.GroupVars) == 0 {
+		return nil
+	}
+	seen := map[string]bool{"all": true}
+	var out []string
+	for _, g := range order {
+		if !seen[g] && pb.GroupVars[g] != nil {
+			out = append(out, g)
+		}
+		seen[g] = true
+	}
+	var rest []string
 	for g, hs := range r.groups {
-		if g == "all" || pb.GroupVars[g] == nil {
+		if seen[g] || pb.GroupVars[g] == nil {
 			continue
 		}
 		for _, h := range hs {
 			if h == host {
-				gs = append(gs, g)
+				rest = append(rest, g)
 				break
 			}
 		}
 	}
-	sort.Strings(gs)
-	for _, g := range gs {
-		for k, v := range pb.GroupVars[g] {
-			out[k] = v
-		}
-	}
-	for k, v := range pb.HostVars[host] {
-		out[k] = v
-	}
-	return out
+	sort.Strings(rest)
+	return append(out, rest...)
 }

@@ -6,7 +6,7 @@ package playbooks
 
 import (
 	"errors"
-	"fmt"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -108,11 +108,16 @@ func (p *parser) withUnsupported(root *yaml.Node) error {
 	if len(found) == 0 {
 		return p.err
 	}
-	if !slices.ContainsFunc(found, func(e *ParseError) bool { return e.Line == first.Line && e.Col == first.Col }) {
+	if !slices.ContainsFunc(found, func(e *ParseError) bool {
+		return e.File == first.File && e.Line == first.Line && e.Col == first.Col
+	}) {
 		found = append(found, first)
 	}
 	sort.SliceStable(found, func(i, j int) bool {
 		a, b := found[i], found[j]
+		if fa, fb := absName(a.File), absName(b.File); fa != fb {
+			return fa < fb
+		}
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
 	if len(found) == 1 {
@@ -121,21 +126,19 @@ func (p *parser) withUnsupported(root *yaml.Node) error {
 	return ParseErrors(found)
 }
 
-// scanUnsupported walks the plays of root for what sshplay does not
+// scanUnsupported walks the plays of root, and the files they load
+// statically (unsupported_imports.go), for what sshplay does not
 // implement yet: Ansible modules the registry lacks, keywords named in
 // unsupportedKeys, and filters or tests of other collections.
 func (p *parser) scanUnsupported(root *yaml.Node) []*ParseError {
-	var out []*ParseError
-	add := func(n *yaml.Node, format string, args ...any) {
-		out = append(out, &ParseError{File: p.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
-	}
 	if root == nil || root.Kind != yaml.SequenceNode {
 		return nil
 	}
+	p.scan = &unsupportedScan{seen: map[string]bool{p.file: true}}
 	for _, play := range root.Content {
-		p.scanMapping(resolveAlias(play), playKeys, add)
+		p.scanMapping(resolveAlias(play), playKeys, p.adder())
 	}
-	return out
+	return p.scan.found
 }
 
 // taskSections are the keys whose value is a list of tasks.
@@ -150,6 +153,7 @@ func (p *parser) scanMapping(n *yaml.Node, keywords []string, add func(*yaml.Nod
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolveAlias(n.Content[i+1])
+		p.scanFollow(k, v, keywords)
 		switch {
 		case taskSections[k.Value] && v.Kind == yaml.SequenceNode:
 			for _, t := range v.Content {
@@ -192,4 +196,13 @@ func (p *parser) scanTemplates(n *yaml.Node, expr bool, add func(*yaml.Node, str
 		}
 		p.scanTemplates(c, expr || n.Kind == yaml.MappingNode && exprKeys[n.Content[i-1].Value], add)
 	}
+}
+
+// absName is a file's absolute name, so that a role's files (found as
+// absolute paths) sort among the playbook's relative ones by place.
+func absName(f string) string {
+	if a, err := filepath.Abs(f); err == nil {
+		return a
+	}
+	return f
 }

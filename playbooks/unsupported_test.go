@@ -2,6 +2,8 @@ package playbooks
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -63,5 +65,86 @@ func TestKnownModuleIsNotAMisspelling(t *testing.T) {
 	pe = parseErr(t, mods, "- hosts: all\n  tasks:\n    - comand: ls\n")
 	if !strings.Contains(pe.Msg, `unknown key or module "comand"`) || !strings.Contains(pe.Msg, "command") {
 		t.Errorf("typo: %s", pe.Msg)
+	}
+}
+
+// TestUnsupportedConstructsAreListedAcrossImportsAndRoles: the list
+// covers every file the playbook loads statically (its imported tasks
+// file, its role's tasks), sorted by file then position, however early
+// the first refusal comes.
+func TestUnsupportedConstructsAreListedAcrossImportsAndRoles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("site.yml", `- hosts: all
+  roles: [web]
+  tasks:
+    - rpm_key: {key: k}
+    - import_tasks: more.yml
+    - ufw: {rule: allow}
+`)
+	write("more.yml", "- debug: {msg: hi}\n- cron: {name: x}\n- at: {command: ls}\n")
+	write("roles/web/tasks/main.yml", "- git: {repo: r, dest: d}\n- debug: {msg: hi}\n- pip: {name: p}\n")
+	write("roles/web/handlers/main.yml", "- name: h\n  debug: {msg: hi}\n")
+	_, err := LoadFile(AllModules(), filepath.Join(dir, "site.yml"))
+	want := []string{
+		`more.yml:2:3: not supported yet: module "cron"`,
+		`more.yml:3:3: not supported yet: module "at"`,
+		`roles/web/tasks/main.yml:1:3: not supported yet: module "git"`,
+		`roles/web/tasks/main.yml:3:3: not supported yet: module "pip"`,
+		`site.yml:4:7: not supported yet: module "rpm_key"`,
+		`site.yml:6:7: not supported yet: module "ufw"`,
+	}
+	if err == nil {
+		t.Fatal("the playbook parsed")
+	}
+	if got := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""); got != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	var bad interface{ BadInput() bool }
+	if !errors.As(err, &bad) || !bad.BadInput() {
+		t.Error("the errors are bad input (exit 5)")
+	}
+}
+
+// TestUnsupportedConstructsAreListedAcrossImportedPlaybooks: an imported
+// playbook's constructs, and those of a role it imports with
+// import_role's tasks_from, join the importing playbook's.
+func TestUnsupportedConstructsAreListedAcrossImportedPlaybooks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"site.yml":                     "- import_playbook: sub/other.yml\n- hosts: all\n  tasks:\n    - rpm_key: {key: k}\n",
+		"sub/other.yml":                "- hosts: all\n  tasks:\n    - cron: {name: x}\n    - import_role: {name: db, tasks_from: setup}\n",
+		"sub/roles/db/tasks/setup.yml": "- pip: {name: p}\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := LoadFile(AllModules(), filepath.Join(dir, "site.yml"))
+	want := []string{
+		`site.yml:4:7: not supported yet: module "rpm_key"`,
+		`sub/other.yml:3:7: not supported yet: module "cron"`,
+		`sub/roles/db/tasks/setup.yml:1:3: not supported yet: module "pip"`,
+	}
+	if err == nil {
+		t.Fatal("the playbook parsed")
+	}
+	if got := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""); got != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
 	}
 }

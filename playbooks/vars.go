@@ -20,8 +20,7 @@ func (r *runner) scope(pr *playRun, h *hostState, in inherit, t *Task, loopVars 
 	for _, ro := range in.roles {
 		mergeInto(raw, ro.Defaults)
 	}
-	mergeInto(raw, r.opts.Inventory.HostVars(h.name))
-	mergeInto(raw, r.playbookVars(pr.pb, h.name))
+	mergeInto(raw, r.inventoryVars(pr.pb, h.name))
 	mergeInto(raw, h.factVars()) // host facts: below play vars (facts.go)
 	mergeInto(raw, r.magic(pr, h))
 	mergeInto(raw, roleMagic(in))
@@ -119,10 +118,7 @@ func (r *runner) magic(pr *playRun, h *hostState) map[string]any {
 // inventory, play vars, facts and registered results, extra vars.
 func (r *runner) hostvarsScope(pr *playRun, name string) *template.Scope {
 	raw := map[string]any{}
-	for k, v := range r.opts.Inventory.HostVars(name) {
-		raw[k] = v
-	}
-	mergeInto(raw, r.playbookVars(pr.pb, name))
+	mergeInto(raw, r.inventoryVars(pr.pb, name))
 	raw["inventory_hostname"] = name
 	raw["groups"] = nil
 	if fh := r.existingHost(name); fh != nil {

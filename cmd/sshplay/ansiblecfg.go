@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sshplay/sshplay/internal/boolean"
+	"github.com/sshplay/sshplay/playbooks"
 )
 
 // cfgKind is how Ansible's configuration manager reads a setting's text
@@ -25,12 +26,13 @@ import (
 type cfgKind int
 
 const (
-	cfgString   cfgKind = iota // quotes around the value are removed
-	cfgInt                     // a whole number
-	cfgBool                    // Ansible's booleans (yes/no, true/false, on/off, 1/0)
-	cfgPath                    // ~ and $VARS expanded, relative to the file's folder
-	cfgPathList                // comma-separated paths (inventory)
-	cfgPathSpec                // colon-separated paths (roles_path)
+	cfgString    cfgKind = iota // quotes around the value are removed
+	cfgInt                      // a whole number
+	cfgBool                     // Ansible's booleans (yes/no, true/false, on/off, 1/0)
+	cfgPath                     // ~ and $VARS expanded, relative to the file's folder
+	cfgPathList                 // comma-separated paths (inventory)
+	cfgPathSpec                 // colon-separated paths (roles_path)
+	cfgGathering                // one of implicit, explicit, smart
 )
 
 // cfgSetting is one ansible.cfg key sshplay honours, with its ANSIBLE_*
@@ -61,6 +63,7 @@ var ansibleSettings = []cfgSetting{
 	{"defaults", "host_key_checking", "ANSIBLE_HOST_KEY_CHECKING", cfgBool, "", "host_key_checking"},
 	{"defaults", "roles_path", "ANSIBLE_ROLES_PATH", cfgPathSpec, "", "roles_path"},
 	{"defaults", "vault_password_file", "ANSIBLE_VAULT_PASSWORD_FILE", cfgPath, "", "vault_password_file"},
+	{"defaults", "gathering", "ANSIBLE_GATHERING", cfgGathering, "", "gathering"},
 }
 
 // ansibleIgnored are keys of ansible.cfg that tune Ansible's ssh client;
@@ -340,6 +343,12 @@ func convertCfg(kind cfgKind, raw, base string, getenv func(string) string) ([]s
 		return []string{strconv.FormatBool(b)}, nil
 	case cfgPath:
 		return []string{resolveCfgPath(raw, base, getenv)}, nil
+	case cfgGathering:
+		v := unquote(strings.TrimSpace(raw))
+		if v != "implicit" && v != "explicit" && v != "smart" {
+			return nil, fmt.Errorf("invalid value %q, valid values are: implicit, explicit, smart", v)
+		}
+		return []string{v}, nil
 	case cfgPathList, cfgPathSpec:
 		sep := ","
 		if kind == cfgPathSpec {
@@ -435,5 +444,7 @@ func (g *globals) applyAnsibleField(field string, v ansibleValue) {
 		g.RolesPath = v.vals
 	case "vault_password_file":
 		g.VaultPasswordFile = v.vals[0]
+	case "gathering":
+		g.Gathering = playbooks.Gathering(v.vals[0])
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sshplay/sshplay/playbooks"
 	"github.com/sshplay/sshplay/transport"
 )
 
@@ -20,7 +21,7 @@ var ansibleDumpNames = map[string]string{
 	"DEFAULT_ROLES_PATH": "roles_path", "DEFAULT_VAULT_PASSWORD_FILE": "vault_password_file",
 	"DEFAULT_TIMEOUT": "timeout", "DEFAULT_LOG_PATH": "log_path", "DEFAULT_ASK_PASS": "ask_pass",
 	"DEFAULT_BECOME": "become", "DEFAULT_BECOME_USER": "become_user", "DEFAULT_BECOME_METHOD": "become_method",
-	"DEFAULT_BECOME_ASK_PASS": "become_ask_pass",
+	"DEFAULT_BECOME_ASK_PASS": "become_ask_pass", "DEFAULT_GATHERING": "gathering",
 }
 
 // hermeticAnsible points every place Ansible looks for its configuration
@@ -225,6 +226,13 @@ func TestAnsibleCfgPrecedence(t *testing.T) {
 	if g, _ := loadAnsibleFlags(t); g.Forks != 10 {
 		t.Errorf("SSHPLAY_FORKS should beat sshplay.yaml: %d", g.Forks)
 	}
+	if g.Gathering != "" {
+		t.Errorf("without a gathering setting the engine keeps its default, got %q", g.Gathering)
+	}
+	t.Setenv("ANSIBLE_GATHERING", "explicit")
+	if g, _ := loadAnsibleFlags(t); g.Gathering != playbooks.GatherExplicit {
+		t.Errorf("ANSIBLE_GATHERING should set the gathering: %q", g.Gathering)
+	}
 	if g, _ := loadAnsibleFlags(t, "-f", "11", "-i", "c.ini"); g.Forks != 11 || len(g.Inventories) != 1 {
 		t.Errorf("the command line wins: forks=%d inv=%v", g.Forks, g.Inventories)
 	}
@@ -300,6 +308,8 @@ func TestAnsibleCfgBadValueExitsFive(t *testing.T) {
 		{"[privilege_escalation]\nbecome_method = su\n", "", "", `ansible.cfg:2: become_method: not supported yet: become_method su`},
 		{"forks = 3\n", "", "", `ansible.cfg:1: file contains no section headers`},
 		{"", "ANSIBLE_TIMEOUT", "soon", `ANSIBLE_TIMEOUT: want a whole number, got "soon"`},
+		{"[defaults]\ngathering = sometimes\n", "", "", `ansible.cfg:2: gathering: invalid value "sometimes", valid values are: implicit, explicit, smart`},
+		{"", "ANSIBLE_GATHERING", "nope", `ANSIBLE_GATHERING: invalid value "nope", valid values are: implicit, explicit, smart`},
 	} {
 		dir := t.TempDir()
 		hermeticAnsible(t, dir)

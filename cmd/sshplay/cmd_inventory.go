@@ -17,6 +17,8 @@ type inventoryOptions struct {
 	Graph       bool
 	Host        string
 	ShowSecrets bool
+	// PlaybookDir's group_vars/ and host_vars/ count, as in ansible-inventory.
+	PlaybookDir string
 	Vault       vaultOptions
 }
 
@@ -26,6 +28,7 @@ func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.Graph, "graph", false, "print the group tree (under GROUP, default all) as ansible-inventory --graph")
 	f.StringVar(&o.Host, "host", "", "print one host's merged variables as ansible-inventory --host")
 	f.BoolVar(&o.ShowSecrets, "show-secrets", false, "print the values of secret variables (names containing password, passwd, passphrase, secret or token, or ending in _pass) instead of ********")
+	f.StringVar(&o.PlaybookDir, "playbook-dir", ".", "read this folder's group_vars/ and host_vars/ as a playbook's, as ansible-inventory --playbook-dir (whose default is the working directory too)")
 	o.Vault.AddFlags(f)
 }
 
@@ -77,6 +80,9 @@ func runInventory(ctx context.Context, g *globals, opts inventoryOptions, args [
 	}
 	inv, err := inventory.LoadContext(ctx, g.Inventories)
 	if err != nil {
+		return fmt.Errorf("inventory: %w", err)
+	}
+	if err := inv.AddPlaybookDir(ctx, opts.PlaybookDir); err != nil {
 		return fmt.Errorf("inventory: %w", err)
 	}
 	switch {

@@ -246,6 +246,9 @@ func playHosts(inv *inventory.Inventory, play *playbooks.Play, g *globals, extra
 		return nil, err
 	}
 	matched, err := inv.Match(pattern)
+	if p := strings.TrimSpace(pattern); err != nil && (p == "localhost" || p == "127.0.0.1") {
+		return nil, nil // Ansible's implicit localhost: runs locally, no target to check
+	}
 	if err != nil {
 		return nil, &playError{Pos: play.Pos, err: fmt.Errorf("hosts %q: %w", pattern, err)}
 	}
@@ -270,6 +273,9 @@ func runEngineOptions(g *globals, inv playbooks.Inventory, out runOutput) (playb
 	eo.Color = useColor(out.Color, g.Stdout, os.Getenv)
 	eo.Log = logw
 	eo.Gathering = playbooks.GatherImplicit // gather_facts defaults to true, as in Ansible
+	if g.Gathering != "" {
+		eo.Gathering = g.Gathering // ansible.cfg gathering / ANSIBLE_GATHERING
+	}
 	return eo, func() { closePool(); closeLog() }, nil
 }
 
@@ -348,6 +354,12 @@ func (a *invAdapter) Hosts(pattern string) ([]string, error) {
 
 func (a *invAdapter) HostVars(host string) map[string]any { return a.inv.HostVars(host) }
 func (a *invAdapter) Groups() map[string][]string         { return a.inv.GroupHosts() }
+
+// HostVarLayers lets the engine put the playbook's group_vars and
+// host_vars between the inventory's levels, as Ansible does.
+func (a *invAdapter) HostVarLayers(host string) (inventory.VarLayers, bool) {
+	return a.inv.HostVarLayers(host)
+}
 
 // playError is an error about a play, at its position in the playbook
 // ("site.yml:3:3: hosts ...", and the error document's file, line and

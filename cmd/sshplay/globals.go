@@ -68,6 +68,9 @@ type globals struct {
 	// VaultPasswordFile is vault_password_file of ansible.cfg
 	// (ANSIBLE_VAULT_PASSWORD_FILE), for the vault password resolver.
 	VaultPasswordFile string
+	// Gathering is gathering of ansible.cfg (ANSIBLE_GATHERING); "" is
+	// Ansible's default, implicit.
+	Gathering playbooks.Gathering
 	// password and becomePassword are what -k and -K prompted for.
 	password, becomePassword string
 	// ansibleSystemCfg is Ansible's system-wide configuration file,

@@ -48,10 +48,15 @@ type Error struct {
 	Where string
 	Tried []string
 	Err   error
+	// Whole: the data is a file encrypted whole (DecryptFile), named so
+	// in the message, rather than one value.
+	Whole bool
 }
 
 func (e *Error) Error() string {
 	switch {
+	case errors.Is(e.Err, errNoSecret) && e.Whole:
+		return fmt.Sprintf("vault-encrypted file %s: give --vault-password-file or --ask-vault-pass", e.Where)
 	case errors.Is(e.Err, errNoSecret):
 		return fmt.Sprintf("vault-encrypted value at %s: give --vault-password-file or --ask-vault-pass", e.Where)
 	case len(e.Tried) > 0:
@@ -125,7 +130,9 @@ func (k *Keyring) RememberText(plain string) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	vals := []string{plain, strings.TrimSpace(plain)}
+	// Without its final newline, so that masking a file's text keeps the
+	// line structure of a diff.
+	vals := []string{strings.TrimRight(plain, "\r\n"), strings.TrimSpace(plain)}
 	if strings.Contains(plain, "\n") {
 		for _, l := range strings.Split(plain, "\n") {
 			vals = append(vals, strings.TrimSpace(l))
@@ -159,7 +166,12 @@ func (k *Keyring) DecryptFile(file string, data []byte) ([]byte, error) {
 	if !IsEncrypted(data) {
 		return data, nil
 	}
-	return k.open(file, data)
+	plain, err := k.open(file, data)
+	var ve *Error
+	if errors.As(err, &ve) {
+		ve.Whole = true
+	}
+	return plain, err
 }
 
 // DecryptFile is Keyring.DecryptFile with the keyring ctx carries.

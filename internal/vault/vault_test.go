@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,7 +203,9 @@ func TestWholeFileValuesAreRememberedOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("%q, %v: revealed %q before the caller chose", plain, err, k.Revealed())
 	}
 	k.RememberLeaves(map[string]any{"db_password": "S3cret-from-file", "ports": []any{5432, "x y"}})
-	if r := strings.Join(k.Revealed(), "|"); r != "S3cret-from-file|x y" {
+	revealed := k.Revealed()
+	slices.Sort(revealed) // a map's leaves come in no set order
+	if r := strings.Join(revealed, "|"); r != "S3cret-from-file|x y" {
 		t.Errorf("revealed %q", r)
 	}
 }
@@ -215,5 +218,15 @@ func TestKeyringTravelsInTheContext(t *testing.T) {
 	plain := []byte("not: encrypted\n")
 	if got, err := DecryptFile(context.Background(), "x.yml", plain); err != nil || !bytes.Equal(got, plain) {
 		t.Errorf("plain file: %q, %v", got, err)
+	}
+}
+
+func TestRememberedFileTextKeepsItsFinalNewlineVisible(t *testing.T) {
+	k := NewKeyring()
+	k.RememberText("secret template 2\n")
+	for _, r := range k.Revealed() {
+		if strings.HasSuffix(r, "\n") {
+			t.Errorf("revealed %q: masking it would join the next output line", r)
+		}
 	}
 }

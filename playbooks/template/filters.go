@@ -154,6 +154,9 @@ func filterString(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 	if in.IsError() {
 		return in
 	}
+	if in.IsNil() {
+		return exec.AsValue("None") // Python's str(None), as Ansible's string filter gives
+	}
 	return exec.AsValue(in.String())
 }
 
@@ -785,11 +788,17 @@ func doLookup(ev *exec.Evaluator, params *exec.VarArgs) ([]any, error) {
 		case "env":
 			out = append(out, os.Getenv(term))
 		case "file":
-			b, err := os.ReadFile(term)
+			v, err := lookupFile(ev, term)
 			if err != nil {
-				return nil, &lookupError{fmt.Sprintf("lookup file %s: %v", term, err)}
+				return nil, err
 			}
-			out = append(out, strings.TrimRight(string(b), "\n"))
+			out = append(out, v)
+		case "unvault":
+			v, err := lookupFileText(ev, "unvault", term)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
 		case "pipe":
 			v, err := lookupPipe(context.Background(), term)
 			if err != nil {
@@ -809,7 +818,7 @@ func doLookup(ev *exec.Evaluator, params *exec.VarArgs) ([]any, error) {
 			}
 			out = append(out, v)
 		default:
-			return nil, &lookupError{fmt.Sprintf("lookup plugin %q is not supported yet (env, file, pipe, password, template are)", kind)}
+			return nil, &lookupError{fmt.Sprintf("lookup plugin %q is not supported yet (env, file, pipe, password, template, unvault are)", kind)}
 		}
 	}
 	return out, nil

@@ -38,7 +38,7 @@ var fqcnBuiltin = func() map[string]bool {
 		"b64encode", "b64decode", "mandatory", "ternary", "combine", "dict2items", "items2dict", "flatten",
 		"unique", "quote", "split", "difference", "intersect", "type_debug", "extract", "random", "realpath",
 		"strftime", "to_uuid", "password_hash", "changed", "failed", "skipped", "succeeded", "success",
-		"version", "version_compare", "match", "search", "regex", "env", "file", "pipe", "password", "template"} {
+		"version", "version_compare", "match", "search", "regex", "env", "file", "pipe", "password", "template", "unvault"} {
 		m[n] = true
 	}
 	return m

@@ -147,3 +147,37 @@ func randomSalt() (string, error) {
 	}
 	return string(b), nil
 }
+
+// PasswordHash is Ansible's do_encrypt, which vars_prompt's encrypt uses:
+// password hashed with scheme (sha512_crypt, sha256_crypt, md5_crypt) at
+// the default rounds, as the password_hash filter hashes it. The salt is
+// salt, else saltSize random crypt characters (passlib's size when 0).
+func PasswordHash(password, scheme, salt string, saltSize int) (string, error) {
+	var s shaCryptScheme
+	switch scheme {
+	case "sha512_crypt":
+		s = sha512Crypt
+	case "sha256_crypt":
+		s = sha256Crypt
+	case "md5_crypt":
+		if saltSize == 0 {
+			saltSize = 8
+		}
+	default:
+		return "", fmt.Errorf("not supported yet: encrypt %s (sha512_crypt, sha256_crypt and md5_crypt are)", scheme)
+	}
+	if salt == "" {
+		r, err := randomSalt()
+		if err != nil {
+			return "", err
+		}
+		if saltSize > 0 && saltSize < len(r) {
+			r = r[:saltSize]
+		}
+		salt = r
+	}
+	if scheme == "md5_crypt" {
+		return md5Crypt(password, salt), nil
+	}
+	return s.hash(password, salt, s.defaultRounds), nil
+}

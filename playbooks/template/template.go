@@ -16,6 +16,8 @@ import (
 	"github.com/nikolalohinski/gonja/v2/logging"
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/tokens"
+
+	"github.com/sshplay/sshplay/internal/vault"
 )
 
 // Engine parses and caches templates. It is safe for concurrent use.
@@ -27,6 +29,8 @@ type Engine struct {
 
 	fileOnce sync.Once
 	file     *Engine // trim_blocks, for the template module's files
+
+	vault *vault.Keyring // decrypts the files lookups read (NewWithVault)
 }
 
 // fileEngine is the engine for files of the template module: Ansible
@@ -37,7 +41,7 @@ func (e *Engine) fileEngine() *Engine {
 		cfg := e.cfg.Inherit()
 		cfg.TrimBlocks = true
 		cfg.LeftStripBlocks = false
-		e.file = &Engine{cfg: cfg, env: e.env, mode: decodeMode}
+		e.file = &Engine{cfg: cfg, env: e.env, mode: decodeMode, vault: e.vault}
 	})
 	return e.file
 }
@@ -227,6 +231,10 @@ func cleanRenderError(err error) error {
 	var le *lookupError
 	if errors.As(err, &le) {
 		return le
+	}
+	// A lookup's message names its file before the cause, both needed.
+	if i := strings.Index(msg, ": lookup "); i >= 0 {
+		return errors.New(msg[i+2:])
 	}
 	// gonja wraps with "unable to execute template: Unable to render ...:";
 	// keep the innermost cause, which is what the user can act on.

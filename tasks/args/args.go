@@ -179,6 +179,19 @@ func (a *Args) Get(name string) (any, bool) {
 	return nil, false
 }
 
+// GivenNull reports whether a parameter is written with a null value
+// (msg: ~, or a template that rendered to None): Get counts that as not
+// given, but a module whose result echoes the value (debug's msg) must
+// tell it from an absent parameter, as Ansible does.
+func (a *Args) GivenNull(name string) bool {
+	for _, n := range a.params[name] {
+		if v, ok := a.raw[n]; ok && v == nil {
+			return true
+		}
+	}
+	return false
+}
+
 // Has reports whether a parameter is given (and not null).
 func (a *Args) Has(name string) bool {
 	_, ok := a.Get(name)

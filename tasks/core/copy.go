@@ -43,6 +43,9 @@ type putOpts struct {
 	reads    []tasks.Precondition
 	// ownersChecked: checkOwners already ran (directory copy, once).
 	ownersChecked bool
+	// decrypt: the files of a control-machine directory source that are
+	// vault data are copied as their plaintext (copy's decrypt).
+	decrypt bool
 }
 
 func sha1Hex(b []byte) string { return fmt.Sprintf("%x", sha1.Sum(b)) }
@@ -252,6 +255,7 @@ func parseCopyArgs(raw map[string]any) (copyArgs, error) {
 	}
 	_ = a.Bool("unsafe_writes", false)
 	ca.decrypt = a.Bool("decrypt", true)
+	ca.o.decrypt = ca.decrypt
 	ca.checksum = a.Str("checksum", "")
 	if ca.o.validate != "" && !strings.Contains(ca.o.validate, "%s") {
 		a.Fail("", "validate must contain %%s: %s", ca.o.validate)
@@ -384,13 +388,9 @@ func planTemplate(ctx context.Context, env *tasks.Env, raw map[string]any) (*tas
 	if err != nil {
 		return nil, &tasks.Failed{Msg: err.Error()}
 	}
-	text, mode, err := readLocal(ctx, env, local)
+	out, mode, err := renderTemplateSource(ctx, env, local, src)
 	if err != nil {
-		return nil, &tasks.Failed{Msg: err.Error()}
-	}
-	out, err := env.Render(string(text))
-	if err != nil {
-		return nil, &tasks.Failed{Msg: fmt.Sprintf("template %s: %v", src, err)}
+		return nil, err
 	}
 	if nl != `\n` {
 		repl := map[string]string{`\r`: "\r", `\r\n`: "\r\n"}[nl]
@@ -754,6 +754,9 @@ func (d *dirCopy) planFiles(ctx context.Context, env *tasks.Env, tree srcTree, f
 		data, err := tree.read(ctx, f.src, &fo.reads)
 		if errors.Is(err, overlay.ErrPending) {
 			return true, nil
+		}
+		if err == nil && !tree.remote {
+			data, err = decryptSource(ctx, d.o.decrypt, f.src, data)
 		}
 		if err != nil {
 			return false, err

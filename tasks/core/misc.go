@@ -45,12 +45,16 @@ func planDebug(ctx context.Context, env *tasks.Env, raw map[string]any) (*tasks.
 		res[expr] = v
 		return &tasks.Change{Action: tasks.None, Summary: expr, Result: res}, nil
 	}
-	msg, _ := a.Get("msg")
-	if msg == nil {
+	msg, ok := a.Get("msg")
+	if !ok && !a.GivenNull("msg") {
 		msg = "Hello world!"
 	}
 	res["msg"] = msg
-	return &tasks.Change{Action: tasks.None, Summary: fmt.Sprint(msg), Result: res}, nil
+	summary := fmt.Sprint(msg)
+	if msg == nil {
+		summary = "null"
+	}
+	return &tasks.Change{Action: tasks.None, Summary: summary, Result: res}, nil
 }
 
 // debugVar evaluates var as Ansible does: a native Jinja expression

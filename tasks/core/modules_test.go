@@ -312,10 +312,13 @@ var moduleCases = []moduleCase{
 	}, args: map[string]any{"filter": "ansible_distribution"}, action: tasks.None,
 		result: map[string]any{"ansible_facts": map[string]any{"ansible_distribution": "Debian"}}},
 	{name: "debug msg", mod: "debug", args: map[string]any{"msg": "hi"}, action: tasks.None, summary: "hi", result: map[string]any{"msg": "hi"}},
+	{name: "debug msg given as null prints null", mod: "debug", args: map[string]any{"msg": nil}, action: tasks.None, summary: "null", result: map[string]any{"msg": nil}},
+	{name: "debug without msg says hello", mod: "debug", args: map[string]any{}, action: tasks.None, summary: "Hello world!", result: map[string]any{"msg": "Hello world!"}},
 	{name: "debug var path", mod: "debug", args: map[string]any{"var": "nested.list[1].k"}, action: tasks.None, result: map[string]any{"nested.list[1].k": "v"}},
 	{name: "debug var undefined", mod: "debug", args: map[string]any{"var": "nope"}, action: tasks.None, result: map[string]any{"nope": "VARIABLE IS NOT DEFINED!"}},
 	{name: "fail", mod: "fail", args: map[string]any{"msg": "stop here"}, errText: "stop here"},
 	{name: "ping", mod: "ping", args: map[string]any{}, action: tasks.None, result: map[string]any{"ping": "pong"}},
+	{name: "async_status refuses a jid that is not a file name", mod: "async_status", args: map[string]any{"jid": "../x"}, errText: "not a job id"},
 
 	// wait_for (path)
 	{name: "wait_for path present", mod: "wait_for", setup: func(h, _ *tasktest.Conn) { h.AddFile("/run/pg.pid", "123\nready\n", 0o644) },

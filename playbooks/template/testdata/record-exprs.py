@@ -10,7 +10,7 @@ from ansible.template import Templar
 from ansible.parsing.dataloader import DataLoader
 
 VARS = {"x": "a.b.c", "v": ["a", "b"], "d": {"k": [1, {"a": 2}], "z": "s"}, "n": 3,
-        "nested": {"l": [[1, 2], {"m": "n"}], "e": {}}}
+        "nested": {"l": [[1, 2], {"m": "n"}], "e": {}}, "z": None}
 TEMPLATES = [
     "{{ ''.find('x') }}", "{{ 'abc'.find('c') }}", "{{ 'abc'.find('z') }}", "{{ 'abc'.index('c') }}",
     "{{ 'Abc'.startswith('A') }}", "{{ 'Abc'.endswith('c') }}", "{{ 'a,b'.split(',') }}",
@@ -32,9 +32,10 @@ TEMPLATES = [
     "{{ '1.2' is ansible.builtin.version('1.2', 'eq') }}",
     "{{ '%Y-%m-%d %H:%M:%S' | strftime(0) }}", "{{ '%d/%m/%y %a %b %j' | strftime(86400 * 40) }}",
     "{{ '/etc/../etc/./hosts' | realpath }}", "{{ n | string }}",
+    "{{ z }}", "a{{ z }}b", "{{ z | string }}", "{{ z is none }}",
 ]
 CONDS = ["'abc'.find('z') == -1", "x | regex_search('\\.')", "'a\\tb' | length == 3",
-         "x.startswith('a.')", "'a' is ansible.builtin.string"]
+         "x.startswith('a.')", "'a' is ansible.builtin.string", "z is none", "z"]
 
 t = Templar(loader=DataLoader(), variables=VARS)
 rows = []
