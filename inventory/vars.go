@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sshplay/sshplay/internal/varsdir"
 )
 
 // varDir is one base directory whose group_vars/ and host_vars/ apply, with
@@ -119,7 +120,7 @@ func readEntityVars(ctx context.Context, dir, name string) (map[string]any, erro
 		}
 		var files []string
 		if st.IsDir() {
-			if files, err = varDirFiles(p); err != nil {
+			if files, err = varsdir.Files(p); err != nil {
 				return nil, err
 			}
 		} else {
@@ -138,44 +139,6 @@ func readEntityVars(ctx context.Context, dir, name string) (map[string]any, erro
 		return out, nil
 	}
 	return nil, nil
-}
-
-// varDirFiles lists a vars folder as Ansible's _get_dir_vars_files does:
-// sorted, recursive, skipping hidden files and backups, keeping files with
-// no extension or a YAML/JSON one.
-func varDirFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("vars directory %s: %w", dir, err)
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	var out []string
-	for _, n := range names {
-		if strings.HasPrefix(n, ".") || strings.HasSuffix(n, "~") {
-			continue
-		}
-		p := filepath.Join(dir, n)
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("vars file %s: %w", p, err)
-		}
-		ext := filepath.Ext(n)
-		switch {
-		case st.IsDir() && ext == "":
-			sub, err := varDirFiles(p)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, sub...)
-		case !st.IsDir() && (ext == "" || ext == ".yml" || ext == ".yaml" || ext == ".json"):
-			out = append(out, p)
-		}
-	}
-	return out, nil
 }
 
 func readVarsFile(ctx context.Context, p string) (map[string]any, error) {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sshplay/sshplay/internal/varsdir"
 	"github.com/sshplay/sshplay/inventory"
 )
 
@@ -89,33 +90,11 @@ func readVarsName(ctx context.Context, base string) (map[string]any, error) {
 	return nil, nil
 }
 
-// varsDirFiles lists the vars files of a folder as Ansible does: sorted,
-// hidden files and backups (~) left out, sub-folders without an extension
-// walked, files with no extension or a vars extension kept.
+// varsDirFiles lists a vars folder's files (varsdir.Files); a folder that
+// cannot be read gives none.
 func varsDirFiles(dir string) []string {
-	ents, _ := os.ReadDir(dir)
-	names := make([]string, 0, len(ents))
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	var out []string
-	for _, n := range names {
-		if strings.HasPrefix(n, ".") || strings.HasSuffix(n, "~") {
-			continue
-		}
-		full := filepath.Join(dir, n)
-		ext := filepath.Ext(n)
-		st, err := os.Stat(full)
-		switch {
-		case err != nil:
-		case st.IsDir() && ext == "":
-			out = append(out, varsDirFiles(full)...)
-		case !st.IsDir() && (ext == "" || ext == ".yml" || ext == ".yaml" || ext == ".json"):
-			out = append(out, full)
-		}
-	}
-	return out
+	files, _ := varsdir.Files(dir)
+	return files
 }
 
 // LayeredInventory is an Inventory that also gives a host's variables in

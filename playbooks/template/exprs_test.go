@@ -34,7 +34,7 @@ func TestExpressionsRenderAsAnsibleDoes(t *testing.T) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
 	}
-	rec.Vars = wholeNumbers(rec.Vars).(map[string]any)
+	rec.Vars = normalizeJSON(rec.Vars).(map[string]any) // whole numbers as Ansible read them from YAML
 	_, offset := time.Now().Zone()
 	for _, row := range rec.Rows {
 		name := row.Template + row.Cond
@@ -76,26 +76,6 @@ func sameAsAnsible(got, want any) bool {
 	var g any
 	_ = json.Unmarshal(gb, &g)
 	return reflect.DeepEqual(g, want)
-}
-
-// wholeNumbers turns JSON's float64 whole numbers back into ints, as
-// Ansible read them from YAML.
-func wholeNumbers(v any) any {
-	switch x := v.(type) {
-	case float64:
-		if x == float64(int(x)) {
-			return int(x)
-		}
-	case map[string]any:
-		for k, e := range x {
-			x[k] = wholeNumbers(e)
-		}
-	case []any:
-		for i, e := range x {
-			x[i] = wholeNumbers(e)
-		}
-	}
-	return v
 }
 
 // TestCollectionFiltersAreNamedNotSupported: a filter or test of another
